@@ -1,0 +1,131 @@
+import type { CookieOptions } from 'express-session';
+import { checkSecrets } from './secret-policy.js';
+import { InvalidTenantSessionOptionsError } from './invalid-options.error.js';
+import { normalizeTenantId } from './tenancy/tenant-id.js';
+import { createTenantResolver } from './tenancy/tenant-resolver.js';
+import type { TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
+import type {
+  AuthenticatedCheck,
+  TenantSessionModuleOptions,
+  TenantSessionRoute,
+  TenantSettingsSource,
+} from './tenant-session-options.interface.js';
+import type { SessionRevokedEvent } from './revocation/session-revoked.event.js';
+
+/** Injection token of the checked, defaulted options every part of the module reads. */
+export const RESOLVED_OPTIONS = Symbol('TenantSessionResolvedOptions');
+
+export interface ResolvedOptions {
+  resolveTenant: TenantResolverFn;
+  appName: string;
+  redis: TenantSessionModuleOptions['redis'];
+  secrets: string[];
+  keyPrefix: string;
+  indexPrefix: string;
+  idleTtlSeconds: number;
+  cookieName: string;
+  cookie: CookieOptions;
+  rolling: boolean;
+  saveUninitialized: boolean;
+  tenantSettings?: TenantSettingsSource;
+  maxCachedTenants: number;
+  forRoutes: TenantSessionRoute[];
+  exclude: TenantSessionRoute[];
+  unknownTenantStatus: number;
+  operationTimeoutMs: number;
+  authenticated?: AuthenticatedCheck;
+  maxSessionsPerUser?: number;
+  onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
+}
+
+/** Secure cookie defaults: no script access, no cross-site sends, Secure whenever the request is. */
+const DEFAULT_COOKIE: CookieOptions = {
+  httpOnly: true,
+  sameSite: 'lax',
+  secure: 'auto',
+  path: '/',
+};
+
+export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOptions {
+  if (!options || !options.tenant) {
+    throw new InvalidTenantSessionOptionsError('tenant: a tenant resolution strategy is required');
+  }
+  const appName = options.appName ?? 'app';
+  if (normalizeTenantId(appName) !== appName) {
+    throw new InvalidTenantSessionOptionsError(
+      `appName "${appName}" must be lower-case letters, digits and hyphens (it is part of Redis keys)`,
+    );
+  }
+  const keyPrefix = checkTemplate('keyPrefix', options.keyPrefix ?? 'sessions:{tenant}:{app}:');
+  const indexPrefix = checkTemplate(
+    'indexPrefix',
+    options.indexPrefix ?? 'sessions-index:{tenant}:{app}:',
+  );
+  if (keyPrefix === indexPrefix) {
+    throw new InvalidTenantSessionOptionsError('keyPrefix and indexPrefix must differ');
+  }
+  if (options.tenantSettings && typeof options.tenantSettings === 'object') {
+    for (const [tenant, settings] of Object.entries(options.tenantSettings)) {
+      checkTenantSettings(tenant, settings);
+    }
+  }
+  return {
+    resolveTenant: createTenantResolver(options.tenant),
+    appName,
+    redis: options.redis,
+    secrets: checkSecrets(options.secret, 'secret'),
+    keyPrefix,
+    indexPrefix,
+    idleTtlSeconds: positiveInteger('idleTtl', options.idleTtl ?? 3600),
+    cookieName: options.cookieName ?? 'sid',
+    cookie: { ...DEFAULT_COOKIE, ...options.cookie },
+    rolling: options.rolling ?? true,
+    saveUninitialized: options.saveUninitialized ?? false,
+    tenantSettings: options.tenantSettings,
+    maxCachedTenants: positiveInteger('maxCachedTenants', options.maxCachedTenants ?? 1000),
+    forRoutes: options.forRoutes ?? ['*'],
+    exclude: options.exclude ?? [],
+    unknownTenantStatus: clientErrorStatus(options.unknownTenantStatus ?? 404),
+    operationTimeoutMs: positiveInteger('operationTimeoutMs', options.operationTimeoutMs ?? 1000),
+    authenticated: options.authenticated,
+    maxSessionsPerUser:
+      options.maxSessionsPerUser === undefined
+        ? undefined
+        : positiveInteger('maxSessionsPerUser', options.maxSessionsPerUser),
+    onRevoked: options.onRevoked,
+  };
+}
+
+/** Validates one tenant's overrides; used at start-up for maps and on first use for functions. */
+export function checkTenantSettings(
+  tenant: string,
+  settings: { secret?: string | string[]; idleTtl?: number } | undefined,
+): void {
+  if (settings?.secret !== undefined) checkSecrets(settings.secret, `tenantSettings[${tenant}]`);
+  if (settings?.idleTtl !== undefined) {
+    positiveInteger(`tenantSettings[${tenant}].idleTtl`, settings.idleTtl);
+  }
+}
+
+function checkTemplate(name: string, template: string): string {
+  if (!template.includes('{tenant}')) {
+    throw new InvalidTenantSessionOptionsError(
+      `${name} "${template}" must contain {tenant}, or tenants would share keys`,
+    );
+  }
+  return template;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new InvalidTenantSessionOptionsError(`${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+function clientErrorStatus(status: number): number {
+  if (!Number.isInteger(status) || status < 400 || status > 499) {
+    throw new InvalidTenantSessionOptionsError(`unknownTenantStatus must be a 4xx status`);
+  }
+  return status;
+}

@@ -1,0 +1,42 @@
+/**
+ * Every Redis key the module touches, in one place (the README's key table mirrors this).
+ *
+ *   <keyPrefix><sid>       string  session JSON, exactly as connect-redis writes it;
+ *                                  TTL = the session's idle timeout
+ *   <indexPrefix><userId>  zset    member: sid, score: "indexed until" (ms epoch), an upper bound
+ *                                  of that session's expiry; key TTL = highest score
+ *
+ * Defaults: keyPrefix `sessions:{tenant}:{app}:`, indexPrefix `sessions-index:{tenant}:{app}:`.
+ * Each command or script touches a single key, so the layout works unchanged on Redis Cluster.
+ */
+export class TenantKeys {
+  readonly sessionPrefix: string;
+  readonly indexPrefix: string;
+
+  constructor(templates: { keyPrefix: string; indexPrefix: string }, tenant: string, app: string) {
+    this.sessionPrefix = render(templates.keyPrefix, tenant, app);
+    this.indexPrefix = render(templates.indexPrefix, tenant, app);
+  }
+
+  session(sid: string): string {
+    return this.sessionPrefix + sid;
+  }
+
+  index(userId: string): string {
+    return this.indexPrefix + userId;
+  }
+
+  /** SCAN patterns that match this tenant's keys and nobody else's. */
+  scanPatterns(): string[] {
+    return [escapeGlob(this.sessionPrefix) + '*', escapeGlob(this.indexPrefix) + '*'];
+  }
+}
+
+function render(template: string, tenant: string, app: string): string {
+  return template.replaceAll('{tenant}', tenant).replaceAll('{app}', app);
+}
+
+/** Glob characters in a prefix must match literally in SCAN MATCH. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,102 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { RequestHandler } from 'express';
+import session from 'express-session';
+import {
+  checkTenantSettings,
+  RESOLVED_OPTIONS,
+  type ResolvedOptions,
+} from '../resolved-options.js';
+import { assertTenantId } from '../tenancy/tenant-id.js';
+import type { TenantSessionSettings } from '../tenant-session-options.interface.js';
+import { TenantKeys } from './keys.js';
+import { LruCache } from './lru-cache.js';
+import { SessionBackend } from './session-backend.interface.js';
+import { TenantSessionStore } from './tenant-session.store.js';
+
+/** Everything built for one tenant: its store, its express-session middleware and its cookie. */
+export interface TenantSession {
+  tenant: string;
+  store: TenantSessionStore;
+  middleware: RequestHandler;
+  cookieName: string;
+  cookieDomain?: string;
+}
+
+/**
+ * Builds each tenant's store and session middleware on first use and keeps the most recently
+ * used ones (bounded LRU), so tenants can be added at runtime and memory stays flat however many
+ * there are. All stores share the module's one backend (one Redis connection).
+ * Inject it to work on a tenant's sessions outside a request.
+ */
+@Injectable()
+export class TenantSessionRegistry {
+  private readonly cache: LruCache<string, Promise<TenantSession>>;
+
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+    @Inject(SessionBackend) private readonly backend: SessionBackend,
+  ) {
+    this.cache = new LruCache(options.maxCachedTenants);
+  }
+
+  /** The tenant's session machinery; the id is validated whoever calls. */
+  get(tenantId: string): Promise<TenantSession> {
+    const tenant = assertTenantId(tenantId);
+    let built = this.cache.get(tenant);
+    if (!built) {
+      built = this.build(tenant);
+      this.cache.set(tenant, built);
+      // A failed build (say, settings read from a database that is down) is retried next time.
+      built.catch(() => this.cache.delete(tenant));
+    }
+    return built;
+  }
+
+  /** The tenant's connect-redis compatible store. */
+  async store(tenantId: string): Promise<TenantSessionStore> {
+    return (await this.get(tenantId)).store;
+  }
+
+  /** Drops a tenant's cached machinery (after off-boarding or a settings change). */
+  forget(tenantId: string): void {
+    this.cache.delete(assertTenantId(tenantId));
+  }
+
+  /** How many tenants are built and cached right now. */
+  get cachedTenants(): number {
+    return this.cache.size;
+  }
+
+  private async build(tenant: string): Promise<TenantSession> {
+    const o = this.options;
+    const settings = await this.settingsFor(tenant);
+    const idleTtlSeconds = settings.idleTtl ?? o.idleTtlSeconds;
+    const cookieName = settings.cookieName ?? o.cookieName;
+    const cookieDomain = settings.cookieDomain ?? o.cookie.domain;
+    const secrets =
+      settings.secret === undefined ? o.secrets : ([] as string[]).concat(settings.secret);
+    const store = new TenantSessionStore(
+      this.backend,
+      new TenantKeys(o, tenant, o.appName),
+      idleTtlSeconds * 1000,
+    );
+    const middleware = session({
+      store,
+      secret: secrets,
+      name: cookieName,
+      cookie: { ...o.cookie, domain: cookieDomain, maxAge: idleTtlSeconds * 1000 },
+      rolling: o.rolling,
+      saveUninitialized: o.saveUninitialized,
+      resave: false,
+      unset: 'destroy',
+    });
+    return { tenant, store, middleware, cookieName, cookieDomain };
+  }
+
+  private async settingsFor(tenant: string): Promise<TenantSessionSettings> {
+    const source = this.options.tenantSettings;
+    const settings = typeof source === 'function' ? await source(tenant) : source?.[tenant];
+    checkTenantSettings(tenant, settings);
+    return settings ?? {};
+  }
+}

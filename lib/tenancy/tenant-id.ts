@@ -1,0 +1,24 @@
+/**
+ * Tenant ids end up inside Redis keys and SCAN patterns, so only a DNS-label-like charset is
+ * accepted: lower-case letters, digits and inner hyphens, 1 to 63 characters. Anything else
+ * (`:`, `*`, spaces, braces, long strings) is rejected, never "cleaned up" into another tenant.
+ */
+export const TENANT_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** The canonical (lower-case) tenant id, or `undefined` when the input is not a valid one. */
+export function normalizeTenantId(raw: unknown): string | undefined {
+  if (typeof raw !== 'string') return undefined;
+  const id = raw.toLowerCase();
+  return TENANT_ID_PATTERN.test(id) ? id : undefined;
+}
+
+/** Like `normalizeTenantId`, for code paths where an invalid id is a programming error. */
+export function assertTenantId(raw: unknown): string {
+  const id = normalizeTenantId(raw);
+  if (id === undefined) {
+    throw new TypeError(
+      `Invalid tenant id ${JSON.stringify(String(raw).slice(0, 80))}: expected ${TENANT_ID_PATTERN}`,
+    );
+  }
+  return id;
+}

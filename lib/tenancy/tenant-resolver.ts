@@ -1,0 +1,48 @@
+import { InvalidTenantSessionOptionsError } from '../invalid-options.error.js';
+import { normalizeTenantId } from './tenant-id.js';
+import type { TenantResolution, TenantResolverFn } from './tenant-resolution.interface.js';
+
+/** Turns the `tenant` option into one function, checking static configuration up front. */
+export function createTenantResolver(resolution: TenantResolution): TenantResolverFn {
+  if (typeof resolution === 'function') return resolution;
+  if ('byHost' in resolution) return byHost(resolution.byHost);
+  if ('bySubdomain' in resolution) return bySubdomain(resolution.bySubdomain);
+  if ('byHeader' in resolution) return byHeader(resolution.byHeader);
+  throw new InvalidTenantSessionOptionsError(
+    'tenant must be { byHost }, { bySubdomain }, { byHeader } or a function',
+  );
+}
+
+function byHost(hosts: Record<string, string>): TenantResolverFn {
+  const table = new Map<string, string>();
+  for (const [host, tenant] of Object.entries(hosts)) {
+    const id = normalizeTenantId(tenant);
+    if (id === undefined) {
+      throw new InvalidTenantSessionOptionsError(
+        `tenant.byHost maps "${host}" to an invalid tenant id "${tenant}"`,
+      );
+    }
+    table.set(stripPort(host.toLowerCase()), id);
+  }
+  return (req) => table.get(req.hostname?.toLowerCase() ?? '');
+}
+
+function bySubdomain(baseDomain: string): TenantResolverFn {
+  const suffix = `.${baseDomain.toLowerCase().replace(/^\./, '')}`;
+  if (suffix.length < 2) {
+    throw new InvalidTenantSessionOptionsError('tenant.bySubdomain needs a base domain');
+  }
+  return (req) => {
+    const host = req.hostname?.toLowerCase() ?? '';
+    return host.endsWith(suffix) ? host.slice(0, -suffix.length) : undefined;
+  };
+}
+
+function byHeader(name: string): TenantResolverFn {
+  if (!name) throw new InvalidTenantSessionOptionsError('tenant.byHeader needs a header name');
+  return (req) => req.get(name);
+}
+
+function stripPort(host: string): string {
+  return host.replace(/:\d+$/, '');
+}

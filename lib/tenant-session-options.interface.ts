@@ -1,0 +1,82 @@
+import type { RequestMethod } from '@nestjs/common';
+import type { Request } from 'express';
+import type { CookieOptions, SessionData } from 'express-session';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { SessionRevokedEvent } from './revocation/session-revoked.event.js';
+import type { TenantResolution } from './tenancy/tenant-resolution.interface.js';
+
+/** A route given to Nest's `forRoutes` / `exclude`. */
+export type TenantSessionRoute = string | { path: string; method: RequestMethod };
+
+/** Settings one tenant may override; anything left out falls back to the module defaults. */
+export interface TenantSessionSettings {
+  /** Cookie name for this tenant. */
+  cookieName?: string;
+  /** Cookie domain for this tenant, e.g. `.acme.example.com` to share with its subdomains. */
+  cookieDomain?: string;
+  /** Idle timeout in seconds: a session unused this long is gone. */
+  idleTtl?: number;
+  /** Secret(s) signing this tenant's cookies; the first signs, all verify (rotation). */
+  secret?: string | string[];
+}
+
+/**
+ * Per-tenant settings: a map by tenant id, or a function (it may read a database) called once
+ * per tenant when its store is first built. Returning `undefined` means "module defaults".
+ */
+export type TenantSettingsSource =
+  | Record<string, TenantSessionSettings>
+  | ((
+      tenant: string,
+    ) => TenantSessionSettings | undefined | Promise<TenantSessionSettings | undefined>);
+
+/** What "logged in" means for `SessionAuthGuard`. */
+export type AuthenticatedCheck =
+  string | ((session: Partial<SessionData>, req: Request) => boolean);
+
+export interface TenantSessionModuleOptions {
+  /** How a request is mapped to a tenant id. */
+  tenant: TenantResolution;
+  /** The `<app>` part of the keys; lets several apps share one Redis. Default `app`. */
+  appName?: string;
+  /**
+   * Redis to use: an ioredis client or cluster you own (never closed by the module), or options /
+   * a URL for a client the module creates and closes on shutdown. Leave out to use the embedded
+   * in-process store (development and tests only; a warning says so at start-up).
+   */
+  redis?: Redis | Cluster | RedisOptions | string;
+  /** Secret(s) signing session cookies. Required; well-known or short secrets are refused. */
+  secret: string | string[];
+  /** Session key prefix template; `{tenant}` and `{app}` are filled in. Default `sessions:{tenant}:{app}:`. */
+  keyPrefix?: string;
+  /** Per-user index key prefix template. Default `sessions-index:{tenant}:{app}:`. */
+  indexPrefix?: string;
+  /** Idle timeout in seconds (Redis TTL and cookie max-age). Default 3600. */
+  idleTtl?: number;
+  /** Cookie name. Default `sid`. */
+  cookieName?: string;
+  /** Cookie attributes merged over the secure defaults (httpOnly, sameSite lax, secure auto). */
+  cookie?: Omit<CookieOptions, 'maxAge' | 'expires'>;
+  /** Re-send the cookie on every response so its expiry slides with the idle TTL. Default true. */
+  rolling?: boolean;
+  /** Store sessions nobody wrote to (anonymous visitors). Default false. */
+  saveUninitialized?: boolean;
+  /** Per-tenant overrides of cookie name/domain, idle TTL and secret. */
+  tenantSettings?: TenantSettingsSource;
+  /** Most tenants whose store stays built in memory (least recently used are dropped). Default 1000. */
+  maxCachedTenants?: number;
+  /** Routes that get tenant + session middleware. Default: all routes. */
+  forRoutes?: TenantSessionRoute[];
+  /** Routes left without tenant + session middleware (health checks, ...). */
+  exclude?: TenantSessionRoute[];
+  /** HTTP status for an unknown or invalid tenant. Default 404. */
+  unknownTenantStatus?: number;
+  /** Longest wait for one Redis operation before answering 503, in ms. Default 1000. */
+  operationTimeoutMs?: number;
+  /** What "logged in" means for `SessionAuthGuard`: a session field name or a predicate. Default: bound by `login()`. */
+  authenticated?: AuthenticatedCheck;
+  /** Most concurrent sessions one user may hold in a tenant; the oldest are revoked past it. Default: no cap. */
+  maxSessionsPerUser?: number;
+  /** Called after every revocation (audit logs). Errors it throws are logged, never surfaced. */
+  onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
+}

@@ -1,0 +1,65 @@
+import {
+  Inject,
+  Module,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { SessionAuthGuard } from './http/session-auth.guard.js';
+import { RESOLVED_OPTIONS, resolveOptions, type ResolvedOptions } from './resolved-options.js';
+import { SessionRevocationService } from './revocation/session-revocation.service.js';
+import { createSessionBackend } from './store/session-backend.factory.js';
+import { SessionBackend } from './store/session-backend.interface.js';
+import { TenantSessionMiddleware } from './store/tenant-session.middleware.js';
+import { TenantSessionRegistry } from './store/tenant-session.registry.js';
+import {
+  ConfigurableModuleClass,
+  TENANT_SESSION_OPTIONS,
+} from './tenant-session.module-definition.js';
+import { TenantMiddleware } from './tenancy/tenant.middleware.js';
+
+/**
+ * Per-tenant Redis sessions for Nest on Express. `TenantSessionModule.forRoot(options)` or
+ * `.forRootAsync({ imports, inject, useFactory | useClass | useExisting })`, `isGlobal` optional.
+ * Applies, on the configured routes: tenant resolution, then that tenant's session middleware.
+ */
+@Module({
+  providers: [
+    { provide: RESOLVED_OPTIONS, useFactory: resolveOptions, inject: [TENANT_SESSION_OPTIONS] },
+    { provide: SessionBackend, useFactory: createSessionBackend, inject: [RESOLVED_OPTIONS] },
+    TenantSessionRegistry,
+    SessionRevocationService,
+    SessionAuthGuard,
+    TenantMiddleware,
+    TenantSessionMiddleware,
+  ],
+  exports: [
+    RESOLVED_OPTIONS,
+    SessionBackend,
+    TenantSessionRegistry,
+    SessionRevocationService,
+    SessionAuthGuard,
+  ],
+})
+export class TenantSessionModule
+  extends ConfigurableModuleClass
+  implements NestModule, OnApplicationShutdown
+{
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+    @Inject(SessionBackend) private readonly backend: SessionBackend,
+  ) {
+    super();
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(TenantMiddleware, TenantSessionMiddleware)
+      .exclude(...this.options.exclude)
+      .forRoutes(...this.options.forRoutes);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.backend.close();
+  }
+}

@@ -1,0 +1,142 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import type { Request, Response } from 'express';
+import {
+  Session,
+  SessionAuthGuard,
+  SessionRevocationService,
+  Tenant,
+  TenantSessionModule,
+  TenantSessionRegistry,
+  type TenantSessionModuleOptions,
+} from 'nestjs-tenant-session';
+
+declare module 'express-session' {
+  interface SessionData {
+    user?: string;
+    count?: number;
+    visits?: number;
+  }
+}
+
+export const TEST_SECRET = 'test-secret-0123456789-abcdefghij';
+export const TEST_HOSTS = { 'acme.test': 'acme', 'globex.test': 'globex' };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Routes that exercise the public API the way an application would. */
+@Controller()
+class TestController {
+  constructor(private readonly sessions: SessionRevocationService) {}
+
+  @Post('login')
+  async login(@Req() req: Request, @Body() body: { user: string; maxAge?: number }) {
+    await this.sessions.login(req, body.user, { data: { user: body.user }, maxAge: body.maxAge });
+    return { user: body.user };
+  }
+
+  @Post('logout')
+  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    await this.sessions.logout(req, res);
+    return { ok: true };
+  }
+
+  @Get('me')
+  @UseGuards(SessionAuthGuard)
+  me(
+    @Session('user') user: string,
+    @Tenant() tenant: string,
+    @Session() session: { count?: number },
+  ) {
+    return { user, tenant, count: session.count ?? 0 };
+  }
+
+  @Post('increment')
+  @UseGuards(SessionAuthGuard)
+  async increment(@Req() req: Request, @Query('delayMs') delayMs?: string) {
+    if (delayMs) await sleep(Number(delayMs));
+    req.session.count = (req.session.count ?? 0) + 1;
+    return { count: req.session.count };
+  }
+
+  /** Open to anyone; counting visits gives anonymous visitors a stored session. */
+  @Post('visit')
+  visit(@Req() req: Request, @Tenant() tenant: string) {
+    req.session.visits = (req.session.visits ?? 0) + 1;
+    return { tenant, visits: req.session.visits };
+  }
+
+  @Get('peek')
+  peek(@Req() req: Request, @Tenant() tenant: string) {
+    return { tenant, user: req.session.user ?? null, visits: req.session.visits ?? 0 };
+  }
+
+  @Get('sessions')
+  @UseGuards(SessionAuthGuard)
+  list(@Req() req: Request) {
+    return this.sessions.listMine(req);
+  }
+
+  @Delete('sessions/:id')
+  @UseGuards(SessionAuthGuard)
+  async revokeOne(@Req() req: Request, @Tenant() tenant: string, @Param('id') id: string) {
+    return { revoked: await this.sessions.revoke(tenant, this.sessions.userId(req)!, id) };
+  }
+
+  @Post('sessions/revoke-others')
+  @UseGuards(SessionAuthGuard)
+  async revokeOthers(@Req() req: Request) {
+    return { revoked: await this.sessions.revokeOthers(req) };
+  }
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  http: ReturnType<NestExpressApplication['getHttpServer']>;
+  sessions: SessionRevocationService;
+  registry: TenantSessionRegistry;
+  close(): Promise<void>;
+}
+
+/**
+ * A Nest app with the module on the test Redis (or the embedded store with `redis: undefined`).
+ * Give each suite its own `appName` so suites sharing the server never see each other's keys.
+ */
+export async function createTestApp(
+  options: Partial<TenantSessionModuleOptions> & { appName: string },
+): Promise<TestApp> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      TenantSessionModule.forRoot({
+        tenant: { byHost: TEST_HOSTS },
+        secret: TEST_SECRET,
+        ...options,
+        redis: 'redis' in options ? options.redis : process.env.TEST_REDIS_URL,
+      }),
+    ],
+    controllers: [TestController],
+  }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({
+    logger: process.env.TEST_LOGS ? undefined : false,
+  });
+  await app.init();
+  return {
+    app,
+    http: app.getHttpServer(),
+    sessions: app.get(SessionRevocationService),
+    registry: app.get(TenantSessionRegistry),
+    close: () => app.close(),
+  };
+}

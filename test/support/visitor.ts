@@ -1,0 +1,59 @@
+import request from 'supertest';
+import type { App } from 'supertest/types';
+
+/** A browser stand-in for one host: keeps the cookies the server sets and sends them back. */
+export class Visitor {
+  constructor(
+    private readonly http: App,
+    readonly host: string,
+    private readonly userAgent = 'jest-visitor',
+    readonly cookies = new Map<string, string>(),
+  ) {}
+
+  /** The same browser (cookies, user agent) talking to another app instance. */
+  on(http: App): Visitor {
+    return new Visitor(http, this.host, this.userAgent, this.cookies);
+  }
+
+  get(path: string) {
+    return this.send(request(this.http).get(path));
+  }
+
+  post(path: string, body?: object) {
+    return this.send(
+      request(this.http)
+        .post(path)
+        .send(body ?? {}),
+    );
+  }
+
+  delete(path: string) {
+    return this.send(request(this.http).delete(path));
+  }
+
+  /** The raw `name=value` cookie header this visitor sends. */
+  get cookieHeader(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  /** The session id inside the signed `s:<sid>.<signature>` cookie. */
+  sessionId(name = 'sid'): string | undefined {
+    const value = this.cookies.get(name);
+    return value ? decodeURIComponent(value).slice(2).split('.')[0] : undefined;
+  }
+
+  private async send(req: request.Test) {
+    req.set('Host', this.host).set('User-Agent', this.userAgent);
+    if (this.cookies.size > 0) req.set('Cookie', this.cookieHeader);
+    const res = await req;
+    const setCookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+    for (const line of setCookies) {
+      const [pair, ...attributes] = line.split(';');
+      const [name, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
+      const expired = attributes.some((a) => /expires=thu, 01 jan 1970/i.test(a.trim()));
+      if (expired || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+}
