@@ -132,11 +132,12 @@ export async function createTestApp(
     logger: process.env.TEST_LOGS ? undefined : false,
   });
   await app.init();
+  let closing: Promise<void> | undefined;
   return {
     app,
     http: app.getHttpServer(),
     sessions: app.get(SessionRevocationService),
     registry: app.get(TenantSessionRegistry),
-    close: () => app.close(),
+    close: () => (closing ??= app.close()),
   };
 }

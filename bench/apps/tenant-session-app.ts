@@ -1,0 +1,67 @@
+/**
+ * The sample-style app on this module, shared by the HTTP comparison (several tenants by Host),
+ * the many-tenants benchmark (tenants by header) and the revocation benchmark.
+ */
+import 'reflect-metadata';
+import { Body, Controller, Get, Module, Post, Req, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request } from 'express';
+import type { SessionData } from 'express-session';
+import {
+  Session,
+  SessionAuthGuard,
+  SessionRevocationService,
+  Tenant,
+  TenantSessionModule,
+  type TenantSessionModuleOptions,
+} from 'nestjs-tenant-session';
+import { BENCH_APP_NAME, BENCH_SECRET, IDLE_TTL_SECONDS } from './bench-app.js';
+
+@Controller()
+class AccountController {
+  constructor(private readonly sessions: SessionRevocationService) {}
+
+  @Post('login')
+  async login(@Req() req: Request, @Body() body: { user: string }) {
+    await this.sessions.login(req, body.user, { data: { user: body.user } });
+    return { user: body.user };
+  }
+
+  @Get('me')
+  @UseGuards(SessionAuthGuard)
+  me(@Session() session: SessionData, @Tenant() tenant: string) {
+    return { user: session.user, tenant, count: session.count ?? 0 };
+  }
+
+  @Post('increment')
+  @UseGuards(SessionAuthGuard)
+  increment(@Req() req: Request) {
+    req.session.count = (req.session.count ?? 0) + 1;
+    return { count: req.session.count };
+  }
+}
+
+export type BenchModuleOptions = Pick<TenantSessionModuleOptions, 'tenant' | 'redis'> &
+  Partial<TenantSessionModuleOptions>;
+
+export async function createTenantSessionApp(
+  options: BenchModuleOptions,
+): Promise<NestExpressApplication> {
+  @Module({
+    imports: [
+      TenantSessionModule.forRoot({
+        appName: BENCH_APP_NAME,
+        secret: BENCH_SECRET,
+        idleTtl: IDLE_TTL_SECONDS,
+        ...options,
+      }),
+    ],
+    controllers: [AccountController],
+  })
+  class BenchAppModule {}
+
+  const app = await NestFactory.create<NestExpressApplication>(BenchAppModule, { logger: false });
+  app.disable('x-powered-by');
+  return app;
+}

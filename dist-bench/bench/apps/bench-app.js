@@ -1,0 +1,34 @@
+/**
+ * What every benchmarked server shares: the same routes, users, secret and idle TTL, and the
+ * same way of starting as a child process (port and Redis URL from the environment, "ready"
+ * over IPC, a clean exit on SIGTERM).
+ */
+export const BENCH_SECRET = 'bench-secret-0123456789-abcdefghij';
+export const IDLE_TTL_SECONDS = 3600;
+export const BENCH_APP_NAME = 'bench';
+/** Host → tenant of the multi-tenant app; the single-tenant apps ignore the Host. */
+export const BENCH_HOSTS = {
+    'acme.bench.test': 'acme',
+    'globex.bench.test': 'globex',
+    'initech.bench.test': 'initech',
+    'umbrella.bench.test': 'umbrella',
+};
+export function benchServerEnv() {
+    const port = Number(process.env.BENCH_PORT);
+    if (!Number.isInteger(port) || port <= 0)
+        throw new Error('BENCH_PORT is required');
+    return { port, redisUrl: process.env.BENCH_REDIS_URL ?? '' };
+}
+/** Tells the parent the server listens, and closes it (once) when the parent asks. */
+export function announceReady(close) {
+    let closing = false;
+    const stop = () => {
+        if (closing)
+            return;
+        closing = true;
+        close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.on('SIGTERM', stop);
+    process.on('disconnect', stop);
+    process.send?.({ ready: true });
+}

@@ -1,0 +1,52 @@
+/**
+ * (a) The baseline: a bare Express app with express-session + connect-redis, one tenant, on an
+ * ioredis client, configured like the module (same secret, idle TTL, rolling cookie,
+ * no resave, no uninitialized sessions).
+ */
+import { RedisStore } from 'connect-redis';
+import express from 'express';
+import session from 'express-session';
+import { Redis } from 'ioredis';
+import { announceReady, BENCH_SECRET, benchServerEnv, IDLE_TTL_SECONDS } from './bench-app.js';
+const { port, redisUrl } = benchServerEnv();
+const redis = new Redis(redisUrl);
+const app = express();
+app.disable('x-powered-by');
+app.use(express.json());
+app.use(session({
+    store: new RedisStore({ client: redis, prefix: 'sess:', ttl: IDLE_TTL_SECONDS }),
+    secret: BENCH_SECRET,
+    name: 'sid',
+    cookie: { httpOnly: true, sameSite: 'lax', maxAge: IDLE_TTL_SECONDS * 1000 },
+    rolling: true,
+    resave: false,
+    saveUninitialized: false,
+}));
+app.post('/login', (req, res, next) => {
+    const user = String(req.body?.user ?? '');
+    req.session.regenerate((err) => {
+        if (err)
+            return next(err);
+        req.session.user = user;
+        req.session.save((saveErr) => (saveErr ? next(saveErr) : res.status(201).json({ user })));
+    });
+});
+app.get('/me', (req, res) => {
+    if (!req.session.user) {
+        res.status(401).json({ message: 'Login required' });
+        return;
+    }
+    res.json({ user: req.session.user, tenant: 'default', count: req.session.count ?? 0 });
+});
+app.post('/increment', (req, res) => {
+    if (!req.session.user) {
+        res.status(401).json({ message: 'Login required' });
+        return;
+    }
+    req.session.count = (req.session.count ?? 0) + 1;
+    res.status(201).json({ count: req.session.count });
+});
+const server = app.listen(port, '127.0.0.1', () => announceReady(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await redis.quit();
+}));

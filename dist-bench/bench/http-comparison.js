@@ -1,0 +1,93 @@
+import { BENCH_HOSTS } from './apps/bench-app.js';
+import { startChildServer } from './child-server.js';
+import { httpRequest, logIn, runLoad } from './http-load.js';
+import { redisWorkSince, resetRedisStats } from './redis-commands.js';
+export const APPS = {
+    a: {
+        label: 'Express + express-session + connect-redis (1 tenant)',
+        script: 'apps/express-connect-redis.js',
+        hosts: ['app.bench.test'],
+        sessions: true,
+    },
+    b: {
+        label: 'Nest, no sessions',
+        script: 'apps/nest-plain.js',
+        hosts: ['app.bench.test'],
+        sessions: false,
+    },
+    c: {
+        label: `Nest + nestjs-tenant-session (${Object.keys(BENCH_HOSTS).length} tenants by Host)`,
+        script: 'apps/nest-tenant-session.js',
+        hosts: Object.keys(BENCH_HOSTS),
+        sessions: true,
+    },
+};
+export const SCENARIOS = {
+    read: { label: 'logged-in read-only (GET /me)', method: 'GET', path: '/me' },
+    modify: { label: 'session-modifying (POST /increment)', method: 'POST', path: '/increment' },
+};
+/** Rounds interleave the apps so drift on the machine spreads over all of them. */
+export async function runHttpComparison(o) {
+    const results = [];
+    for (let round = 1; round <= o.rounds; round++) {
+        for (const app of Object.keys(APPS)) {
+            await o.redis.flushall();
+            const server = await startChildServer(APPS[app].script, o.redisUrl);
+            try {
+                const requestsFor = await logInEveryHost(server.port, app);
+                for (const scenario of Object.keys(SCENARIOS)) {
+                    const requests = requestsFor(scenario);
+                    await runLoad(server.port, requests, { connections: o.connections, seconds: o.warmupSeconds });
+                    const cpuAtReset = await resetRedisStats(o.redis);
+                    const load = await runLoad(server.port, requests, {
+                        connections: o.connections,
+                        seconds: o.measureSeconds,
+                    });
+                    const work = await redisWorkSince(o.redis, cpuAtReset);
+                    const perRequest = (n) => (load.requests > 0 ? n / load.requests : 0);
+                    const phase = {
+                        app,
+                        scenario,
+                        round,
+                        ...load,
+                        redisCommandsPerRequest: perRequest(work.totalCommands),
+                        redisCommandsByName: Object.fromEntries(Object.entries(work.commands).map(([name, n]) => [name, perRequest(n)])),
+                        redisCpuMicrosPerRequest: perRequest(work.cpuMicros),
+                    };
+                    if (load.errors > 0 || load.non2xx > 0) {
+                        throw new Error(`(${app}) ${scenario}: ${load.errors} errors, ${load.non2xx} non-2xx answers`);
+                    }
+                    results.push(phase);
+                    o.log(`  round ${round} (${app}) ${scenario.padEnd(6)} ${phase.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
+                        `  p50 ${phase.p50Ms} ms  p99 ${phase.p99Ms} ms` +
+                        `  Redis ${phase.redisCommandsPerRequest.toFixed(2)} cmd/req`);
+                }
+            }
+            finally {
+                await server.stop();
+            }
+        }
+    }
+    return results;
+}
+/**
+ * Logs one user in on every host of the app, checks the cookie opens GET /me, and returns the
+ * request list of a scenario: one request per host, each with its own cookie.
+ */
+async function logInEveryHost(port, app) {
+    const visitors = [];
+    for (const [i, host] of APPS[app].hosts.entries()) {
+        const headers = { host };
+        if (APPS[app].sessions)
+            headers.cookie = await logIn(port, `user-${i + 1}`, { host });
+        const check = await httpRequest(port, { method: 'GET', path: '/me', headers });
+        if (check.status !== 200)
+            throw new Error(`(${app}) GET /me after login: ${check.status}`);
+        visitors.push(headers);
+    }
+    return (scenario) => visitors.map((headers) => ({
+        method: SCENARIOS[scenario].method,
+        path: SCENARIOS[scenario].path,
+        headers,
+    }));
+}

@@ -1,0 +1,205 @@
+import type { ActiveSession } from 'nestjs-tenant-session';
+import { escapeHtml as e } from './escape-html.js';
+
+export interface SessionPageView {
+  tenant: string;
+  /** Absent for an anonymous visitor. */
+  user?: {
+    name: string;
+    admin: boolean;
+    /** The first characters of the session id: enough to tell sessions apart, not to replay. */
+    shortSessionId: string;
+    expiresAt?: Date;
+    count: number;
+    sessions: ActiveSession[];
+  };
+}
+
+/**
+ * The session panel. Server-rendered and self-contained: no external assets, inline CSS and
+ * script allowed by a per-response nonce, every interpolated value escaped. The script only
+ * calls the JSON routes and reloads, so what you see is always what the server says.
+ */
+export function renderSessionPage(view: SessionPageView, nonce: string): string {
+  const { tenant, user } = view;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sessions · ${e(tenant)}</title>
+<link rel="icon" href="data:,">
+<style nonce="${e(nonce)}">${STYLE}</style>
+</head>
+<body>
+<main>
+<h1>nestjs-tenant-session <small>tenant <b id="tenant">${e(tenant)}</b></small></h1>
+${panel(view)}
+${user ? sessionsSection(user.sessions) + passwordSection() + (user.admin ? adminSection() : '') : loginSection()}
+<p id="status" role="status"></p>
+</main>
+<script nonce="${e(nonce)}">${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+function panel({ user }: SessionPageView): string {
+  if (!user) {
+    return `<section class="panel" id="session-panel">
+<dl>
+<dt>Signed in as</dt><dd id="user">nobody</dd>
+<dt>Session</dt><dd id="session-id">none yet: logging in starts one</dd>
+</dl>
+</section>`;
+  }
+  const expires = user.expiresAt
+    ? `<dd id="expires-in" data-expires-at="${e(user.expiresAt.toISOString())}">…</dd>`
+    : `<dd id="expires-in">unknown</dd>`;
+  return `<section class="panel" id="session-panel">
+<dl>
+<dt>Signed in as</dt><dd id="user">${e(user.name)}${user.admin ? ' <span class="tag">admin</span>' : ''}</dd>
+<dt>Session</dt><dd id="session-id"><code>${e(user.shortSessionId)}</code></dd>
+<dt>Expires in</dt>${expires}
+<dt>Counter</dt><dd id="count">${e(user.count)}</dd>
+</dl>
+<div class="actions">
+<button id="increment" data-post="/increment">Increment</button>
+<button id="logout" class="secondary" data-post="/auth/logout">Log out</button>
+</div>
+</section>`;
+}
+
+function loginSection(): string {
+  return `<section>
+<h2>Log in</h2>
+<form id="login-form" data-post="/auth/login">
+<label>Username <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Log in</button>
+</form>
+<p class="hint">Demo users: <code>alice</code> / <code>alice-pass</code>, <code>bob</code> / <code>bob-pass</code>, <code>admin</code> / <code>admin-pass</code> (admin).</p>
+</section>`;
+}
+
+function sessionsSection(sessions: ActiveSession[]): string {
+  const items = sessions.map(
+    (s) => `<li class="session${s.current ? ' current' : ''}" data-handle="${e(s.id)}">
+<div class="device" title="${e(s.userAgent ?? '')}">${e(s.userAgent || 'unknown browser')}</div>
+<div class="meta">${e(s.ip ?? 'unknown address')} · signed in ${time(s.createdAt)} · last seen ${time(s.lastSeenAt)} · expires ${time(s.expiresAt)}</div>
+${
+  s.current
+    ? '<span class="tag">this device</span>'
+    : `<button class="secondary" data-delete="/sessions/${encodeURIComponent(s.id)}">Sign out</button>`
+}
+</li>`,
+  );
+  return `<section>
+<h2>Active sessions (${sessions.length})</h2>
+<ul id="sessions">${items.join('\n')}</ul>
+<button id="revoke-others" data-post="/sessions/revoke-others"${sessions.length > 1 ? '' : ' disabled'}>Sign out other devices</button>
+</section>`;
+}
+
+function passwordSection(): string {
+  return `<section>
+<h2>Change password</h2>
+<form id="password-form" data-post="/auth/password">
+<label>Current <input name="currentPassword" type="password" autocomplete="current-password" required></label>
+<label>New <input name="newPassword" type="password" autocomplete="new-password" minlength="8" required></label>
+<button type="submit">Change and sign out other devices</button>
+</form>
+</section>`;
+}
+
+function adminSection(): string {
+  return `<section>
+<h2>Admin</h2>
+<form id="admin-form" data-admin-revoke>
+<label>User <input name="userId" required></label>
+<button type="submit" class="danger">Sign out everywhere</button>
+</form>
+</section>`;
+}
+
+function time(date: Date): string {
+  return `<time datetime="${e(date.toISOString())}">${e(date.toISOString().slice(11, 19))} UTC</time>`;
+}
+
+const STYLE = `
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.45 system-ui,sans-serif;background:#f4f5f7;color:#1d2330}
+main{max-width:46rem;margin:2rem auto;padding:0 1rem}
+h1{font-size:1.3rem}h1 small{font-weight:normal;color:#5b6475;margin-left:.5rem}
+h2{font-size:1.05rem;margin:0 0 .6rem}
+section{background:#fff;border:1px solid #dde1e8;border-radius:8px;padding:1rem 1.2rem;margin:0 0 1rem}
+dl{display:grid;grid-template-columns:9rem 1fr;gap:.35rem 1rem;margin:0 0 .8rem}
+dt{color:#5b6475}dd{margin:0}
+code{background:#eef0f4;padding:0 .3rem;border-radius:4px}
+.actions{display:flex;gap:.5rem}
+button{font:inherit;padding:.35rem .9rem;border-radius:6px;border:1px solid #2f5bd3;background:#2f5bd3;color:#fff;cursor:pointer}
+button.secondary{background:#fff;color:#2f5bd3}
+button.danger{background:#c0392b;border-color:#c0392b}
+button:disabled{opacity:.45;cursor:default}
+form{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end}
+label{display:flex;flex-direction:column;font-size:.85rem;color:#5b6475}
+input{font:inherit;padding:.3rem .5rem;border:1px solid #c5cbd6;border-radius:6px}
+ul{list-style:none;padding:0;margin:0 0 .8rem}
+li.session{display:grid;grid-template-columns:1fr auto;gap:.1rem 1rem;padding:.55rem 0;border-top:1px solid #eef0f4}
+li.session .device{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+li.session .meta{font-size:.82rem;color:#5b6475;grid-column:1}
+li.session>button,li.session>.tag{grid-column:2;grid-row:1/span 2;align-self:center}
+.tag{font-size:.75rem;background:#e3f4e8;color:#1e7a3c;border-radius:4px;padding:.1rem .45rem}
+.hint{font-size:.85rem;color:#5b6475;margin:.8rem 0 0}
+#status{color:#c0392b;min-height:1.4em}
+`;
+
+const SCRIPT = `
+const status = document.getElementById('status');
+async function send(method, path, body, onOk) {
+  const init = { method, headers: { Accept: 'application/json' } };
+  if (method === 'POST') {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body || {});
+  }
+  status.textContent = '';
+  const res = await fetch(path, init);
+  const data = await res.json().catch(() => ({}));
+  if (res.ok && onOk) return onOk(data);
+  // Success, or a session that ended elsewhere (401): show the server's view of things.
+  if (res.ok || (res.status === 401 && path !== '/auth/login')) return location.reload();
+  status.textContent = data.message || 'Request failed (' + res.status + ')';
+}
+document.querySelectorAll('button[data-post]').forEach((b) =>
+  b.addEventListener('click', () => send('POST', b.dataset.post)));
+document.querySelectorAll('button[data-delete]').forEach((b) =>
+  b.addEventListener('click', () => send('DELETE', b.dataset.delete)));
+document.querySelectorAll('form[data-post]').forEach((f) =>
+  f.addEventListener('submit', (event) => {
+    event.preventDefault();
+    send('POST', f.dataset.post, Object.fromEntries(new FormData(f)));
+  }));
+document.querySelectorAll('form[data-admin-revoke]').forEach((f) =>
+  f.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const user = new FormData(f).get('userId');
+    send('POST', '/admin/users/' + encodeURIComponent(user) + '/revoke', {}, (data) => {
+      status.textContent = 'Signed out ' + data.revoked + ' session(s) of ' + user + '.';
+    });
+  }));
+document.querySelectorAll('time[datetime]').forEach((t) => {
+  t.textContent = new Date(t.dateTime).toLocaleTimeString();
+});
+const expires = document.getElementById('expires-in');
+if (expires && expires.dataset.expiresAt) {
+  const at = Date.parse(expires.dataset.expiresAt);
+  const tick = () => {
+    const left = Math.round((at - Date.now()) / 1000);
+    if (left <= 0) return (expires.textContent = 'expired');
+    const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+    expires.textContent = (h ? h + 'h ' : '') + (h || m ? m + 'm ' : '') + s + 's';
+  };
+  tick();
+  setInterval(tick, 1000);
+}
+`;

@@ -1,0 +1,20 @@
+import { Logger, type NestApplicationOptions } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module.js';
+import { loadSampleConfig, type SampleEnv } from './sample-config.js';
+
+/**
+ * Builds the sample from environment variables (see sample-config.ts) without listening, so
+ * tests can run it in-process; `main.ts` adds the port.
+ */
+export async function createSampleApp(
+  env: SampleEnv,
+  options: NestApplicationOptions = {},
+): Promise<NestExpressApplication> {
+  const config = loadSampleConfig(env);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), options);
+  const logger = new Logger('Sample');
+  for (const warning of config.warnings) logger.warn(warning);
+  return app;
+}

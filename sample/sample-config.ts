@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The sample's settings, read from environment variables. Shared by the Nest app and the plain
+ * Express reader, so both agree on the secret, the cookie name and the Redis key layout.
+ * No Nest imports here: the reader must stay a plain Express app.
+ */
+export interface SampleConfig {
+  port: number;
+  /** `undefined`: the embedded in-process store (the module warns at start-up). */
+  redisUrl?: string;
+  sessionSecret: string;
+  /** The `<app>` part of the Redis keys. */
+  appName: string;
+  /** Host name → tenant id. */
+  tenantHosts: Record<string, string>;
+  idleTtlSeconds: number;
+  /** What the operator should know about the defaults that were filled in. */
+  warnings: string[];
+}
+
+/** Injection token of the SampleConfig in the Nest app. */
+export const SampleConfig = Symbol('SampleConfig');
+
+/** An env-like object: `process.env`, or a plain object in tests. */
+export type SampleEnv = Record<string, string | undefined>;
+
+/** Both services name the cookie and render the key prefix the same way. */
+export const COOKIE_NAME = 'sid';
+export const KEY_PREFIX_TEMPLATE = 'sessions:{tenant}:{app}:';
+
+export function sessionKeyPrefix(tenant: string, appName: string): string {
+  return KEY_PREFIX_TEMPLATE.replace('{tenant}', tenant).replace('{app}', appName);
+}
+
+export function loadSampleConfig(env: SampleEnv): SampleConfig {
+  const warnings: string[] = [];
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    redisUrl: env.REDIS_URL || undefined,
+    sessionSecret: sessionSecret(env, warnings),
+    appName: env.APP_NAME || 'sample',
+    tenantHosts: tenantHosts(env.TENANT_HOSTS || 'acme.localhost=acme,globex.localhost=globex'),
+    idleTtlSeconds: integer(env, 'SESSION_IDLE_TTL', 3600, 1, 365 * 24 * 3600),
+    warnings,
+  };
+}
+
+function sessionSecret(env: SampleEnv, warnings: string[]): string {
+  if (env.SESSION_SECRET) return env.SESSION_SECRET;
+  if (env.NODE_ENV === 'production') {
+    throw new Error('SESSION_SECRET must be set in production');
+  }
+  // A fresh secret per start: fine to try the sample, but every restart signs users out and no
+  // other service (the reader) can verify the cookies.
+  warnings.push(
+    'SESSION_SECRET is not set: using a random one. Sessions end when the process restarts ' +
+      'and no other service can read them. Set SESSION_SECRET to share sessions.',
+  );
+  return randomBytes(32).toString('base64url');
+}
+
+/** `acme.localhost=acme,globex.localhost=globex` → `{ 'acme.localhost': 'acme', ... }`. */
+function tenantHosts(spec: string): Record<string, string> {
+  const hosts: Record<string, string> = {};
+  for (const pair of spec.split(',').map((p) => p.trim())) {
+    if (pair === '') continue;
+    const [host, tenant, ...rest] = pair.split('=').map((p) => p.trim());
+    if (!host || !tenant || rest.length > 0) {
+      throw new Error(`TENANT_HOSTS: expected host=tenant pairs separated by commas, got "${pair}"`);
+    }
+    // Tenant ids are lower case in Redis keys (the module normalises them); match it here.
+    hosts[host.toLowerCase()] = tenant.toLowerCase();
+  }
+  if (Object.keys(hosts).length === 0) throw new Error('TENANT_HOSTS names no tenant');
+  return hosts;
+}
+
+function integer(env: SampleEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}

@@ -1,0 +1,39 @@
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
+import type { Request } from 'express';
+import { SessionAuthGuard, SessionRevocationService, Tenant } from 'nestjs-tenant-session';
+
+/** "Where am I signed in?": the user's own sessions, and signing them out. */
+@Controller('sessions')
+@UseGuards(SessionAuthGuard)
+export class SessionsController {
+  constructor(private readonly sessions: SessionRevocationService) {}
+
+  @Get()
+  async list(@Req() req: Request) {
+    return { sessions: await this.sessions.listMine(req) };
+  }
+
+  /** `id` is the handle from the listing; a user can only reach handles of their own sessions. */
+  @Delete(':id')
+  async revoke(@Req() req: Request, @Tenant() tenant: string, @Param('id') id: string) {
+    const revoked = await this.sessions.revoke(tenant, this.sessions.userId(req)!, id);
+    if (revoked === 0) throw new NotFoundException('No such session');
+    return { revoked };
+  }
+
+  @Post('revoke-others')
+  @HttpCode(200)
+  async revokeOthers(@Req() req: Request) {
+    return { revoked: await this.sessions.revokeOthers(req) };
+  }
+}

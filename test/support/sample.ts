@@ -1,0 +1,38 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createSampleApp } from '../../sample/sample-app.js';
+import type { SampleEnv } from '../../sample/sample-config.js';
+
+export const SAMPLE_SECRET = 'sample-test-secret-0123456789abcdef';
+
+let suiteRun = 0;
+
+export interface RunningSample {
+  app: NestExpressApplication;
+  http: ReturnType<NestExpressApplication['getHttpServer']>;
+  /** The `<app>` key part: fresh per sample, so samples sharing the test Redis never meet. */
+  appName: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The sample app as `npm run sample` builds it, from env-like settings, on the test Redis.
+ * `listen: true` serves it on a real loopback port (for a browser).
+ */
+export async function startSample(
+  env: SampleEnv = {},
+  { listen = false }: { listen?: boolean } = {},
+): Promise<RunningSample> {
+  const appName = `sample-${process.pid}-${++suiteRun}`;
+  const app = await createSampleApp(
+    {
+      REDIS_URL: process.env.TEST_REDIS_URL,
+      SESSION_SECRET: SAMPLE_SECRET,
+      APP_NAME: appName,
+      ...env,
+    },
+    { logger: process.env.TEST_LOGS ? undefined : false },
+  );
+  if (listen) await app.listen(0, '127.0.0.1');
+  else await app.init();
+  return { app, http: app.getHttpServer(), appName, close: () => app.close() };
+}
