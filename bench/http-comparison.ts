@@ -10,7 +10,7 @@ import { startChildServer } from './child-server.js';
 import { httpRequest, logIn, runLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import { redisWorkSince, resetRedisStats } from './redis-commands.js';
 
-export type AppId = 'a' | 'b' | 'c';
+export type AppId = 'ref' | 'a' | 'b' | 'c';
 export type ScenarioId = 'read' | 'modify';
 
 interface BenchApp {
@@ -21,6 +21,12 @@ interface BenchApp {
 }
 
 export const APPS: Record<AppId, BenchApp> = {
+  ref: {
+    label: 'Express, no sessions (reference)',
+    script: 'apps/express-plain.js',
+    hosts: ['app.bench.test'],
+    sessions: false,
+  },
   a: {
     label: 'Express + express-session + connect-redis (1 tenant)',
     script: 'apps/express-connect-redis.js',

@@ -1,31 +1,74 @@
 /**
- * `npm run bench`: every benchmark in one run against one throwaway redis-server, then
- * bench/results/latest.{json,md}. `-- --only=http,tenants,revocation` runs a subset.
+ * `npm run bench`: every benchmark in one run against one throwaway redis-server, printed and
+ * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation`
+ * runs a subset; BENCH_ROUNDS, BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP part.
  */
+import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.mjs';
 import { runHttpComparison } from './http-comparison.js';
+import { runManyTenants } from './many-tenants.js';
+import { machineInfo, summarizeHttp, writeReport, type BenchReport } from './report.js';
+import { runRevocationAtScale } from './revocation-at-scale.js';
 
+const PARTS = ['http', 'tenants', 'revocation'];
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const unknown = only?.filter((part) => !PARTS.includes(part)) ?? [];
+if (unknown.length > 0) throw new Error(`unknown part(s) ${unknown.join(', ')}; expected ${PARTS}`);
 const wanted = (part: string) => !only || only.includes(part);
-const log = (line: string) => console.log(line);
+
+const settings = {
+  rounds: Number(process.env.BENCH_ROUNDS ?? 2),
+  connections: 20,
+  warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 2),
+  measureSeconds: Number(process.env.BENCH_MEASURE_SECONDS ?? 8),
+  tenantBounds: '1000, 20000',
+  otherKeys: 1_000_000,
+  sessionsRevoked: 1_000,
+  revocationRepetitions: 5,
+};
+
+const started = performance.now();
+const log = (line: string) =>
+  console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
 
 const server = await startRedisServer();
 const redis = new Redis(server.url);
 try {
+  const report: BenchReport = {
+    generatedAt: new Date().toISOString(),
+    machine: await machineInfo(redis),
+    settings,
+  };
   if (wanted('http')) {
-    log('HTTP comparison');
-    const phases = await runHttpComparison({
-      redis,
+    log('HTTP: (ref) Express, (a) Express + connect-redis, (b) Nest, (c) Nest + this module');
+    const phases = await runHttpComparison({ redis, redisUrl: server.url, ...settings, log });
+    report.http = { summary: summarizeHttp(phases), phases };
+  }
+  if (wanted('tenants')) {
+    log('Memory: one session in each of 10,000 tenants');
+    await redis.flushall();
+    report.manyTenants = await runManyTenants({
       redisUrl: server.url,
-      rounds: Number(process.env.BENCH_ROUNDS ?? 2),
-      connections: 20,
-      warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 2),
-      measureSeconds: Number(process.env.BENCH_MEASURE_SECONDS ?? 8),
+      bounds: [1_000, 20_000],
       log,
     });
-    console.log(JSON.stringify(phases, null, 1));
   }
+  if (wanted('revocation')) {
+    log('Revocation: 1,000 sessions of one user among 1,000,000 other keys');
+    report.revocation = await runRevocationAtScale({
+      redis,
+      redisUrl: server.url,
+      otherKeys: settings.otherKeys,
+      sessions: settings.sessionsRevoked,
+      repetitions: settings.revocationRepetitions,
+      log,
+    });
+    await redis.flushall();
+  }
+  const markdown = await writeReport(report, new URL('../../bench/results/', import.meta.url));
+  console.log(`\n${markdown}`);
+  log('written to bench/results/latest.json and bench/results/latest.md');
 } finally {
   redis.disconnect();
   await server.stop();

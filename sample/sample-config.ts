@@ -67,7 +67,9 @@ function tenantHosts(spec: string): Record<string, string> {
     if (pair === '') continue;
     const [host, tenant, ...rest] = pair.split('=').map((p) => p.trim());
     if (!host || !tenant || rest.length > 0) {
-      throw new Error(`TENANT_HOSTS: expected host=tenant pairs separated by commas, got "${pair}"`);
+      throw new Error(
+        `TENANT_HOSTS: expected host=tenant pairs separated by commas, got "${pair}"`,
+      );
     }
     // Tenant ids are lower case in Redis keys (the module normalises them); match it here.
     hosts[host.toLowerCase()] = tenant.toLowerCase();

@@ -4,13 +4,20 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/support/redis-server.mjs';
 const START_TIMEOUT_MS = 20_000;
 /** `script` is a path relative to this file's directory, e.g. `apps/nest-plain.js`. */
-export async function startChildServer(script, redisUrl) {
+export async function startChildServer(script, redisUrl, options = {}) {
     const port = await freePort();
     const child = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
-        env: { ...process.env, NODE_ENV: 'production', BENCH_PORT: String(port), BENCH_REDIS_URL: redisUrl },
-        execArgv: [],
+        env: {
+            ...process.env,
+            ...options.env,
+            NODE_ENV: 'production',
+            BENCH_PORT: String(port),
+            BENCH_REDIS_URL: redisUrl,
+        },
+        execArgv: options.execArgv ?? [],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    const exited = new Promise((resolve) => child.once('exit', () => resolve()));
     await new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
             child.kill('SIGKILL');
@@ -20,17 +27,23 @@ export async function startChildServer(script, redisUrl) {
             clearTimeout(timer);
             resolve();
         });
-        child.once('exit', (code) => {
+        void exited.then(() => {
             clearTimeout(timer);
-            reject(new Error(`${script} exited with code ${code} before it was ready`));
+            reject(new Error(`${script} exited before it was ready`));
         });
     });
-    return { port, stop: () => stopChild(child) };
+    return {
+        port,
+        ask: (message) => new Promise((resolve) => {
+            child.once('message', (reply) => resolve(reply));
+            child.send(message);
+        }),
+        stop: () => stopChild(child, exited),
+    };
 }
-async function stopChild(child) {
+async function stopChild(child, exited) {
     if (child.exitCode !== null || child.signalCode !== null)
         return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
     await exited;

@@ -3,6 +3,12 @@ import { startChildServer } from './child-server.js';
 import { httpRequest, logIn, runLoad } from './http-load.js';
 import { redisWorkSince, resetRedisStats } from './redis-commands.js';
 export const APPS = {
+    ref: {
+        label: 'Express, no sessions (reference)',
+        script: 'apps/express-plain.js',
+        hosts: ['app.bench.test'],
+        sessions: false,
+    },
     a: {
         label: 'Express + express-session + connect-redis (1 tenant)',
         script: 'apps/express-connect-redis.js',

@@ -88,7 +88,8 @@ export class TenantSessionRegistry {
       rolling: o.rolling,
       saveUninitialized: o.saveUninitialized,
       resave: false,
-      unset: 'destroy',
+      // Not `unset: 'destroy'`: express-session would then delete the session of any request
+      // that ends without one loaded, including one whose load just timed out during an outage.
     });
     return { tenant, store, middleware, cookieName, cookieDomain };
   }

@@ -1,4 +1,13 @@
-import { BadRequestException, Controller, Get, HttpCode, Post, Query, Req, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  HttpCode,
+  Post,
+  Query,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import type { SessionData } from 'express-session';
 import { Session, SessionAuthGuard, Tenant } from 'nestjs-tenant-session';

@@ -194,7 +194,7 @@ const expires = document.getElementById('expires-in');
 if (expires && expires.dataset.expiresAt) {
   const at = Date.parse(expires.dataset.expiresAt);
   const tick = () => {
-    const left = Math.round((at - Date.now()) / 1000);
+    const left = Math.floor((at - Date.now()) / 1000);
     if (left <= 0) return (expires.textContent = 'expired');
     const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
     expires.textContent = (h ? h + 'h ' : '') + (h || m ? m + 'm ' : '') + s + 's';

@@ -3,7 +3,7 @@ import { createReaderApp } from './reader-app.js';
 
 // A random secret cannot be shared with the Nest app, so the reader insists on a real one.
 if (!process.env.SESSION_SECRET || !process.env.REDIS_URL) {
-  console.error('The reader needs the Nest app\'s SESSION_SECRET and REDIS_URL in its environment.');
+  console.error("The reader needs the Nest app's SESSION_SECRET and REDIS_URL in its environment.");
   process.exit(1);
 }
 const config = loadSampleConfig(process.env);

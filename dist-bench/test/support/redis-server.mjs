@@ -9,6 +9,8 @@ import { Redis } from 'ioredis';
  * @property {string} url
  * @property {() => Promise<void>} stop  Stops the server (no persistence: data is gone).
  * @property {() => Promise<void>} start Starts it again on the same port.
+ * @property {() => void} pause  Freezes it (SIGSTOP): connections stay open, nothing answers.
+ * @property {() => void} resume Unfreezes it (SIGCONT).
  */
 /** @returns {Promise<RedisServer>} */
 export async function startRedisServer() {
@@ -23,12 +25,19 @@ export async function startRedisServer() {
             const failed = new Promise((_, reject) => child?.once('error', (error) => reject(new Error(`redis-server could not start (is it installed?): ${error.message}`))));
             await Promise.race([waitForPing(port), failed]);
         },
+        pause() {
+            child?.kill('SIGSTOP');
+        },
+        resume() {
+            child?.kill('SIGCONT');
+        },
         async stop() {
             const running = child;
             child = undefined;
             if (!running || running.exitCode !== null)
                 return;
             const exited = new Promise((resolve) => running.once('exit', resolve));
+            running.kill('SIGCONT');
             running.kill('SIGKILL');
             await exited;
         },
