@@ -213,7 +213,7 @@ describe('SessionRevocationService (real Redis)', () => {
     expect((await laptop.get('/me')).status).toBe(200);
     expect((await phone.get('/me')).status).toBe(401);
     expect((await other.get('/me')).status).toBe(200);
-    expect(await redis.zrange('sessions-index:acme:shop:alice', 0, -1)).toEqual([
+    expect(await redis.zrange('sessions-index:acme:shop:alice', '0', '-1')).toEqual([
       laptop.sessionId(),
     ]);
   });
@@ -269,7 +269,7 @@ describe('SessionRevocationService (real Redis)', () => {
     await remembered.get('/me');
 
     expect(await redis.pttl(sessionKey(remembered))).toBeGreaterThan(thirtyDays - 60_000);
-    const [, lease] = await redis.zrange('sessions-index:acme:shop:alice', 0, -1, 'WITHSCORES');
+    const [, lease] = await redis.zrange('sessions-index:acme:shop:alice', '0', '-1', 'WITHSCORES');
     expect(Number(lease)).toBeGreaterThan(Date.now() + 2 * thirtyDays);
   });
 

@@ -1,5 +1,6 @@
 import request from 'supertest';
-import type { App } from 'supertest/types';
+
+type App = Parameters<typeof request>[0];
 
 /** A browser stand-in for one host: keeps the cookies the server sets and sends them back. */
 export class Visitor {

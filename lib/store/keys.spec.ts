@@ -1,0 +1,25 @@
+import { escapeGlob, TenantKeys } from './keys.js';
+
+describe('TenantKeys', () => {
+  const templates = {
+    keyPrefix: 'sessions:{tenant}:{app}:',
+    indexPrefix: 'sessions-index:{tenant}:{app}:',
+  };
+
+  it('renders the documented layout', () => {
+    const keys = new TenantKeys(templates, 'acme', 'shop');
+    expect(keys.session('abc')).toBe('sessions:acme:shop:abc');
+    expect(keys.index('alice')).toBe('sessions-index:acme:shop:alice');
+    expect(keys.scanPatterns()).toEqual(['sessions:acme:shop:*', 'sessions-index:acme:shop:*']);
+  });
+
+  it('escapes glob characters of a custom template in scan patterns', () => {
+    const keys = new TenantKeys(
+      { keyPrefix: 's[{tenant}]*', indexPrefix: 'i?{tenant}' },
+      'acme',
+      'x',
+    );
+    expect(keys.scanPatterns()).toEqual(['s\\[acme\\]\\**', 'i\\?acme*']);
+    expect(escapeGlob('a\\b')).toBe('a\\\\b');
+  });
+});

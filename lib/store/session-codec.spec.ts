@@ -1,0 +1,36 @@
+import { decodeSession, encodeSession, OWNER_FIELD, sessionTtlMs } from './session-codec.js';
+
+const owner = { userId: 'alice', createdAt: 1, indexedUntil: 2, ip: '::1', userAgent: 'ua' };
+
+describe('session codec', () => {
+  it('round-trips data and owner, keeping the owner out of the data', () => {
+    const raw = encodeSession({ cookie: { path: '/' }, user: 'alice' }, owner);
+    expect(JSON.parse(raw)[OWNER_FIELD]).toEqual(owner);
+    expect(decodeSession(raw)).toEqual({ data: { cookie: { path: '/' }, user: 'alice' }, owner });
+  });
+
+  it('writes anonymous sessions exactly as connect-redis would', () => {
+    const data = { cookie: { originalMaxAge: 1000, path: '/' }, visits: 2 };
+    expect(encodeSession(data, undefined)).toBe(JSON.stringify(data));
+    expect(decodeSession(JSON.stringify(data))).toEqual({ data });
+  });
+
+  it.each([
+    '',
+    '{',
+    'null',
+    '[]',
+    '"s"',
+    '{"user":"x"}',
+    '{"cookie":null}',
+    '{"cookie":{},"_owner":{}}',
+  ])('reports %j as corrupt', (raw) => {
+    expect(decodeSession(raw)).toBeUndefined();
+  });
+
+  it('uses the cookie max-age as TTL, else the default', () => {
+    expect(sessionTtlMs({ cookie: { originalMaxAge: 5000 } }, 1000)).toBe(5000);
+    expect(sessionTtlMs({ cookie: { originalMaxAge: null } }, 1000)).toBe(1000);
+    expect(sessionTtlMs({}, 1000)).toBe(1000);
+  });
+});
