@@ -111,7 +111,7 @@ export class RedisSessionBackend implements SessionBackend {
             (node as Redis).scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
           );
           cursor = next;
-          if (keys.length > 0) removed += await this.timed((node as Redis).unlink(...keys));
+          if (keys.length > 0) removed += await this.timed(this.unlink(node as Redis, keys));
         } while (cursor !== '0');
       }
     }
@@ -136,6 +136,13 @@ export class RedisSessionBackend implements SessionBackend {
   async close(): Promise<void> {
     if (!this.ownsClient) return;
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /** A cluster node refuses multi-key commands across slots, so there it goes key by key. */
+  private async unlink(node: Redis, keys: string[]): Promise<number> {
+    if (!this.client.isCluster) return node.unlink(...keys);
+    const counts = unwrap(await node.pipeline(keys.map((key) => ['unlink', key])).exec());
+    return counts.reduce<number>((sum, n) => sum + (n as number), 0);
   }
 
   private call(command: Command): Promise<unknown> {
