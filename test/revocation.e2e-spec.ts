@@ -273,6 +273,12 @@ describe('SessionRevocationService (real Redis)', () => {
     expect(Number(lease)).toBeGreaterThan(Date.now() + 2 * thirtyDays);
   });
 
+  it('rejects user ids that cannot be a user', async () => {
+    await start();
+    await expect(t.sessions.revokeAll('acme', '')).rejects.toThrow(/userId/);
+    await expect(t.sessions.list('acme', 'x'.repeat(257))).rejects.toThrow(/userId/);
+  });
+
   it('rejects a tenant id that is not valid when called outside a request', async () => {
     await start();
     await expect(t.sessions.revokeAll('ac:me', 'alice')).rejects.toThrow(/Invalid tenant id/);

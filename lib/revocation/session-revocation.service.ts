@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Session, SessionData } from 'express-session';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../resolved-options.js';
@@ -91,6 +91,7 @@ export class SessionRevocationService {
 
   /** A user's live sessions, oldest first; `current` marks the caller's own session. */
   async list(tenantId: string, userId: string, current?: Request): Promise<ActiveSession[]> {
+    checkUserId(userId);
     const { store } = await this.registry.get(tenantId);
     return (await this.liveSessions(store, userId)).map(({ sid, owner, expiresAt, ttlMs }) => ({
       id: sessionHandle(sid),
@@ -105,11 +106,12 @@ export class SessionRevocationService {
 
   /** The caller's own sessions (see `list`). */
   listMine(req: Request): Promise<ActiveSession[]> {
-    return this.list(requireRequestTenant(req), requireUserId(req, this), req);
+    return this.list(requireRequestTenant(req), this.requireUserId(req), req);
   }
 
   /** Revokes one session of the user by its handle; returns 1, or 0 when there was none. */
   async revoke(tenantId: string, userId: string, handle: string): Promise<number> {
+    checkUserId(userId);
     const { store, tenant } = await this.registry.get(tenantId);
     const indexKey = store.keys.index(userId);
     const entries = await this.backend.indexed(indexKey, Date.now());
@@ -127,7 +129,7 @@ export class SessionRevocationService {
 
   /** Revokes every session of this request's user except this one ("sign out other devices"). */
   async revokeOthers(req: Request): Promise<number> {
-    return this.drain(requireRequestTenant(req), requireUserId(req, this), 'others', req.sessionID);
+    return this.drain(requireRequestTenant(req), this.requireUserId(req), 'others', req.sessionID);
   }
 
   /** Revokes every session of a tenant, scanning only that tenant's keys (off-boarding). */
@@ -152,10 +154,17 @@ export class SessionRevocationService {
     reason: RevocationReason,
     keep?: string,
   ): Promise<number> {
+    checkUserId(userId);
     const { store, tenant } = await this.registry.get(tenantId);
     const sids = await this.backend.drain(store.keys.index(userId), keep);
     const revoked = await this.backend.remove(sids.map((sid) => store.keys.session(sid)));
     return this.emit(tenant, reason, revoked, userId);
+  }
+
+  private requireUserId(req: Request): string {
+    const userId = this.userId(req);
+    if (userId === undefined) throw new UnauthorizedException('Login required');
+    return userId;
   }
 
   private async enforceCap(tenant: string, userId: string, cap: number): Promise<void> {
@@ -224,12 +233,6 @@ function requireSession(req: Request): Session & Partial<SessionData> {
     throw new Error('No session on this request: the route is outside TenantSessionModule routes');
   }
   return req.session;
-}
-
-function requireUserId(req: Request, service: SessionRevocationService): string {
-  const userId = service.userId(req);
-  if (userId === undefined) throw new Error('This request has no logged-in session');
-  return userId;
 }
 
 function callback(run: (done: (err?: unknown) => void) => void): Promise<void> {
