@@ -17,6 +17,18 @@ async function eventually(probe: () => Promise<boolean>, limitMs = 10_000): Prom
   return false;
 }
 
+/** An app on `server` with a short operation timeout, and a visitor already logged in. */
+async function loggedIn(server: RedisServer) {
+  const t = await createTestApp({
+    appName: 'shop',
+    redis: server.url,
+    operationTimeoutMs: OPERATION_TIMEOUT_MS,
+  });
+  const visitor = new Visitor(t.http, 'acme.test');
+  await visitor.post('/login', { user: 'alice' });
+  return { t, visitor };
+}
+
 async function timed(send: () => Promise<request.Response>) {
   const started = Date.now();
   const res = await send();
@@ -36,13 +48,9 @@ describe('when Redis is unavailable', () => {
   });
 
   it('answers 503 JSON quickly while Redis is down, and recovers by itself', async () => {
-    t = await createTestApp({
-      appName: 'shop',
-      redis: server.url,
-      operationTimeoutMs: OPERATION_TIMEOUT_MS,
-    });
-    const visitor = new Visitor(t.http, 'acme.test');
-    await visitor.post('/login', { user: 'alice' });
+    const started = await loggedIn(server);
+    t = started.t;
+    const visitor = started.visitor;
 
     await server.stop();
     const { res, elapsedMs } = await timed(() => visitor.get('/me'));
@@ -64,13 +72,9 @@ describe('when Redis is unavailable', () => {
   });
 
   it('answers 503 when Redis hangs (connection open, no replies), then recovers', async () => {
-    t = await createTestApp({
-      appName: 'shop',
-      redis: server.url,
-      operationTimeoutMs: OPERATION_TIMEOUT_MS,
-    });
-    const visitor = new Visitor(t.http, 'acme.test');
-    await visitor.post('/login', { user: 'alice' });
+    const started = await loggedIn(server);
+    t = started.t;
+    const visitor = started.visitor;
 
     server.pause();
     const { res, elapsedMs } = await timed(() => visitor.get('/me'));

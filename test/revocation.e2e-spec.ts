@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import request from 'supertest';
 import type { SessionRevokedEvent } from 'nestjs-tenant-session';
-import { startRedisServer, type RedisServer } from './support/redis-server.mjs';
+import { useOwnRedisServer } from './support/own-redis.js';
 import { countCommands } from './support/redis-stats.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { Visitor } from './support/visitor.js';
@@ -9,24 +9,18 @@ import { Visitor } from './support/visitor.js';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('SessionRevocationService (real Redis)', () => {
-  let server: RedisServer;
+  const own = useOwnRedisServer();
   let redis: Redis;
   let t: TestApp;
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
+  beforeAll(() => {
+    redis = own.redis;
   });
-  afterAll(async () => {
-    redis.disconnect();
-    await server.stop();
-  });
-  beforeEach(() => redis.flushall());
   afterEach(() => t?.close());
 
   const start = async (options: Parameters<typeof createTestApp>[0] = { appName: 'shop' }) => {
     await t?.close();
-    t = await createTestApp({ redis: server.url, ...options });
+    t = await createTestApp({ redis: own.server.url, ...options });
     return t;
   };
   const loginAs = async (user: string, host = 'acme.test', agent = 'jest-visitor') => {

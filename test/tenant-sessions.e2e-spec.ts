@@ -1,27 +1,23 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { startRedisServer, type RedisServer } from './support/redis-server.mjs';
+import { useOwnRedisServer } from './support/own-redis.js';
+import type { RedisServer } from './support/redis-server.mjs';
 import { countCommands } from './support/redis-stats.js';
 import { createTestApp, TEST_SECRET, type TestApp } from './support/test-app.js';
 import { Visitor } from './support/visitor.js';
 
 describe('tenant sessions over HTTP (real Redis)', () => {
+  // A server of its own: some tests count every command it runs.
+  const own = useOwnRedisServer();
   let server: RedisServer;
   let redis: Redis;
   let t: TestApp;
   const knownTenants = new Set(['acme', 'globex']);
 
-  beforeAll(async () => {
-    // A server of its own: some tests count every command it runs.
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await server.stop();
+  beforeAll(() => {
+    ({ server, redis } = own);
   });
   beforeEach(async () => {
-    await redis.flushall();
     t = await createTestApp({
       appName: 'shop',
       redis: server.url,

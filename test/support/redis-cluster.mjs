@@ -68,31 +68,27 @@ export async function startRedisCluster() {
 }
 
 /** @param {number} port */
-async function waitForPort(port) {
-  await poll(async () => {
-    const client = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } finally {
-      client.disconnect();
-    }
-  });
-}
+const waitForPort = (port) =>
+  poll(() => ask(port, async (client) => (await client.ping()) === 'PONG'));
 
 /** @param {number} port */
-async function waitForClusterOk(port) {
-  await poll(async () => {
-    const client = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return /cluster_state:ok/.test(await client.cluster('INFO'));
-    } finally {
-      client.disconnect();
-    }
-  });
+const waitForClusterOk = (port) =>
+  poll(() => ask(port, async (client) => /cluster_state:ok/.test(await client.cluster('INFO'))));
+
+/**
+ * One question to one node on a short-lived connection.
+ * @param {number} port
+ * @param {(client: Redis) => Promise<boolean>} question
+ */
+async function ask(port, question) {
+  const client = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await question(client);
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** @param {() => Promise<boolean>} probe */
