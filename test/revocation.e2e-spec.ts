@@ -254,14 +254,15 @@ describe('SessionRevocationService (real Redis)', () => {
     expect(subscribed).toHaveLength(1);
   });
 
-  it('a remember-me session keeps its own TTL on reads', async () => {
+  it('a remember-me session keeps its own TTL on reads, still in one command', async () => {
     await start();
     const remembered = new Visitor(t.http, 'acme.test');
     const thirtyDays = 30 * 24 * 3600 * 1000;
     await remembered.post('/login', { user: 'alice', maxAge: thirtyDays });
 
-    await remembered.get('/me');
+    const counts = await countCommands(redis, () => remembered.get('/me'));
 
+    expect(counts).toEqual({ getex: 1 });
     expect(await redis.pttl(sessionKey(remembered))).toBeGreaterThan(thirtyDays - 60_000);
     const [, lease] = await redis.zrange('sessions-index:acme:shop:alice', '0', '-1', 'WITHSCORES');
     expect(Number(lease)).toBeGreaterThan(Date.now() + 2 * thirtyDays);

@@ -4,6 +4,7 @@ import type { Session, SessionData } from 'express-session';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../resolved-options.js';
 import { SessionBackend } from '../store/session-backend.interface.js';
 import { decodeSession, sessionTtlMs } from '../store/session-codec.js';
+import { requestSessionMaxAge } from '../store/session-id.js';
 import { bindOwner, ownerOf, type SessionOwner } from '../store/session-state.js';
 import type { TenantSessionStore } from '../store/tenant-session.store.js';
 import { TenantSessionRegistry } from '../store/tenant-session.registry.js';
@@ -59,6 +60,7 @@ export class SessionRevocationService {
   async login(req: Request, userId: string, options: LoginOptions = {}): Promise<void> {
     checkUserId(userId);
     const { store, tenant } = await this.registry.get(requireRequestTenant(req));
+    if (options.maxAge !== undefined) requestSessionMaxAge(req, options.maxAge);
     await callback((done) => requireSession(req).regenerate(done));
     const session = requireSession(req);
     if (options.maxAge !== undefined) session.cookie.maxAge = options.maxAge;

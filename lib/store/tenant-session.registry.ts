@@ -11,6 +11,7 @@ import type { TenantSessionSettings } from '../tenant-session-options.interface.
 import { TenantKeys } from './keys.js';
 import { LruCache } from './lru-cache.js';
 import { SessionBackend } from './session-backend.interface.js';
+import { generateSessionId } from './session-id.js';
 import { TenantSessionStore } from './tenant-session.store.js';
 
 /** Everything built for one tenant: its store, its express-session middleware and its cookie. */
@@ -86,6 +87,7 @@ export class TenantSessionRegistry {
       name: cookieName,
       cookie: { ...o.cookie, domain: cookieDomain, maxAge: idleTtlSeconds * 1000 },
       rolling: o.rolling,
+      genid: generateSessionId,
       saveUninitialized: o.saveUninitialized,
       resave: false,
       // Not `unset: 'destroy'`: express-session would then delete the session of any request

@@ -5,6 +5,7 @@ import { needsLeaseRenewal, nextIndexedUntil } from '../revocation/index-lease.j
 import type { TenantKeys } from './keys.js';
 import type { SessionBackend, SessionWrite } from './session-backend.interface.js';
 import { decodeSession, encodeSession, sessionTtlMs } from './session-codec.js';
+import { maxAgeOfSessionId } from './session-id.js';
 import {
   bindOwner,
   isPersisted,
@@ -15,13 +16,14 @@ import {
 
 type Callback<T = void> = (err?: unknown, value?: T | null) => void;
 
-/** express-session derives max-age from a clock reading, so it can be a few ms off the default. */
+/** express-session derives max-age from a clock reading, so it can be a few ms off the set value. */
 const SAME_TTL_TOLERANCE_MS = 1000;
 
 /**
  * One tenant's express-session store. Stored data stays what connect-redis reads and writes;
  * what differs is how it talks to Redis:
- * - a read is one GETEX that also restarts the idle TTL, so no `touch` is needed afterwards;
+ * - a read is one GETEX that also restarts the idle TTL (the session id tells a session's own
+ *   max-age, see session-id.ts), so no `touch` is needed afterwards;
  * - a session loaded from the store is saved with SET XX, so a request still in flight when
  *   its session is revoked cannot write it back;
  * - logged-in sessions keep their user index entry's lease ahead of their expiry.
@@ -66,7 +68,8 @@ export class TenantSessionStore extends Store {
 
   private async read(sid: string): Promise<SessionData | null> {
     const key = this.keys.session(sid);
-    const raw = await this.backend.load(key, this.idleTtlMs);
+    const expectedTtlMs = maxAgeOfSessionId(sid) ?? this.idleTtlMs;
+    const raw = await this.backend.load(key, expectedTtlMs);
     if (raw === null) return null;
     const decoded = decodeSession(raw);
     if (!decoded) {
@@ -80,7 +83,8 @@ export class TenantSessionStore extends Store {
     if (owner && needsLeaseRenewal(owner.indexedUntil, now, ttlMs)) {
       owner.indexedUntil = nextIndexedUntil(now, ttlMs);
       await this.backend.write(this.toWrite(sid, data, owner, ttlMs, true, true));
-    } else if (Math.abs(ttlMs - this.idleTtlMs) > SAME_TTL_TOLERANCE_MS) {
+    } else if (Math.abs(ttlMs - expectedTtlMs) > SAME_TTL_TOLERANCE_MS) {
+      // The application changed this session's max-age after its id was made.
       await this.backend.expire(key, ttlMs);
     }
     if (owner) bindOwner(data, owner);

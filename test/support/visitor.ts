@@ -40,7 +40,9 @@ export class Visitor {
   /** The session id inside the signed `s:<sid>.<signature>` cookie. */
   sessionId(name = 'sid'): string | undefined {
     const value = this.cookies.get(name);
-    return value ? decodeURIComponent(value).slice(2).split('.')[0] : undefined;
+    if (!value) return undefined;
+    const signed = decodeURIComponent(value).slice(2);
+    return signed.slice(0, signed.lastIndexOf('.'));
   }
 
   private async send(req: request.Test) {
