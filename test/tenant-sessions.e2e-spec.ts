@@ -215,6 +215,16 @@ describe('tenant sessions over HTTP (real Redis)', () => {
     expect(counts).toEqual({ getex: 1 });
   });
 
+  it('saves a modified session with one more command, which cannot re-create it', async () => {
+    const visitor = new Visitor(t.http, 'acme.test');
+    await visitor.post('/login', { user: 'alice' });
+
+    const counts = await countCommands(redis, () => visitor.post('/increment'));
+
+    expect(counts).toEqual({ getex: 1, set: 1 });
+    expect((await visitor.get('/me')).body.count).toBe(1);
+  });
+
   it('refuses to start without a secret or with a well-known one', async () => {
     await expect(createTestApp({ appName: 'shop', secret: [] })).rejects.toThrow(
       /secret is required/,
