@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, Module, Req } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Req, type LoggerService } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
@@ -8,6 +8,7 @@ import request from 'supertest';
 import {
   Public,
   SessionAuthGuard,
+  SessionBackend,
   SessionRevocationService,
   Tenant,
   TenantSessionModule,
@@ -240,6 +241,45 @@ describe('module configuration', () => {
     expect(store).toBeInstanceOf(TenantSessionStore);
     expect(store.keys.session('abc')).toBe('sessions:t1:settings:abc');
     expect(t.app.get(TenantSessionRegistry)).toBe(t.registry);
+  });
+
+  it('warns at start-up when it runs on the embedded in-process store', async () => {
+    const warnings: string[] = [];
+    const capture: LoggerService = {
+      log: () => undefined,
+      error: () => undefined,
+      warn: (message: string) => void warnings.push(message),
+    };
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TenantSessionModule.forRoot({ tenant: { byHost: TEST_HOSTS }, secret: TEST_SECRET }),
+      ],
+    })
+      .setLogger(capture)
+      .compile();
+
+    expect(warnings).toEqual([
+      expect.stringMatching(/No Redis configured: sessions live in this process only/),
+    ]);
+    await moduleRef.close();
+  });
+
+  it('closes the Redis client it created on shutdown, and never one it was given', async () => {
+    const given = new Redis(process.env.TEST_REDIS_URL!);
+    const withGiven = await createTestApp({ appName: 'clients', redis: given });
+    const withOwn = await createTestApp({ appName: 'clients' });
+    const own = (withOwn.app.get(SessionBackend) as unknown as { client: Redis }).client;
+    expect(own.status).toBe('ready');
+
+    const ownEnded = new Promise((resolve) => own.once('end', resolve));
+
+    await withGiven.close();
+    await withOwn.close();
+
+    await ownEnded;
+    expect(given.status).toBe('ready');
+    expect(await given.ping()).toBe('PONG');
+    await given.quit();
   });
 
   it('rejects options that would mix tenants or cannot work', async () => {
