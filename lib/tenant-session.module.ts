@@ -10,13 +10,13 @@ import { RESOLVED_OPTIONS, resolveOptions, type ResolvedOptions } from './resolv
 import { SessionRevocationService } from './revocation/session-revocation.service.js';
 import { createSessionBackend } from './store/session-backend.factory.js';
 import { SessionBackend } from './store/session-backend.interface.js';
-import { TenantSessionMiddleware } from './store/tenant-session.middleware.js';
 import { TenantSessionRegistry } from './store/tenant-session.registry.js';
 import {
   ConfigurableModuleClass,
   TENANT_SESSION_OPTIONS,
 } from './tenant-session.module-definition.js';
-import { TenantMiddleware } from './tenancy/tenant.middleware.js';
+import { TenantIdentifier } from './tenancy/tenant-identifier.js';
+import { TenantSessionMiddleware } from './tenant-session.middleware.js';
 
 /**
  * Per-tenant Redis sessions for Nest on Express. `TenantSessionModule.forRoot(options)` or
@@ -30,7 +30,7 @@ import { TenantMiddleware } from './tenancy/tenant.middleware.js';
     TenantSessionRegistry,
     SessionRevocationService,
     SessionAuthGuard,
-    TenantMiddleware,
+    TenantIdentifier,
     TenantSessionMiddleware,
   ],
   exports: [
@@ -54,7 +54,7 @@ export class TenantSessionModule
 
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(TenantMiddleware, TenantSessionMiddleware)
+      .apply(TenantSessionMiddleware)
       .exclude(...this.options.exclude)
       .forRoutes(...this.options.forRoutes);
   }

@@ -164,23 +164,31 @@ export class RedisSessionBackend implements SessionBackend {
     return replies;
   }
 
+  /**
+   * Bounds an operation in time and turns "Redis out of reach" into a 503. A client the module
+   * created is already bounded (no offline queue, `commandTimeout`); one it was given may queue
+   * while disconnected, so it gets a deadline of its own.
+   */
   private timed<T>(operation: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+    const bounded = this.ownsClient ? operation : withDeadline(operation, this.timeoutMs);
+    return bounded.catch((error: unknown) => {
+      // A reply error is Redis answering (bad data, a bug); anything else means it is out of reach.
+      if (error instanceof Error && error.name === 'ReplyError') throw error;
+      this.logger.warn(`Session store unavailable: ${(error as Error)?.message ?? error}`);
+      throw new SessionStoreUnavailableException(error);
     });
-    return Promise.race([operation, deadline])
-      .catch((error: unknown) => {
-        // A reply error is Redis answering (bad data, a bug); anything else means it is out of reach.
-        if (error instanceof Error && error.name === 'ReplyError') throw error;
-        this.logger.warn(`Session store unavailable: ${(error as Error)?.message ?? error}`);
-        throw new SessionStoreUnavailableException(error);
-      })
-      .finally(() => clearTimeout(timer));
   }
+}
+
+function withDeadline<T>(operation: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([operation, deadline]).finally(() => clearTimeout(timer));
 }
 
 function unwrap(results: [Error | null, unknown][] | null): unknown[] {

@@ -1,0 +1,47 @@
+// Compiled against the built package (dist/), as an application would see it: checks that the
+// published declarations keep working with SessionData augmentation. Run by `npm run lint`.
+import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import {
+  Public,
+  Session,
+  SessionAuthGuard,
+  Tenant,
+  TenantSessionModule,
+  type ActiveSession,
+  type TenantSessionModuleOptions,
+} from 'nestjs-tenant-session';
+
+declare module 'express-session' {
+  interface SessionData {
+    user: { id: string; name: string };
+    cart: string[];
+  }
+}
+
+@Controller()
+class ShopController {
+  @Get('me')
+  @UseGuards(SessionAuthGuard)
+  me(
+    @Session('user') user: { id: string },
+    @Session('cart') cart: string[],
+    @Tenant() tenant: string,
+  ) {
+    return { user, cart, tenant };
+  }
+
+  @Public()
+  @Get('whole')
+  whole(@Session() session: { cart?: string[] }): ActiveSession[] {
+    return session.cart ? [] : [];
+  }
+}
+
+const options: TenantSessionModuleOptions = {
+  tenant: { byHost: { 'acme.example.com': 'acme' } },
+  secret: ['new-secret-0123456789', 'old-secret-0123456789'],
+  tenantSettings: async (tenant) => (tenant === 'acme' ? { idleTtl: 600 } : undefined),
+};
+
+@Module({ imports: [TenantSessionModule.forRoot(options)], controllers: [ShopController] })
+export class ShopModule {}
