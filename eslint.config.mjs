@@ -1,7 +1,17 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'dist-check', 'dist-sample', 'coverage', 'test-artifacts'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      'dist-check',
+      'dist-sample',
+      'dist-bench',
+      'coverage',
+      'test-artifacts',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -2,11 +2,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/support/redis-server.mjs';
+import type { BenchMessage } from './apps/bench-app.js';
 
 export interface ChildServer {
   port: number;
   /** Sends a message and resolves with the child's next one. */
-  ask<T>(message: object): Promise<T>;
+  ask<T>(message: BenchMessage): Promise<T>;
+  /** The child's CPU time so far (user + system), µs. */
+  cpuMicros(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -51,13 +54,18 @@ export async function startChildServer(
       reject(new Error(`${script} exited before it was ready`));
     });
   });
+  const ask = <T>(message: BenchMessage) =>
+    new Promise<T>((resolve) => {
+      child.once('message', (reply) => resolve(reply as T));
+      child.send(message);
+    });
   return {
     port,
-    ask: <T>(message: object) =>
-      new Promise<T>((resolve) => {
-        child.once('message', (reply) => resolve(reply as T));
-        child.send(message);
-      }),
+    ask,
+    cpuMicros: async () => {
+      const { user, system } = await ask<NodeJS.CpuUsage>({ type: 'cpu' });
+      return user + system;
+    },
     stop: () => stopChild(child, exited),
   };
 }

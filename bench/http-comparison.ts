@@ -47,11 +47,13 @@ export const APPS: Record<AppId, BenchApp> = {
   },
 };
 
-export const SCENARIOS: Record<ScenarioId, { label: string; method: 'GET' | 'POST'; path: string }> =
-  {
-    read: { label: 'logged-in read-only (GET /me)', method: 'GET', path: '/me' },
-    modify: { label: 'session-modifying (POST /increment)', method: 'POST', path: '/increment' },
-  };
+export const SCENARIOS: Record<
+  ScenarioId,
+  { label: string; method: 'GET' | 'POST'; path: string }
+> = {
+  read: { label: 'logged-in read-only (GET /me)', method: 'GET', path: '/me' },
+  modify: { label: 'session-modifying (POST /increment)', method: 'POST', path: '/increment' },
+};
 
 export interface PhaseResult extends LoadResult {
   app: AppId;
@@ -60,6 +62,8 @@ export interface PhaseResult extends LoadResult {
   redisCommandsPerRequest: number;
   redisCommandsByName: Record<string, number>;
   redisCpuMicrosPerRequest: number;
+  /** CPU time of the server process per request, µs: less sensitive to a busy machine than req/s. */
+  appCpuMicrosPerRequest: number;
 }
 
 export interface HttpComparisonOptions {
@@ -83,13 +87,18 @@ export async function runHttpComparison(o: HttpComparisonOptions): Promise<Phase
         const requestsFor = await logInEveryHost(server.port, app);
         for (const scenario of Object.keys(SCENARIOS) as ScenarioId[]) {
           const requests = requestsFor(scenario);
-          await runLoad(server.port, requests, { connections: o.connections, seconds: o.warmupSeconds });
+          await runLoad(server.port, requests, {
+            connections: o.connections,
+            seconds: o.warmupSeconds,
+          });
+          const appCpuBefore = await server.cpuMicros();
           const cpuAtReset = await resetRedisStats(o.redis);
           const load = await runLoad(server.port, requests, {
             connections: o.connections,
             seconds: o.measureSeconds,
           });
           const work = await redisWorkSince(o.redis, cpuAtReset);
+          const appCpu = (await server.cpuMicros()) - appCpuBefore;
           const perRequest = (n: number) => (load.requests > 0 ? n / load.requests : 0);
           const phase: PhaseResult = {
             app,
@@ -101,6 +110,7 @@ export async function runHttpComparison(o: HttpComparisonOptions): Promise<Phase
               Object.entries(work.commands).map(([name, n]) => [name, perRequest(n)]),
             ),
             redisCpuMicrosPerRequest: perRequest(work.cpuMicros),
+            appCpuMicrosPerRequest: perRequest(appCpu),
           };
           if (load.errors > 0 || load.non2xx > 0) {
             throw new Error(
@@ -111,6 +121,7 @@ export async function runHttpComparison(o: HttpComparisonOptions): Promise<Phase
           o.log(
             `  round ${round} (${app}) ${scenario.padEnd(6)} ${phase.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
               `  p50 ${phase.p50Ms} ms  p99 ${phase.p99Ms} ms` +
+              `  server CPU ${phase.appCpuMicrosPerRequest.toFixed(0)} µs/req` +
               `  Redis ${phase.redisCommandsPerRequest.toFixed(2)} cmd/req`,
           );
         }

@@ -36,7 +36,11 @@ export function httpRequest(
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body, setCookies: res.headers['set-cookie'] ?? [] }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            setCookies: res.headers['set-cookie'] ?? [],
+          }),
         );
       },
     );
@@ -52,7 +56,12 @@ export async function logIn(
   user: string,
   headers: Record<string, string> = {},
 ): Promise<string> {
-  const reply = await httpRequest(port, { method: 'POST', path: '/login', headers, body: { user } });
+  const reply = await httpRequest(port, {
+    method: 'POST',
+    path: '/login',
+    headers,
+    body: { user },
+  });
   const cookie = reply.setCookies[0]?.split(';')[0];
   if (reply.status !== 201 || !cookie) {
     throw new Error(`login failed: ${reply.status} ${reply.body.slice(0, 200)}`);
@@ -88,7 +97,8 @@ export async function runLoad(
     requests: requests.map((r) => ({
       method: r.method,
       path: r.path,
-      headers: r.method === 'POST' ? { ...r.headers, 'content-type': 'application/json' } : r.headers,
+      headers:
+        r.method === 'POST' ? { ...r.headers, 'content-type': 'application/json' } : r.headers,
       body: r.method === 'POST' ? '{}' : undefined,
     })),
   });

@@ -61,7 +61,7 @@ async function measureBound(
         );
         created += batch.length;
       }
-      const sample = await server.ask<HeapSample>({ sample: true });
+      const sample = await server.ask<HeapSample>({ type: 'heap' });
       samples.push({
         tenants: checkpoint,
         heapUsedBytes: sample.heapUsed,

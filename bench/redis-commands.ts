@@ -33,6 +33,7 @@ export async function redisWorkSince(redis: Redis, cpuAtReset: number): Promise<
 }
 
 function cpuMicros(info: string): number {
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6);
 }

@@ -1,6 +1,6 @@
 /** Summaries of the benchmark results, written as bench/results/latest.{json,md}. */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { Redis } from 'ioredis';
 import {
   APPS,
@@ -25,6 +25,7 @@ export interface HttpSummary {
         redisCommandsPerRequest: number;
         redisCommandsByName: Record<string, number>;
         redisCpuMicrosPerRequest: number;
+        appCpuMicrosPerRequest: number;
       }
     >
   >;
@@ -34,7 +35,15 @@ export interface HttpSummary {
 
 export interface BenchReport {
   generatedAt: string;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; redis: string };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    redis: string;
+    /** 1-minute load average when the run started: above the core count, other work competed. */
+    loadAverageAtStart: number;
+  };
   settings: Record<string, number | string>;
   http?: { summary: HttpSummary[]; phases: PhaseResult[] };
   manyTenants?: ManyTenantsRun[];
@@ -49,6 +58,7 @@ export async function machineInfo(redis: Redis): Promise<BenchReport['machine']>
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     redis: /^redis_version:(\S+)/m.exec(server)?.[1] ?? 'unknown',
+    loadAverageAtStart: Number(loadavg()[0].toFixed(2)),
   };
 }
 
@@ -69,6 +79,7 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
           names.map((n) => [n, median(runs.map((r) => r.redisCommandsByName[n] ?? 0))]),
         ),
         redisCpuMicrosPerRequest: median(runs.map((r) => r.redisCpuMicrosPerRequest)),
+        appCpuMicrosPerRequest: median(runs.map((r) => r.appCpuMicrosPerRequest)),
       };
     }
     const { a, b, c } = apps;
@@ -91,7 +102,8 @@ export function toMarkdown(report: BenchReport): string {
     '# Benchmark results',
     '',
     `${report.generatedAt} · ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB · Node ${m.node} · ` +
-      `Redis ${m.redis} (loopback) · reproduce: \`npm run bench\``,
+      `Redis ${m.redis} (loopback) · load average at start ${m.loadAverageAtStart} · ` +
+      'reproduce: `npm run bench`',
     '',
   ];
   if (report.http) {
@@ -101,15 +113,16 @@ export function toMarkdown(report: BenchReport): string {
       '',
       `${s.connections} connections, ${s.warmupSeconds} s warm-up then ${s.measureSeconds} s measured, ` +
         `${s.rounds} interleaved rounds (medians shown); every server in its own process ` +
-        '(NODE_ENV=production, no logger). Redis figures from `INFO commandstats` / `INFO cpu` deltas.',
+        '(NODE_ENV=production, no logger). Server CPU from `process.cpuUsage()` of the server ' +
+        'process; Redis figures from `INFO commandstats` / `INFO cpu` deltas.',
       '',
     );
     for (const summary of report.http.summary) {
       lines.push(
         `### ${SCENARIOS[summary.scenario].label}`,
         '',
-        '| server | req/s | p50 ms | p99 ms | Redis cmd/req | by command | Redis CPU µs/req |',
-        '| --- | ---: | ---: | ---: | ---: | --- | ---: |',
+        '| server | req/s | p50 ms | p99 ms | server CPU µs/req | Redis cmd/req | by command | Redis CPU µs/req |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
       );
       for (const [app, r] of Object.entries(summary.apps)) {
         const byName = Object.entries(r.redisCommandsByName)
@@ -118,7 +131,8 @@ export function toMarkdown(report: BenchReport): string {
           .join(', ');
         lines.push(
           `| (${app}) ${APPS[app as AppId].label} | ${r.requestsPerSecond.toFixed(0)} | ` +
-            `${r.p50Ms} | ${r.p99Ms} | ${r.redisCommandsPerRequest.toFixed(2)} | ${byName || '–'} | ` +
+            `${r.p50Ms} | ${r.p99Ms} | ${r.appCpuMicrosPerRequest.toFixed(0)} | ` +
+            `${r.redisCommandsPerRequest.toFixed(2)} | ${byName || '–'} | ` +
             `${r.redisCpuMicrosPerRequest.toFixed(1)} |`,
         );
       }

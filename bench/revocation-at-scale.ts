@@ -87,7 +87,9 @@ export async function runRevocationAtScale(o: {
 
       if (counting) {
         if (byScan.topLevelCommands !== byScan.roundTrips) {
-          throw new Error(`MONITOR saw ${byScan.topLevelCommands} commands, the SCAN approach sent ${byScan.roundTrips}`);
+          throw new Error(
+            `MONITOR saw ${byScan.topLevelCommands} commands, the SCAN approach sent ${byScan.roundTrips}`,
+          );
         }
         revokeAll.roundTrips = byLibrary.topLevelCommands;
         revokeAll.commands = byLibrary.commands;
@@ -149,7 +151,12 @@ async function seedOtherKeys(redis: Redis, port: number, total: number): Promise
     for (let i = start; i < Math.min(start + batch, otherSessions); i++) {
       const user = `other-user-${i % 1000}`;
       const data = { ...template, user, _owner: { ...template._owner, userId: user } };
-      pipeline.set(SESSION_PREFIX + randomBytes(24).toString('base64url'), JSON.stringify(data), 'EX', 3600);
+      pipeline.set(
+        SESSION_PREFIX + randomBytes(24).toString('base64url'),
+        JSON.stringify(data),
+        'EX',
+        3600,
+      );
     }
     await pipeline.exec();
   }
@@ -173,7 +180,13 @@ async function revokeByScan(
   let revoked = 0;
   let roundTrips = 0;
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${SESSION_PREFIX}*`, 'COUNT', SCAN_COUNT);
+    const [next, keys] = await redis.scan(
+      cursor,
+      'MATCH',
+      `${SESSION_PREFIX}*`,
+      'COUNT',
+      SCAN_COUNT,
+    );
     roundTrips++;
     cursor = next;
     if (keys.length === 0) continue;

@@ -12,7 +12,10 @@ import { machineInfo, summarizeHttp, writeReport, type BenchReport } from './rep
 import { runRevocationAtScale } from './revocation-at-scale.js';
 
 const PARTS = ['http', 'tenants', 'revocation'];
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const unknown = only?.filter((part) => !PARTS.includes(part)) ?? [];
 if (unknown.length > 0) throw new Error(`unknown part(s) ${unknown.join(', ')}; expected ${PARTS}`);
 const wanted = (part: string) => !only || only.includes(part);

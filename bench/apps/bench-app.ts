@@ -35,8 +35,17 @@ export function benchServerEnv(): BenchServerEnv {
   return { port, redisUrl: process.env.BENCH_REDIS_URL ?? '' };
 }
 
-/** Tells the parent the server listens, and closes it (once) when the parent asks. */
+/** Messages the parent sends to a running server. */
+export type BenchMessage = { type: 'cpu' } | { type: 'heap' };
+
+/**
+ * Tells the parent the server listens, answers its `cpu` questions with this process's CPU time
+ * (`process.cpuUsage()`, µs), and closes the server (once) when the parent asks.
+ */
 export function announceReady(close: () => Promise<void>): void {
+  process.on('message', (message: BenchMessage) => {
+    if (message.type === 'cpu') process.send?.(process.cpuUsage());
+  });
   let closing = false;
   const stop = () => {
     if (closing) return;

@@ -4,7 +4,7 @@
  * the registry keeps built.
  */
 import { TenantSessionRegistry } from 'nestjs-tenant-session';
-import { announceReady, benchServerEnv } from './bench-app.js';
+import { announceReady, benchServerEnv, type BenchMessage } from './bench-app.js';
 import { createTenantSessionApp } from './tenant-session-app.js';
 
 export interface HeapSample {
@@ -24,7 +24,8 @@ const app = await createTenantSessionApp({
 await app.listen(port, '127.0.0.1');
 const registry = app.get(TenantSessionRegistry);
 
-process.on('message', () => {
+process.on('message', (message: BenchMessage) => {
+  if (message.type !== 'heap') return;
   // Several passes: objects freed by one pass (weak maps, finalizers) go in the next.
   for (let i = 0; i < 4; i++) gc();
   const sample: HeapSample = {
