@@ -11,6 +11,7 @@ export { InvalidTenantSessionOptionsError } from './invalid-options.error.js';
 
 export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
 export { TENANT_ID_PATTERN, normalizeTenantId } from './tenancy/tenant-id.js';
+export { getRequestTenant } from './tenancy/request-tenant.js';
 
 export { TenantSessionRegistry, type TenantSession } from './store/tenant-session.registry.js';
 export { TenantSessionStore } from './store/tenant-session.store.js';

@@ -1,4 +1,14 @@
-import { Controller, Get, Injectable, Module, Req, type LoggerService } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Req,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+  type LoggerService,
+} from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
@@ -6,6 +16,7 @@ import type { Request } from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import {
+  getRequestTenant,
   Public,
   SessionAuthGuard,
   SessionBackend,
@@ -18,6 +29,14 @@ import {
 } from 'nestjs-tenant-session';
 import { createTestApp, TEST_HOSTS, TEST_SECRET, type TestApp } from './support/test-app.js';
 import { Visitor } from './support/visitor.js';
+
+/** A guard of the application's own that reads the tenant the module resolved. */
+@Injectable()
+class AcmeOnlyGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    return getRequestTenant(context.switchToHttp().getRequest<Request>()) === 'acme';
+  }
+}
 
 @Controller()
 class GloballyGuardedController {
@@ -33,6 +52,13 @@ class GloballyGuardedController {
   @Get('private')
   secret(@Tenant() tenant: string) {
     return { tenant };
+  }
+
+  @Public()
+  @UseGuards(AcmeOnlyGuard)
+  @Get('acme-only')
+  acmeOnly() {
+    return { ok: true };
   }
 
   @Public()
@@ -98,6 +124,14 @@ describe('module configuration', () => {
     expect((await browser.get('/login')).status).toBe(200);
     expect((await browser.get('/private')).body).toEqual({ tenant: 'acme' });
     expect(await redis.exists(`sessions:acme:from-factory:${browser.sessionId()}`)).toBe(1);
+  });
+
+  it("lets the application's own guards read the resolved tenant", async () => {
+    app = await bootGlobal([TenantSessionModule.forRoot(new SessionConfig().create())]);
+    const get = (host: string) => request(app!.getHttpServer()).get('/acme-only').set('Host', host);
+
+    expect((await get('ACME.test')).status).toBe(200);
+    expect((await get('globex.test')).status).toBe(403);
   });
 
   it('forRootAsync with useClass', async () => {

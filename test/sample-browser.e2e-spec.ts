@@ -17,9 +17,6 @@ describe('sample page in a browser', () => {
 
   beforeAll(async () => {
     await mkdir(SCREENSHOTS, { recursive: true });
-    sample = await startSample({}, { listen: true });
-    const { port } = sample.app.getHttpServer().address() as AddressInfo;
-    baseUrl = `http://acme.localhost:${port}/`;
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       timeout: 20_000,
@@ -37,12 +34,15 @@ describe('sample page in a browser', () => {
       ],
     });
   });
-  afterAll(async () => {
-    await browser?.close();
-    await sample?.close();
+  afterAll(() => browser?.close());
+  beforeEach(async () => {
+    sample = await startSample({}, { listen: true });
+    const { port } = sample.app.getHttpServer().address() as AddressInfo;
+    baseUrl = `http://acme.localhost:${port}/`;
   });
   afterEach(async () => {
     for (const context of contexts.splice(0)) await context.close();
+    await sample.close();
   });
 
   /** A browser profile of its own (cookies included), like a second device. */

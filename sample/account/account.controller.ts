@@ -20,8 +20,12 @@ const MAX_DELAY_MS = 5000;
 @UseGuards(SessionAuthGuard)
 export class AccountController {
   @Get('me')
-  me(@Session() session: Partial<SessionData>, @Tenant() tenant: string) {
-    return { user: session.user, tenant, count: session.count ?? 0 };
+  me(
+    @Session('user') user: SessionData['user'],
+    @Session('count') count: SessionData['count'],
+    @Tenant() tenant: string,
+  ) {
+    return { user, tenant, count: count ?? 0 };
   }
 
   /**

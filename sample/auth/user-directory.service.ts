@@ -28,17 +28,18 @@ export class UserDirectory implements OnModuleInit {
   constructor(@Inject(SampleConfig) private readonly config: SampleConfig) {}
 
   async onModuleInit(): Promise<void> {
-    this.decoy = await hashPassword('decoy-password');
-    const tenants = new Set(Object.values(this.config.tenantHosts));
-    for (const tenant of tenants) {
-      for (const { username, password, admin } of DEMO_USERS) {
+    const tenants = [...new Set(Object.values(this.config.tenantHosts))];
+    const seeding = tenants.flatMap((tenant) =>
+      DEMO_USERS.map(async ({ username, password, admin }) => {
         this.users.set(key(tenant, username), {
           username,
           admin,
           password: await hashPassword(password),
         });
-      }
-    }
+      }),
+    );
+    // scrypt runs on libuv's thread pool: hashing in parallel keeps start-up short.
+    [this.decoy] = await Promise.all([hashPassword('decoy-password'), ...seeding]);
   }
 
   /** The user when the password matches, else `undefined` (unknown user or wrong password). */

@@ -2,9 +2,10 @@ import { Injectable, UnsupportedMediaTypeException, type NestMiddleware } from '
 import type { NextFunction, Request, Response } from 'express';
 
 /**
- * A POST with a body must send JSON; one without a body is let through. Cross-site HTML forms can only send form or text bodies,
+ * A POST with a body must send JSON. Cross-site HTML forms can only send form or text bodies,
  * so this closes login CSRF (a page logging its visitor into the attacker's account); the
  * SameSite=Lax session cookie already keeps cross-site POSTs from riding on a session.
+ * A POST without a body carries nothing to forge and is let through.
  */
 @Injectable()
 export class JsonPostsMiddleware implements NestMiddleware {

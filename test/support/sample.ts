@@ -1,15 +1,17 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { randomBytes } from 'node:crypto';
 import { createSampleApp } from '../../sample/sample-app.js';
 import type { SampleEnv } from '../../sample/sample-config.js';
 
 export const SAMPLE_SECRET = 'sample-test-secret-0123456789abcdef';
 
-let suiteRun = 0;
-
 export interface RunningSample {
   app: NestExpressApplication;
   http: ReturnType<NestExpressApplication['getHttpServer']>;
-  /** The `<app>` key part: fresh per sample, so samples sharing the test Redis never meet. */
+  /**
+   * The `<app>` key part: random per sample, so samples sharing the test Redis never meet, even
+   * across test files run one after another in the same jest worker.
+   */
   appName: string;
   close(): Promise<void>;
 }
@@ -22,7 +24,7 @@ export async function startSample(
   env: SampleEnv = {},
   { listen = false }: { listen?: boolean } = {},
 ): Promise<RunningSample> {
-  const appName = `sample-${process.pid}-${++suiteRun}`;
+  const appName = `sample-${randomBytes(6).toString('hex')}`;
   const app = await createSampleApp(
     {
       REDIS_URL: process.env.TEST_REDIS_URL,
