@@ -33,7 +33,7 @@ const WELL_KNOWN_SECRETS = new Set([
   'replace-me',
 ]);
 
-export const MIN_SECRET_LENGTH = 16;
+const MIN_SECRET_LENGTH = 16;
 
 /** Checks one or several secrets and returns them as a non-empty array (the first one signs). */
 export function checkSecrets(secret: string | string[] | undefined, where: string): string[] {

@@ -2,15 +2,11 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { TenantSessionModuleOptions } from './tenant-session-options.interface.js';
 
 /** forRoot / forRootAsync built the way official Nest modules build them, with `isGlobal`. */
-export const {
-  ConfigurableModuleClass,
-  MODULE_OPTIONS_TOKEN: TENANT_SESSION_OPTIONS,
-  OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<TenantSessionModuleOptions>()
-  .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-  }))
-  .build();
+export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN: TENANT_SESSION_OPTIONS } =
+  new ConfigurableModuleBuilder<TenantSessionModuleOptions>()
+    .setClassMethodName('forRoot')
+    .setExtras({ isGlobal: false }, (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+    }))
+    .build();

@@ -9,8 +9,8 @@
  * can be dropped by score, and the index key, which expires with its highest lease, is gone at
  * most 2 × TTL after the user's last session.
  */
-export const LEASE_TTLS = 3;
-export const RENEW_BELOW_TTLS = 2;
+const LEASE_TTLS = 3;
+const RENEW_BELOW_TTLS = 2;
 
 export function nextIndexedUntil(now: number, ttlMs: number): number {
   return now + LEASE_TTLS * ttlMs;

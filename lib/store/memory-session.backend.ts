@@ -13,7 +13,6 @@ const SWEEP_INTERVAL_MS = 60_000;
  * between processes, so it is meant for development, samples and tests.
  */
 export class MemorySessionBackend implements SessionBackend {
-  readonly description = 'in-process memory (not shared, lost on restart)';
   private readonly sessions = new Map<string, Entry<string>>();
   private readonly indexes = new Map<string, Entry<Map<string, number>>>();
   private readonly sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();

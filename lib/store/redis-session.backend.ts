@@ -15,16 +15,13 @@ const SCAN_BATCH = 1000;
  * whatever the client's offline-queue settings are.
  */
 export class RedisSessionBackend implements SessionBackend {
-  readonly description: string;
   private readonly logger = new Logger('TenantSession');
 
   constructor(
     private readonly client: RedisClient,
     private readonly timeoutMs: number,
     private readonly ownsClient: boolean,
-  ) {
-    this.description = client.isCluster ? 'Redis Cluster' : 'Redis';
-  }
+  ) {}
 
   load(key: string, ttlMs: number): Promise<string | null> {
     return this.timed(this.client.getex(key, 'PX', ttlMs));

@@ -21,7 +21,6 @@ export interface StoredSession {
  * Keys come from `TenantKeys`; a backend knows nothing about tenants.
  */
 export interface SessionBackend {
-  readonly description: string;
   /** Returns a session and restarts its idle TTL, in one command. */
   load(key: string, ttlMs: number): Promise<string | null>;
   /** Sets a session's TTL (for sessions whose own max-age differs from the default). */
