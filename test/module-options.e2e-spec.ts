@@ -183,6 +183,40 @@ describe('module configuration', () => {
     expect((await onGlobex.get('/me')).status).toBe(200);
   });
 
+  it("reads a tenant's settings once, and again after forget()", async () => {
+    const reads: string[] = [];
+    t = await createTestApp({
+      appName: 'settings-cache',
+      tenantSettings: (tenant) => {
+        reads.push(tenant);
+        return { idleTtl: 600 };
+      },
+    });
+    const visit = () => request(t!.http).post('/visit').set('Host', 'acme.test');
+
+    await visit();
+    await visit();
+    expect(reads).toEqual(['acme']);
+
+    t.registry.forget('acme');
+    await visit();
+    expect(reads).toEqual(['acme', 'acme']);
+  });
+
+  it('marks the cookie Secure on HTTPS behind a trusted proxy', async () => {
+    t = await createTestApp({ appName: 'secure-cookie' });
+    t.app.set('trust proxy', 1);
+    const login = (proto: string) =>
+      request(t!.http)
+        .post('/login')
+        .set('Host', 'acme.test')
+        .set('X-Forwarded-Proto', proto)
+        .send({ user: 'alice' });
+
+    expect(String((await login('https')).headers['set-cookie'])).toMatch(/; Secure/);
+    expect(String((await login('http')).headers['set-cookie'])).not.toMatch(/Secure/);
+  });
+
   it('refuses a tenant setting with a weak secret when that tenant is first used', async () => {
     t = await createTestApp({
       appName: 'weak-secret',

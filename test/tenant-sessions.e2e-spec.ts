@@ -106,6 +106,14 @@ describe('tenant sessions over HTTP (real Redis)', () => {
     expect(await redis.keys('sessions:*')).toEqual([expect.stringMatching(/^sessions:acme:shop:/)]);
   });
 
+  it('stores nothing and sets no cookie for a visitor who writes nothing', async () => {
+    const res = await request(t.http).get('/peek').set('Host', 'acme.test');
+
+    expect(res.body).toEqual({ tenant: 'acme', user: null, visits: 0 });
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(await redis.dbsize()).toBe(0);
+  });
+
   it('guards a route: 401 JSON before login, 200 after', async () => {
     const visitor = new Visitor(t.http, 'acme.test');
     const before = await visitor.get('/me');
