@@ -119,8 +119,7 @@ export class SessionRevocationService {
     const entries = await this.backend.indexed(indexKey, Date.now());
     const match = entries.find((e) => sessionHandle(e.sid) === handle);
     if (!match) return 0;
-    const revoked = await this.backend.remove([store.keys.session(match.sid)]);
-    await this.backend.unindex(indexKey, [match.sid]);
+    const revoked = await this.removeSessions(store, userId, [match.sid]);
     return this.emit(tenant, 'session', revoked, userId);
   }
 
@@ -174,9 +173,19 @@ export class SessionRevocationService {
     const live = await this.liveSessions(store, userId);
     if (live.length <= cap) return;
     const sids = live.slice(0, live.length - cap).map((s) => s.sid);
+    const revoked = await this.removeSessions(store, userId, sids);
+    await this.emit(tenant, 'cap', revoked, userId);
+  }
+
+  /** Deletes some of a user's sessions, then their index entries; returns how many were live. */
+  private async removeSessions(
+    store: TenantSessionStore,
+    userId: string,
+    sids: string[],
+  ): Promise<number> {
     const revoked = await this.backend.remove(sids.map((sid) => store.keys.session(sid)));
     await this.backend.unindex(store.keys.index(userId), sids);
-    await this.emit(tenant, 'cap', revoked, userId);
+    return revoked;
   }
 
   /**

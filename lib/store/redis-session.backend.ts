@@ -87,6 +87,7 @@ export class RedisSessionBackend implements SessionBackend {
     }));
   }
 
+  /** On a cluster key by key (a multi-key DEL across slots is refused), else in batches. */
   async remove(keys: string[]): Promise<number> {
     if (keys.length === 0) return 0;
     const counts = await this.timed(
@@ -98,6 +99,7 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async removeMatching(patterns: string[]): Promise<number> {
+    // SCAN runs on each master; deletion goes through `remove`, which routes keys on a cluster.
     const nodes = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client];
     let removed = 0;
     for (const node of nodes) {
@@ -108,7 +110,7 @@ export class RedisSessionBackend implements SessionBackend {
             (node as Redis).scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
           );
           cursor = next;
-          if (keys.length > 0) removed += await this.timed(this.unlink(node as Redis, keys));
+          removed += await this.remove(keys);
         } while (cursor !== '0');
       }
     }
@@ -133,13 +135,6 @@ export class RedisSessionBackend implements SessionBackend {
   async close(): Promise<void> {
     if (!this.ownsClient) return;
     await this.client.quit().catch(() => this.client.disconnect());
-  }
-
-  /** A cluster node refuses multi-key commands across slots, so there it goes key by key. */
-  private async unlink(node: Redis, keys: string[]): Promise<number> {
-    if (!this.client.isCluster) return node.unlink(...keys);
-    const counts = unwrap(await node.pipeline(keys.map((key) => ['unlink', key])).exec());
-    return counts.reduce<number>((sum, n) => sum + (n as number), 0);
   }
 
   private call(command: Command): Promise<unknown> {

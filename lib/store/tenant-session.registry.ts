@@ -40,8 +40,13 @@ export class TenantSessionRegistry {
     this.cache = new LruCache(options.maxCachedTenants);
   }
 
-  /** The tenant's session machinery; the id is validated whoever calls. */
+  /**
+   * The tenant's session machinery; the id is validated whoever calls. Only valid ids are ever
+   * cached, so a hit (every request but a tenant's first) needs no second check.
+   */
   get(tenantId: string): Promise<TenantSession> {
+    const cached = this.cache.get(tenantId);
+    if (cached) return cached;
     const tenant = assertTenantId(tenantId);
     let built = this.cache.get(tenant);
     if (!built) {
