@@ -2,31 +2,36 @@ export { TenantSessionModule } from './tenant-session.module.js';
 export { TENANT_SESSION_OPTIONS } from './tenant-session.module-definition.js';
 export type {
   AuthenticatedCheck,
+  SessionIdentity,
   TenantSessionModuleOptions,
   TenantSessionRoute,
   TenantSessionSettings,
   TenantSettingsSource,
-} from './tenant-session-options.interface.js';
-export { InvalidTenantSessionOptionsError } from './invalid-options.error.js';
+} from './options/tenant-session-options.interface.js';
+export type { RevocationReason, SessionRevokedEvent } from './options/session-revoked.event.js';
+
+export { InvalidTenantSessionOptionsError } from './errors/invalid-options.error.js';
+export { UnsafeEvictionPolicyError } from './errors/unsafe-eviction-policy.error.js';
+export { UnknownTenantException } from './errors/unknown-tenant.exception.js';
+export { SessionStoreUnavailableException } from './errors/session-store-unavailable.exception.js';
+export { LoginRequiredException } from './errors/login-required.exception.js';
+export { LoginRevokedException } from './errors/login-revoked.exception.js';
+export { SessionRevokedException } from './errors/session-revoked.exception.js';
 
 export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
 export { TENANT_ID_PATTERN, normalizeTenantId } from './tenancy/tenant-id.js';
 export { getRequestTenant } from './tenancy/request-tenant.js';
 
-export { TenantSessionRegistry, type TenantSession } from './store/tenant-session.registry.js';
-export { TenantSessionStore } from './store/tenant-session.store.js';
+export { TenantSessionRegistry, type TenantSession } from './session/tenant-session.registry.js';
+export { TenantSessionStore } from './session/tenant-session.store.js';
 export { SessionBackend } from './store/session-backend.interface.js';
 
-export {
-  SessionRevocationService,
-  type LoginOptions,
-} from './revocation/session-revocation.service.js';
+export { SessionLoginService, type LoginOptions } from './identity/session-login.service.js';
+export { SessionRevocationService } from './revocation/session-revocation.service.js';
 export type { ActiveSession } from './revocation/active-session.interface.js';
-export type { RevocationReason, SessionRevokedEvent } from './revocation/session-revoked.event.js';
 
 export { Session } from './http/session.decorator.js';
+export { SessionUserId } from './http/session-user-id.decorator.js';
 export { Tenant } from './http/tenant.decorator.js';
 export { Public } from './http/public.decorator.js';
 export { SessionAuthGuard } from './http/session-auth.guard.js';
-export { UnknownTenantException } from './http/unknown-tenant.exception.js';
-export { SessionStoreUnavailableException } from './http/session-store-unavailable.exception.js';

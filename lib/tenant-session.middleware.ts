@@ -1,14 +1,19 @@
-import { Injectable, Logger, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { TenantSessionRegistry } from './store/tenant-session.registry.js';
+import { performance } from 'node:perf_hooks';
+import { RESOLVED_OPTIONS, type ResolvedOptions } from './options/resolved-options.js';
+import { saveBeforeResponding } from './session/acknowledged-save.js';
+import { setRequestContext } from './session/request-context.js';
+import { TenantSessionRegistry } from './session/tenant-session.registry.js';
+import { OperationBudget } from './store/operation-budget.js';
 import { setRequestTenant } from './tenancy/request-tenant.js';
 import { TenantIdentifier } from './tenancy/tenant-identifier.js';
 
 /**
  * The request's entry point, once per request: resolve the tenant (an unknown one ends here,
- * before Redis), then run that tenant's express-session middleware. One middleware rather than
- * two saves a router layer on every request. Errors are thrown rather than handed to Express,
- * so Nest's exception layer answers them as JSON (503 when the store is down).
+ * before Redis), run that tenant's express-session middleware, and make sure a changed session
+ * is stored before the response says so. Errors are thrown rather than handed to Express, so
+ * Nest's exception layer answers them as JSON (503 when the store is down).
  */
 @Injectable()
 export class TenantSessionMiddleware implements NestMiddleware {
@@ -17,23 +22,33 @@ export class TenantSessionMiddleware implements NestMiddleware {
   constructor(
     private readonly identifier: TenantIdentifier,
     private readonly registry: TenantSessionRegistry,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
   ) {}
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const arrivedAt = performance.now();
     const tenant = await this.identifier.identify(req);
     setRequestTenant(req, tenant);
-    const { middleware } = await this.registry.get(tenant);
+    const tenantSession = await this.registry.get(tenant);
+    const budget = new OperationBudget(this.options.operationTimeoutMs);
+    setRequestContext(req, { tenantSession, arrivedAt, budget });
+    const loading = performance.now();
     await new Promise<void>((resolve, reject) => {
       let settled = false;
-      middleware(req, res, (err?: unknown) => {
-        if (!settled) {
-          settled = true;
-          return err ? reject(err) : resolve();
+      tenantSession.middleware(req, res, (err?: unknown) => {
+        // express-session may call back again to report a save that happened after the
+        // response started (a streamed response); saveBeforeResponding handles all others.
+        if (settled) {
+          if (err) this.logger.error('A session change after a streamed response was not stored');
+          return;
         }
-        // express-session reports a failed save at the end of the response through `next` again.
-        if (err) this.logger.error(`Session could not be saved: ${(err as Error).message ?? err}`);
+        settled = true;
+        return err ? reject(err) : resolve();
       });
     });
+    // The load had a budget of its own; what it took comes out of the request's.
+    budget.spend(performance.now() - loading);
+    saveBeforeResponding(req, res, this.options.saveUninitialized);
     next();
   }
 }

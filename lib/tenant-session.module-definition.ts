@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { TenantSessionModuleOptions } from './tenant-session-options.interface.js';
+import type { TenantSessionModuleOptions } from './options/tenant-session-options.interface.js';
 
 /** forRoot / forRootAsync built the way official Nest modules build them, with `isGlobal`. */
 export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN: TENANT_SESSION_OPTIONS } =

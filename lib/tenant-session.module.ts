@@ -6,16 +6,21 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { SessionAuthGuard } from './http/session-auth.guard.js';
-import { RESOLVED_OPTIONS, resolveOptions, type ResolvedOptions } from './resolved-options.js';
+import { SessionLoginService } from './identity/session-login.service.js';
+import {
+  RESOLVED_OPTIONS,
+  resolveOptions,
+  type ResolvedOptions,
+} from './options/resolved-options.js';
 import { SessionRevocationService } from './revocation/session-revocation.service.js';
+import { TenantSessionRegistry } from './session/tenant-session.registry.js';
 import { createSessionBackend } from './store/session-backend.factory.js';
 import { SessionBackend } from './store/session-backend.interface.js';
-import { TenantSessionRegistry } from './store/tenant-session.registry.js';
+import { TenantIdentifier } from './tenancy/tenant-identifier.js';
 import {
   ConfigurableModuleClass,
   TENANT_SESSION_OPTIONS,
 } from './tenant-session.module-definition.js';
-import { TenantIdentifier } from './tenancy/tenant-identifier.js';
 import { TenantSessionMiddleware } from './tenant-session.middleware.js';
 
 /**
@@ -27,10 +32,16 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
   providers: [
     { provide: RESOLVED_OPTIONS, useFactory: resolveOptions, inject: [TENANT_SESSION_OPTIONS] },
     { provide: SessionBackend, useFactory: createSessionBackend, inject: [RESOLVED_OPTIONS] },
+    {
+      provide: TenantIdentifier,
+      useFactory: (o: ResolvedOptions) =>
+        new TenantIdentifier(o.resolveTenant, o.unknownTenantStatus),
+      inject: [RESOLVED_OPTIONS],
+    },
     TenantSessionRegistry,
     SessionRevocationService,
+    SessionLoginService,
     SessionAuthGuard,
-    TenantIdentifier,
     TenantSessionMiddleware,
   ],
   exports: [
@@ -38,6 +49,7 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
     SessionBackend,
     TenantSessionRegistry,
     SessionRevocationService,
+    SessionLoginService,
     SessionAuthGuard,
   ],
 })

@@ -20,7 +20,7 @@ import {
   Public,
   SessionAuthGuard,
   SessionBackend,
-  SessionRevocationService,
+  SessionLoginService,
   Tenant,
   TenantSessionModule,
   TenantSessionRegistry,
@@ -40,12 +40,12 @@ class AcmeOnlyGuard implements CanActivate {
 
 @Controller()
 class GloballyGuardedController {
-  constructor(private readonly sessions: SessionRevocationService) {}
+  constructor(private readonly logins: SessionLoginService) {}
 
   @Public()
   @Get('login')
   async login(@Req() req: Request) {
-    await this.sessions.login(req, 'alice');
+    await this.logins.login(req, 'alice');
     return { ok: true };
   }
 

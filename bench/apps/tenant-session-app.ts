@@ -11,7 +11,7 @@ import type { SessionData } from 'express-session';
 import {
   Session,
   SessionAuthGuard,
-  SessionRevocationService,
+  SessionLoginService,
   Tenant,
   TenantSessionModule,
   type TenantSessionModuleOptions,
@@ -20,11 +20,11 @@ import { BENCH_APP_NAME, BENCH_SECRET, IDLE_TTL_SECONDS } from './bench-app.js';
 
 @Controller()
 class AccountController {
-  constructor(private readonly sessions: SessionRevocationService) {}
+  constructor(private readonly logins: SessionLoginService) {}
 
   @Post('login')
   async login(@Req() req: Request, @Body() body: { user: string }) {
-    await this.sessions.login(req, body.user, { data: { user: body.user } });
+    await this.logins.login(req, body.user, { data: { user: body.user } });
     return { user: body.user };
   }
 

@@ -1,26 +1,23 @@
-import {
-  Inject,
-  Injectable,
-  UnauthorizedException,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { RESOLVED_OPTIONS, type ResolvedOptions } from '../resolved-options.js';
-import { ownerOf } from '../store/session-state.js';
+import { LoginRequiredException } from '../errors/login-required.exception.js';
+import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
+import { getRequestContext } from '../session/request-context.js';
 import { IS_PUBLIC } from './public.decorator.js';
 
 /**
  * Lets a request through only with a logged-in session; otherwise 401 JSON.
  * Use per route or controller with `@UseGuards(SessionAuthGuard)`, or globally as APP_GUARD
- * with `@Public()` on the open routes. "Logged in" defaults to "bound by `login()`"; the
- * module's `authenticated` option can name a session field or give a predicate instead.
+ * with `@Public()` on the open routes. "Logged in" defaults to "the session has an identity"
+ * (bound by `login()`, or passport's user, see the `identity` option); the module's
+ * `authenticated` option can name a session field or give a predicate instead. Subclasses may
+ * override `isAuthenticated` and `throwLoginRequired`.
  */
 @Injectable()
 export class SessionAuthGuard implements CanActivate {
   constructor(
-    private readonly reflector: Reflector,
+    protected readonly reflector: Reflector,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
   ) {}
 
@@ -31,16 +28,22 @@ export class SessionAuthGuard implements CanActivate {
     ]);
     if (open) return true;
     const req = context.switchToHttp().getRequest<Request>();
-    if (!this.isAuthenticated(req)) throw new UnauthorizedException('Login required');
+    if (!this.isAuthenticated(req)) this.throwLoginRequired();
     return true;
   }
 
-  private isAuthenticated(req: Request): boolean {
+  protected isAuthenticated(req: Request): boolean {
     const session = req.session;
     if (!session) return false;
     const check = this.options.authenticated;
-    if (check === undefined) return ownerOf(session) !== undefined;
+    if (check === undefined) {
+      return getRequestContext(req)?.tenantSession.store.identityOf(session) !== undefined;
+    }
     if (typeof check === 'function') return check(session, req);
     return (session as unknown as Record<string, unknown>)[check] != null;
+  }
+
+  protected throwLoginRequired(): never {
+    throw new LoginRequiredException();
   }
 }

@@ -1,10 +1,13 @@
 /**
  * Every Redis key the module touches, in one place (the README's key table mirrors this).
  *
- *   <keyPrefix><sid>       string  session JSON, exactly as connect-redis writes it;
+ *   <keyPrefix><sid>       string  session JSON, exactly as connect-redis writes it, plus a
+ *                                  sealed `_owner` on sessions that have an identity;
  *                                  TTL = the session's idle timeout
- *   <indexPrefix><userId>  zset    member: sid, score: "indexed until" (ms epoch), an upper bound
- *                                  of that session's expiry; key TTL = highest score
+ *   <indexPrefix><userId>  zset    member: sid, score: "indexed until" (ms, Redis clock), an
+ *                                  upper bound of that session's expiry; plus at most one
+ *                                  member `!not-before` (see scripts.ts) whose score is the time
+ *                                  of the user's last revocation; key TTL = highest score
  *
  * Defaults: keyPrefix `sessions:{tenant}:{app}:`, indexPrefix `sessions-index:{tenant}:{app}:`.
  * Each command or script touches a single key, so the layout works unchanged on Redis Cluster.

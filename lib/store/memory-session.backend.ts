@@ -1,21 +1,38 @@
-import type { SessionBackend, SessionWrite, StoredSession } from './session-backend.interface.js';
+import { NOT_BEFORE_RETENTION_MS } from './scripts.js';
+import type {
+  Admission,
+  IndexEntry,
+  SessionBackend,
+  SessionWrite,
+  StoredSession,
+} from './session-backend.interface.js';
 
 interface Entry<T> {
   value: T;
   expiresAt: number;
 }
 
+interface Index {
+  leases: Map<string, number>;
+  notBefore?: number;
+}
+
 const SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * The embedded store: the same semantics as the Redis backend (TTLs, conditional writes,
- * index leases) in this process's memory. Sessions vanish on restart and are not shared
- * between processes, so it is meant for development, samples and tests.
+ * index leases, not-before) in this process's memory. Sessions vanish on restart and are not
+ * shared between processes, so it is meant for development, samples and tests. Each call is
+ * one step here, so budgets are never spent.
  */
 export class MemorySessionBackend implements SessionBackend {
   private readonly sessions = new Map<string, Entry<string>>();
-  private readonly indexes = new Map<string, Entry<Map<string, number>>>();
+  private readonly indexes = new Map<string, Entry<Index>>();
   private readonly sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+
+  now(): number {
+    return Date.now();
+  }
 
   async load(key: string, ttlMs: number): Promise<string | null> {
     const entry = this.live(this.sessions, key);
@@ -35,7 +52,6 @@ export class MemorySessionBackend implements SessionBackend {
     const expiresAt =
       write.ttlMs === undefined ? (existing?.expiresAt ?? Infinity) : Date.now() + write.ttlMs;
     this.sessions.set(write.key, { value: write.value, expiresAt });
-    if (write.index) this.index(write.index.key, write.index.sid, write.index.indexedUntil);
     return true;
   }
 
@@ -43,30 +59,6 @@ export class MemorySessionBackend implements SessionBackend {
     const entry = this.live(this.sessions, key);
     this.sessions.delete(key);
     return entry?.value ?? null;
-  }
-
-  async indexed(indexKey: string, now: number): Promise<{ sid: string; indexedUntil: number }[]> {
-    const scores = this.live(this.indexes, indexKey)?.value ?? new Map<string, number>();
-    return [...scores]
-      .filter(([, indexedUntil]) => indexedUntil > now)
-      .sort((a, b) => a[1] - b[1])
-      .map(([sid, indexedUntil]) => ({ sid, indexedUntil }));
-  }
-
-  async unindex(indexKey: string, sids: string[]): Promise<void> {
-    const entry = this.live(this.indexes, indexKey);
-    if (!entry) return;
-    for (const sid of sids) entry.value.delete(sid);
-    if (entry.value.size === 0) this.indexes.delete(indexKey);
-  }
-
-  async drain(indexKey: string, keep?: string): Promise<string[]> {
-    const entry = this.live(this.indexes, indexKey);
-    if (!entry) return [];
-    const removed = [...entry.value.keys()].filter((sid) => sid !== keep);
-    for (const sid of removed) entry.value.delete(sid);
-    if (entry.value.size === 0) this.indexes.delete(indexKey);
-    return removed;
   }
 
   async inspect(keys: string[]): Promise<StoredSession[]> {
@@ -81,13 +73,12 @@ export class MemorySessionBackend implements SessionBackend {
     });
   }
 
-  async remove(keys: string[]): Promise<number> {
-    let removed = 0;
-    for (const key of keys) {
-      if (this.live(this.sessions, key)) removed++;
+  async remove(keys: string[]): Promise<boolean[]> {
+    return keys.map((key) => {
+      const existed = this.live(this.sessions, key) !== undefined;
       this.sessions.delete(key);
-    }
-    return removed;
+      return existed;
+    });
   }
 
   async removeMatching(patterns: string[]): Promise<number> {
@@ -104,6 +95,48 @@ export class MemorySessionBackend implements SessionBackend {
     return removed;
   }
 
+  async admit(indexKey: string, sid: string, leaseMs: number, sinceMs: number): Promise<Admission> {
+    const now = Date.now();
+    const index = this.tidy(indexKey, now);
+    if (sinceMs > NOT_BEFORE_RETENTION_MS) return { admitted: false };
+    if (index.notBefore !== undefined && index.notBefore >= now - sinceMs) {
+      return { admitted: false };
+    }
+    const until = this.raise(indexKey, index, sid, now + leaseMs);
+    return { admitted: true, now, until };
+  }
+
+  async confirm(indexKey: string, sid: string, sinceMs: number): Promise<boolean> {
+    const now = Date.now();
+    const index = this.tidy(indexKey, now);
+    if (index.notBefore !== undefined && index.notBefore >= now - sinceMs) return false;
+    return index.leases.has(sid);
+  }
+
+  async renew(indexKey: string, sid: string, leaseMs: number): Promise<number> {
+    const now = Date.now();
+    return this.raise(indexKey, this.tidy(indexKey, now), sid, now + leaseMs);
+  }
+
+  async entries(indexKey: string, revoking: boolean): Promise<IndexEntry[]> {
+    const now = Date.now();
+    const index = this.tidy(indexKey, now);
+    if (revoking) {
+      index.notBefore = Math.max(index.notBefore ?? now, now);
+      this.save(indexKey, index);
+    }
+    return [...index.leases].sort((a, b) => a[1] - b[1]).map(([sid, until]) => ({ sid, until }));
+  }
+
+  async unindex(indexKey: string, sids: string[]): Promise<void> {
+    const entry = this.live(this.indexes, indexKey);
+    if (!entry) return;
+    for (const sid of sids) entry.value.leases.delete(sid);
+    if (entry.value.leases.size === 0 && entry.value.notBefore === undefined) {
+      this.indexes.delete(indexKey);
+    }
+  }
+
   async ready(): Promise<boolean> {
     return true;
   }
@@ -114,13 +147,27 @@ export class MemorySessionBackend implements SessionBackend {
     this.indexes.clear();
   }
 
-  /** Mirrors INDEX_SESSION: drop passed leases, raise this entry, expire with the highest lease. */
-  private index(key: string, sid: string, indexedUntil: number): void {
-    const now = Date.now();
-    const scores = this.live(this.indexes, key)?.value ?? new Map<string, number>();
-    for (const [member, until] of scores) if (until <= now) scores.delete(member);
-    scores.set(sid, Math.max(indexedUntil, scores.get(sid) ?? -Infinity));
-    this.indexes.set(key, { value: scores, expiresAt: Math.max(...scores.values()) });
+  /** Mirrors the scripts' `tidy`: the index with passed leases dropped. */
+  private tidy(key: string, now: number): Index {
+    const index = this.live(this.indexes, key)?.value ?? { leases: new Map<string, number>() };
+    for (const [sid, until] of index.leases) if (until <= now) index.leases.delete(sid);
+    return index;
+  }
+
+  /** Mirrors ZADD GT + `expire`: raises one lease and stores the index until its last use. */
+  private raise(key: string, index: Index, sid: string, until: number): number {
+    const lease = Math.max(until, index.leases.get(sid) ?? -Infinity);
+    index.leases.set(sid, lease);
+    this.save(key, index);
+    return lease;
+  }
+
+  private save(key: string, index: Index): void {
+    const expiresAt = Math.max(
+      ...index.leases.values(),
+      (index.notBefore ?? -Infinity) + NOT_BEFORE_RETENTION_MS,
+    );
+    this.indexes.set(key, { value: index, expiresAt });
   }
 
   private live<T>(store: Map<string, Entry<T>>, key: string): Entry<T> | undefined {

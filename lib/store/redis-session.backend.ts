@@ -1,37 +1,65 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import { SessionStoreUnavailableException } from '../http/session-store-unavailable.exception.js';
-import { DRAIN_INDEX, INDEX_SESSION } from './scripts.js';
-import type { SessionBackend, SessionWrite, StoredSession } from './session-backend.interface.js';
+import { performance } from 'node:perf_hooks';
+import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
+import { UnsafeEvictionPolicyError } from '../errors/unsafe-eviction-policy.error.js';
+import { unsafeEvictionPolicy } from './eviction-policy.js';
+import type { OperationBudget } from './operation-budget.js';
+import { toStoreFailure } from './redis-failure.js';
+import { ADMIT, CONFIRM, ENTRIES, NOT_BEFORE_MEMBER, RENEW } from './scripts.js';
+import type {
+  Admission,
+  IndexEntry,
+  SessionBackend,
+  SessionWrite,
+  StoredSession,
+} from './session-backend.interface.js';
 
 type RedisClient = Redis | Cluster;
 type Command = [name: string, ...args: (string | number)[]];
 
 const SCAN_BATCH = 1000;
+/** How often the Redis clock offset and the eviction policy are checked again. */
+const RECHECK_INTERVAL_MS = 30_000;
+/** At most one "unavailable" log line per this interval: an outage fails every request. */
+const REPORT_INTERVAL_MS = 5_000;
 
 /**
- * Sessions in Redis through one shared ioredis connection (or cluster). Every call is bounded
- * by `timeoutMs`; a connection failure or timeout becomes SessionStoreUnavailableException (503),
- * whatever the client's offline-queue settings are.
+ * Sessions in Redis through one shared ioredis connection (or cluster). Every call waits at most
+ * what its budget has left, and any failure becomes a 503 whatever the client's offline-queue
+ * settings are. Keeps an estimate of the Redis server's clock (TIME) for lease decisions, and
+ * refuses to serve while Redis runs a memory policy that can evict indexes (unless allowed).
  */
 export class RedisSessionBackend implements SessionBackend {
   private readonly logger = new Logger('TenantSession');
+  private clockOffsetMs = 0;
+  private refusal: string | undefined;
+  private lastReport = 0;
+  private readonly recheck: NodeJS.Timeout;
 
   constructor(
     private readonly client: RedisClient,
-    private readonly timeoutMs: number,
     private readonly ownsClient: boolean,
-  ) {}
-
-  load(key: string, ttlMs: number): Promise<string | null> {
-    return this.timed(this.client.getex(key, 'PX', ttlMs));
+    private readonly allowUnsafeEviction: boolean,
+  ) {
+    // A reconnect may land on another server (failover, restart with another config).
+    client.on('ready', () => void this.check());
+    this.recheck = setInterval(() => void this.check(), RECHECK_INTERVAL_MS).unref();
   }
 
-  async expire(key: string, ttlMs: number): Promise<void> {
-    await this.timed(this.client.pexpire(key, ttlMs));
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
   }
 
-  async write(write: SessionWrite): Promise<boolean> {
+  load(key: string, ttlMs: number, budget: OperationBudget): Promise<string | null> {
+    return this.timed(() => this.client.getex(key, 'PX', ttlMs), budget);
+  }
+
+  async expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
+    await this.timed(() => this.client.pexpire(key, ttlMs), budget);
+  }
+
+  async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
     const set: Command = [
       'set',
       write.key,
@@ -39,47 +67,24 @@ export class RedisSessionBackend implements SessionBackend {
       ...(write.ttlMs === undefined ? ['KEEPTTL'] : ['PX', Math.max(1, Math.round(write.ttlMs))]),
       ...(write.onlyIfExists ? ['XX'] : []),
     ];
-    if (!write.index) return (await this.timed(this.call(set))) === 'OK';
-    const { key, sid, indexedUntil } = write.index;
-    const index: Command = ['eval', INDEX_SESSION, 1, key, sid, indexedUntil, Date.now()];
-    // The session goes first: a revocation racing this login then either removes both or finds
-    // the entry that follows, so a live session is never left out of its index.
-    const [written] = await this.timed(this.inOrder([set, index]));
-    return written === 'OK';
+    return (await this.timed(() => this.call(set), budget)) === 'OK';
   }
 
-  take(key: string): Promise<string | null> {
-    return this.timed(this.client.getdel(key));
+  take(key: string, budget: OperationBudget): Promise<string | null> {
+    return this.timed(() => this.client.getdel(key), budget);
   }
 
-  async indexed(indexKey: string, now: number): Promise<{ sid: string; indexedUntil: number }[]> {
-    const flat = await this.timed(
-      this.client.zrangebyscore(indexKey, `(${now}`, '+inf', 'WITHSCORES'),
-    );
-    const entries: { sid: string; indexedUntil: number }[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      entries.push({ sid: flat[i], indexedUntil: Number(flat[i + 1]) });
-    }
-    return entries;
-  }
-
-  async unindex(indexKey: string, sids: string[]): Promise<void> {
-    if (sids.length > 0) await this.timed(this.client.zrem(indexKey, ...sids));
-  }
-
-  async drain(indexKey: string, keep = ''): Promise<string[]> {
-    const sids = (await this.timed(this.client.eval(DRAIN_INDEX, 1, indexKey, keep))) as string[];
-    return sids.filter((sid) => sid !== keep);
-  }
-
-  async inspect(keys: string[]): Promise<StoredSession[]> {
+  async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {
+    if (keys.length === 0) return [];
     const replies = await this.timed(
-      this.together(
-        keys.flatMap((key): Command[] => [
-          ['get', key],
-          ['pttl', key],
-        ]),
-      ),
+      () =>
+        this.together(
+          keys.flatMap((key): Command[] => [
+            ['get', key],
+            ['pttl', key],
+          ]),
+        ),
+      budget,
     );
     return keys.map((_, i) => ({
       value: replies[2 * i] as string | null,
@@ -87,34 +92,94 @@ export class RedisSessionBackend implements SessionBackend {
     }));
   }
 
-  /** On a cluster key by key (a multi-key DEL across slots is refused), else in batches. */
-  async remove(keys: string[]): Promise<number> {
-    if (keys.length === 0) return 0;
+  /** One DEL per key in one round trip (a multi-key DEL across cluster slots is refused). */
+  async remove(keys: string[], budget: OperationBudget): Promise<boolean[]> {
+    if (keys.length === 0) return [];
     const counts = await this.timed(
-      this.client.isCluster
-        ? this.together(keys.map((key): Command => ['del', key]))
-        : this.together(chunk(keys, SCAN_BATCH).map((part): Command => ['del', ...part])),
+      () => this.together(keys.map((key): Command => ['del', key])),
+      budget,
     );
-    return counts.reduce<number>((sum, n) => sum + (n as number), 0);
+    return counts.map((n) => n === 1);
   }
 
-  async removeMatching(patterns: string[]): Promise<number> {
+  async removeMatching(patterns: string[], budget: OperationBudget): Promise<number> {
     // SCAN runs on each master; deletion goes through `remove`, which routes keys on a cluster.
-    const nodes = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client];
     let removed = 0;
-    for (const node of nodes) {
+    for (const node of this.masters()) {
       for (const pattern of patterns) {
         let cursor = '0';
         do {
           const [next, keys] = await this.timed(
-            (node as Redis).scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
+            () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
+            budget,
           );
           cursor = next;
-          removed += await this.remove(keys);
+          removed += (await this.remove(keys, budget)).filter(Boolean).length;
         } while (cursor !== '0');
       }
     }
     return removed;
+  }
+
+  async admit(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    sinceMs: number,
+    budget: OperationBudget,
+  ): Promise<Admission> {
+    const reply = (await this.timed(
+      () => this.client.eval(ADMIT, 1, indexKey, sid, Math.ceil(leaseMs), Math.ceil(sinceMs)),
+      budget,
+    )) as number[];
+    return reply[0] === 1
+      ? { admitted: true, now: reply[1], until: reply[2] }
+      : { admitted: false };
+  }
+
+  async confirm(
+    indexKey: string,
+    sid: string,
+    sinceMs: number,
+    budget: OperationBudget,
+  ): Promise<boolean> {
+    const reply = await this.timed(
+      () => this.client.eval(CONFIRM, 1, indexKey, sid, Math.ceil(sinceMs)),
+      budget,
+    );
+    return reply === 1;
+  }
+
+  async renew(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    budget: OperationBudget,
+  ): Promise<number> {
+    return (await this.timed(
+      () => this.client.eval(RENEW, 1, indexKey, sid, Math.ceil(leaseMs)),
+      budget,
+    )) as number;
+  }
+
+  async entries(
+    indexKey: string,
+    revoking: boolean,
+    budget: OperationBudget,
+  ): Promise<IndexEntry[]> {
+    const flat = (await this.timed(
+      () => this.client.eval(ENTRIES, 1, indexKey, revoking ? '1' : '0'),
+      budget,
+    )) as string[];
+    const entries: IndexEntry[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      if (flat[i] !== NOT_BEFORE_MEMBER) entries.push({ sid: flat[i], until: Number(flat[i + 1]) });
+    }
+    return entries;
+  }
+
+  async unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void> {
+    if (sids.length > 0) await this.timed(() => this.client.zrem(indexKey, ...sids), budget);
   }
 
   async ready(timeoutMs: number): Promise<boolean> {
@@ -132,9 +197,59 @@ export class RedisSessionBackend implements SessionBackend {
     });
   }
 
+  /**
+   * Start-up check: throws UnsafeEvictionPolicyError when a server can evict indexes (unless
+   * allowed). Later checks (reconnects, every 30 s) make requests answer 503 instead.
+   */
+  async checkAtStartup(): Promise<void> {
+    const unsafe = await this.unsafeNode();
+    if (unsafe && !this.allowUnsafeEviction) throw UnsafeEvictionPolicyError.create(...unsafe);
+    await this.syncClock();
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.recheck);
     if (!this.ownsClient) return;
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  private async check(): Promise<void> {
+    try {
+      await this.syncClock();
+      const unsafe = await this.unsafeNode();
+      const refusal =
+        unsafe && !this.allowUnsafeEviction
+          ? UnsafeEvictionPolicyError.create(...unsafe)
+          : undefined;
+      if (refusal && !this.refusal) this.logger.error(`${refusal.message} Refusing requests.`);
+      if (!refusal && this.refusal) this.logger.log('Redis memory policy is safe again; serving.');
+      this.refusal = refusal && 'Redis can evict session indexes (maxmemory-policy)';
+    } catch {
+      // Unreachable right now: requests say so themselves; the next ready event checks again.
+    }
+  }
+
+  /** Estimates the Redis clock from TIME, halfway through the round trip. */
+  private async syncClock(): Promise<void> {
+    const sent = Date.now();
+    const [seconds, micros] = await this.masters()[0].time();
+    const received = Date.now();
+    this.clockOffsetMs =
+      Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2;
+  }
+
+  private async unsafeNode(): Promise<[node: string, policy: string] | undefined> {
+    for (const node of this.masters()) {
+      const policy = unsafeEvictionPolicy(await node.info('memory'));
+      if (policy) return [`${node.options.host}:${node.options.port}`, policy];
+    }
+    return undefined;
+  }
+
+  private masters(): Redis[] {
+    return this.client.isCluster
+      ? (this.client as Cluster).nodes('master')
+      : [this.client as Redis];
   }
 
   private call(command: Command): Promise<unknown> {
@@ -148,39 +263,40 @@ export class RedisSessionBackend implements SessionBackend {
     return unwrap(await this.client.pipeline(commands).exec());
   }
 
-  /** Commands applied strictly in order: one pipeline on a single node, else one at a time. */
-  private async inOrder(commands: Command[]): Promise<unknown[]> {
-    if (!this.client.isCluster) return this.together(commands);
-    const replies: unknown[] = [];
-    for (const command of commands) replies.push(await this.call(command));
-    return replies;
-  }
-
   /**
-   * Bounds an operation in time and turns "Redis out of reach" into a 503. A client the module
-   * created is already bounded (no offline queue, `commandTimeout`); one it was given may queue
-   * while disconnected, so it gets a deadline of its own.
+   * Runs one round trip within what the budget has left (nothing is sent when it is spent) and
+   * turns any failure into a 503 (or WrongTypeError). A timed-out command may still run later
+   * on a frozen server; every caller is ordered so that this is harmless.
    */
-  private timed<T>(operation: Promise<T>): Promise<T> {
-    const bounded = this.ownsClient ? operation : withDeadline(operation, this.timeoutMs);
-    return bounded.catch((error: unknown) => {
-      // A reply error is Redis answering (bad data, a bug); anything else means it is out of reach.
-      if (error instanceof Error && error.name === 'ReplyError') throw error;
-      this.logger.warn(`Session store unavailable: ${(error as Error)?.message ?? error}`);
-      throw new SessionStoreUnavailableException(error);
-    });
+  private async timed<T>(operation: () => Promise<T>, budget: OperationBudget): Promise<T> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (this.refusal) throw new SessionStoreUnavailableException(this.refusal);
+      const allowed = budget.remainingMs;
+      if (allowed <= 0) throw new SessionStoreUnavailableException('Redis timed out');
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new SessionStoreUnavailableException('Redis timed out')),
+          allowed,
+        );
+      });
+      return await Promise.race([operation(), deadline]);
+    } catch (error) {
+      const failure = toStoreFailure(error);
+      if (failure instanceof SessionStoreUnavailableException) this.report(failure.reason);
+      throw failure;
+    } finally {
+      clearTimeout(timer);
+      budget.spend(performance.now() - started);
+    }
   }
-}
 
-function withDeadline<T>(operation: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  return Promise.race([operation, deadline]).finally(() => clearTimeout(timer));
+  private report(reason: string): void {
+    if (Date.now() - this.lastReport < REPORT_INTERVAL_MS) return;
+    this.lastReport = Date.now();
+    this.logger.warn(`Session store unavailable: ${reason}`);
+  }
 }
 
 function unwrap(results: [Error | null, unknown][] | null): unknown[] {
@@ -189,10 +305,4 @@ function unwrap(results: [Error | null, unknown][] | null): unknown[] {
     if (error) throw error;
     return reply;
   });
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const parts: T[][] = [];
-  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
-  return parts;
 }

@@ -1,35 +1,110 @@
 /**
- * Lua scripts; each touches exactly one key (Redis Cluster safe). Scores and expiries are
- * passed through as strings so Lua's number formatting never rounds a millisecond timestamp.
+ * Lua scripts of the per-user index; each touches exactly one key (Redis Cluster safe) and reads
+ * time from the Redis server (TIME), so no decision depends on app instances' clocks agreeing.
+ *
+ * An index is a sorted set: member sid, score "indexed until" (a lease, ms). One reserved member,
+ * NOT_BEFORE, holds the time of the user's last revocation: a login that began before it is
+ * refused, and it is kept NOT_BEFORE_RETENTION_MS, past which any login that could have begun
+ * before it is refused for its age alone. Entries past their lease belong to dead sessions and
+ * are dropped on every write (`tidy`).
  */
 
-/**
- * Adds or renews an index entry and keeps the index tidy.
- * KEYS[1] index; ARGV[1] sid, ARGV[2] indexed-until (ms), ARGV[3] now (ms).
- * Drops entries whose lease has passed (their sessions are dead), raises the entry's score
- * (never lowers it), and lets the key expire with its highest lease.
- */
-export const INDEX_SESSION = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[1], last[2])
-return 1
-`;
+/** A member that can never be a session id (ids are base64url, with an optional `.suffix`). */
+export const NOT_BEFORE_MEMBER = '!not-before';
 
-/**
- * Empties an index in one step and returns every sid it held.
- * KEYS[1] index; ARGV[1] a sid to keep ('' for none), with its score and the key's TTL.
- */
-export const DRAIN_INDEX = `
-local sids = redis.call('ZRANGE', KEYS[1], 0, -1)
-local keepScore = false
-if ARGV[1] ~= '' then keepScore = redis.call('ZSCORE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-redis.call('DEL', KEYS[1])
-if keepScore then
-  redis.call('ZADD', KEYS[1], keepScore, ARGV[1])
-  if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+/** How long a revocation's not-before is kept, and so the longest a login may take to store. */
+export const NOT_BEFORE_RETENTION_MS = 10 * 60 * 1000;
+
+const PRELUDE = `
+local NB = '${NOT_BEFORE_MEMBER}'
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function tidy(key)
+  local nb = redis.call('ZSCORE', key, NB)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if nb then
+    redis.call('ZADD', key, nb, NB)
+    return tonumber(nb)
+  end
+  return nil
 end
-return sids
+local function expire(key, nb)
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  local at = 0
+  if top[2] then at = tonumber(top[2]) end
+  if nb then at = math.max(at, nb + ${NOT_BEFORE_RETENTION_MS}) end
+  if at > now then redis.call('PEXPIREAT', key, at) end
+end
 `;
+
+/**
+ * Indexes a session whose identity just appeared (a login), unless a revocation of that user
+ * happened since the login began. KEYS[1] index; ARGV[1] sid, ARGV[2] lease length (ms),
+ * ARGV[3] how long ago the login began (ms). Returns {1, now, lease} or {0, now}.
+ */
+export const ADMIT = script(
+  'admit',
+  `
+local began = now - tonumber(ARGV[3])
+if tonumber(ARGV[3]) > ${NOT_BEFORE_RETENTION_MS} then return {0, now} end
+local nb = tidy(KEYS[1])
+if nb and nb >= began then return {0, now} end
+local lease = now + tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
+expire(KEYS[1], nb)
+return {1, now, lease}
+`,
+);
+
+/**
+ * After the session of a login was stored: is it still indexed, with no revocation since the
+ * login began? KEYS[1] index; ARGV[1] sid, ARGV[2] how long ago the login began (ms). 1 or 0.
+ */
+export const CONFIRM = script(
+  'confirm',
+  `
+local nb = redis.call('ZSCORE', KEYS[1], NB)
+if nb and tonumber(nb) >= now - tonumber(ARGV[2]) then return 0 end
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+return 0
+`,
+);
+
+/**
+ * Extends an indexed session's lease (never shortens it). KEYS[1] index; ARGV[1] sid,
+ * ARGV[2] lease length (ms). Returns the new lease.
+ */
+export const RENEW = script(
+  'renew',
+  `
+local nb = tidy(KEYS[1])
+local lease = now + tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
+expire(KEYS[1], nb)
+return tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))
+`,
+);
+
+/**
+ * The index's live entries, flat [sid, lease, ...], the not-before member included. With
+ * ARGV[1] = '1' first records a revocation: not-before = now (never moved back). KEYS[1] index.
+ * Entries are never removed here: a revocation deletes the sessions first, then the entries, so
+ * an interrupted one leaves everything findable for a retry.
+ */
+export const ENTRIES = script(
+  'entries',
+  `
+local nb = tidy(KEYS[1])
+if ARGV[1] == '1' then
+  if not nb or nb < now then nb = now end
+  redis.call('ZADD', KEYS[1], nb, NB)
+  expire(KEYS[1], nb)
+end
+return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+`,
+);
+
+/** Names each script in its first line, so MONITOR and SCRIPT logs show which one ran. */
+function script(name: string, body: string): string {
+  return `-- tenant-session:${name}${PRELUDE}${body}`;
+}

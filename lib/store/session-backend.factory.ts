@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { ResolvedOptions } from '../resolved-options.js';
+import type { ResolvedOptions } from '../options/resolved-options.js';
 import { MemorySessionBackend } from './memory-session.backend.js';
 import { RedisSessionBackend } from './redis-session.backend.js';
 import type { SessionBackend } from './session-backend.interface.js';
@@ -10,9 +10,10 @@ const logger = new Logger('TenantSession');
 /**
  * The backend the options ask for. A client the module creates fails fast instead of queueing
  * while Redis is away (no offline queue, bounded command time) and reconnects by itself.
+ * When Redis answers at start-up, its memory policy is checked (see eviction-policy.ts).
  */
 export async function createSessionBackend(options: ResolvedOptions): Promise<SessionBackend> {
-  const { redis, operationTimeoutMs } = options;
+  const { redis, operationTimeoutMs, allowUnsafeEviction } = options;
   if (redis === undefined) {
     logger.warn(
       'No Redis configured: sessions live in this process only (lost on restart, not shared). ' +
@@ -22,8 +23,15 @@ export async function createSessionBackend(options: ResolvedOptions): Promise<Se
   }
   const given = redis instanceof Redis || redis instanceof Cluster;
   const client = given ? redis : createClient(redis, operationTimeoutMs);
-  const backend = new RedisSessionBackend(client, operationTimeoutMs, !given);
-  if (!(await backend.ready(operationTimeoutMs * 5))) {
+  const backend = new RedisSessionBackend(client, !given, allowUnsafeEviction);
+  if (await backend.ready(operationTimeoutMs * 5)) {
+    try {
+      await backend.checkAtStartup();
+    } catch (error) {
+      await backend.close();
+      throw error;
+    }
+  } else {
     logger.warn('Redis is not reachable yet; session requests answer 503 until it is');
   }
   return backend;

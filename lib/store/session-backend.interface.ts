@@ -1,4 +1,6 @@
-/** One session write; `index` asks for index upkeep in the same round trip, after the session. */
+import type { OperationBudget } from './operation-budget.js';
+
+/** One session write. */
 export interface SessionWrite {
   key: string;
   value: string;
@@ -6,7 +8,6 @@ export interface SessionWrite {
   ttlMs?: number;
   /** Only overwrite a session that still exists, so a revoked session is never written back. */
   onlyIfExists: boolean;
-  index?: { key: string; sid: string; indexedUntil: number };
 }
 
 /** A stored session as seen by listing: its JSON (null when gone) and remaining TTL in ms. */
@@ -15,32 +16,60 @@ export interface StoredSession {
   ttlMs: number;
 }
 
+/** One index entry: a session id and the lease ("indexed until", ms, Redis clock). */
+export interface IndexEntry {
+  sid: string;
+  until: number;
+}
+
+/** The answer to a login's request to be indexed. */
+export type Admission = { admitted: true; now: number; until: number } | { admitted: false };
+
 /**
  * Where sessions and per-user indexes live. Two implementations share one contract suite:
  * Redis (production) and an in-process one (no server needed, development and tests).
- * Keys come from `TenantKeys`; a backend knows nothing about tenants.
+ * Keys come from `TenantKeys`; a backend knows nothing about tenants or users. Every call
+ * waits at most what its budget has left; failures are SessionStoreUnavailableException (503)
+ * or, for a key of another type, WrongTypeError.
  */
 export interface SessionBackend {
+  /** The store's clock (ms), for lease decisions: the Redis server's, not this host's. */
+  now(): number;
   /** Returns a session and restarts its idle TTL, in one command. */
-  load(key: string, ttlMs: number): Promise<string | null>;
+  load(key: string, ttlMs: number, budget: OperationBudget): Promise<string | null>;
   /** Sets a session's TTL (for sessions whose own max-age differs from the default). */
-  expire(key: string, ttlMs: number): Promise<void>;
-  /** Writes a session (and its index entry); false when `onlyIfExists` found it gone. */
-  write(write: SessionWrite): Promise<boolean>;
+  expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void>;
+  /** Writes a session; false when `onlyIfExists` found it gone. */
+  write(write: SessionWrite, budget: OperationBudget): Promise<boolean>;
   /** Deletes a session and returns what it held. */
-  take(key: string): Promise<string | null>;
-  /** Index entries whose "indexed until" is still in the future. */
-  indexed(indexKey: string, now: number): Promise<{ sid: string; indexedUntil: number }[]>;
-  /** Removes entries from an index. */
-  unindex(indexKey: string, sids: string[]): Promise<void>;
-  /** Atomically empties an index (except `keep`) and returns the removed sids. */
-  drain(indexKey: string, keep?: string): Promise<string[]>;
+  take(key: string, budget: OperationBudget): Promise<string | null>;
   /** Reads sessions with their TTLs, in one round trip. */
-  inspect(keys: string[]): Promise<StoredSession[]>;
-  /** Deletes sessions in one round trip; returns how many existed. */
-  remove(keys: string[]): Promise<number>;
+  inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]>;
+  /** Deletes sessions in one round trip; for each key, whether it existed. */
+  remove(keys: string[], budget: OperationBudget): Promise<boolean[]>;
   /** Deletes every key matching the SCAN patterns (tenant off-boarding only); returns the count. */
-  removeMatching(patterns: string[]): Promise<number>;
+  removeMatching(patterns: string[], budget: OperationBudget): Promise<number>;
+  /** Indexes a login's session unless the user was revoked since it began (scripts.ts ADMIT). */
+  admit(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    sinceMs: number,
+    budget: OperationBudget,
+  ): Promise<Admission>;
+  /** Whether a login's session is still indexed and unrevoked (scripts.ts CONFIRM). */
+  confirm(
+    indexKey: string,
+    sid: string,
+    sinceMs: number,
+    budget: OperationBudget,
+  ): Promise<boolean>;
+  /** Extends an entry's lease; returns it. */
+  renew(indexKey: string, sid: string, leaseMs: number, budget: OperationBudget): Promise<number>;
+  /** Live entries, after recording a revocation (not-before = now) when `revoking`. */
+  entries(indexKey: string, revoking: boolean, budget: OperationBudget): Promise<IndexEntry[]>;
+  /** Removes entries from an index. */
+  unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void>;
   /** Waits (bounded) until the backend can serve; never throws. */
   ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import { InvalidTenantSessionOptionsError } from '../invalid-options.error.js';
+import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
 import { normalizeTenantId } from './tenant-id.js';
 import type { TenantResolution, TenantResolverFn } from './tenant-resolution.interface.js';
 

@@ -1,14 +1,10 @@
+import { Controller, ForbiddenException, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import {
-  Controller,
-  ForbiddenException,
-  HttpCode,
-  Param,
-  Post,
-  Req,
-  UseGuards,
-} from '@nestjs/common';
-import type { Request } from 'express';
-import { SessionAuthGuard, SessionRevocationService, Tenant } from 'nestjs-tenant-session';
+  SessionAuthGuard,
+  SessionRevocationService,
+  SessionUserId,
+  Tenant,
+} from 'nestjs-tenant-session';
 import { UserDirectory } from '../auth/user-directory.service.js';
 
 @Controller('admin')
@@ -22,10 +18,14 @@ export class AdminController {
   /** Signs a user out everywhere in this tenant (a stolen laptop, a leaver). */
   @Post('users/:userId/revoke')
   @HttpCode(200)
-  async revokeUser(@Req() req: Request, @Tenant() tenant: string, @Param('userId') userId: string) {
+  async revokeUser(
+    @Tenant() tenant: string,
+    @SessionUserId() adminId: string,
+    @Param('userId') userId: string,
+  ) {
     // The role is read from the directory on every call, never trusted from the session, so
     // taking the role away takes effect at once.
-    if (!this.users.find(tenant, this.sessions.userId(req)!)?.admin) {
+    if (!this.users.find(tenant, adminId)?.admin) {
       throw new ForbiddenException('Admins only');
     }
     return { revoked: await this.sessions.revokeAll(tenant, userId) };

@@ -10,7 +10,13 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { SessionAuthGuard, SessionRevocationService, Tenant } from 'nestjs-tenant-session';
+import {
+  SessionAuthGuard,
+  SessionLoginService,
+  SessionRevocationService,
+  SessionUserId,
+  Tenant,
+} from 'nestjs-tenant-session';
 import { stringField } from '../http/request-body.js';
 import '../session-data.js';
 import { UserDirectory } from './user-directory.service.js';
@@ -20,6 +26,7 @@ const MIN_PASSWORD_LENGTH = 8;
 @Controller('auth')
 export class AuthController {
   constructor(
+    private readonly logins: SessionLoginService,
     private readonly sessions: SessionRevocationService,
     private readonly users: UserDirectory,
   ) {}
@@ -32,14 +39,14 @@ export class AuthController {
     const password = stringField(body, 'password');
     const user = await this.users.authenticate(tenant, username, password);
     if (!user) throw new UnauthorizedException('Wrong username or password');
-    await this.sessions.login(req, user.username, { data: { user: user.username, count: 0 } });
+    await this.logins.login(req, user.username, { data: { user: user.username, count: 0 } });
     return { user: user.username, tenant };
   }
 
   @Post('logout')
   @HttpCode(200)
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    await this.sessions.logout(req, res);
+    await this.logins.logout(req, res);
     return { loggedOut: true };
   }
 
@@ -47,10 +54,14 @@ export class AuthController {
   @Post('password')
   @HttpCode(200)
   @UseGuards(SessionAuthGuard)
-  async changePassword(@Req() req: Request, @Tenant() tenant: string, @Body() body: unknown) {
+  async changePassword(
+    @Req() req: Request,
+    @Tenant() tenant: string,
+    @SessionUserId() userId: string,
+    @Body() body: unknown,
+  ) {
     const currentPassword = stringField(body, 'currentPassword');
     const newPassword = stringField(body, 'newPassword', MIN_PASSWORD_LENGTH);
-    const userId = this.sessions.userId(req)!;
     if (!(await this.users.authenticate(tenant, userId, currentPassword))) {
       throw new ForbiddenException('Current password is wrong');
     }

@@ -1,7 +1,7 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomBytes } from 'node:crypto';
-import { SessionRevocationService, Tenant } from 'nestjs-tenant-session';
+import { SessionLoginService, SessionRevocationService, Tenant } from 'nestjs-tenant-session';
 import { UserDirectory } from '../auth/user-directory.service.js';
 import '../session-data.js';
 import { renderSessionPage } from './session-page.js';
@@ -12,6 +12,7 @@ const SHORT_SESSION_ID_LENGTH = 8;
 @Controller()
 export class PageController {
   constructor(
+    private readonly logins: SessionLoginService,
     private readonly sessions: SessionRevocationService,
     private readonly users: UserDirectory,
   ) {}
@@ -31,7 +32,7 @@ export class PageController {
         `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; ` +
         `img-src data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
     });
-    const userId = this.sessions.userId(req);
+    const userId = this.logins.userId(req);
     if (userId === undefined) return renderSessionPage({ tenant }, nonce);
     const sessions = await this.sessions.listMine(req);
     return renderSessionPage(

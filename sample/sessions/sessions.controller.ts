@@ -10,7 +10,12 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import type { Request } from 'express';
-import { SessionAuthGuard, SessionRevocationService, Tenant } from 'nestjs-tenant-session';
+import {
+  SessionAuthGuard,
+  SessionRevocationService,
+  SessionUserId,
+  Tenant,
+} from 'nestjs-tenant-session';
 
 /** "Where am I signed in?": the user's own sessions, and signing them out. */
 @Controller('sessions')
@@ -25,8 +30,8 @@ export class SessionsController {
 
   /** `id` is the handle from the listing; a user can only reach handles of their own sessions. */
   @Delete(':id')
-  async revoke(@Req() req: Request, @Tenant() tenant: string, @Param('id') id: string) {
-    const revoked = await this.sessions.revoke(tenant, this.sessions.userId(req)!, id);
+  async revoke(@Tenant() tenant: string, @SessionUserId() userId: string, @Param('id') id: string) {
+    const revoked = await this.sessions.revoke(tenant, userId, id);
     if (revoked === 0) throw new NotFoundException('No such session');
     return { revoked };
   }

@@ -16,7 +16,9 @@ import type { Request, Response } from 'express';
 import {
   Session,
   SessionAuthGuard,
+  SessionLoginService,
   SessionRevocationService,
+  SessionUserId,
   Tenant,
   TenantSessionModule,
   TenantSessionRegistry,
@@ -39,17 +41,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Routes that exercise the public API the way an application would. */
 @Controller()
 class TestController {
-  constructor(private readonly sessions: SessionRevocationService) {}
+  constructor(
+    private readonly logins: SessionLoginService,
+    private readonly sessions: SessionRevocationService,
+  ) {}
 
   @Post('login')
   async login(@Req() req: Request, @Body() body: { user: string; maxAge?: number }) {
-    await this.sessions.login(req, body.user, { data: { user: body.user }, maxAge: body.maxAge });
+    await this.logins.login(req, body.user, { data: { user: body.user }, maxAge: body.maxAge });
     return { user: body.user };
   }
 
   @Post('logout')
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    await this.sessions.logout(req, res);
+    await this.logins.logout(req, res);
     return { ok: true };
   }
 
@@ -91,8 +96,12 @@ class TestController {
 
   @Delete('sessions/:id')
   @UseGuards(SessionAuthGuard)
-  async revokeOne(@Req() req: Request, @Tenant() tenant: string, @Param('id') id: string) {
-    return { revoked: await this.sessions.revoke(tenant, this.sessions.userId(req)!, id) };
+  async revokeOne(
+    @Tenant() tenant: string,
+    @SessionUserId() userId: string,
+    @Param('id') id: string,
+  ) {
+    return { revoked: await this.sessions.revoke(tenant, userId, id) };
   }
 
   @Post('sessions/revoke-others')
@@ -106,6 +115,7 @@ export interface TestApp {
   app: NestExpressApplication;
   http: ReturnType<NestExpressApplication['getHttpServer']>;
   sessions: SessionRevocationService;
+  logins: SessionLoginService;
   registry: TenantSessionRegistry;
   close(): Promise<void>;
 }
@@ -137,6 +147,7 @@ export async function createTestApp(
     app,
     http: app.getHttpServer(),
     sessions: app.get(SessionRevocationService),
+    logins: app.get(SessionLoginService),
     registry: app.get(TenantSessionRegistry),
     close: () => (closing ??= app.close()),
   };

@@ -1,6 +1,14 @@
 import { decodeSession, encodeSession, OWNER_FIELD, sessionTtlMs } from './session-codec.js';
 
-const owner = { userId: 'alice', createdAt: 1, indexedUntil: 2, ip: '::1', userAgent: 'ua' };
+const owner = {
+  userId: 'alice',
+  via: 'login' as const,
+  createdAt: 1,
+  indexedUntil: 2,
+  ip: '::1',
+  userAgent: 'ua',
+  seal: 'sealed',
+};
 
 describe('session codec', () => {
   it('round-trips data and owner, keeping the owner out of the data', () => {
@@ -15,18 +23,25 @@ describe('session codec', () => {
     expect(decodeSession(JSON.stringify(data))).toEqual({ data });
   });
 
-  it.each([
-    '',
-    '{',
-    'null',
-    '[]',
-    '"s"',
-    '{"user":"x"}',
-    '{"cookie":null}',
-    '{"cookie":{},"_owner":{}}',
-  ])('reports %j as corrupt', (raw) => {
-    expect(decodeSession(raw)).toBeUndefined();
+  it('drops an _owner field the application put in its session data', () => {
+    const forged = { cookie: {}, user: 'x', [OWNER_FIELD]: { ...owner, userId: 'admin' } };
+    expect(JSON.parse(encodeSession(forged, undefined))).toEqual({ cookie: {}, user: 'x' });
+    expect(JSON.parse(encodeSession(forged, owner))[OWNER_FIELD]).toEqual(owner);
   });
+
+  it.each(['{"cookie":{},"_owner":{}}', '{"cookie":{},"_owner":{"userId":"admin"}}'])(
+    'flags an owner that is not a sealed record: %s',
+    (raw) => {
+      expect(decodeSession(raw)).toEqual({ data: { cookie: {} }, unsealed: true });
+    },
+  );
+
+  it.each(['', '{', 'null', '[]', '"s"', '{"user":"x"}', '{"cookie":null}'])(
+    'reports %j as corrupt',
+    (raw) => {
+      expect(decodeSession(raw)).toBeUndefined();
+    },
+  );
 
   it('uses the cookie max-age as TTL, else the default', () => {
     expect(sessionTtlMs({ cookie: { originalMaxAge: 5000 } }, 1000)).toBe(5000);

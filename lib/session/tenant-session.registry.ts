@@ -5,19 +5,22 @@ import {
   checkTenantSettings,
   RESOLVED_OPTIONS,
   type ResolvedOptions,
-} from '../resolved-options.js';
+} from '../options/resolved-options.js';
+import type { TenantSessionSettings } from '../options/tenant-session-options.interface.js';
+import { TenantKeys } from '../store/keys.js';
+import { SessionBackend } from '../store/session-backend.interface.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
-import type { TenantSessionSettings } from '../tenant-session-options.interface.js';
-import { TenantKeys } from './keys.js';
+import { UserSessionIndex } from '../user-index/user-session-index.js';
 import { LruCache } from './lru-cache.js';
-import { SessionBackend } from './session-backend.interface.js';
+import { OwnerSeal } from './owner-seal.js';
 import { generateSessionId } from './session-id.js';
 import { TenantSessionStore } from './tenant-session.store.js';
 
-/** Everything built for one tenant: its store, its express-session middleware and its cookie. */
+/** Everything built for one tenant: its store and index, its session middleware and cookie. */
 export interface TenantSession {
   tenant: string;
   store: TenantSessionStore;
+  index: UserSessionIndex;
   middleware: RequestHandler;
   cookieName: string;
   cookieDomain?: string;
@@ -81,11 +84,16 @@ export class TenantSessionRegistry {
     const cookieDomain = settings.cookieDomain ?? o.cookie.domain;
     const secrets =
       settings.secret === undefined ? o.secrets : ([] as string[]).concat(settings.secret);
-    const store = new TenantSessionStore(
-      this.backend,
-      new TenantKeys(o, tenant, o.appName),
-      idleTtlSeconds * 1000,
-    );
+    const keys = new TenantKeys(o, tenant, o.appName);
+    const index = new UserSessionIndex(this.backend, keys);
+    const store = new TenantSessionStore(this.backend, {
+      keys,
+      index,
+      seal: new OwnerSeal(secrets, keys.sessionPrefix),
+      identity: o.identity,
+      idleTtlMs: idleTtlSeconds * 1000,
+      operationTimeoutMs: o.operationTimeoutMs,
+    });
     const middleware = session({
       store,
       secret: secrets,
@@ -98,7 +106,7 @@ export class TenantSessionRegistry {
       // Not `unset: 'destroy'`: express-session would then delete the session of any request
       // that ends without one loaded, including one whose load just timed out during an outage.
     });
-    return { tenant, store, middleware, cookieName, cookieDomain };
+    return { tenant, store, index, middleware, cookieName, cookieDomain };
   }
 
   private async settingsFor(tenant: string): Promise<TenantSessionSettings> {

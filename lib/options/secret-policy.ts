@@ -1,4 +1,4 @@
-import { InvalidTenantSessionOptionsError } from './invalid-options.error.js';
+import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
 
 /** Secrets copied from tutorials and defaults; a cookie signed with one of these can be forged. */
 const WELL_KNOWN_SECRETS = new Set([

@@ -2,8 +2,8 @@ import type { RequestMethod } from '@nestjs/common';
 import type { Request } from 'express';
 import type { CookieOptions, SessionData } from 'express-session';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import type { SessionRevokedEvent } from './revocation/session-revoked.event.js';
-import type { TenantResolution } from './tenancy/tenant-resolution.interface.js';
+import type { TenantResolution } from '../tenancy/tenant-resolution.interface.js';
+import type { SessionRevokedEvent } from './session-revoked.event.js';
 
 /** A route given to Nest's `forRoutes` / `exclude`. */
 export type TenantSessionRoute = string | { path: string; method: RequestMethod };
@@ -29,6 +29,12 @@ export type TenantSettingsSource =
   | ((
       tenant: string,
     ) => TenantSessionSettings | undefined | Promise<TenantSessionSettings | undefined>);
+
+/**
+ * Who a session belongs to, read from its data when it is saved, for sessions not logged in
+ * through `SessionLoginService.login` (whose binding always wins). Return nothing for "nobody".
+ */
+export type SessionIdentity = (session: Partial<SessionData> & Record<string, unknown>) => unknown;
 
 /** What "logged in" means for `SessionAuthGuard`. */
 export type AuthenticatedCheck =
@@ -71,9 +77,23 @@ export interface TenantSessionModuleOptions {
   exclude?: TenantSessionRoute[];
   /** HTTP status for an unknown or invalid tenant. Default 404. */
   unknownTenantStatus?: number;
-  /** Longest wait for one Redis operation before answering 503, in ms. Default 1000. */
+  /**
+   * Longest total wait on Redis, in ms, before answering 503: for all the session work of one
+   * request (load, save, login), and for each service call (revokeAll, list, ...). Default 1000.
+   */
   operationTimeoutMs?: number;
-  /** What "logged in" means for `SessionAuthGuard`: a session field name or a predicate. Default: bound by `login()`. */
+  /**
+   * Who a session belongs to when it was not logged in through `SessionLoginService.login`; the
+   * session is indexed under it on every save, so it can be listed and revoked. Default: the
+   * user passport serialized (`session.passport.user`, a string or number).
+   */
+  identity?: SessionIdentity;
+  /**
+   * Start even though Redis has a `maxmemory-policy` that can evict the per-user indexes (any
+   * policy but `noeviction` once `maxmemory` is set). Default false: start-up fails instead.
+   */
+  allowUnsafeEviction?: boolean;
+  /** What "logged in" means for `SessionAuthGuard`: a session field name or a predicate. Default: the session has an identity (see `identity`). */
   authenticated?: AuthenticatedCheck;
   /** Most concurrent sessions one user may hold in a tenant; the oldest are revoked past it. Default: no cap. */
   maxSessionsPerUser?: number;

@@ -1,16 +1,17 @@
 import type { CookieOptions } from 'express-session';
+import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
+import { normalizeTenantId } from '../tenancy/tenant-id.js';
+import { createTenantResolver } from '../tenancy/tenant-resolver.js';
+import type { TenantResolverFn } from '../tenancy/tenant-resolution.interface.js';
 import { checkSecrets } from './secret-policy.js';
-import { InvalidTenantSessionOptionsError } from './invalid-options.error.js';
-import { normalizeTenantId } from './tenancy/tenant-id.js';
-import { createTenantResolver } from './tenancy/tenant-resolver.js';
-import type { TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
+import type { SessionRevokedEvent } from './session-revoked.event.js';
 import type {
   AuthenticatedCheck,
+  SessionIdentity,
   TenantSessionModuleOptions,
   TenantSessionRoute,
   TenantSettingsSource,
 } from './tenant-session-options.interface.js';
-import type { SessionRevokedEvent } from './revocation/session-revoked.event.js';
 
 /** Injection token of the checked, defaulted options every part of the module reads. */
 export const RESOLVED_OPTIONS = Symbol('TenantSessionResolvedOptions');
@@ -33,6 +34,8 @@ export interface ResolvedOptions {
   exclude: TenantSessionRoute[];
   unknownTenantStatus: number;
   operationTimeoutMs: number;
+  identity: SessionIdentity;
+  allowUnsafeEviction: boolean;
   authenticated?: AuthenticatedCheck;
   maxSessionsPerUser?: number;
   onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
@@ -64,6 +67,9 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
   if (keyPrefix === indexPrefix) {
     throw new InvalidTenantSessionOptionsError('keyPrefix and indexPrefix must differ');
   }
+  if (options.identity !== undefined && typeof options.identity !== 'function') {
+    throw new InvalidTenantSessionOptionsError('identity must be a function of the session');
+  }
   if (options.tenantSettings && typeof options.tenantSettings === 'object') {
     for (const [tenant, settings] of Object.entries(options.tenantSettings)) {
       checkTenantSettings(tenant, settings);
@@ -87,6 +93,8 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     exclude: options.exclude ?? [],
     unknownTenantStatus: clientErrorStatus(options.unknownTenantStatus ?? 404),
     operationTimeoutMs: positiveInteger('operationTimeoutMs', options.operationTimeoutMs ?? 1000),
+    identity: options.identity ?? passportUser,
+    allowUnsafeEviction: options.allowUnsafeEviction ?? false,
     authenticated: options.authenticated,
     maxSessionsPerUser:
       options.maxSessionsPerUser === undefined
@@ -94,6 +102,12 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
         : positiveInteger('maxSessionsPerUser', options.maxSessionsPerUser),
     onRevoked: options.onRevoked,
   };
+}
+
+/** The default identity: the user passport serialized into the session, when it is an id. */
+function passportUser(session: Record<string, unknown>): unknown {
+  const passport = session.passport as { user?: unknown } | undefined;
+  return passport?.user;
 }
 
 /** Validates one tenant's overrides; used at start-up for maps and on first use for functions. */

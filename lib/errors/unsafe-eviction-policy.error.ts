@@ -1,0 +1,17 @@
+/**
+ * Redis may evict keys under memory pressure with a policy that can drop the per-user indexes,
+ * after which revocation silently misses sessions. Thrown at start-up; see the README's
+ * "Redis memory policy" section.
+ */
+export class UnsafeEvictionPolicyError extends Error {
+  override readonly name = 'UnsafeEvictionPolicyError';
+
+  static create(node: string, policy: string): UnsafeEvictionPolicyError {
+    return new UnsafeEvictionPolicyError(
+      `Redis ${node} has maxmemory-policy "${policy}" with a maxmemory limit: it can evict the ` +
+        'per-user session indexes, and revocation would then miss sessions. Set ' +
+        'maxmemory-policy to "noeviction" (or remove the maxmemory limit), or pass ' +
+        '`allowUnsafeEviction: true` to accept that risk.',
+    );
+  }
+}

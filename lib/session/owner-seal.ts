@@ -1,0 +1,35 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { SessionOwner } from './session-state.js';
+
+/**
+ * Seals the owner stored with a session (HMAC-SHA256 with the tenant's cookie secrets), so a
+ * binding this library did not write (app data that copied an `_owner` field, another service
+ * writing the JSON) is ignored on read. The seal covers the session's key, so an owner cannot be
+ * moved to another session or tenant, and the lease, so it cannot be stretched past the index.
+ */
+export class OwnerSeal {
+  constructor(
+    private readonly secrets: string[],
+    private readonly scope: string,
+  ) {}
+
+  seal(sid: string, owner: SessionOwner): string {
+    return this.digest(this.secrets[0], sid, owner);
+  }
+
+  /** Whether `seal` was made by any of the tenant's secrets (rotation keeps old ones valid). */
+  verify(sid: string, owner: SessionOwner, seal: string): boolean {
+    const given = Buffer.from(seal);
+    return this.secrets.some((secret) => {
+      const expected = Buffer.from(this.digest(secret, sid, owner));
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    });
+  }
+
+  private digest(secret: string, sid: string, owner: SessionOwner): string {
+    const sealed = [this.scope, sid, owner.userId, owner.via, owner.createdAt, owner.indexedUntil];
+    return createHmac('sha256', secret)
+      .update(`tenant-session:owner:${JSON.stringify(sealed)}`)
+      .digest('base64url');
+  }
+}

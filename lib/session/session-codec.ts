@@ -1,0 +1,66 @@
+import type { SessionData } from 'express-session';
+import type { SessionOwner } from './session-state.js';
+
+/** Field of the stored JSON holding the sealed owner; other services see ordinary session data. */
+export const OWNER_FIELD = '_owner';
+
+export type StoredSessionData = SessionData & Record<string, unknown>;
+
+/** An owner as stored: the record plus its seal (see owner-seal.ts). */
+export type SealedOwner = SessionOwner & { seal: string };
+
+/**
+ * JSON exactly as connect-redis writes it, plus the sealed owner for sessions with an identity.
+ * Whatever the application put in an `_owner` field is dropped: the binding is the library's.
+ */
+export function encodeSession(data: object, owner: SealedOwner | undefined): string {
+  if (owner) return JSON.stringify({ ...data, [OWNER_FIELD]: owner });
+  if (!(OWNER_FIELD in data)) return JSON.stringify(data);
+  return JSON.stringify({ ...data, [OWNER_FIELD]: undefined });
+}
+
+/**
+ * Parses stored JSON; `undefined` means corrupt (not an object with a cookie). An `_owner` that
+ * is not shaped like one is returned as `unsealed`, to be ignored like a forged one.
+ */
+export function decodeSession(
+  raw: string,
+): { data: StoredSessionData; owner?: SealedOwner; unsealed?: true } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(parsed) || !isObject(parsed.cookie)) return undefined;
+  const { [OWNER_FIELD]: owner, ...data } = parsed;
+  if (owner === undefined) return { data: data as StoredSessionData };
+  return isSealedOwner(owner)
+    ? { data: data as StoredSessionData, owner }
+    : { data: data as StoredSessionData, unsealed: true };
+}
+
+/** The session's own idle TTL: its cookie max-age when it has one, else the default. */
+export function sessionTtlMs(
+  data: { cookie?: { originalMaxAge?: number | null } },
+  fallbackMs: number,
+): number {
+  const maxAge = data.cookie?.originalMaxAge;
+  return typeof maxAge === 'number' && Number.isFinite(maxAge) ? maxAge : fallbackMs;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isSealedOwner(value: unknown): value is SealedOwner {
+  return (
+    isObject(value) &&
+    typeof value.userId === 'string' &&
+    value.userId.length > 0 &&
+    (value.via === 'login' || value.via === 'identity') &&
+    typeof value.createdAt === 'number' &&
+    typeof value.indexedUntil === 'number' &&
+    typeof value.seal === 'string'
+  );
+}

@@ -1,0 +1,18 @@
+/**
+ * How long one unit of work may still wait on Redis, across all its round trips: a request's
+ * session work (load, save, login) or one service call (revokeAll, list, ...). A step that
+ * starts with nothing left fails before anything is sent.
+ */
+export class OperationBudget {
+  private spentMs = 0;
+
+  constructor(readonly limitMs: number) {}
+
+  get remainingMs(): number {
+    return this.limitMs - this.spentMs;
+  }
+
+  spend(ms: number): void {
+    this.spentMs += ms;
+  }
+}

@@ -1,0 +1,65 @@
+import type { TenantKeys } from '../store/keys.js';
+import type { OperationBudget } from '../store/operation-budget.js';
+import type { Admission, IndexEntry, SessionBackend } from '../store/session-backend.interface.js';
+import { leaseLengthMs, needsLeaseRenewal } from './index-lease.js';
+
+/**
+ * One tenant's per-user session indexes: the only class that writes them, and the owner of the
+ * lease rule (index-lease.ts) and of the not-before rule (a login that began before its user's
+ * last revocation is not admitted). Every method is one round trip on one key.
+ *
+ * Ordering, which replaces cross-key atomicity (a user's index and sessions sit on different
+ * Cluster slots): an entry is always written before its session and removed after it, so an
+ * interruption at any point leaves at worst an entry without a session (harmless, it is dropped
+ * when its lease passes), never a live session without an entry.
+ */
+export class UserSessionIndex {
+  constructor(
+    private readonly backend: SessionBackend,
+    private readonly keys: TenantKeys,
+  ) {}
+
+  /** Indexes a new login's session, unless the user was revoked since it began `sinceMs` ago. */
+  admit(
+    userId: string,
+    sid: string,
+    ttlMs: number,
+    sinceMs: number,
+    budget: OperationBudget,
+  ): Promise<Admission> {
+    return this.backend.admit(this.keys.index(userId), sid, leaseLengthMs(ttlMs), sinceMs, budget);
+  }
+
+  /** After the login's session was stored: still indexed, and still no revocation since? */
+  confirm(userId: string, sid: string, sinceMs: number, budget: OperationBudget): Promise<boolean> {
+    return this.backend.confirm(this.keys.index(userId), sid, sinceMs, budget);
+  }
+
+  /** Whether a session read or written now must extend its lease first. */
+  needsRenewal(indexedUntil: number, ttlMs: number): boolean {
+    return needsLeaseRenewal(indexedUntil, this.backend.now(), ttlMs);
+  }
+
+  /** Extends a session's lease to 3 TTLs from now; returns it. */
+  renew(userId: string, sid: string, ttlMs: number, budget: OperationBudget): Promise<number> {
+    return this.backend.renew(this.keys.index(userId), sid, leaseLengthMs(ttlMs), budget);
+  }
+
+  /** The user's entries with a live lease, oldest lease first. */
+  entries(userId: string, budget: OperationBudget): Promise<IndexEntry[]> {
+    return this.backend.entries(this.keys.index(userId), false, budget);
+  }
+
+  /**
+   * Records a revocation of the user (logins that began before now will not be admitted), then
+   * returns the entries to revoke. Removes nothing: see `remove`.
+   */
+  beginRevocation(userId: string, budget: OperationBudget): Promise<IndexEntry[]> {
+    return this.backend.entries(this.keys.index(userId), true, budget);
+  }
+
+  /** Drops entries, once their sessions are deleted (or found dead). */
+  remove(userId: string, sids: string[], budget: OperationBudget): Promise<void> {
+    return this.backend.unindex(this.keys.index(userId), sids, budget);
+  }
+}
