@@ -1,5 +1,6 @@
 // A throwaway three-master Redis Cluster on free loopback ports, built from redis-server child
-// processes and `redis-cli --cluster create`.
+// processes and `redis-cli --cluster create`. Any one master can be frozen (SIGSTOP) and resumed,
+// to fail one shard while the others answer.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,11 +12,23 @@ import { freePort } from './redis-server.mjs';
 const run = promisify(execFile);
 
 /**
- * @returns {Promise<{ nodes: { host: string, port: number }[], stop: () => Promise<void> }>}
+ * @typedef {object} RedisCluster
+ * @property {{ host: string, port: number }[]} nodes the masters (startup nodes for ioredis)
+ * @property {(port: number) => void} pause  Freezes one master (SIGSTOP): its connections stay
+ *   open and nothing it owns answers; the cluster does not fail it over (no replicas, and pauses
+ *   are far shorter than cluster-node-timeout).
+ * @property {(port: number) => void} resume Unfreezes it (SIGCONT); queued commands then run.
+ * @property {(key: string) => Promise<number>} portOf the port of the master owning `key`'s slot
+ *   (asked of a master that is not paused)
+ * @property {() => Promise<void>} stop
  */
+
+/** @returns {Promise<RedisCluster>} */
 export async function startRedisCluster() {
   const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'));
   const ports = [await freePort(), await freePort(), await freePort()];
+  /** @type {Set<number>} */
+  const paused = new Set();
   const children = ports.map((port) =>
     spawn(
       'redis-server',
@@ -64,7 +77,37 @@ export async function startRedisCluster() {
     await stop();
     throw error;
   }
-  return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop };
+  /** @param {number} port */
+  const child = (port) => {
+    const index = ports.indexOf(port);
+    if (index < 0) throw new Error(`no cluster node on port ${port}`);
+    return children[index];
+  };
+  return {
+    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    pause(port) {
+      child(port).kill('SIGSTOP');
+      paused.add(port);
+    },
+    resume(port) {
+      child(port).kill('SIGCONT');
+      paused.delete(port);
+    },
+    async portOf(key) {
+      const awake = ports.find((port) => !paused.has(port));
+      if (awake === undefined) throw new Error('every cluster node is paused');
+      return ask(awake, async (client) => {
+        const slot = Number(await client.cluster('KEYSLOT', key));
+        const ranges = /** @type {[number, number, [string, number]][]} */ (
+          await client.cluster('SLOTS')
+        );
+        const owner = ranges.find(([first, last]) => first <= slot && slot <= last);
+        if (!owner) throw new Error(`no node owns slot ${slot}`);
+        return owner[2][1];
+      });
+    },
+    stop,
+  };
 }
 
 /** @param {number} port */
@@ -77,8 +120,10 @@ const waitForClusterOk = (port) =>
 
 /**
  * One question to one node on a short-lived connection.
+ * @template T
  * @param {number} port
- * @param {(client: Redis) => Promise<boolean>} question
+ * @param {(client: Redis) => Promise<T>} question
+ * @returns {Promise<T>}
  */
 async function ask(port, question) {
   const client = new Redis({ port, lazyConnect: true, retryStrategy: () => null });

@@ -14,8 +14,11 @@ import { Redis } from 'ioredis';
  * @property {() => void} resume Unfreezes it (SIGCONT).
  */
 
-/** @returns {Promise<RedisServer>} */
-export async function startRedisServer() {
+/**
+ * @param {string[]} [extraArgs] more redis-server flags, e.g. ['--maxmemory', '2mb']
+ * @returns {Promise<RedisServer>}
+ */
+export async function startRedisServer(extraArgs = []) {
   const port = await freePort();
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let child;
@@ -25,7 +28,17 @@ export async function startRedisServer() {
     async start() {
       child = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          ...extraArgs,
+        ],
         { stdio: 'ignore' },
       );
       const failed = new Promise((_, reject) =>

@@ -5,6 +5,7 @@ import {
   Public,
   Session,
   SessionAuthGuard,
+  SessionUserId,
   Tenant,
   TenantSessionModule,
   type ActiveSession,
@@ -26,8 +27,9 @@ class ShopController {
     @Session('user') user: { id: string },
     @Session('cart') cart: string[],
     @Tenant() tenant: string,
+    @SessionUserId() userId: string,
   ) {
-    return { user, cart, tenant };
+    return { user, cart, tenant, userId };
   }
 
   @Public()
@@ -41,6 +43,7 @@ const options: TenantSessionModuleOptions = {
   tenant: { byHost: { 'acme.example.com': 'acme' } },
   secret: ['new-secret-0123456789', 'old-secret-0123456789'],
   tenantSettings: async (tenant) => (tenant === 'acme' ? { idleTtl: 600 } : undefined),
+  identity: (session) => session.user?.id,
 };
 
 @Module({ imports: [TenantSessionModule.forRoot(options)], controllers: [ShopController] })

@@ -1,0 +1,200 @@
+import {
+  Controller,
+  Get,
+  Injectable,
+  Post,
+  Req,
+  UnauthorizedException,
+  UseGuards,
+  type ExecutionContext,
+  type LoggerService,
+} from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AuthGuard, PassportModule, PassportSerializer, PassportStrategy } from '@nestjs/passport';
+import { Test } from '@nestjs/testing';
+import type { Request } from 'express';
+import passport from 'passport';
+import { Strategy } from 'passport-local';
+import {
+  SessionAuthGuard,
+  SessionLoginService,
+  SessionRevocationService,
+  TenantSessionModule,
+  type TenantSessionModuleOptions,
+} from 'nestjs-tenant-session';
+import { TEST_HOSTS, TEST_SECRET } from './test-app.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    passport?: { user?: unknown };
+  }
+}
+
+export interface PassportUser {
+  id: string;
+  username: string;
+  password: string;
+}
+
+/** Ids differ from usernames, so a test can tell which one a session is indexed under. */
+export const PASSPORT_USERS: readonly PassportUser[] = [
+  { id: 'u-alice', username: 'alice', password: 'alice-pass' },
+  { id: 'u-bob', username: 'bob', password: 'bob-pass' },
+];
+
+@Injectable()
+class UsersService {
+  check(username: string, password: string): PassportUser | undefined {
+    return PASSPORT_USERS.find((u) => u.username === username && u.password === password);
+  }
+
+  byId(id: unknown): PassportUser | undefined {
+    return PASSPORT_USERS.find((u) => u.id === id);
+  }
+}
+
+// From here to the controller: session-based passport auth as Nest's docs show it.
+
+@Injectable()
+class LocalStrategy extends PassportStrategy(Strategy) {
+  constructor(private readonly users: UsersService) {
+    super();
+  }
+
+  validate(username: string, password: string): PassportUser {
+    const user = this.users.check(username, password);
+    if (!user) throw new UnauthorizedException();
+    return user;
+  }
+}
+
+@Injectable()
+class SessionSerializer extends PassportSerializer {
+  constructor(private readonly users: UsersService) {
+    super();
+  }
+
+  serializeUser(user: PassportUser, done: (err: unknown, id?: string) => void): void {
+    done(null, user.id);
+  }
+
+  deserializeUser(id: string, done: (err: unknown, user?: PassportUser | false) => void): void {
+    done(null, this.users.byId(id) ?? false);
+  }
+}
+
+@Injectable()
+class LocalAuthGuard extends AuthGuard('local') {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const result = (await super.canActivate(context)) as boolean;
+    await super.logIn(context.switchToHttp().getRequest());
+    return result;
+  }
+}
+
+/** Checks the credentials only (no passport login), for the route that logs in twice. */
+@Injectable()
+class CredentialsGuard extends AuthGuard('local') {}
+
+function passportCall(run: (done: (err: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => run((err) => (err ? reject(err) : resolve())));
+}
+
+@Controller()
+class PassportController {
+  constructor(
+    private readonly logins: SessionLoginService,
+    private readonly sessions: SessionRevocationService,
+  ) {}
+
+  @Post('auth/login')
+  @UseGuards(LocalAuthGuard)
+  login(@Req() req: Request) {
+    return { user: (req.user as PassportUser).id };
+  }
+
+  /** The library's login (by username), then passport's (which regenerates the session again). */
+  @Post('auth/login-both')
+  @UseGuards(CredentialsGuard)
+  async loginBoth(@Req() req: Request) {
+    const user = req.user as PassportUser;
+    await this.logins.login(req, user.username);
+    await passportCall((done) => req.logIn(user, done));
+    return { user: user.id };
+  }
+
+  @Post('auth/logout')
+  async logout(@Req() req: Request) {
+    await passportCall((done) => req.logout(done));
+    return { ok: true };
+  }
+
+  @Get('me')
+  @UseGuards(SessionAuthGuard)
+  me(@Req() req: Request) {
+    return { user: this.logins.userId(req), count: req.session.count ?? 0 };
+  }
+
+  @Post('increment')
+  @UseGuards(SessionAuthGuard)
+  increment(@Req() req: Request) {
+    req.session.count = (req.session.count ?? 0) + 1;
+    return { count: req.session.count };
+  }
+
+  @Get('sessions')
+  @UseGuards(SessionAuthGuard)
+  list(@Req() req: Request) {
+    return this.sessions.listMine(req);
+  }
+
+  @Post('sessions/revoke-others')
+  @UseGuards(SessionAuthGuard)
+  async revokeOthers(@Req() req: Request) {
+    return { revoked: await this.sessions.revokeOthers(req) };
+  }
+}
+
+export interface PassportApp {
+  app: NestExpressApplication;
+  http: ReturnType<NestExpressApplication['getHttpServer']>;
+  sessions: SessionRevocationService;
+  close(): Promise<void>;
+}
+
+/**
+ * A Nest app that logs in with @nestjs/passport (local strategy, sessions) and uses the module
+ * for sessions, with no glue between the two: whatever gets indexed, passport's own calls did.
+ * `passport.initialize()` is there only so `req.logout` exists on routes no passport guard ran
+ * on; `passport.session()` is left out: nothing here needs `req.user` after the login request.
+ */
+export async function createPassportApp(
+  options: Partial<TenantSessionModuleOptions> & { appName: string },
+  logger?: LoggerService,
+): Promise<PassportApp> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      PassportModule.register({ session: true }),
+      TenantSessionModule.forRoot({
+        tenant: { byHost: TEST_HOSTS },
+        secret: TEST_SECRET,
+        redis: process.env.TEST_REDIS_URL,
+        ...options,
+      }),
+    ],
+    controllers: [PassportController],
+    providers: [UsersService, LocalStrategy, SessionSerializer],
+  }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({
+    logger: logger ?? (process.env.TEST_LOGS ? undefined : false),
+  });
+  app.use(passport.initialize());
+  await app.init();
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    http: app.getHttpServer(),
+    sessions: app.get(SessionRevocationService),
+    close: () => (closing ??= app.close()),
+  };
+}
