@@ -4,6 +4,7 @@ export type {
   AuthenticatedCheck,
   SessionIdentity,
   TenantSessionModuleOptions,
+  TenantSessionOptionsFactory,
   TenantSessionRoute,
   TenantSessionSettings,
   TenantSettingsSource,

@@ -5,6 +5,7 @@ import type { TenantSessionModuleOptions } from './options/tenant-session-option
 export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN: TENANT_SESSION_OPTIONS } =
   new ConfigurableModuleBuilder<TenantSessionModuleOptions>()
     .setClassMethodName('forRoot')
+    .setFactoryMethodName('createTenantSessionOptions')
     .setExtras({ isGlobal: false }, (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,

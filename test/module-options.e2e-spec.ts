@@ -26,6 +26,7 @@ import {
   TenantSessionRegistry,
   TenantSessionStore,
   type TenantSessionModuleOptions,
+  type TenantSessionOptionsFactory,
 } from 'nestjs-tenant-session';
 import { createTestApp, TEST_HOSTS, TEST_SECRET, type TestApp } from './support/test-app.js';
 import { Visitor } from './support/visitor.js';
@@ -134,10 +135,10 @@ describe('module configuration', () => {
     expect((await get('globex.test')).status).toBe(403);
   });
 
-  it('forRootAsync with useClass', async () => {
+  it('forRootAsync with useClass calls its createTenantSessionOptions()', async () => {
     @Injectable()
-    class OptionsFactory {
-      create() {
+    class OptionsFactory implements TenantSessionOptionsFactory {
+      createTenantSessionOptions() {
         return new SessionConfig().create();
       }
     }

@@ -3,6 +3,7 @@ import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.erro
 import { normalizeTenantId } from '../tenancy/tenant-id.js';
 import { createTenantResolver } from '../tenancy/tenant-resolver.js';
 import type { TenantResolverFn } from '../tenancy/tenant-resolution.interface.js';
+import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
 import type { SessionRevokedEvent } from './session-revoked.event.js';
 import type {
@@ -19,7 +20,7 @@ export const RESOLVED_OPTIONS = Symbol('TenantSessionResolvedOptions');
 export interface ResolvedOptions {
   resolveTenant: TenantResolverFn;
   appName: string;
-  redis: TenantSessionModuleOptions['redis'];
+  redis: RedisSource;
   secrets: string[];
   keyPrefix: string;
   indexPrefix: string;
@@ -78,7 +79,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
   return {
     resolveTenant: createTenantResolver(options.tenant),
     appName,
-    redis: options.redis,
+    redis: checkRedisOption(options.redis, options.allowEmbeddedStore ?? false),
     secrets: checkSecrets(options.secret, 'secret'),
     keyPrefix,
     indexPrefix,

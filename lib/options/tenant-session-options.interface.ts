@@ -46,11 +46,15 @@ export interface TenantSessionModuleOptions {
   /** The `<app>` part of the keys; lets several apps share one Redis. Default `app`. */
   appName?: string;
   /**
-   * Redis to use: an ioredis client or cluster you own (never closed by the module), or options /
-   * a URL for a client the module creates and closes on shutdown. Leave out to use the embedded
-   * in-process store (development and tests only; a warning says so at start-up).
+   * Redis to use: an ioredis 6 client or cluster you own (never closed by the module), or
+   * options / a `redis://` or `rediss://` URL for a client the module creates and closes on
+   * shutdown. Anything else is refused at start-up. Leave out to use the embedded in-process
+   * store (development and tests only; a warning says so, and production refuses it unless
+   * `allowEmbeddedStore`).
    */
   redis?: Redis | Cluster | RedisOptions | string;
+  /** Allow the embedded in-process store with `NODE_ENV=production`. Default false. */
+  allowEmbeddedStore?: boolean;
   /** Secret(s) signing session cookies. Required; well-known or short secrets are refused. */
   secret: string | string[];
   /** Session key prefix template; `{tenant}` and `{app}` are filled in. Default `sessions:{tenant}:{app}:`. */
@@ -99,4 +103,9 @@ export interface TenantSessionModuleOptions {
   maxSessionsPerUser?: number;
   /** Called after every revocation (audit logs). Errors it throws are logged, never surfaced. */
   onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
+}
+
+/** What `forRootAsync({ useClass })` / `{ useExisting }` expects of its class. */
+export interface TenantSessionOptionsFactory {
+  createTenantSessionOptions(): TenantSessionModuleOptions | Promise<TenantSessionModuleOptions>;
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisSource } from '../options/redis-option.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { MemorySessionBackend } from './memory-session.backend.js';
 import { RedisSessionBackend } from './redis-session.backend.js';
@@ -14,15 +15,16 @@ const logger = new Logger('TenantSession');
  */
 export async function createSessionBackend(options: ResolvedOptions): Promise<SessionBackend> {
   const { redis, operationTimeoutMs, allowUnsafeEviction } = options;
-  if (redis === undefined) {
+  if (redis.kind === 'embedded') {
     logger.warn(
       'No Redis configured: sessions live in this process only (lost on restart, not shared). ' +
         'Pass the `redis` option in production.',
     );
     return new MemorySessionBackend();
   }
-  const given = redis instanceof Redis || redis instanceof Cluster;
-  const client = given ? redis : createClient(redis, operationTimeoutMs);
+  const given = redis.kind === 'client';
+  const client = given ? redis.client : createClient(redis, operationTimeoutMs);
+  if (given) reportErrors(client);
   const backend = new RedisSessionBackend(client, !given, allowUnsafeEviction);
   if (await backend.ready(operationTimeoutMs * 5)) {
     try {
@@ -37,7 +39,7 @@ export async function createSessionBackend(options: ResolvedOptions): Promise<Se
   return backend;
 }
 
-function createClient(redis: RedisOptions | string, timeoutMs: number): Redis {
+function createClient(redis: RedisSource, timeoutMs: number): Redis {
   const failFast: RedisOptions = {
     enableOfflineQueue: false,
     commandTimeout: timeoutMs,
@@ -46,14 +48,24 @@ function createClient(redis: RedisOptions | string, timeoutMs: number): Redis {
     retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
   };
   const client =
-    typeof redis === 'string' ? new Redis(redis, failFast) : new Redis({ ...failFast, ...redis });
+    redis.kind === 'url'
+      ? new Redis(redis.url, failFast)
+      : new Redis({ ...failFast, ...(redis.kind === 'options' ? redis.options : {}) });
+  reportErrors(client);
+  return client;
+}
+
+/**
+ * Connection errors, logged (one line every 10 s: reconnection attempts fail repeatedly during
+ * an outage); also on a client the app owns, which would otherwise print ioredis's
+ * "Unhandled error event" for every attempt.
+ */
+function reportErrors(client: Redis | Cluster): void {
   let lastReport = 0;
   client.on('error', (error: Error) => {
-    // Reconnection attempts fail repeatedly during an outage; one line every 10 s is enough.
     if (Date.now() - lastReport > 10_000) {
       lastReport = Date.now();
       logger.warn(`Redis connection error: ${error.message}`);
     }
   });
-  return client;
 }

@@ -1,0 +1,57 @@
+import { Cluster, Redis } from 'ioredis';
+import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
+import { checkRedisOption } from './redis-option.js';
+
+describe('the redis option', () => {
+  it('takes an ioredis 6 client and Cluster as they are', () => {
+    const client = new Redis({ lazyConnect: true });
+    const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true });
+    expect(checkRedisOption(client, false)).toEqual({ kind: 'client', client });
+    expect(checkRedisOption(cluster, false)).toEqual({ kind: 'client', client: cluster });
+    client.disconnect();
+    cluster.disconnect();
+  });
+
+  it('takes redis:// and rediss:// URLs and plain options', () => {
+    expect(checkRedisOption('redis://127.0.0.1:6379', false)).toEqual({
+      kind: 'url',
+      url: 'redis://127.0.0.1:6379',
+    });
+    expect(checkRedisOption('rediss://cache.example.com', false).kind).toBe('url');
+    expect(checkRedisOption({ host: 'cache', port: 6380 }, false)).toEqual({
+      kind: 'options',
+      options: { host: 'cache', port: 6380 },
+    });
+  });
+
+  it.each([
+    ['an empty string (an unset REDIS_URL)', '', /empty string/],
+    ['a URL of another scheme', 'http://cache:6379', /not a redis:\/\/ or rediss:\/\/ URL/],
+    ['a host name without a scheme', 'cache.internal:6379', /not a redis:\/\//],
+    [
+      'a client of another ioredis version',
+      { status: 'ready', sendCommand: () => undefined, options: {} },
+      /not an ioredis 6 Redis or Cluster/,
+    ],
+    ['a number', 6379, /got number/],
+    ['null', null, /got null/],
+    ['a class instance that is not a client', new Map(), /got an instance of Map/],
+  ])('refuses %s, naming it', (_, value, message) => {
+    expect(() => checkRedisOption(value, false)).toThrow(InvalidTenantSessionOptionsError);
+    expect(() => checkRedisOption(value, false)).toThrow(message);
+  });
+
+  it('never shows a URL password in its error', () => {
+    expect(() => checkRedisOption('memcached://user:hunter2@cache', false)).toThrow(
+      /^(?!.*hunter2)/,
+    );
+  });
+
+  it('runs on the embedded store outside production only, unless allowed', () => {
+    expect(checkRedisOption(undefined, false, 'development')).toEqual({ kind: 'embedded' });
+    expect(() => checkRedisOption(undefined, false, 'production')).toThrow(
+      /no Redis configured with NODE_ENV=production/,
+    );
+    expect(checkRedisOption(undefined, true, 'production')).toEqual({ kind: 'embedded' });
+  });
+});
