@@ -22,9 +22,14 @@ export { SessionRevokedException } from './errors/session-revoked.exception.js';
 export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
 export { TENANT_ID_PATTERN, normalizeTenantId } from './tenancy/tenant-id.js';
 export { getRequestTenant } from './tenancy/request-tenant.js';
+export { TenantIdentifier } from './tenancy/tenant-identifier.js';
 
 export { TenantSessionRegistry, type TenantSession } from './session/tenant-session.registry.js';
-export { TenantSessionStore } from './session/tenant-session.store.js';
+export {
+  TenantSessionStore,
+  type ListedSession,
+  type StoreCallback,
+} from './session/tenant-session.store.js';
 export { SessionBackend } from './store/session-backend.interface.js';
 
 export { SessionLoginService, type LoginOptions } from './identity/session-login.service.js';

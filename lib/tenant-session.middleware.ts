@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { performance } from 'node:perf_hooks';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from './options/resolved-options.js';
 import { saveBeforeResponding } from './session/acknowledged-save.js';
@@ -11,9 +11,11 @@ import { TenantIdentifier } from './tenancy/tenant-identifier.js';
 
 /**
  * The request's entry point, once per request: resolve the tenant (an unknown one ends here,
- * before Redis), run that tenant's express-session middleware, and make sure a changed session
- * is stored before the response says so. Errors are thrown rather than handed to Express, so
- * Nest's exception layer answers them as JSON (503 when the store is down).
+ * before Redis), run that tenant's express-session middleware, make sure a changed session is
+ * stored before the response says so, then run the app's `afterSession` middleware
+ * (`passport.session()`, ...), which need the session and so cannot sit in front of this one.
+ * Errors are thrown rather than handed to Express, so Nest's exception layer answers them as
+ * JSON (503 when the store is down).
  */
 @Injectable()
 export class TenantSessionMiddleware implements NestMiddleware {
@@ -39,7 +41,9 @@ export class TenantSessionMiddleware implements NestMiddleware {
         // express-session may call back again to report a save that happened after the
         // response started (a streamed response); saveBeforeResponding handles all others.
         if (settled) {
-          if (err) this.logger.error('A session change after a streamed response was not stored');
+          if (err) {
+            this.logger.error('A session save or touch after a streamed response failed');
+          }
           return;
         }
         settled = true;
@@ -49,6 +53,19 @@ export class TenantSessionMiddleware implements NestMiddleware {
     // The load had a budget of its own; what it took comes out of the request's.
     budget.spend(performance.now() - loading);
     saveBeforeResponding(req, res, this.options.saveUninitialized);
+    for (const handler of this.options.afterSession) await runHandler(handler, req, res);
     next();
   }
+}
+
+/**
+ * Runs one `afterSession` middleware to its `next()`; what it throws, rejects with or passes to
+ * `next` is thrown from here, for Nest's exception layer. One that answers the request itself
+ * (never calling `next`) ends the chain there.
+ */
+function runHandler(handler: RequestHandler, req: Request, res: Response): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const returned: unknown = handler(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
+    if (returned instanceof Promise) returned.catch(reject);
+  });
 }

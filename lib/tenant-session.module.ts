@@ -5,6 +5,7 @@ import {
   type NestModule,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { SessionAuthGuard } from './http/session-auth.guard.js';
 import { SessionLoginService } from './identity/session-login.service.js';
 import {
@@ -12,6 +13,10 @@ import {
   resolveOptions,
   type ResolvedOptions,
 } from './options/resolved-options.js';
+import { createSessionEventBus } from './realtime/session-event-bus.factory.js';
+import { SessionEventBus } from './realtime/session-event-bus.interface.js';
+import { SessionEventRelay } from './realtime/session-event-relay.js';
+import { SessionSockets } from './realtime/session-sockets.js';
 import { SessionRevocationService } from './revocation/session-revocation.service.js';
 import { TenantSessionRegistry } from './session/tenant-session.registry.js';
 import { createSessionBackend } from './store/session-backend.factory.js';
@@ -26,7 +31,8 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
 /**
  * Per-tenant Redis sessions for Nest on Express. `TenantSessionModule.forRoot(options)` or
  * `.forRootAsync({ imports, inject, useFactory | useClass | useExisting })`, `isGlobal` optional.
- * Applies, on the configured routes: tenant resolution, then that tenant's session middleware.
+ * Applies, on the configured routes: tenant resolution, then that tenant's session middleware,
+ * then the app's `afterSession` middleware (`passport.session()`).
  */
 @Module({
   providers: [
@@ -34,10 +40,20 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
     { provide: SessionBackend, useFactory: createSessionBackend, inject: [RESOLVED_OPTIONS] },
     {
       provide: TenantIdentifier,
-      useFactory: (o: ResolvedOptions) =>
-        new TenantIdentifier(o.resolveTenant, o.unknownTenantStatus),
-      inject: [RESOLVED_OPTIONS],
+      // Requests outside Express (socket handshakes) get the Express app's request getters.
+      useFactory: (o: ResolvedOptions, host: HttpAdapterHost) =>
+        new TenantIdentifier(o.resolveTenant, o.unknownTenantStatus, () =>
+          expressRequestPrototype(host),
+        ),
+      inject: [RESOLVED_OPTIONS, HttpAdapterHost],
     },
+    {
+      provide: SessionEventBus,
+      useFactory: createSessionEventBus,
+      inject: [RESOLVED_OPTIONS, SessionBackend],
+    },
+    SessionEventRelay,
+    SessionSockets,
     TenantSessionRegistry,
     SessionRevocationService,
     SessionLoginService,
@@ -46,6 +62,7 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
   ],
   exports: [
     RESOLVED_OPTIONS,
+    TenantIdentifier,
     SessionBackend,
     TenantSessionRegistry,
     SessionRevocationService,
@@ -60,6 +77,7 @@ export class TenantSessionModule
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
     @Inject(SessionBackend) private readonly backend: SessionBackend,
+    @Inject(SessionEventBus) private readonly events: SessionEventBus,
   ) {
     super();
   }
@@ -72,6 +90,13 @@ export class TenantSessionModule
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.events.close();
     await this.backend.close();
   }
+}
+
+/** The Express app's `app.request`, once the app has an Express adapter. */
+function expressRequestPrototype(host: HttpAdapterHost): object | undefined {
+  const request = (host.httpAdapter?.getInstance?.() as { request?: unknown } | undefined)?.request;
+  return typeof request === 'object' && request !== null ? request : undefined;
 }

@@ -1,6 +1,7 @@
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
+import type { SessionRevokedEvent, TenantSessionModuleOptions } from 'nestjs-tenant-session';
 import { createPassportApp, type PassportApp } from './support/passport-app.js';
 import { LogCapture } from './support/identity-app.js';
 import { Visitor } from './support/visitor.js';
@@ -24,14 +25,14 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
   });
   afterEach(() => p?.close());
 
-  const start = async (options: { maxSessionsPerUser?: number } = {}) => {
+  const start = async (options: Partial<TenantSessionModuleOptions> = {}) => {
     await p?.close();
     p = await createPassportApp({ appName: APP, ...options }, logs);
     return p;
   };
   const sessionKey = (sid: string | undefined) => `sessions:acme:${APP}:${sid}`;
   const indexed = async (user: string) =>
-    (await redis.zrange(`sessions-index:acme:${APP}:${user}`, 0, -1))
+    (await redis.zrange(`sessions-index:acme:${APP}:${user}`, '0', '-1'))
       .filter((member) => member !== NOT_BEFORE)
       .sort();
   const storedSessionKeys = async () => (await redis.keys(`sessions:acme:${APP}:*`)).sort();
@@ -55,6 +56,7 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     const laptop = await passportLogin('alice', 'laptop');
     const stolen = await passportLogin('alice', 'stolen-phone');
     const bob = await passportLogin('bob');
+    const otherTenant = await passportLogin('alice', 'laptop', 'globex.test');
     expect((await laptop.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
     expect((await stolen.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
 
@@ -70,8 +72,9 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     expect(await redis.exists(sessionKey(stolen.sessionId()))).toBe(0);
     expect(await indexed('u-alice')).toEqual([]);
     expect(await p.sessions.list('acme', 'u-alice')).toEqual([]);
-    // Only alice was signed out.
+    // Only alice, and only in this tenant, was signed out.
     expect((await bob.get('/me')).body).toEqual({ user: 'u-bob', count: 0 });
+    expect((await otherTenant.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
   });
 
   it('revokeOthers from a passport session keeps only that session', async () => {
@@ -102,10 +105,17 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     expect((await leaving.post('/auth/logout')).status).toBe(201);
 
     expect(await indexed('u-alice')).toEqual([staying.sessionId()]);
-    // passport saved the session without its user, then regenerated it away: nothing is left
-    // that names alice but the other browser's session.
+    // passport saved the session without its user, then regenerated it away; express-session
+    // stores the fresh session it regenerated (its id changed), which names nobody.
     expect(await redis.exists(sessionKey(leftSid))).toBe(0);
-    expect(await storedSessionKeys()).toEqual([sessionKey(staying.sessionId())]);
+    const fresh = leaving.sessionId();
+    seenSids.add(fresh!);
+    expect(fresh).not.toBe(leftSid);
+    expect(await storedSessionKeys()).toEqual(
+      [sessionKey(staying.sessionId()), sessionKey(fresh)].sort(),
+    );
+    const freshJson = JSON.parse((await redis.get(sessionKey(fresh)))!) as object;
+    expect(Object.keys(freshJson)).toEqual(['cookie']);
     expect((await leaving.get('/me')).status).toBe(401);
     expect(await p.sessions.list('acme', 'u-alice')).toHaveLength(1);
     expect((await staying.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
@@ -134,7 +144,8 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
   });
 
   it('maxSessionsPerUser applies to passport logins: the oldest session is revoked', async () => {
-    await start({ maxSessionsPerUser: 2 });
+    const events: SessionRevokedEvent[] = [];
+    await start({ maxSessionsPerUser: 2, onRevoked: (e) => void events.push(e) });
     const oldest = await passportLogin('alice', 'oldest');
     const middle = await passportLogin('alice', 'middle');
     const newest = await passportLogin('alice', 'newest');
@@ -146,6 +157,9 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     expect(await indexed('u-alice')).toEqual([middle.sessionId(), newest.sessionId()].sort());
     const listed = await p.sessions.list('acme', 'u-alice');
     expect(listed.map((s) => s.userAgent)).toEqual(['middle', 'newest']);
+    expect(events).toMatchObject([
+      { tenant: 'acme', userId: 'u-alice', reason: 'cap', revoked: 1 },
+    ]);
   });
 
   it('the session a passport login stores is plain connect-redis JSON, readable and writable by connect-redis', async () => {

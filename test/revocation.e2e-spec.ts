@@ -85,6 +85,35 @@ describe('SessionRevocationService (real Redis)', () => {
     });
   });
 
+  describe('not-before within one request', () => {
+    it('a login after a revocation in the same request is refused by default (it began before)', async () => {
+      await start();
+      const old = await loginAs('alice');
+      const resetter = new Visitor(t.http, 'acme.test');
+
+      const res = await resetter.post('/reset', { user: 'alice' });
+
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('LOGIN_REVOKED');
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect((await old.get('/me')).status).toBe(401);
+    });
+
+    it("a password reset that revokes, then logs in with began: 'now', keeps only its new session", async () => {
+      await start();
+      const old = await loginAs('alice');
+      const resetter = new Visitor(t.http, 'acme.test');
+
+      const res = await resetter.post('/reset', { user: 'alice', began: 'now' });
+
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual({ revoked: 1 });
+      expect((await resetter.get('/me')).status).toBe(200);
+      expect((await old.get('/me')).status).toBe(401);
+      expect(await t.sessions.list('acme', 'alice')).toHaveLength(1);
+    });
+  });
+
   describe('property 3: no resurrection', () => {
     it('a request in flight during revocation does not write its session back, and says so', async () => {
       await start();
@@ -120,7 +149,8 @@ describe('SessionRevocationService (real Redis)', () => {
 
         expect(revoked).toBe(n);
         // EVAL reads the entries and records the revocation (its inner calls are counted too),
-        // one pipeline of n DELs removes the sessions, one ZREM drops the entries.
+        // one DEL removes the n sessions, one ZREM drops the entries; then one PUBLISH tells the
+        // app's other instances (lib/realtime).
         expect(counts).toEqual({
           eval: 1,
           time: 1,
@@ -129,8 +159,9 @@ describe('SessionRevocationService (real Redis)', () => {
           zadd: 1,
           zrange: 2,
           pexpireat: 1,
-          del: n,
+          del: 1,
           zrem: 1,
+          publish: 1,
         });
         expect(await redis.keys('sessions:acme:shop:*')).toEqual([]);
       },
@@ -266,8 +297,22 @@ describe('SessionRevocationService (real Redis)', () => {
     await t.sessions.revokeAll('acme', 'bob');
 
     expect(fromOptions).toEqual([
-      { tenant: 'acme', userId: 'alice', reason: 'user', revoked: 2, at: expect.any(Date) },
-      { tenant: 'acme', userId: 'bob', reason: 'user', revoked: 0, at: expect.any(Date) },
+      {
+        tenant: 'acme',
+        userId: 'alice',
+        reason: 'user',
+        revoked: 2,
+        sessions: [expect.stringMatching(/^[\w-]{22}$/), expect.stringMatching(/^[\w-]{22}$/)],
+        at: expect.any(Date),
+      },
+      {
+        tenant: 'acme',
+        userId: 'bob',
+        reason: 'user',
+        revoked: 0,
+        sessions: [],
+        at: expect.any(Date),
+      },
     ]);
     expect(subscribed).toHaveLength(1);
   });

@@ -1,8 +1,11 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
+import { requireSocketSession } from '../realtime/socket-session.js';
 import { getRequestTenant } from '../tenancy/request-tenant.js';
 
-/** The tenant id resolved (and validated) for this request. */
+/** The tenant id resolved (and validated) for this request, or for this socket in a gateway. */
 export const Tenant = createParamDecorator((_: unknown, context: ExecutionContext) =>
-  getRequestTenant(context.switchToHttp().getRequest<Request>()),
+  context.getType() === 'ws'
+    ? requireSocketSession(context.switchToWs().getClient()).data.tenant
+    : getRequestTenant(context.switchToHttp().getRequest<Request>()),
 );

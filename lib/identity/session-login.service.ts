@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
+import { performance } from 'node:perf_hooks';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
-import { SessionRevocationService } from '../revocation/session-revocation.service.js';
 import { requireRequestContext } from '../session/request-context.js';
 import { requestSessionMaxAge } from '../session/session-id.js';
-import { markSaveFailed } from '../session/session-state.js';
 import { checkUserId } from '../user-index/user-id.js';
 
 export interface LoginOptions {
@@ -13,6 +12,13 @@ export interface LoginOptions {
   data?: Partial<SessionData>;
   /** This session's own idle timeout in ms ("remember me"); default: the tenant's idle TTL. */
   maxAge?: number;
+  /**
+   * When the login began, for the not-before rule: by default when its request arrived (the
+   * credentials were checked after that, maybe before a password change). `'now'` is for a
+   * handler that revokes the user's sessions and then logs them in within the same request
+   * (a password reset); use it only when the credentials were checked after that revocation.
+   */
+  began?: 'with-request' | 'now';
 }
 
 /**
@@ -23,30 +29,22 @@ export interface LoginOptions {
  */
 @Injectable()
 export class SessionLoginService {
-  constructor(
-    private readonly revocation: SessionRevocationService,
-    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
-  ) {}
+  constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions) {}
 
   async login(req: Request, userId: string, options: LoginOptions = {}): Promise<void> {
     checkUserId(userId);
-    const { tenantSession } = requireRequestContext(req);
+    const context = requireRequestContext(req);
+    const { tenantSession } = context;
+    if (options.began === 'now') context.arrivedAt = performance.now();
     if (options.maxAge !== undefined) requestSessionMaxAge(req, options.maxAge);
     await callback((done) => tenantSession.store.regenerate(req, done));
     const session = req.session;
     if (options.maxAge !== undefined) session.cookie.maxAge = options.maxAge;
     Object.assign(session, options.data);
     tenantSession.store.bindLogin(session, userId, req);
+    // The save also applies maxSessionsPerUser; if that fails, the login stands (indexed) but
+    // the save counts as failed, so no cookie goes out with the error.
     await callback((done) => session.save(done));
-    const cap = this.options.maxSessionsPerUser;
-    if (cap === undefined) return;
-    try {
-      await this.revocation.enforceCap(tenantSession.tenant, userId, cap, req);
-    } catch (error) {
-      // The login stands (indexed) but is not acknowledged: no cookie goes out with the error.
-      markSaveFailed(session);
-      throw error;
-    }
   }
 
   /** Destroys this request's session (and its index entry) and clears its cookie. */

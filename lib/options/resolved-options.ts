@@ -1,8 +1,10 @@
+import type { RequestHandler } from 'express';
 import type { CookieOptions } from 'express-session';
 import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
 import { normalizeTenantId } from '../tenancy/tenant-id.js';
 import { createTenantResolver } from '../tenancy/tenant-resolver.js';
 import type { TenantResolverFn } from '../tenancy/tenant-resolution.interface.js';
+import { checkKeyTemplates } from './key-templates.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
 import type { SessionRevokedEvent } from './session-revoked.event.js';
@@ -33,6 +35,7 @@ export interface ResolvedOptions {
   maxCachedTenants: number;
   forRoutes: TenantSessionRoute[];
   exclude: TenantSessionRoute[];
+  afterSession: RequestHandler[];
   unknownTenantStatus: number;
   operationTimeoutMs: number;
   identity: SessionIdentity;
@@ -60,14 +63,9 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
       `appName "${appName}" must be lower-case letters, digits and hyphens (it is part of Redis keys)`,
     );
   }
-  const keyPrefix = checkTemplate('keyPrefix', options.keyPrefix ?? 'sessions:{tenant}:{app}:');
-  const indexPrefix = checkTemplate(
-    'indexPrefix',
-    options.indexPrefix ?? 'sessions-index:{tenant}:{app}:',
-  );
-  if (keyPrefix === indexPrefix) {
-    throw new InvalidTenantSessionOptionsError('keyPrefix and indexPrefix must differ');
-  }
+  const keyPrefix = options.keyPrefix ?? 'sessions:{tenant}:{app}:';
+  const indexPrefix = options.indexPrefix ?? 'sessions-index:{tenant}:{app}:';
+  checkKeyTemplates(keyPrefix, indexPrefix);
   if (options.identity !== undefined && typeof options.identity !== 'function') {
     throw new InvalidTenantSessionOptionsError('identity must be a function of the session');
   }
@@ -92,6 +90,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     maxCachedTenants: positiveInteger('maxCachedTenants', options.maxCachedTenants ?? 1000),
     forRoutes: options.forRoutes ?? ['*'],
     exclude: options.exclude ?? [],
+    afterSession: checkAfterSession(options.afterSession ?? []),
     unknownTenantStatus: clientErrorStatus(options.unknownTenantStatus ?? 404),
     operationTimeoutMs: positiveInteger('operationTimeoutMs', options.operationTimeoutMs ?? 1000),
     identity: options.identity ?? passportUser,
@@ -122,13 +121,13 @@ export function checkTenantSettings(
   }
 }
 
-function checkTemplate(name: string, template: string): string {
-  if (!template.includes('{tenant}')) {
+function checkAfterSession(handlers: unknown): RequestHandler[] {
+  if (!Array.isArray(handlers) || !handlers.every((h) => typeof h === 'function')) {
     throw new InvalidTenantSessionOptionsError(
-      `${name} "${template}" must contain {tenant}, or tenants would share keys`,
+      'afterSession must be an array of Express middleware functions, e.g. [passport.session()]',
     );
   }
-  return template;
+  return handlers as RequestHandler[];
 }
 
 function positiveInteger(name: string, value: number): number {

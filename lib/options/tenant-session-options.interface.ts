@@ -1,5 +1,5 @@
 import type { RequestMethod } from '@nestjs/common';
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { CookieOptions, SessionData } from 'express-session';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { TenantResolution } from '../tenancy/tenant-resolution.interface.js';
@@ -79,6 +79,13 @@ export interface TenantSessionModuleOptions {
   forRoutes?: TenantSessionRoute[];
   /** Routes left without tenant + session middleware (health checks, ...). */
   exclude?: TenantSessionRoute[];
+  /**
+   * Express middleware run, in order, right after the tenant's session is loaded, on the routes
+   * the module covers: the place for `passport.session()` and anything else that reads
+   * `req.session`. Runs whatever the module's import order and whether it is global; an error
+   * (thrown, rejected or passed to `next`) is answered by Nest's exception layer. Default none.
+   */
+  afterSession?: RequestHandler[];
   /** HTTP status for an unknown or invalid tenant. Default 404. */
   unknownTenantStatus?: number;
   /**

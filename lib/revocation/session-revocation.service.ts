@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { LoginRequiredException } from '../errors/login-required.exception.js';
+import { WrongTypeError } from '../errors/wrong-type.error.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import type { RevocationReason, SessionRevokedEvent } from '../options/session-revoked.event.js';
 import { requireRequestContext } from '../session/request-context.js';
@@ -8,8 +9,9 @@ import { sessionTtlMs, decodeSession } from '../session/session-codec.js';
 import { sessionHandle } from '../session/session-handle.js';
 import type { SessionOwner } from '../session/session-state.js';
 import { TenantSessionRegistry, type TenantSession } from '../session/tenant-session.registry.js';
+import type { TenantKeys } from '../store/keys.js';
 import { OperationBudget } from '../store/operation-budget.js';
-import { SessionBackend } from '../store/session-backend.interface.js';
+import { SessionBackend, type StoredSession } from '../store/session-backend.interface.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
 import { checkUserId } from '../user-index/user-id.js';
 import type { ActiveSession } from './active-session.interface.js';
@@ -43,6 +45,10 @@ export class SessionRevocationService {
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
   ) {
     if (options.onRevoked) this.listeners.add(options.onRevoked);
+    const cap = options.maxSessionsPerUser;
+    if (cap !== undefined) {
+      registry.afterLogin((tenant, userId, req) => this.enforceCap(tenant, userId, cap, req));
+    }
   }
 
   /** A user's live sessions, oldest first; `current` marks the caller's own session. */
@@ -75,7 +81,7 @@ export class SessionRevocationService {
     const entries = await tenantSession.index.entries(userId, budget);
     const match = entries.filter((e) => sessionHandle(e.sid) === handle).map((e) => e.sid);
     const revoked = await this.removeSessions(tenantSession, userId, match, budget);
-    return this.emit(tenantSession.tenant, 'session', revoked, userId);
+    return this.emit(tenantSession.tenant, 'session', revoked, userId, match);
   }
 
   /**
@@ -101,7 +107,7 @@ export class SessionRevocationService {
     if (live.length <= cap) return 0;
     const oldest = live.slice(0, live.length - cap).map((s) => s.sid);
     const revoked = await this.removeSessions(tenantSession, userId, oldest, budget);
-    return this.emit(tenantSession.tenant, 'cap', revoked, userId);
+    return this.emit(tenantSession.tenant, 'cap', revoked, userId, oldest);
   }
 
   /** Revokes every session of a tenant, scanning only that tenant's keys (off-boarding). */
@@ -113,10 +119,19 @@ export class SessionRevocationService {
     return this.emit(tenant, 'tenant', removed);
   }
 
-  /** Subscribes to revocations (audit logs); returns the unsubscribe function. */
+  /**
+   * Subscribes to revocations (audit logs); returns the unsubscribe function. Listeners hear
+   * revocations made by the app's other instances too (through Redis pub/sub), with
+   * `remote: true`.
+   */
   onRevoked(listener: RevocationListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Hands a revocation another instance made to the listeners (lib/realtime calls it). */
+  async deliverRemote(event: SessionRevokedEvent & { remote: true }): Promise<void> {
+    await this.notify(event);
   }
 
   private requireUserId(req: Request): string {
@@ -135,7 +150,7 @@ export class SessionRevocationService {
     const entries = await tenantSession.index.beginRevocation(userId, budget);
     const sids = entries.map((e) => e.sid).filter((sid) => sid !== keep);
     const revoked = await this.removeSessions(tenantSession, userId, sids, budget);
-    return this.emit(tenantSession.tenant, reason, revoked, userId);
+    return this.emit(tenantSession.tenant, reason, revoked, userId, sids);
   }
 
   /** Deletes sessions, then their entries (never the other way round); returns how many lived. */
@@ -146,12 +161,12 @@ export class SessionRevocationService {
     budget: OperationBudget,
   ): Promise<number> {
     if (sids.length === 0) return 0;
-    const existed = await this.backend.remove(
+    const revoked = await this.backend.remove(
       sids.map((sid) => store.keys.session(sid)),
       budget,
     );
     await index.remove(userId, sids, budget);
-    return existed.filter(Boolean).length;
+    return revoked;
   }
 
   /**
@@ -164,11 +179,12 @@ export class SessionRevocationService {
     budget: OperationBudget,
   ): Promise<LiveSession[]> {
     const entries = await index.entries(userId, budget);
-    const stored = await this.backend.inspect(
-      entries.map((e) => store.keys.session(e.sid)),
+    const stored = await this.inspect(
+      entries.map((e) => e.sid),
+      store.keys,
       budget,
     );
-    const now = Date.now();
+    const now = this.backend.now();
     const live: LiveSession[] = [];
     const dead: string[] = [];
     entries.forEach(({ sid }, i) => {
@@ -185,17 +201,60 @@ export class SessionRevocationService {
     return live.sort((a, b) => a.owner.createdAt - b.owner.createdAt);
   }
 
+  /**
+   * The sessions' JSON and TTLs in one round trip. A key of another Redis type at a session path
+   * (something else wrote there) is no session, as on reads: only then is each key read on its
+   * own, to find which.
+   */
+  private async inspect(
+    sids: string[],
+    keys: TenantKeys,
+    budget: OperationBudget,
+  ): Promise<StoredSession[]> {
+    try {
+      return await this.backend.inspect(
+        sids.map((sid) => keys.session(sid)),
+        budget,
+      );
+    } catch (error) {
+      if (!(error instanceof WrongTypeError)) throw error;
+    }
+    return Promise.all(
+      sids.map(async (sid) => {
+        try {
+          return (await this.backend.inspect([keys.session(sid)], budget))[0];
+        } catch (error) {
+          if (!(error instanceof WrongTypeError)) throw error;
+          this.logger.warn(
+            `Ignoring a key of the wrong Redis type (session ${sessionHandle(sid)})`,
+          );
+          return { value: null, ttlMs: -2 };
+        }
+      }),
+    );
+  }
+
   private budget(): OperationBudget {
     return new OperationBudget(this.options.operationTimeoutMs);
   }
 
+  /**
+   * Tells the listeners. `sids` are every session the revocation went for, not only those it
+   * found alive: a revocation retried after a failure halfway then still names them all.
+   */
   private async emit(
     tenant: string,
     reason: RevocationReason,
     revoked: number,
     userId?: string,
+    sids: string[] = [],
   ): Promise<number> {
-    const event: SessionRevokedEvent = { tenant, userId, reason, revoked, at: new Date() };
+    const sessions = sids.map(sessionHandle);
+    await this.notify({ tenant, userId, reason, revoked, sessions, at: new Date() });
+    return revoked;
+  }
+
+  private async notify(event: SessionRevokedEvent): Promise<void> {
     for (const listener of this.listeners) {
       try {
         await listener(event);
@@ -203,6 +262,5 @@ export class SessionRevocationService {
         this.logger.error(`onRevoked listener failed: ${(error as Error).message ?? error}`);
       }
     }
-    return revoked;
   }
 }

@@ -48,4 +48,19 @@ describe('session codec', () => {
     expect(sessionTtlMs({ cookie: { originalMaxAge: null } }, 1000)).toBe(1000);
     expect(sessionTtlMs({}, 1000)).toBe(1000);
   });
+
+  it('uses the time left until an expiry date when a cookie has no max-age', () => {
+    const inAMinute = new Date(Date.now() + 60_000);
+    const ttl = sessionTtlMs({ cookie: { originalMaxAge: null, expires: inAMinute } }, 1000);
+    expect(ttl).toBeGreaterThan(59_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    const stored = { cookie: { originalMaxAge: null, expires: inAMinute.toISOString() } };
+    expect(sessionTtlMs(stored, 1000)).toBeGreaterThan(59_000);
+    const past = { cookie: { originalMaxAge: null, expires: new Date(Date.now() - 1000) } };
+    expect(sessionTtlMs(past, 1000)).toBeLessThanOrEqual(-1000);
+    expect(sessionTtlMs({ cookie: { originalMaxAge: null, expires: null } }, 1000)).toBe(1000);
+    expect(
+      sessionTtlMs({ cookie: { originalMaxAge: 5000, expires: past.cookie.expires } }, 1),
+    ).toBe(5000);
+  });
 });

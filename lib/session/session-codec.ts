@@ -40,13 +40,21 @@ export function decodeSession(
     : { data: data as StoredSessionData, unsealed: true };
 }
 
-/** The session's own idle TTL: its cookie max-age when it has one, else the default. */
+/**
+ * The session's own idle TTL: its cookie max-age when it has one, else the default. A cookie
+ * with no max-age but an expiry date (data built by hand, as connect-redis's tests do; sessions
+ * express-session makes always carry their max-age) lives until that date, as connect-redis
+ * stores it: zero or less means the session is already over.
+ */
 export function sessionTtlMs(
-  data: { cookie?: { originalMaxAge?: number | null } },
+  data: { cookie?: { originalMaxAge?: number | null; expires?: Date | string | null } },
   fallbackMs: number,
 ): number {
   const maxAge = data.cookie?.originalMaxAge;
-  return typeof maxAge === 'number' && Number.isFinite(maxAge) ? maxAge : fallbackMs;
+  if (typeof maxAge === 'number' && Number.isFinite(maxAge)) return maxAge;
+  const expires = data.cookie?.expires;
+  const until = expires ? new Date(expires).getTime() : NaN;
+  return Number.isFinite(until) ? until - Date.now() : fallbackMs;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /**
  * What the store knows about a live `req.session` object beyond its data, kept out of
  * `req.session` itself so the application only ever sees (and can only ever change) its own
@@ -16,7 +18,18 @@ export interface SessionOwner {
   indexedUntil: number;
 }
 
+/** The store restarted the session's TTL (a read's GETEX or a write's SET PX) at `at`. */
+export interface TtlRestart {
+  ttlMs: number;
+  /** performance.now() */
+  at: number;
+  by: 'read' | 'write';
+}
+
 const owners = new WeakMap<object, SessionOwner>();
+const ttlRestarts = new WeakMap<object, TtlRestart>();
+/** The session id the state above was recorded for. */
+const heldSids = new WeakMap<object, string>();
 /** The session as last loaded or stored (JSON without its cookie), to tell whether it changed. */
 const baselines = new WeakMap<object, string>();
 const failedSaves = new WeakSet<object>();
@@ -34,6 +47,44 @@ export function bindOwner(session: object, owner: SessionOwner): void {
 
 export function unbindOwner(session: object): void {
   owners.delete(session);
+}
+
+export function markTtlRestarted(session: object, ttlMs: number, by: TtlRestart['by']): void {
+  ttlRestarts.set(session, { ttlMs, at: performance.now(), by });
+}
+
+/** Carries a restart over to the object express-session builds from loaded data. */
+export function carryTtlRestart(from: object, to: object): void {
+  const restart = ttlRestarts.get(from);
+  if (restart) ttlRestarts.set(to, restart);
+}
+
+export function ttlRestartOf(session: object): TtlRestart | undefined {
+  return ttlRestarts.get(session);
+}
+
+/** Records that the object's state belongs to session `sid` (it was loaded or stored as it). */
+export function holdFor(session: object, sid: string): void {
+  heldSids.set(session, sid);
+}
+
+export function isHeldFor(session: object, sid: string): boolean {
+  return heldSids.get(session) === sid;
+}
+
+/**
+ * Drops the object's state when it was recorded for another session id: a caller outside
+ * express-session may store one object under several ids, and what the store knew about it
+ * as one session (its owner, that it exists) says nothing about another.
+ */
+export function forgetUnlessHeldFor(session: object, sid: string): void {
+  if (!isHeldFor(session, sid)) forget(session);
+}
+
+/** Drops everything the store knew about the object. */
+export function forget(session: object): void {
+  for (const state of [owners, ttlRestarts, baselines, heldSids]) state.delete(session);
+  failedSaves.delete(session);
 }
 
 /** Whether the session object was loaded from the store or has been stored since. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
 import {
   checkTenantSettings,
@@ -13,6 +13,7 @@ import { assertTenantId } from '../tenancy/tenant-id.js';
 import { UserSessionIndex } from '../user-index/user-session-index.js';
 import { LruCache } from './lru-cache.js';
 import { OwnerSeal } from './owner-seal.js';
+import { signedSessionId } from './session-cookie.js';
 import { generateSessionId } from './session-id.js';
 import { TenantSessionStore } from './tenant-session.store.js';
 
@@ -24,6 +25,11 @@ export interface TenantSession {
   middleware: RequestHandler;
   cookieName: string;
   cookieDomain?: string;
+  /**
+   * The session id a Cookie header carries for this tenant, its signature checked with the
+   * tenant's secrets as express-session checks it; for requests outside express-session (sockets).
+   */
+  sessionIdFromCookie(cookieHeader: string | undefined): string | undefined;
 }
 
 /**
@@ -35,6 +41,8 @@ export interface TenantSession {
 @Injectable()
 export class TenantSessionRegistry {
   private readonly cache: LruCache<string, Promise<TenantSession>>;
+  private loginHook?: (tenant: string, userId: string, req?: Request) => Promise<unknown>;
+  private logoutHook?: (tenant: string, userId: string, sid: string) => void;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
@@ -71,6 +79,19 @@ export class TenantSessionRegistry {
     this.cache.delete(assertTenantId(tenantId));
   }
 
+  /** Runs `hook` after every login is stored, whatever logged it in (the session cap). */
+  afterLogin(hook: (tenant: string, userId: string, req?: Request) => Promise<unknown>): void {
+    this.loginHook = hook;
+  }
+
+  /**
+   * Calls `hook` (not awaited) whenever a session stops belonging to a user, however that
+   * happened (a logout, passport's, the app's own): the live sign-out of sockets.
+   */
+  afterLogout(hook: (tenant: string, userId: string, sid: string) => void): void {
+    this.logoutHook = hook;
+  }
+
   /** How many tenants are built and cached right now. */
   get cachedTenants(): number {
     return this.cache.size;
@@ -93,6 +114,8 @@ export class TenantSessionRegistry {
       identity: o.identity,
       idleTtlMs: idleTtlSeconds * 1000,
       operationTimeoutMs: o.operationTimeoutMs,
+      afterLogin: async (userId, req) => void (await this.loginHook?.(tenant, userId, req)),
+      afterLogout: (userId, sid) => this.logoutHook?.(tenant, userId, sid),
     });
     const middleware = session({
       store,
@@ -106,7 +129,9 @@ export class TenantSessionRegistry {
       // Not `unset: 'destroy'`: express-session would then delete the session of any request
       // that ends without one loaded, including one whose load just timed out during an outage.
     });
-    return { tenant, store, index, middleware, cookieName, cookieDomain };
+    const sessionIdFromCookie = (header: string | undefined) =>
+      signedSessionId(header, cookieName, secrets);
+    return { tenant, store, index, middleware, cookieName, cookieDomain, sessionIdFromCookie };
   }
 
   private async settingsFor(tenant: string): Promise<TenantSessionSettings> {

@@ -1,13 +1,14 @@
 import { Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { Store, type SessionData } from 'express-session';
+import { performance } from 'node:perf_hooks';
 import { LoginRevokedException } from '../errors/login-revoked.exception.js';
 import { SessionRevokedException } from '../errors/session-revoked.exception.js';
 import { WrongTypeError } from '../errors/wrong-type.error.js';
 import type { SessionIdentity } from '../options/tenant-session-options.interface.js';
 import type { TenantKeys } from '../store/keys.js';
-import { OperationBudget } from '../store/operation-budget.js';
-import type { SessionBackend } from '../store/session-backend.interface.js';
+import { OperationBudget, RoundTripBudget } from '../store/operation-budget.js';
+import type { SessionBackend, StoredSession } from '../store/session-backend.interface.js';
 import { normalizeUserId } from '../user-index/user-id.js';
 import type { UserSessionIndex } from '../user-index/user-session-index.js';
 import type { OwnerSeal } from './owner-seal.js';
@@ -17,20 +18,54 @@ import { sessionHandle } from './session-handle.js';
 import { maxAgeOfSessionId } from './session-id.js';
 import {
   bindOwner,
+  carryTtlRestart,
+  forget,
+  forgetUnlessHeldFor,
+  hasChanged,
+  holdFor,
+  isHeldFor,
   isPersisted,
   markSaveFailed,
   markStored,
+  markTtlRestarted,
   ownerOf,
+  ttlRestartOf,
   unbindOwner,
   type SessionOwner,
 } from './session-state.js';
 
-type Callback<T = void> = (err?: unknown, value?: T | null) => void;
+/** A connect-redis style callback: called once, with the error or with the value. */
+export type StoreCallback<T = void> = (err: unknown, value?: T | null) => unknown;
+/** A session as `all()` lists it: its data plus its id, as connect-redis lists them. */
+export type ListedSession = SessionData & Record<string, unknown> & { id: string };
 type SessionObject = SessionData & Record<string, unknown> & { req?: Request };
 
 /** express-session derives max-age from a clock reading, so it can be a few ms off the set value. */
 const SAME_TTL_TOLERANCE_MS = 1000;
+/**
+ * `touch` leaves a TTL restarted less than this share of it ago: express-session touches as the
+ * response ends, after a load that restarted the TTL as the request began, and a session may
+ * end that much earlier than its cookie says (36 s of an hour) rather than cost a command.
+ */
+const FRESH_RESTART_SHARE = 0.01;
 const MAX_USER_AGENT_LENGTH = 512;
+
+/**
+ * connect-redis 8's calling convention: the promise resolves to the value or, given a callback,
+ * to what the callback returns once called with (error) or (null, value). A failure without a
+ * callback rejects the promise, which is marked handled: a caller who ignores it (such as
+ * express-session's `req.session.destroy()` without a callback) never gets an unhandled
+ * rejection that ends the process.
+ */
+function settle<T>(work: Promise<T>, callback: StoreCallback<T> | undefined): Promise<unknown> {
+  if (callback)
+    return work.then(
+      (value) => callback(null, value),
+      (error) => callback(error),
+    );
+  work.catch(() => undefined);
+  return work;
+}
 
 /** What the store and its callers need to know about one tenant. */
 export interface TenantStoreSettings {
@@ -40,17 +75,37 @@ export interface TenantStoreSettings {
   identity: SessionIdentity;
   idleTtlMs: number;
   operationTimeoutMs: number;
+  /** Runs once a session is stored under a new identity, however it logged in (the cap). */
+  afterLogin(userId: string, req: Request | undefined): Promise<void>;
+  /**
+   * Called (not awaited) once a session no longer belongs to `userId`: destroyed, or saved
+   * without that identity (a logout, whatever did it); the live sign-out of sockets.
+   */
+  afterLogout(userId: string, sid: string): void;
+}
+
+/** A session as a pure read finds it (see `snapshots`). */
+export interface SessionSnapshot {
+  data: SessionData;
+  /** Who it belongs to (see `identityOf`). */
+  userId?: string;
+  /** The TTL it has left, in ms. */
+  ttlMs: number;
 }
 
 /**
- * One tenant's express-session store. Stored data stays what connect-redis reads and writes;
- * what differs is how it talks to Redis:
+ * One tenant's express-session store, a complete one: get, set, destroy, touch, all, ids,
+ * length, clear, plus peek, each with connect-redis 8's callback and promise styles. Stored
+ * data stays what connect-redis reads and writes; what differs is how it talks to Redis:
  * - a read is one GETEX that also restarts the idle TTL (the session id tells a session's own
- *   max-age, see session-id.ts), so no `touch` is needed afterwards;
+ *   max-age, see session-id.ts), so express-session's `touch` at the end of the request costs
+ *   nothing; `peek` reads without restarting anything;
  * - a session loaded from the store is saved with SET XX, so a request still in flight when
  *   its session is revoked cannot write it back;
  * - the user index follows the session's identity on every save, however it got there (our
- *   login, passport, the app's own fields): indexed before it is stored, unindexed after.
+ *   login, passport, the app's own fields): indexed before it is stored, unindexed after;
+ * - `all`, `ids`, `length` and `clear` see this tenant's keys only, and `clear` also drops its
+ *   user indexes.
  */
 export class TenantSessionStore extends Store {
   private readonly logger = new Logger('TenantSession');
@@ -68,26 +123,88 @@ export class TenantSessionStore extends Store {
     this.idleTtlMs = settings.idleTtlMs;
   }
 
-  override get(sid: string, callback: Callback<SessionData>): void {
-    this.read(sid, this.budget()).then((data) => callback(null, data), callback);
+  /** The session, its idle TTL restarted (one GETEX); null when there is none. */
+  override get(sid: string): Promise<SessionData | null>;
+  override get(sid: string, callback: StoreCallback<SessionData | null>): Promise<unknown>;
+  override get(sid: string, callback?: StoreCallback<SessionData | null>): Promise<unknown> {
+    return settle(this.read(sid, this.budget()), callback);
   }
 
-  override set(sid: string, session: SessionData, callback?: Callback): void {
-    const req = (session as SessionObject).req;
-    this.write(sid, session as SessionObject, req).then(
-      () => callback?.(),
-      (err) => {
-        markSaveFailed(session);
-        callback?.(err);
-      },
+  /** Stores the session (SET with its TTL; SET XX for one loaded from the store). */
+  override set(sid: string, session: SessionData): Promise<void>;
+  override set(sid: string, session: SessionData, callback: StoreCallback): Promise<unknown>;
+  override set(sid: string, session: SessionData, callback?: StoreCallback): Promise<unknown> {
+    return settle(this.save(sid, session as SessionObject), callback);
+  }
+
+  /** Deletes the session and its index entry (GETDEL, then ZREM when it had an owner). */
+  override destroy(sid: string): Promise<void>;
+  override destroy(sid: string, callback: StoreCallback): Promise<unknown>;
+  override destroy(sid: string, callback?: StoreCallback): Promise<unknown> {
+    return settle(this.erase(sid, this.budget()), callback);
+  }
+
+  /**
+   * Restarts the session's idle TTL with its own max-age. express-session calls this at the end
+   * of every request that left its session unchanged: the GETEX that loaded it (or the SET that
+   * stored it) restarted the TTL moments ago, so then nothing is sent. Otherwise one GETEX,
+   * which also finds the owner and keeps the user index's lease ahead of the new expiry (RENEW
+   * and SET XX when it is low), so a touched session stays revocable.
+   */
+  override touch(sid: string, session: SessionData): Promise<void>;
+  override touch(sid: string, session: SessionData, callback: StoreCallback): Promise<unknown>;
+  override touch(sid: string, session: SessionData, callback?: StoreCallback): Promise<unknown> {
+    return settle(this.restart(sid, session as SessionObject), callback);
+  }
+
+  /** The session as stored, for admin tools: one GET (and PTTL), the TTL left as it is. */
+  peek(sid: string): Promise<SessionData | null>;
+  peek(sid: string, callback: StoreCallback<SessionData | null>): Promise<unknown>;
+  peek(sid: string, callback?: StoreCallback<SessionData | null>): Promise<unknown> {
+    return settle(
+      this.snapshots([sid]).then(([snapshot]) => snapshot?.data ?? null),
+      callback,
     );
   }
 
-  override destroy(sid: string, callback?: Callback): void {
-    this.erase(sid, this.budget()).then(
-      () => callback?.(),
-      (err) => callback?.(err),
+  /**
+   * Every session of this tenant, each with its `id` (as connect-redis lists them), TTLs left as
+   * they are. A SCAN of the whole keyspace (every master of a cluster) plus one round trip of
+   * GETs per page: O(N) in all keys; for admin tools, never for a request.
+   */
+  override all(): Promise<ListedSession[]>;
+  override all(callback: StoreCallback<ListedSession[]>): Promise<unknown>;
+  override all(callback?: StoreCallback<ListedSession[]>): Promise<unknown> {
+    return settle(this.listAll(), callback);
+  }
+
+  /** The ids of this tenant's sessions: a SCAN of the whole keyspace, like `all`. */
+  ids(): Promise<string[]>;
+  ids(callback: StoreCallback<string[]>): Promise<unknown>;
+  ids(callback?: StoreCallback<string[]>): Promise<unknown> {
+    return settle(this.listIds(), callback);
+  }
+
+  /** How many sessions this tenant has: a SCAN of the whole keyspace, like `all`. */
+  override length(): Promise<number>;
+  override length(callback: StoreCallback<number>): Promise<unknown>;
+  override length(callback?: StoreCallback<number>): Promise<unknown> {
+    return settle(
+      this.listIds().then((ids) => ids.length),
+      callback,
     );
+  }
+
+  /**
+   * Deletes all of this tenant's sessions and its user indexes, on every master (SCAN of the
+   * whole keyspace, one DEL per key found). Nothing else: other tenants and apps keep theirs.
+   * Not atomic: a login finishing meanwhile may survive it. Revocation listeners are not told;
+   * `SessionRevocationService.revokeTenant` does the same and tells them.
+   */
+  override clear(): Promise<void>;
+  override clear(callback: StoreCallback): Promise<unknown>;
+  override clear(callback?: StoreCallback): Promise<unknown> {
+    return settle(this.removeAll(), callback);
   }
 
   /** express-session's regenerate, on the request's budget (login, passport's logIn/logOut). */
@@ -109,8 +226,56 @@ export class TenantSessionStore extends Store {
     const owner = ownerOf(data);
     const session = super.createSession(req, data);
     markStored(session);
+    holdFor(session, req.sessionID);
+    carryTtlRestart(data, session);
     if (owner) bindOwner(session, owner);
     return session;
+  }
+
+  /**
+   * Sessions as stored, with who they belong to and the TTL they have left, in one round trip
+   * (GET and PTTL per session), restarting nothing: what sockets read, since they must never keep
+   * a session alive. Undefined for one that is gone (or corrupt).
+   */
+  async snapshots(
+    sids: string[],
+    budget = this.budget(),
+  ): Promise<(SessionSnapshot | undefined)[]> {
+    const stored = await this.inspectIgnoringWrongType(sids, budget);
+    return sids.map((sid, i) => {
+      const { value, ttlMs } = stored[i];
+      const data = value === null ? null : this.decodeListed(sid, value);
+      if (!data) return undefined;
+      // A key without a TTL (written by something else) lives by the session's own one.
+      const left = ttlMs >= 0 ? ttlMs : sessionTtlMs(data, this.idleTtlMs);
+      return { data, userId: this.identityOf(data), ttlMs: left };
+    });
+  }
+
+  /** GET and PTTL per session; a key of another Redis type at a session path is no session. */
+  private async inspectIgnoringWrongType(
+    sids: string[],
+    budget: OperationBudget,
+  ): Promise<StoredSession[]> {
+    const keys = sids.map((sid) => this.keys.session(sid));
+    try {
+      return await this.backend.inspect(keys, budget);
+    } catch (error) {
+      if (!(error instanceof WrongTypeError)) throw error;
+    }
+    return Promise.all(
+      keys.map(async (key, i) => {
+        try {
+          return (await this.backend.inspect([key], budget))[0];
+        } catch (error) {
+          if (!(error instanceof WrongTypeError)) throw error;
+          this.logger.warn(
+            `Ignoring a key of the wrong Redis type (session ${sessionHandle(sids[i])})`,
+          );
+          return { value: null, ttlMs: -2 };
+        }
+      }),
+    );
   }
 
   /** Who the session belongs to: the user `login()` bound, else the `identity` option's answer. */
@@ -155,9 +320,36 @@ export class TenantSessionStore extends Store {
   }
 
   private async readStored(sid: string, budget: OperationBudget): Promise<SessionData | null> {
-    const key = this.keys.session(sid);
     const expectedTtlMs = maxAgeOfSessionId(sid) ?? this.idleTtlMs;
-    const raw = await this.backend.load(key, expectedTtlMs, budget);
+    const loaded = await this.loadStored(sid, expectedTtlMs, budget);
+    if (!loaded) return null;
+    const { data, owner } = loaded;
+    const ttlMs = sessionTtlMs(data, this.idleTtlMs);
+    let restartedTtlMs = expectedTtlMs;
+    if (ttlMs <= 0) {
+      // Only data written by hand can carry an expiry date that has passed (see sessionTtlMs).
+      await this.erase(sid, budget);
+      return null;
+    } else if (owner && this.settings.index.needsRenewal(owner.indexedUntil, ttlMs)) {
+      if (!(await this.renewLease(sid, data, owner, ttlMs, budget))) return null;
+    } else if (Math.abs(ttlMs - expectedTtlMs) > SAME_TTL_TOLERANCE_MS) {
+      // The application changed this session's max-age after its id was made.
+      await this.backend.expire(this.keys.session(sid), ttlMs, budget);
+      restartedTtlMs = ttlMs;
+    }
+    if (owner) bindOwner(data, owner);
+    markTtlRestarted(data, restartedTtlMs, 'read');
+    markLoaded(data, sid);
+    return data;
+  }
+
+  /** GETEX with `ttlMs`; the data and its verified owner, or null when gone or corrupt. */
+  private async loadStored(
+    sid: string,
+    ttlMs: number,
+    budget: OperationBudget,
+  ): Promise<{ data: SessionObject; owner?: SessionOwner } | null> {
+    const raw = await this.backend.load(this.keys.session(sid), ttlMs, budget);
     if (raw === null) return null;
     const decoded = decodeSession(raw);
     if (!decoded) {
@@ -165,21 +357,111 @@ export class TenantSessionStore extends Store {
       this.logger.warn(`Ignoring corrupt session data (session ${sessionHandle(sid)})`);
       return null;
     }
-    const { data } = decoded;
-    const owner = this.verifiedOwner(sid, decoded);
-    const ttlMs = sessionTtlMs(data, this.idleTtlMs);
-    if (owner && this.settings.index.needsRenewal(owner.indexedUntil, ttlMs)) {
-      // Index first: if the write below never happens, the entry just outlives its session.
-      owner.indexedUntil = await this.settings.index.renew(owner.userId, sid, ttlMs, budget);
-      const value = this.encode(sid, data, owner);
-      const written = await this.backend.write({ key, value, onlyIfExists: true }, budget);
-      if (!written) return null; // revoked since the GETEX above
-    } else if (Math.abs(ttlMs - expectedTtlMs) > SAME_TTL_TOLERANCE_MS) {
-      // The application changed this session's max-age after its id was made.
-      await this.backend.expire(key, ttlMs, budget);
+    return { data: decoded.data, owner: this.verifiedOwner(sid, decoded) };
+  }
+
+  /**
+   * Extends the index lease of a session just loaded (index first: if the write never happens,
+   * the entry just outlives its session); false when the session was revoked since.
+   */
+  private async renewLease(
+    sid: string,
+    data: object,
+    owner: SessionOwner,
+    ttlMs: number,
+    budget: OperationBudget,
+  ): Promise<boolean> {
+    owner.indexedUntil = await this.settings.index.renew(owner.userId, sid, ttlMs, budget);
+    const value = this.encode(sid, data, owner);
+    const key = this.keys.session(sid);
+    return this.backend.write({ key, value, onlyIfExists: true }, budget);
+  }
+
+  private async save(sid: string, session: SessionObject): Promise<void> {
+    // A request's session is that request's, under its one id; an object of the caller's own
+    // may have been loaded or stored under another.
+    if (!session.req) forgetUnlessHeldFor(session, sid);
+    // express-session saves a session that regenerate() made once more as the response ends (it
+    // loses track of the new object), though the login already stored it as it is. A session
+    // only loaded is written again when asked (`resave: true`), and so is any object given
+    // outside a request.
+    const unchanged = isPersisted(session) && !hasChanged(session);
+    if (session.req && unchanged && ttlRestartOf(session)?.by === 'write') return;
+    try {
+      await this.write(sid, session, session.req);
+    } catch (error) {
+      markSaveFailed(session);
+      throw error;
     }
-    if (owner) bindOwner(data, owner);
-    return data;
+  }
+
+  private async restart(sid: string, session: SessionObject): Promise<void> {
+    const ttlMs = sessionTtlMs(session, this.idleTtlMs);
+    const restarted = isHeldFor(session, sid) ? ttlRestartOf(session) : undefined;
+    if (
+      restarted &&
+      Math.abs(restarted.ttlMs - ttlMs) <= SAME_TTL_TOLERANCE_MS &&
+      performance.now() - restarted.at <= ttlMs * FRESH_RESTART_SHARE
+    ) {
+      return;
+    }
+    const budget = this.budget(session.req);
+    if (ttlMs <= 0) return this.erase(sid, budget);
+    try {
+      const loaded = await this.loadStored(sid, ttlMs, budget);
+      const owner = loaded?.owner;
+      if (owner && this.settings.index.needsRenewal(owner.indexedUntil, ttlMs)) {
+        await this.renewLease(sid, loaded.data, owner, ttlMs, budget);
+      }
+    } catch (error) {
+      if (!(error instanceof WrongTypeError)) throw error;
+      this.logger.warn(`Ignoring a key of the wrong Redis type (session ${sessionHandle(sid)})`);
+      return;
+    }
+    markTtlRestarted(session, ttlMs, 'read');
+  }
+
+  private decodeListed(sid: string, raw: string): SessionObject | null {
+    const decoded = decodeSession(raw);
+    if (!decoded) return null;
+    const owner = this.verifiedOwner(sid, decoded);
+    if (owner) bindOwner(decoded.data, owner);
+    markLoaded(decoded.data, sid);
+    return decoded.data;
+  }
+
+  private async listIds(): Promise<string[]> {
+    const ids = new Set<string>();
+    for await (const keys of this.scanSessions()) {
+      for (const key of keys) ids.add(this.keys.sidOf(key)!);
+    }
+    return [...ids];
+  }
+
+  private async listAll(): Promise<ListedSession[]> {
+    const sessions = new Map<string, ListedSession>();
+    for await (const page of this.scanSessions()) {
+      const sids = page.map((key) => this.keys.sidOf(key)!).filter((sid) => !sessions.has(sid));
+      const snapshots = await this.snapshots(sids, this.scanBudget());
+      snapshots.forEach((snapshot, i) => {
+        const data = snapshot?.data as SessionObject | undefined;
+        if (data) sessions.set(sids[i], Object.assign(data, { id: sids[i] }));
+      });
+    }
+    return [...sessions.values()];
+  }
+
+  /** Pages of this tenant's session keys (never anyone else's, see options/key-templates.ts). */
+  private async *scanSessions(): AsyncIterable<string[]> {
+    yield* this.backend.scan(this.keys.sessionPattern(), this.scanBudget());
+  }
+
+  private async removeAll(): Promise<void> {
+    await this.backend.removeMatching(this.keys.scanPatterns(), this.scanBudget());
+  }
+
+  private scanBudget(): OperationBudget {
+    return new RoundTripBudget(this.settings.operationTimeoutMs);
   }
 
   /**
@@ -224,11 +506,18 @@ export class TenantSessionStore extends Store {
     if (!written) throw new SessionRevokedException();
     if (owner && owner !== indexed) await this.confirm(sid, owner, requestAgeMs(context), budget);
     if (indexed && indexed.userId !== owner?.userId) {
+      this.settings.afterLogout(indexed.userId, sid);
       await this.settings.index.remove(indexed.userId, [sid], budget);
     }
     if (owner) bindOwner(session, owner);
     else unbindOwner(session);
     markStored(session);
+    markTtlRestarted(session, ttlMs, 'write');
+    // An object of the caller's own (not a request's session, not loaded from here) stays
+    // theirs: storing it again is a new upsert, however often they do it.
+    if (session.req || isHeldFor(session, sid)) holdFor(session, sid);
+    else forget(session);
+    if (owner && owner !== indexed) await this.settings.afterLogin(owner.userId, req);
   }
 
   private async admit(
@@ -275,7 +564,9 @@ export class TenantSessionStore extends Store {
       return;
     }
     const owner = raw === null ? undefined : this.ownerInStored(sid, raw);
-    if (owner) await this.settings.index.remove(owner.userId, [sid], budget);
+    if (!owner) return;
+    this.settings.afterLogout(owner.userId, sid);
+    await this.settings.index.remove(owner.userId, [sid], budget);
   }
 
   private verifiedOwner(
@@ -297,4 +588,13 @@ export class TenantSessionStore extends Store {
   private encode(sid: string, data: object, owner: SessionOwner | undefined): string {
     return encodeSession(data, owner && { ...owner, seal: this.settings.seal.seal(sid, owner) });
   }
+}
+
+/**
+ * Data loaded for `sid`: saved again (a caller's get, change, set), it is written only if the
+ * session still exists (SET XX), so a session revoked meanwhile is not brought back.
+ */
+function markLoaded(data: object, sid: string): void {
+  markStored(data);
+  holdFor(data, sid);
 }

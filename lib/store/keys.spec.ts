@@ -22,4 +22,12 @@ describe('TenantKeys', () => {
     expect(keys.scanPatterns()).toEqual(['s\\[acme\\]\\**', 'i\\?acme*']);
     expect(escapeGlob('a\\b')).toBe('a\\\\b');
   });
+
+  it('finds a session id only in its own tenant session keys', () => {
+    const keys = new TenantKeys(templates, 'acme', 'shop');
+    expect(keys.sessionPattern()).toBe('sessions:acme:shop:*');
+    expect(keys.sidOf('sessions:acme:shop:abc')).toBe('abc');
+    expect(keys.sidOf('sessions:acme:shop2:abc')).toBeUndefined();
+    expect(keys.sidOf('sessions-index:acme:shop:alice')).toBeUndefined();
+  });
 });

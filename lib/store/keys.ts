@@ -29,9 +29,22 @@ export class TenantKeys {
     return this.indexPrefix + userId;
   }
 
-  /** SCAN patterns that match this tenant's keys and nobody else's. */
+  /**
+   * SCAN patterns that match this tenant's keys and nobody else's (the templates are checked at
+   * start-up, options/key-templates.ts); sessions first.
+   */
   scanPatterns(): string[] {
-    return [escapeGlob(this.sessionPrefix) + '*', escapeGlob(this.indexPrefix) + '*'];
+    return [this.sessionPattern(), escapeGlob(this.indexPrefix) + '*'];
+  }
+
+  /** The SCAN pattern of this tenant's session keys. */
+  sessionPattern(): string {
+    return escapeGlob(this.sessionPrefix) + '*';
+  }
+
+  /** The session id in one of this tenant's session keys, else undefined. */
+  sidOf(key: string): string | undefined {
+    return key.startsWith(this.sessionPrefix) ? key.slice(this.sessionPrefix.length) : undefined;
   }
 }
 

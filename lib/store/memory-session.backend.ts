@@ -1,3 +1,6 @@
+import { performance } from 'node:perf_hooks';
+import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
+import type { OperationBudget } from './operation-budget.js';
 import { NOT_BEFORE_RETENTION_MS } from './scripts.js';
 import type {
   Admission,
@@ -19,11 +22,15 @@ interface Index {
 
 const SWEEP_INTERVAL_MS = 60_000;
 
+/** Milliseconds with sub-millisecond precision, as the Redis scripts read TIME. */
+const preciseNow = () => performance.timeOrigin + performance.now();
+
 /**
  * The embedded store: the same semantics as the Redis backend (TTLs, conditional writes,
  * index leases, not-before) in this process's memory. Sessions vanish on restart and are not
  * shared between processes, so it is meant for development, samples and tests. Each call is
- * one step here, so budgets are never spent.
+ * one step here that spends nothing; as on Redis, a step that starts with its budget already
+ * spent fails (503) and changes nothing.
  */
 export class MemorySessionBackend implements SessionBackend {
   private readonly sessions = new Map<string, Entry<string>>();
@@ -34,19 +41,22 @@ export class MemorySessionBackend implements SessionBackend {
     return Date.now();
   }
 
-  async load(key: string, ttlMs: number): Promise<string | null> {
+  async load(key: string, ttlMs: number, budget: OperationBudget): Promise<string | null> {
+    this.start(budget);
     const entry = this.live(this.sessions, key);
     if (!entry) return null;
     entry.expiresAt = Date.now() + ttlMs;
     return entry.value;
   }
 
-  async expire(key: string, ttlMs: number): Promise<void> {
+  async expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
+    this.start(budget);
     const entry = this.live(this.sessions, key);
     if (entry) entry.expiresAt = Date.now() + ttlMs;
   }
 
-  async write(write: SessionWrite): Promise<boolean> {
+  async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
+    this.start(budget);
     const existing = this.live(this.sessions, write.key);
     if (write.onlyIfExists && !existing) return false;
     const expiresAt =
@@ -55,13 +65,15 @@ export class MemorySessionBackend implements SessionBackend {
     return true;
   }
 
-  async take(key: string): Promise<string | null> {
+  async take(key: string, budget: OperationBudget): Promise<string | null> {
+    this.start(budget);
     const entry = this.live(this.sessions, key);
     this.sessions.delete(key);
     return entry?.value ?? null;
   }
 
-  async inspect(keys: string[]): Promise<StoredSession[]> {
+  async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {
+    this.start(budget);
     const now = Date.now();
     return keys.map((key) => {
       const entry = this.live(this.sessions, key);
@@ -73,15 +85,30 @@ export class MemorySessionBackend implements SessionBackend {
     });
   }
 
-  async remove(keys: string[]): Promise<boolean[]> {
-    return keys.map((key) => {
-      const existed = this.live(this.sessions, key) !== undefined;
+  async remove(keys: string[], budget: OperationBudget): Promise<number> {
+    this.start(budget);
+    let removed = 0;
+    for (const key of keys) {
+      if (this.live(this.sessions, key)) removed++;
       this.sessions.delete(key);
-      return existed;
-    });
+    }
+    return removed;
   }
 
-  async removeMatching(patterns: string[]): Promise<number> {
+  async *scan(pattern: string, budget: OperationBudget): AsyncIterable<string[]> {
+    this.start(budget);
+    const matcher = globToRegExp(pattern);
+    const keys: string[] = [];
+    for (const store of [this.sessions, this.indexes] as Map<string, Entry<unknown>>[]) {
+      for (const key of [...store.keys()]) {
+        if (matcher.test(key) && this.live(store, key)) keys.push(key);
+      }
+    }
+    if (keys.length > 0) yield keys;
+  }
+
+  async removeMatching(patterns: string[], budget: OperationBudget): Promise<number> {
+    this.start(budget);
     const matchers = patterns.map(globToRegExp);
     let removed = 0;
     for (const store of [this.sessions, this.indexes] as Map<string, unknown>[]) {
@@ -95,31 +122,55 @@ export class MemorySessionBackend implements SessionBackend {
     return removed;
   }
 
-  async admit(indexKey: string, sid: string, leaseMs: number, sinceMs: number): Promise<Admission> {
-    const now = Date.now();
+  async admit(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    sinceMs: number,
+    budget: OperationBudget,
+  ): Promise<Admission> {
+    this.start(budget);
+    const now = preciseNow();
     const index = this.tidy(indexKey, now);
     if (sinceMs > NOT_BEFORE_RETENTION_MS) return { admitted: false };
     if (index.notBefore !== undefined && index.notBefore >= now - sinceMs) {
       return { admitted: false };
     }
-    const until = this.raise(indexKey, index, sid, now + leaseMs);
-    return { admitted: true, now, until };
+    const until = this.raise(indexKey, index, sid, Math.floor(now + leaseMs));
+    return { admitted: true, now: Math.floor(now), until: Math.floor(until) };
   }
 
-  async confirm(indexKey: string, sid: string, sinceMs: number): Promise<boolean> {
-    const now = Date.now();
+  async confirm(
+    indexKey: string,
+    sid: string,
+    sinceMs: number,
+    budget: OperationBudget,
+  ): Promise<boolean> {
+    this.start(budget);
+    const now = preciseNow();
     const index = this.tidy(indexKey, now);
     if (index.notBefore !== undefined && index.notBefore >= now - sinceMs) return false;
     return index.leases.has(sid);
   }
 
-  async renew(indexKey: string, sid: string, leaseMs: number): Promise<number> {
-    const now = Date.now();
-    return this.raise(indexKey, this.tidy(indexKey, now), sid, now + leaseMs);
+  async renew(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    budget: OperationBudget,
+  ): Promise<number> {
+    this.start(budget);
+    const now = preciseNow();
+    return this.raise(indexKey, this.tidy(indexKey, now), sid, Math.floor(now + leaseMs));
   }
 
-  async entries(indexKey: string, revoking: boolean): Promise<IndexEntry[]> {
-    const now = Date.now();
+  async entries(
+    indexKey: string,
+    revoking: boolean,
+    budget: OperationBudget,
+  ): Promise<IndexEntry[]> {
+    this.start(budget);
+    const now = preciseNow();
     const index = this.tidy(indexKey, now);
     if (revoking) {
       index.notBefore = Math.max(index.notBefore ?? now, now);
@@ -128,7 +179,8 @@ export class MemorySessionBackend implements SessionBackend {
     return [...index.leases].sort((a, b) => a[1] - b[1]).map(([sid, until]) => ({ sid, until }));
   }
 
-  async unindex(indexKey: string, sids: string[]): Promise<void> {
+  async unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void> {
+    this.start(budget);
     const entry = this.live(this.indexes, indexKey);
     if (!entry) return;
     for (const sid of sids) entry.value.leases.delete(sid);
@@ -141,10 +193,19 @@ export class MemorySessionBackend implements SessionBackend {
     return true;
   }
 
+  async ping(budget: OperationBudget): Promise<void> {
+    this.start(budget);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.sessions.clear();
     this.indexes.clear();
+  }
+
+  /** A unit of work that already spent its budget (on earlier steps) goes no further. */
+  private start(budget: OperationBudget): void {
+    if (budget.remainingMs <= 0) throw new SessionStoreUnavailableException('timed out');
   }
 
   /** Mirrors the scripts' `tidy`: the index with passed leases dropped. */

@@ -16,3 +16,11 @@ export class OperationBudget {
     this.spentMs += ms;
   }
 }
+
+/**
+ * For work whose number of round trips grows with the data, such as a SCAN of the keyspace
+ * (a store's `all`, `length`, `clear`): each round trip may wait `limitMs`, however many there are.
+ */
+export class RoundTripBudget extends OperationBudget {
+  override spend(): void {}
+}

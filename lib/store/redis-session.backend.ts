@@ -38,13 +38,20 @@ export class RedisSessionBackend implements SessionBackend {
   private readonly recheck: NodeJS.Timeout;
 
   constructor(
-    private readonly client: RedisClient,
+    /** The module's connection; the session events bus (lib/realtime) publishes through it. */
+    readonly client: RedisClient,
     private readonly ownsClient: boolean,
     private readonly allowUnsafeEviction: boolean,
   ) {
-    // A reconnect may land on another server (failover, restart with another config).
-    client.on('ready', () => void this.check());
     this.recheck = setInterval(() => void this.check(), RECHECK_INTERVAL_MS).unref();
+  }
+
+  /**
+   * Checks again on every reconnect, which may land on another server (failover, a restart
+   * with another config). Started after the start-up check, which reports for itself.
+   */
+  watchReconnects(): void {
+    this.client.on('ready', () => void this.check());
   }
 
   now(): number {
@@ -92,21 +99,40 @@ export class RedisSessionBackend implements SessionBackend {
     }));
   }
 
-  /** One DEL per key in one round trip (a multi-key DEL across cluster slots is refused). */
-  async remove(keys: string[], budget: OperationBudget): Promise<boolean[]> {
-    if (keys.length === 0) return [];
-    const counts = await this.timed(
-      () => this.together(keys.map((key): Command => ['del', key])),
-      budget,
-    );
-    return counts.map((n) => n === 1);
+  /**
+   * One round trip: on a cluster one DEL per key (a multi-key DEL across slots is refused), on
+   * a single node DELs of up to 1,000 keys each.
+   */
+  async remove(keys: string[], budget: OperationBudget): Promise<number> {
+    if (keys.length === 0) return 0;
+    const dels = this.client.isCluster
+      ? keys.map((key): Command => ['del', key])
+      : chunk(keys, SCAN_BATCH).map((part): Command => ['del', ...part]);
+    const counts = await this.timed(() => this.together(dels), budget);
+    return counts.reduce<number>((sum, n) => sum + (n as number), 0);
+  }
+
+  async *scan(pattern: string, budget: OperationBudget): AsyncIterable<string[]> {
+    for (const node of this.masters()) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.timed(
+          () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
+          budget,
+        );
+        cursor = next;
+        if (keys.length > 0) yield keys;
+      } while (cursor !== '0');
+    }
   }
 
   async removeMatching(patterns: string[], budget: OperationBudget): Promise<number> {
     // SCAN runs on each master; deletion goes through `remove`, which routes keys on a cluster.
+    // One pattern on every master before the next (sessions before indexes, see scanPatterns):
+    // an interrupted off-boarding must not drop one master's indexes while another's sessions live.
     let removed = 0;
-    for (const node of this.masters()) {
-      for (const pattern of patterns) {
+    for (const pattern of patterns) {
+      for (const node of this.masters()) {
         let cursor = '0';
         do {
           const [next, keys] = await this.timed(
@@ -114,7 +140,7 @@ export class RedisSessionBackend implements SessionBackend {
             budget,
           );
           cursor = next;
-          removed += (await this.remove(keys, budget)).filter(Boolean).length;
+          removed += await this.remove(keys, budget);
         } while (cursor !== '0');
       }
     }
@@ -129,7 +155,7 @@ export class RedisSessionBackend implements SessionBackend {
     budget: OperationBudget,
   ): Promise<Admission> {
     const reply = (await this.timed(
-      () => this.client.eval(ADMIT, 1, indexKey, sid, Math.ceil(leaseMs), Math.ceil(sinceMs)),
+      () => this.client.eval(ADMIT, 1, indexKey, sid, Math.ceil(leaseMs), sinceMs.toFixed(3)),
       budget,
     )) as number[];
     return reply[0] === 1
@@ -144,7 +170,7 @@ export class RedisSessionBackend implements SessionBackend {
     budget: OperationBudget,
   ): Promise<boolean> {
     const reply = await this.timed(
-      () => this.client.eval(CONFIRM, 1, indexKey, sid, Math.ceil(sinceMs)),
+      () => this.client.eval(CONFIRM, 1, indexKey, sid, sinceMs.toFixed(3)),
       budget,
     );
     return reply === 1;
@@ -195,6 +221,21 @@ export class RedisSessionBackend implements SessionBackend {
       const timer = setTimeout(() => done(false), timeoutMs);
       this.client.once('ready', onReady);
     });
+  }
+
+  /**
+   * PING on the connection the sessions use: the one server, the master a Sentinel client is
+   * connected to, or every master of a Cluster (a Cluster with one master down cannot serve
+   * that master's sessions). Fails like any request would: 503 reasons, within the budget.
+   */
+  async ping(budget: OperationBudget): Promise<void> {
+    await this.timed(async () => {
+      const masters = this.masters();
+      if (masters.length === 0) {
+        throw new SessionStoreUnavailableException('no Redis Cluster master is known');
+      }
+      await Promise.all(masters.map((node) => node.ping()));
+    }, budget);
   }
 
   /**
@@ -305,4 +346,10 @@ function unwrap(results: [Error | null, unknown][] | null): unknown[] {
     if (error) throw error;
     return reply;
   });
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const parts: T[][] = [];
+  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
+  return parts;
 }

@@ -18,7 +18,12 @@ export const NOT_BEFORE_RETENTION_MS = 10 * 60 * 1000;
 const PRELUDE = `
 local NB = '${NOT_BEFORE_MEMBER}'
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Milliseconds with microsecond precision: a login that begins right after a revocation is
+-- told apart from one that began right before it.
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+-- tidy runs first in every writing script: with memory full (noeviction) Redis lets a script
+-- write only after a write that frees memory, so the ZREMRANGEBYSCORE here is what lets a
+-- revocation record its not-before on a full Redis.
 local function tidy(key)
   local nb = redis.call('ZSCORE', key, NB)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
@@ -33,7 +38,7 @@ local function expire(key, nb)
   local at = 0
   if top[2] then at = tonumber(top[2]) end
   if nb then at = math.max(at, nb + ${NOT_BEFORE_RETENTION_MS}) end
-  if at > now then redis.call('PEXPIREAT', key, at) end
+  if at > now then redis.call('PEXPIREAT', key, math.ceil(at)) end
 end
 `;
 
@@ -49,7 +54,7 @@ local began = now - tonumber(ARGV[3])
 if tonumber(ARGV[3]) > ${NOT_BEFORE_RETENTION_MS} then return {0, now} end
 local nb = tidy(KEYS[1])
 if nb and nb >= began then return {0, now} end
-local lease = now + tonumber(ARGV[2])
+local lease = math.floor(now + tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
 expire(KEYS[1], nb)
 return {1, now, lease}
@@ -65,7 +70,8 @@ export const CONFIRM = script(
   `
 local nb = redis.call('ZSCORE', KEYS[1], NB)
 if nb and tonumber(nb) >= now - tonumber(ARGV[2]) then return 0 end
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if lease and tonumber(lease) > now then return 1 end
 return 0
 `,
 );
@@ -78,7 +84,7 @@ export const RENEW = script(
   'renew',
   `
 local nb = tidy(KEYS[1])
-local lease = now + tonumber(ARGV[2])
+local lease = math.floor(now + tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
 expire(KEYS[1], nb)
 return tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))

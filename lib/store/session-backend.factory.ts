@@ -36,6 +36,7 @@ export async function createSessionBackend(options: ResolvedOptions): Promise<Se
   } else {
     logger.warn('Redis is not reachable yet; session requests answer 503 until it is');
   }
+  backend.watchReconnects();
   return backend;
 }
 

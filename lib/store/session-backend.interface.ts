@@ -45,8 +45,13 @@ export interface SessionBackend {
   take(key: string, budget: OperationBudget): Promise<string | null>;
   /** Reads sessions with their TTLs, in one round trip. */
   inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]>;
-  /** Deletes sessions in one round trip; for each key, whether it existed. */
-  remove(keys: string[], budget: OperationBudget): Promise<boolean[]>;
+  /** Deletes sessions in one round trip; returns how many existed. */
+  remove(keys: string[], budget: OperationBudget): Promise<number>;
+  /**
+   * Keys matching a SCAN pattern, page by page, on every master (a key may come twice). O(N) in
+   * the keyspace, not in the matches: for admin work (a store's `all`, `ids`, `length`).
+   */
+  scan(pattern: string, budget: OperationBudget): AsyncIterable<string[]>;
   /** Deletes every key matching the SCAN patterns (tenant off-boarding only); returns the count. */
   removeMatching(patterns: string[], budget: OperationBudget): Promise<number>;
   /** Indexes a login's session unless the user was revoked since it began (scripts.ts ADMIT). */
@@ -72,6 +77,8 @@ export interface SessionBackend {
   unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void>;
   /** Waits (bounded) until the backend can serve; never throws. */
   ready(timeoutMs: number): Promise<boolean>;
+  /** Checks that the store answers now (PING on every Redis master), for health checks. */
+  ping(budget: OperationBudget): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -22,6 +22,8 @@ describe('normalizeTenantId', () => {
     'ac\nme',
     'x'.repeat(64),
     'ａcme',
+    '\u212Acme', // the Kelvin sign lower-cases to "k" with toLowerCase()
+    'acme\u0130', // dotted capital I lower-cases to "i" + a combining dot
   ])('rejects %j', (id) => {
     expect(normalizeTenantId(id)).toBeUndefined();
   });

@@ -8,7 +8,7 @@ export const TENANT_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** The canonical (lower-case) tenant id, or `undefined` when the input is not a valid one. */
 export function normalizeTenantId(raw: unknown): string | undefined {
   if (typeof raw !== 'string') return undefined;
-  const id = raw.toLowerCase();
+  const id = asciiLowerCase(raw);
   return TENANT_ID_PATTERN.test(id) ? id : undefined;
 }
 
@@ -21,4 +21,12 @@ export function assertTenantId(raw: unknown): string {
     );
   }
   return id;
+}
+
+/**
+ * Lower-cases A-Z only. `toLowerCase()` maps some non-ASCII letters into ASCII (the Kelvin sign
+ * U+212A becomes "k"), which would let a look-alike id reach another tenant's keys.
+ */
+export function asciiLowerCase(text: string): string {
+  return text.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 }

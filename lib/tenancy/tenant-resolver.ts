@@ -1,5 +1,5 @@
 import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
-import { normalizeTenantId } from './tenant-id.js';
+import { asciiLowerCase, normalizeTenantId } from './tenant-id.js';
 import type { TenantResolution, TenantResolverFn } from './tenant-resolution.interface.js';
 
 /** Turns the `tenant` option into one function, checking static configuration up front. */
@@ -22,18 +22,18 @@ function byHost(hosts: Record<string, string>): TenantResolverFn {
         `tenant.byHost maps "${host}" to an invalid tenant id "${tenant}"`,
       );
     }
-    table.set(stripPort(host.toLowerCase()), id);
+    table.set(stripPort(asciiLowerCase(host)), id);
   }
-  return (req) => table.get(req.hostname?.toLowerCase() ?? '');
+  return (req) => table.get(asciiLowerCase(req.hostname ?? ''));
 }
 
 function bySubdomain(baseDomain: string): TenantResolverFn {
-  const suffix = `.${baseDomain.toLowerCase().replace(/^\./, '')}`;
+  const suffix = `.${asciiLowerCase(baseDomain).replace(/^\./, '')}`;
   if (suffix.length < 2) {
     throw new InvalidTenantSessionOptionsError('tenant.bySubdomain needs a base domain');
   }
   return (req) => {
-    const host = req.hostname?.toLowerCase() ?? '';
+    const host = asciiLowerCase(req.hostname ?? '');
     return host.endsWith(suffix) ? host.slice(0, -suffix.length) : undefined;
   };
 }

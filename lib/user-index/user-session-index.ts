@@ -1,3 +1,6 @@
+import { Logger } from '@nestjs/common';
+import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
+import { WrongTypeError } from '../errors/wrong-type.error.js';
 import type { TenantKeys } from '../store/keys.js';
 import type { OperationBudget } from '../store/operation-budget.js';
 import type { Admission, IndexEntry, SessionBackend } from '../store/session-backend.interface.js';
@@ -14,6 +17,8 @@ import { leaseLengthMs, needsLeaseRenewal } from './index-lease.js';
  * when its lease passes), never a live session without an entry.
  */
 export class UserSessionIndex {
+  private readonly logger = new Logger('TenantSession');
+
   constructor(
     private readonly backend: SessionBackend,
     private readonly keys: TenantKeys,
@@ -27,12 +32,14 @@ export class UserSessionIndex {
     sinceMs: number,
     budget: OperationBudget,
   ): Promise<Admission> {
-    return this.backend.admit(this.keys.index(userId), sid, leaseLengthMs(ttlMs), sinceMs, budget);
+    return this.onIndex(userId, (key) =>
+      this.backend.admit(key, sid, leaseLengthMs(ttlMs), sinceMs, budget),
+    );
   }
 
   /** After the login's session was stored: still indexed, and still no revocation since? */
   confirm(userId: string, sid: string, sinceMs: number, budget: OperationBudget): Promise<boolean> {
-    return this.backend.confirm(this.keys.index(userId), sid, sinceMs, budget);
+    return this.onIndex(userId, (key) => this.backend.confirm(key, sid, sinceMs, budget));
   }
 
   /** Whether a session read or written now must extend its lease first. */
@@ -47,7 +54,7 @@ export class UserSessionIndex {
 
   /** The user's entries with a live lease, oldest lease first. */
   entries(userId: string, budget: OperationBudget): Promise<IndexEntry[]> {
-    return this.backend.entries(this.keys.index(userId), false, budget);
+    return this.onIndex(userId, (key) => this.backend.entries(key, false, budget));
   }
 
   /**
@@ -55,11 +62,28 @@ export class UserSessionIndex {
    * returns the entries to revoke. Removes nothing: see `remove`.
    */
   beginRevocation(userId: string, budget: OperationBudget): Promise<IndexEntry[]> {
-    return this.backend.entries(this.keys.index(userId), true, budget);
+    return this.onIndex(userId, (key) => this.backend.entries(key, true, budget));
   }
 
   /** Drops entries, once their sessions are deleted (or found dead). */
   remove(userId: string, sids: string[], budget: OperationBudget): Promise<void> {
-    return this.backend.unindex(this.keys.index(userId), sids, budget);
+    return this.onIndex(userId, (key) => this.backend.unindex(key, sids, budget));
+  }
+
+  /**
+   * A user's index key holding another Redis type (something else wrote there) can neither
+   * admit nor revoke anyone: the request fails with 503, not 500, and the log names the key
+   * (a user's, never a session's) to delete. A read's lease renewal is left to the store, which
+   * treats the session as absent.
+   */
+  private async onIndex<T>(userId: string, call: (key: string) => Promise<T>): Promise<T> {
+    const key = this.keys.index(userId);
+    try {
+      return await call(key);
+    } catch (error) {
+      if (!(error instanceof WrongTypeError)) throw error;
+      this.logger.error(`${key} is not a sorted set: delete it to index this user's sessions`);
+      throw new SessionStoreUnavailableException('a session index key holds another Redis type');
+    }
   }
 }

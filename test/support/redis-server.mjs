@@ -22,31 +22,46 @@ export async function startRedisServer(extraArgs = []) {
   const port = await freePort();
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let child;
+  let everStarted = false;
   const server = {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      child = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          ...extraArgs,
-        ],
-        { stdio: 'ignore' },
-      );
-      const failed = new Promise((_, reject) =>
-        child?.once('error', (error) =>
-          reject(new Error(`redis-server could not start (is it installed?): ${error.message}`)),
-        ),
-      );
-      await Promise.race([waitForPing(port), failed]);
+      // Another process may take the port between freePort() and the bind: the first start
+      // then moves to another port (later restarts keep theirs, which clients know).
+      for (let attempt = 1; ; attempt++) {
+        child = spawn(
+          'redis-server',
+          [
+            '--port',
+            String(server.port),
+            '--bind',
+            '127.0.0.1',
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            ...extraArgs,
+          ],
+          { stdio: 'ignore' },
+        );
+        const started = child;
+        const failed = new Promise((_, reject) => {
+          started.once('error', (error) =>
+            reject(new Error(`redis-server could not start (is it installed?): ${error.message}`)),
+          );
+          started.once('exit', () => reject(new PortTakenError()));
+        });
+        try {
+          await Promise.race([waitForPing(server.port, started), failed]);
+          return;
+        } catch (error) {
+          started.kill('SIGKILL');
+          if (!(error instanceof PortTakenError) || everStarted || attempt === 5) throw error;
+          server.port = await freePort();
+          server.url = `redis://127.0.0.1:${server.port}`;
+        }
+      }
     },
     pause() {
       child?.kill('SIGSTOP');
@@ -65,7 +80,15 @@ export async function startRedisServer(extraArgs = []) {
     },
   };
   await server.start();
+  everStarted = true;
   return server;
+}
+
+/** The redis-server exited at start-up: on a free port, that is a lost race for the port. */
+class PortTakenError extends Error {
+  constructor() {
+    super('redis-server exited at start-up (port taken?)');
+  }
 }
 
 /** @returns {Promise<number>} a loopback port nobody listens on right now */
@@ -80,10 +103,15 @@ export function freePort() {
   });
 }
 
-/** @param {number} port */
-async function waitForPing(port) {
+/**
+ * Waits until the server answers, and checks it is the one we started (by pid), not another
+ * process that won the port.
+ * @param {number} port
+ * @param {import('node:child_process').ChildProcess} child
+ */
+async function waitForPing(port, child) {
   const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && child.exitCode === null) {
     const client = new Redis({
       port,
       host: '127.0.0.1',
@@ -93,8 +121,11 @@ async function waitForPing(port) {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      if ((await client.ping()) === 'PONG') return;
-    } catch {
+      const info = await client.info('server');
+      if (new RegExp(`^process_id:${child.pid}\\r?$`, 'm').test(info)) return;
+      if (/^process_id:/m.test(info)) throw new PortTakenError();
+    } catch (error) {
+      if (error instanceof PortTakenError) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50));
     } finally {
       client.disconnect();

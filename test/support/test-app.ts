@@ -9,6 +9,7 @@ import {
   Req,
   Res,
   UseGuards,
+  type LoggerService,
 } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
@@ -50,6 +51,18 @@ class TestController {
   async login(@Req() req: Request, @Body() body: { user: string; maxAge?: number }) {
     await this.logins.login(req, body.user, { data: { user: body.user }, maxAge: body.maxAge });
     return { user: body.user };
+  }
+
+  /** A password reset: sign the user out everywhere, then log them in, in one request. */
+  @Post('reset')
+  async reset(
+    @Req() req: Request,
+    @Tenant() tenant: string,
+    @Body() body: { user: string; began?: 'now' },
+  ) {
+    const revoked = await this.sessions.revokeAll(tenant, body.user);
+    await this.logins.login(req, body.user, { data: { user: body.user }, began: body.began });
+    return { revoked };
   }
 
   @Post('logout')
@@ -123,9 +136,11 @@ export interface TestApp {
 /**
  * A Nest app with the module on the test Redis (or the embedded store with `redis: undefined`).
  * Give each suite its own `appName` so suites sharing the server never see each other's keys.
+ * Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to capture them.
  */
 export async function createTestApp(
   options: Partial<TenantSessionModuleOptions> & { appName: string },
+  { logger }: { logger?: LoggerService } = {},
 ): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -139,7 +154,7 @@ export async function createTestApp(
     controllers: [TestController],
   }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
-    logger: process.env.TEST_LOGS ? undefined : false,
+    logger: logger ?? (process.env.TEST_LOGS ? undefined : false),
   });
   await app.init();
   let closing: Promise<void> | undefined;

@@ -1,0 +1,41 @@
+import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
+import { checkKeyTemplates } from './key-templates.js';
+
+const INDEX = 'sessions-index:{tenant}:{app}:';
+const KEYS = 'sessions:{tenant}:{app}:';
+
+describe('key templates', () => {
+  it.each([
+    [KEYS, INDEX],
+    ['sess:{app}:{tenant}:', 'idx:{app}:{tenant}:'],
+    ['{tenant}/sessions/', '{tenant}/index/'],
+    ['s:{tenant}.{app}.', 'i:{tenant}.{app}.'],
+    ['{app}:s:{tenant}:', '{app}:i:{tenant}:'],
+    ['s{{tenant}}:', 'i{{tenant}}:'],
+    ['s{tenant}:', 's:idx:{tenant}:'],
+  ])('accepts %s with %s', (keys, index) => {
+    expect(() => checkKeyTemplates(keys, index)).not.toThrow();
+  });
+
+  it.each([
+    ['no {tenant}', 'sessions:{app}:', INDEX],
+    ['{tenant} last (acme + 2bob = acme2 + bob)', 'sess:{app}:{tenant}', INDEX],
+    ['{tenant} followed by an id character', 'sess:{tenant}x:', INDEX],
+    ['{tenant} followed by a hyphen', 'sess:{tenant}-{app}:', INDEX],
+    ['placeholders run together', 'sess:{app}{tenant}:', INDEX],
+    ['an index template with {tenant} last', KEYS, 'idx:{app}:{tenant}'],
+    ['prefixes that start one another', 'sessions:{tenant}:', 'sessions:{tenant}:index:'],
+    ['a session prefix that starts the index prefix', 's:{tenant}.', 's:{tenant}.idx.'],
+    ['families parting where a tenant id starts (tenant "idx")', 's:{tenant}:', 's:idx:{tenant}:'],
+    ['families parting inside an id', 's:{app}-idx:{tenant}:', 's:{app}-{tenant}:'],
+    ['equal prefixes', KEYS, KEYS],
+  ])('refuses %s', (_, keys, index) => {
+    expect(() => checkKeyTemplates(keys, index)).toThrow(InvalidTenantSessionOptionsError);
+  });
+
+  it('says how to fix a placeholder without a separator', () => {
+    expect(() => checkKeyTemplates('sess:{app}:{tenant}', INDEX)).toThrow(
+      /"sess:\{app\}:\{tenant\}:"/,
+    );
+  });
+});

@@ -1,0 +1,170 @@
+import { Redis } from 'ioredis';
+
+/** One command a client sent, as MONITOR reports it (commands run inside scripts are left out). */
+export interface MonitoredCommand {
+  /** Lower case: `eval`, `del`, `getdel`, ... */
+  name: string;
+  args: string[];
+  /** The sending client's `host:port`. */
+  source: string;
+}
+
+export type CommandPredicate = (command: MonitoredCommand) => boolean;
+
+/** One of the library's scripts, recognised by its first line `-- tenant-session:<name>`. */
+export function script(name: string): CommandPredicate {
+  // MONITOR escapes the script's newlines as `\n`.
+  return (command) =>
+    command.name === 'eval' && (command.args[0] ?? '').startsWith(`-- tenant-session:${name}\\n`);
+}
+
+/** A plain command on a key starting with `keyPrefix` (a whole key is a prefix too). */
+export function command(name: string, keyPrefix: string): CommandPredicate {
+  return (command) =>
+    command.name === name.toLowerCase() && (command.args[0] ?? '').startsWith(keyPrefix);
+}
+
+interface Trigger {
+  predicate: CommandPredicate;
+  remaining: number;
+  action: (command: MonitoredCommand) => void;
+  fired: (command: MonitoredCommand) => void;
+  timer: NodeJS.Timeout;
+}
+
+const BARRIER = 'fault-barrier:';
+const LOG_LIMIT = 1000;
+
+/**
+ * Watches every command a redis-server runs (MONITOR) and acts the moment a given one shows up,
+ * e.g. freezes the server or kills an app process right after a step of an operation.
+ *
+ * MONITOR reports a command once it has run. The sender usually reads its reply before the test
+ * reads MONITOR's line, so an app talking to the server directly may already have sent its next
+ * step when the action lands; put a FaultProxy (fault-proxy.ts) between them to make it exact.
+ */
+export class CommandMonitor {
+  private readonly triggers = new Set<Trigger>();
+  private readonly log: MonitoredCommand[] = [];
+  private readonly barriers = new Map<string, () => void>();
+  private barrierCount = 0;
+  private lastSeenAt = Date.now();
+
+  private constructor(
+    private readonly connection: Redis,
+    private readonly control: Redis,
+  ) {
+    connection.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua') return;
+      this.lastSeenAt = Date.now();
+      const [name = '', ...rest] = args;
+      const barrier = name.toLowerCase() === 'echo' && this.barriers.get(rest[0]);
+      if (barrier) {
+        this.barriers.delete(rest[0]);
+        return barrier();
+      }
+      this.seen({ name: name.toLowerCase(), args: rest, source });
+    });
+  }
+
+  static async open(url: string): Promise<CommandMonitor> {
+    const connection = await new Redis(url, { lazyConnect: true }).monitor();
+    const control = new Redis(url);
+    // A server stopped at the end of a suite is not an error worth reporting.
+    connection.on('error', () => undefined);
+    control.on('error', () => undefined);
+    return new CommandMonitor(connection, control);
+  }
+
+  /**
+   * Runs `action` synchronously when the `nth` command matching `predicate` is seen (counting
+   * from now); resolves with that command once it did. Rejects when it is not seen within
+   * `limitMs`, so a step that never runs fails the test by name.
+   */
+  when(
+    predicate: CommandPredicate,
+    action: (command: MonitoredCommand) => void,
+    { nth = 1, limitMs = 10_000, label = 'the awaited command' } = {},
+  ): Promise<MonitoredCommand> {
+    return new Promise((resolve, reject) => {
+      const trigger: Trigger = {
+        predicate,
+        remaining: nth,
+        action,
+        fired: (command) => {
+          clearTimeout(trigger.timer);
+          resolve(command);
+        },
+        timer: setTimeout(() => {
+          this.triggers.delete(trigger);
+          reject(new Error(`${label} was not seen within ${limitMs} ms; seen: ${this.commands()}`));
+        }, limitMs),
+      };
+      this.triggers.add(trigger);
+    });
+  }
+
+  /** Drops the triggers that have not fired (their promises then never settle). */
+  disarm(): void {
+    for (const trigger of this.triggers) clearTimeout(trigger.timer);
+    this.triggers.clear();
+  }
+
+  /**
+   * Resolves once this monitor has handled every command the server ran before now (an ECHO
+   * sent now and seen here comes after them all), so a trigger they matched has fired. While
+   * the server is frozen, that is once it runs again.
+   */
+  barrier(): Promise<void> {
+    const token = `${BARRIER}${++this.barrierCount}`;
+    return new Promise((resolve) => {
+      this.barriers.set(token, resolve);
+      // A server that went away releases everyone waiting: there is nothing left to order.
+      this.control.echo(token).catch(() => {
+        this.barriers.delete(token);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Resolves once the server has run everything sent before now and then nothing for
+   * `quietMs`: what was queued while it was frozen has run by then. Gives up after `limitMs`.
+   */
+  async quiet(quietMs = 150, limitMs = 5_000): Promise<void> {
+    const deadline = Date.now() + limitMs;
+    await this.barrier();
+    this.lastSeenAt = Date.now();
+    while (Date.now() < deadline && Date.now() - this.lastSeenAt < quietMs) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Forgets the commands seen so far (see `commands`). */
+  reset(): void {
+    this.log.length = 0;
+  }
+
+  /** The commands seen since the last reset, as `name key` (a script as its first line). */
+  commands(): string[] {
+    return this.log.map(({ name, args }) => `${name} ${(args[0] ?? '').split('\\n', 1)[0]}`);
+  }
+
+  close(): void {
+    this.disarm();
+    this.connection.disconnect();
+    this.control.disconnect();
+    for (const release of this.barriers.values()) release();
+    this.barriers.clear();
+  }
+
+  private seen(command: MonitoredCommand): void {
+    if (this.log.length < LOG_LIMIT) this.log.push(command);
+    for (const trigger of this.triggers) {
+      if (!trigger.predicate(command) || --trigger.remaining > 0) continue;
+      this.triggers.delete(trigger);
+      trigger.action(command);
+      trigger.fired(command);
+    }
+  }
+}
