@@ -1,6 +1,7 @@
 import { Logger, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { TenantSessionIoAdapter } from 'nestjs-tenant-session/socket.io';
 import { AppModule } from './app.module.js';
 import { loadSampleConfig, type SampleEnv } from './sample-config.js';
 
@@ -14,6 +15,8 @@ export async function createSampleApp(
 ): Promise<NestExpressApplication> {
   const config = loadSampleConfig(env);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), options);
+  // socket.io with each socket's tenant and session, and live sign-out (live/session.gateway.ts).
+  app.useWebSocketAdapter(new TenantSessionIoAdapter(app));
   const logger = new Logger('Sample');
   for (const warning of config.warnings) logger.warn(warning);
   return app;

@@ -18,7 +18,10 @@ export interface SessionPageView {
 /**
  * The session panel. Server-rendered and self-contained: no external assets, inline CSS and
  * script allowed by a per-response nonce, every interpolated value escaped. The script only
- * calls the JSON routes and reloads, so what you see is always what the server says.
+ * calls the JSON routes and reloads, so what you see is always what the server says. A
+ * logged-in page also keeps a socket.io connection (its client script is served by the app's
+ * socket.io server, same origin, under the same nonce): when the server says the session ended
+ * (`session:ended`), the page shows "signed out" at once, without a reload.
  */
 export function renderSessionPage(view: SessionPageView, nonce: string): string {
   const { tenant, user } = view;
@@ -34,11 +37,12 @@ export function renderSessionPage(view: SessionPageView, nonce: string): string 
 <body>
 <main>
 <h1>nestjs-tenant-session <small>tenant <b id="tenant">${e(tenant)}</b></small></h1>
+<p id="signed-out" class="banner" role="alert" hidden></p>
 ${panel(view)}
 ${user ? sessionsSection(user.sessions) + passwordSection() + (user.admin ? adminSection() : '') : loginSection()}
 <p id="status" role="status"></p>
 </main>
-<script nonce="${e(nonce)}">${SCRIPT}</script>
+${user ? `<script src="/socket.io/socket.io.min.js" nonce="${e(nonce)}"></script>\n` : ''}<script nonce="${e(nonce)}">${SCRIPT}</script>
 </body>
 </html>
 `;
@@ -62,6 +66,7 @@ function panel({ user }: SessionPageView): string {
 <dt>Session</dt><dd id="session-id"><code>${e(user.shortSessionId)}</code></dd>
 <dt>Expires in</dt>${expires}
 <dt>Counter</dt><dd id="count">${e(user.count)}</dd>
+<dt>Live</dt><dd id="live">connecting…</dd>
 </dl>
 <div class="actions">
 <button id="increment" data-post="/increment">Increment</button>
@@ -152,6 +157,7 @@ li.session>button,li.session>.tag{grid-column:2;grid-row:1/span 2;align-self:cen
 .tag{font-size:.75rem;background:#e3f4e8;color:#1e7a3c;border-radius:4px;padding:.1rem .45rem}
 .hint{font-size:.85rem;color:#5b6475;margin:.8rem 0 0}
 #status{color:#c0392b;min-height:1.4em}
+.banner{background:#fdecea;border:1px solid #f5c2bd;color:#8a1c12;border-radius:8px;padding:.7rem 1rem;margin:0 0 1rem}
 `;
 
 const SCRIPT = `
@@ -187,6 +193,34 @@ document.querySelectorAll('form[data-admin-revoke]').forEach((f) =>
       status.textContent = 'Signed out ' + data.revoked + ' session(s) of ' + user + '.';
     });
   }));
+// Live sign-out: the server ends this page's socket with \`session:ended\` when the session is
+// revoked (another device, an admin, a password change), logged out or expires.
+const live = document.getElementById('live');
+const ENDED = {
+  revoked: 'This session was signed out from another device or by an administrator.',
+  logout: 'This session was logged out.',
+  expired: 'This session expired.',
+};
+let sessionEnded = false;
+function signedOut(reason) {
+  sessionEnded = true;
+  const banner = document.getElementById('signed-out');
+  banner.textContent = 'Signed out. ' + (ENDED[reason] || '') + ' Reload the page to log in again.';
+  banner.hidden = false;
+  live.textContent = 'signed out';
+  document.getElementById('user').textContent = 'nobody';
+  document.querySelectorAll('main button, main input').forEach((el) => (el.disabled = true));
+}
+if (live && window.io) {
+  const socket = io();
+  socket.on('connect', () =>
+    socket.emit('hello', {}, (me) => (live.textContent = 'connected as ' + me.user)));
+  socket.on('session:ended', ({ reason }) => signedOut(reason));
+  socket.on('disconnect', () => {
+    if (live.textContent !== 'signed out') live.textContent = 'disconnected';
+  });
+  socket.on('connect_error', (error) => (live.textContent = 'unavailable: ' + error.message));
+}
 document.querySelectorAll('time[datetime]').forEach((t) => {
   t.textContent = new Date(t.dateTime).toLocaleTimeString();
 });
@@ -194,6 +228,7 @@ const expires = document.getElementById('expires-in');
 if (expires && expires.dataset.expiresAt) {
   const at = Date.parse(expires.dataset.expiresAt);
   const tick = () => {
+    if (sessionEnded) return (expires.textContent = 'ended');
     const left = Math.floor((at - Date.now()) / 1000);
     if (left <= 0) return (expires.textContent = 'expired');
     const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;

@@ -1,0 +1,28 @@
+import { Logger } from '@nestjs/common';
+import type { ResolvedOptions } from '../options/resolved-options.js';
+import { RedisSessionBackend } from '../store/redis-session.backend.js';
+import type { SessionBackend } from '../store/session-backend.interface.js';
+import { LocalSessionEventBus } from './local-session-event.bus.js';
+import { RedisSessionEventBus } from './redis-session-event.bus.js';
+import type { SessionEventBus } from './session-event-bus.interface.js';
+
+/**
+ * The bus that fits the backend: Redis pub/sub beside Redis, in-process beside the embedded
+ * store. With Redis answering, start-up waits (bounded) until the subscription is in place, so
+ * the app hears events from its first request on; otherwise it subscribes once Redis is back.
+ */
+export async function createSessionEventBus(
+  options: ResolvedOptions,
+  backend: SessionBackend,
+): Promise<SessionEventBus> {
+  if (!(backend instanceof RedisSessionBackend)) return new LocalSessionEventBus();
+  const { client } = backend;
+  const bus = new RedisSessionEventBus(client, options.appName, options.operationTimeoutMs);
+  bus.start();
+  if (client.status === 'ready' && !(await bus.subscribed(options.operationTimeoutMs * 5))) {
+    logger.warn('Not subscribed to session events yet; sockets are checked again once it is');
+  }
+  return bus;
+}
+
+const logger = new Logger('TenantSession');

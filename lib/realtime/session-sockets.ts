@@ -1,0 +1,315 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { HandshakeRefusedError } from '../errors/handshake-refused.error.js';
+import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
+import { sessionHandle } from '../session/session-handle.js';
+import { TenantSessionRegistry } from '../session/tenant-session.registry.js';
+import type { SessionSnapshot } from '../session/tenant-session.store.js';
+import { TenantIdentifier } from '../tenancy/tenant-identifier.js';
+import type { SessionEvent } from './session-event.js';
+import { SessionEventBus } from './session-event-bus.interface.js';
+import {
+  getSocketSession,
+  SESSION_ENDED_EVENT,
+  type SessionEndReason,
+  type SessionEndedMessage,
+  type SessionSocket,
+  type SocketSessionState,
+} from './socket-session.js';
+
+/** Decides which pages may open a socket; the default allows the socket's own host only. */
+export type OriginCheck = (origin: string, req: Request) => boolean;
+
+/** A logged-in session with sockets on this instance. */
+interface Watch {
+  tenant: string;
+  sid: string;
+  handle: string;
+  userId: string;
+  sockets: Set<SessionSocket>;
+  /** When the session expires unless used meanwhile (performance.now(), from the last read). */
+  expiresAt: number;
+  timer?: NodeJS.Timeout;
+  ended: boolean;
+}
+
+/** Checked a little after the expiry Redis reported, so the key is gone by then. */
+const EXPIRY_MARGIN_MS = 250;
+/** A check that could not reach the store is tried again after this long. */
+const RETRY_MS = 5000;
+/** setTimeout's longest delay; a longer-lived session is checked once in between. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Sessions read per round trip when re-checking many. */
+const CHECK_BATCH = 200;
+/** How long a received event stays relevant to a handshake still reading its session. */
+const RECENT_END_MS = 60_000;
+
+/**
+ * Sessions for sockets. At the handshake: the tenant (the module's resolver, on the handshake
+ * request), the session id (the signed cookie, checked with that tenant's secrets) and the
+ * session itself, read without restarting its TTL. Afterwards, per logged-in session with
+ * sockets here: it ends them, with a `session:ended` event first, when the session is revoked or
+ * logged out on any instance (the event bus), or expires. Expiry is one read at the time Redis
+ * gave (then again when HTTP activity extended it), so a socket costs one read per idle TTL and
+ * never keeps a session alive. When the bus was disconnected, every session is read again.
+ */
+@Injectable()
+export class SessionSockets implements OnApplicationShutdown {
+  private readonly logger = new Logger('TenantSession');
+  private readonly watches = new Map<string, Watch>();
+  private readonly byUser = new Map<string, Set<Watch>>();
+  private readonly byTenant = new Map<string, Set<Watch>>();
+  /**
+   * When this instance last received an event per user (`<tenant>/<userId>`) or tenant-wide
+   * (`<tenant>`), for handshakes that were reading sessions meanwhile; oldest first.
+   */
+  private readonly recentEnds = new Map<string, number>();
+
+  constructor(
+    private readonly identifier: TenantIdentifier,
+    private readonly registry: TenantSessionRegistry,
+    @Inject(SessionEventBus) bus: SessionEventBus,
+  ) {
+    bus.subscribe((event) => this.onEvent(event));
+    bus.onResubscribed(() => void this.check([...this.watches.values()]));
+  }
+
+  /**
+   * The handshake: reads the socket's tenant and session, without extending it. Throws
+   * HandshakeRefusedError for an unknown tenant, a page of another origin, or a store that does
+   * not answer. A missing, forged or foreign cookie is an anonymous socket, as over HTTP.
+   */
+  async open(
+    request: IncomingMessage,
+    loginRequired: () => Error,
+    allowOrigin: OriginCheck = sameHost,
+  ): Promise<SocketSessionState> {
+    try {
+      const origin = request.headers.origin;
+      if (origin !== undefined && !allowOrigin(origin, this.identifier.asRequest(request))) {
+        throw HandshakeRefusedError.originNotAllowed();
+      }
+      const tenant = await this.identifier.identify(request);
+      const { store, sessionIdFromCookie } = await this.registry.get(tenant);
+      const sid = sessionIdFromCookie(request.headers.cookie);
+      // Events received from here on may concern what this read returns (see `watch`).
+      const readAt = performance.now();
+      const [stored] = sid === undefined ? [] : await store.snapshots([sid]);
+      if (sid === undefined || stored === undefined) {
+        return { data: { tenant }, readAt, ttlMs: 0, loginRequired };
+      }
+      const { data: session, userId, ttlMs } = stored;
+      return {
+        data: { tenant, session, userId, sessionHandle: sessionHandle(sid) },
+        sid: userId === undefined ? undefined : sid,
+        readAt,
+        ttlMs,
+        loginRequired,
+      };
+    } catch (error) {
+      const refusal = HandshakeRefusedError.for(error);
+      if (refusal) throw refusal;
+      this.logger.error(`A socket handshake failed: ${(error as Error)?.stack ?? error}`);
+      throw HandshakeRefusedError.internal();
+    }
+  }
+
+  /** A socket connected: follows its session until one of them ends. */
+  watch(socket: SessionSocket): void {
+    const state = getSocketSession(socket);
+    const userId = state?.data.userId;
+    if (!state?.sid || userId === undefined) return;
+    const { tenant } = state.data;
+    const handle = sessionHandle(state.sid);
+    let watch = this.watches.get(watchKey(tenant, handle));
+    if (!watch) {
+      watch = {
+        tenant,
+        sid: state.sid,
+        handle,
+        userId,
+        sockets: new Set(),
+        expiresAt: 0,
+        ended: false,
+      };
+      this.add(watch);
+      this.expect(watch, state.ttlMs, state.readAt);
+    }
+    const watched = watch;
+    watched.sockets.add(socket);
+    socket.once('disconnect', () => this.unwatch(watched, socket));
+    // The session may have ended while the handshake read it: an event received since then
+    // that concerns it means "read it again" (events name sessions by handle or user).
+    if (watched.userId !== userId || this.endedSince(watched, state.readAt)) {
+      void this.check([watched]);
+    }
+  }
+
+  onApplicationShutdown(): void {
+    for (const watch of this.watches.values()) clearTimeout(watch.timer);
+    this.watches.clear();
+    this.byUser.clear();
+    this.byTenant.clear();
+  }
+
+  private onEvent(event: SessionEvent): void {
+    this.remember(event);
+    if (event.type === 'revoked' && event.userId === undefined) {
+      for (const watch of [...(this.byTenant.get(event.tenant) ?? [])]) this.end(watch, 'revoked');
+      return;
+    }
+    const reason: SessionEndReason = event.type === 'logout' ? 'logout' : 'revoked';
+    for (const handle of event.sessions) {
+      const watch = this.watches.get(watchKey(event.tenant, handle));
+      if (watch) this.end(watch, reason);
+    }
+    // A revocation retried after a failure may name fewer sessions than it ended: whatever this
+    // instance still holds of that user is read again.
+    if (event.type === 'revoked' && event.userId !== undefined) {
+      const left = this.byUser.get(userKey(event.tenant, event.userId));
+      if (left?.size) void this.check([...left]);
+    }
+  }
+
+  /** Reads sessions again (a batch per tenant) and ends, keeps or reschedules each. */
+  private async check(watches: Watch[]): Promise<void> {
+    const byTenant = new Map<string, Watch[]>();
+    for (const watch of watches) {
+      if (watch.ended) continue;
+      const list = byTenant.get(watch.tenant) ?? [];
+      list.push(watch);
+      byTenant.set(watch.tenant, list);
+    }
+    for (const [tenant, list] of byTenant) {
+      for (let i = 0; i < list.length; i += CHECK_BATCH) {
+        const batch = list.slice(i, i + CHECK_BATCH);
+        const readAt = performance.now();
+        try {
+          const { store } = await this.registry.get(tenant);
+          const stored = await store.snapshots(batch.map((w) => w.sid));
+          batch.forEach((watch, j) => this.apply(watch, stored[j], readAt));
+        } catch (error) {
+          // The store is away: try again later; the socket stays until then.
+          if (!(error instanceof SessionStoreUnavailableException)) {
+            this.logger.error(
+              `Checking socket sessions failed: ${(error as Error)?.stack ?? error}`,
+            );
+          }
+          for (const watch of batch) this.arm(watch, RETRY_MS);
+        }
+      }
+    }
+  }
+
+  private apply(watch: Watch, stored: SessionSnapshot | undefined, readAt: number): void {
+    if (watch.ended) return;
+    if (stored === undefined) {
+      // Gone: past its expiry it expired, otherwise it was ended (an event this instance missed).
+      return this.end(watch, readAt >= watch.expiresAt ? 'expired' : 'revoked');
+    }
+    if (stored.userId !== watch.userId) return this.end(watch, 'logout');
+    for (const socket of watch.sockets) {
+      const state = getSocketSession(socket);
+      if (state) state.data.session = stored.data;
+      (socket.data as { session?: unknown }).session = stored.data;
+    }
+    this.expect(watch, stored.ttlMs, readAt);
+  }
+
+  /** The session had `ttlMs` to live at `readAt`: check it again then. */
+  private expect(watch: Watch, ttlMs: number, readAt: number): void {
+    watch.expiresAt = readAt + ttlMs;
+    this.arm(watch, watch.expiresAt - performance.now() + EXPIRY_MARGIN_MS);
+  }
+
+  private arm(watch: Watch, delayMs: number): void {
+    clearTimeout(watch.timer);
+    if (watch.ended) return;
+    watch.timer = setTimeout(
+      () => void this.check([watch]),
+      Math.min(Math.max(delayMs, 0), MAX_TIMER_MS),
+    );
+    watch.timer.unref();
+  }
+
+  private end(watch: Watch, reason: SessionEndReason): void {
+    if (watch.ended) return;
+    this.remove(watch);
+    const message: SessionEndedMessage = { reason };
+    for (const socket of watch.sockets) {
+      // What guards and decorators see from now on, should a message still arrive.
+      const state = getSocketSession(socket);
+      if (state) {
+        state.sid = undefined;
+        state.data = { tenant: state.data.tenant };
+      }
+      socket.data = { ...(socket.data as object), session: undefined, userId: undefined };
+      socket.emit(SESSION_ENDED_EVENT, message);
+      socket.disconnect();
+    }
+  }
+
+  private unwatch(watch: Watch, socket: SessionSocket): void {
+    watch.sockets.delete(socket);
+    if (watch.sockets.size === 0) this.remove(watch);
+  }
+
+  private add(watch: Watch): void {
+    this.watches.set(watchKey(watch.tenant, watch.handle), watch);
+    addTo(this.byUser, userKey(watch.tenant, watch.userId), watch);
+    addTo(this.byTenant, watch.tenant, watch);
+  }
+
+  private remove(watch: Watch): void {
+    watch.ended = true;
+    clearTimeout(watch.timer);
+    const key = watchKey(watch.tenant, watch.handle);
+    if (this.watches.get(key) === watch) this.watches.delete(key);
+    removeFrom(this.byUser, userKey(watch.tenant, watch.userId), watch);
+    removeFrom(this.byTenant, watch.tenant, watch);
+  }
+
+  private remember(event: SessionEvent): void {
+    const now = performance.now();
+    for (const [key, at] of this.recentEnds) {
+      if (now - at <= RECENT_END_MS) break;
+      this.recentEnds.delete(key);
+    }
+    const key = event.userId === undefined ? event.tenant : userKey(event.tenant, event.userId);
+    this.recentEnds.delete(key); // re-inserted last: the map stays in time order
+    this.recentEnds.set(key, now);
+  }
+
+  private endedSince(watch: Watch, readAt: number): boolean {
+    const user = this.recentEnds.get(userKey(watch.tenant, watch.userId)) ?? -Infinity;
+    const tenant = this.recentEnds.get(watch.tenant) ?? -Infinity;
+    return Math.max(user, tenant) >= readAt;
+  }
+}
+
+/** The default origin rule: the page's host (and port) is the socket's own host. */
+function sameHost(origin: string, req: Request): boolean {
+  try {
+    return new URL(origin).host === req.host?.toLowerCase();
+  } catch {
+    return false; // "null" (sandboxed frames, files) and anything else unparsable
+  }
+}
+
+// Tenant ids never contain "/", so these keys cannot collide.
+const watchKey = (tenant: string, handle: string) => `${tenant}/${handle}`;
+const userKey = (tenant: string, userId: string) => `${tenant}/${userId}`;
+
+function addTo(map: Map<string, Set<Watch>>, key: string, watch: Watch): void {
+  const set = map.get(key) ?? new Set<Watch>();
+  set.add(watch);
+  map.set(key, set);
+}
+
+function removeFrom(map: Map<string, Set<Watch>>, key: string, watch: Watch): void {
+  const set = map.get(key);
+  set?.delete(watch);
+  if (set?.size === 0) map.delete(key);
+}
