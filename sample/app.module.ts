@@ -5,12 +5,17 @@ import {
   type MiddlewareConsumer,
   type NestModule,
 } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
 import { TenantSessionModule } from 'nestjs-tenant-session';
+import passport from 'passport';
 import { AccountController } from './account/account.controller.js';
 import { AdminController } from './admin/admin.controller.js';
 import { AuthController } from './auth/auth.controller.js';
+import { LocalStrategy } from './auth/local.strategy.js';
+import { SessionSerializer } from './auth/session.serializer.js';
 import { UserDirectory } from './auth/user-directory.service.js';
 import { JsonPostsMiddleware } from './http/json-posts.middleware.js';
+import { SessionGateway } from './live/session.gateway.js';
 import { PageController } from './page/page.controller.js';
 import { COOKIE_NAME, KEY_PREFIX_TEMPLATE, SampleConfig } from './sample-config.js';
 import { SessionsController } from './sessions/sessions.controller.js';
@@ -23,6 +28,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       imports: [
+        PassportModule.register({ session: true }),
         TenantSessionModule.forRoot({
           tenant: { byHost: config.tenantHosts },
           appName: config.appName,
@@ -32,8 +38,14 @@ export class AppModule implements NestModule {
           // The defaults, spelled out: the reader service must use the very same ones.
           cookieName: COOKIE_NAME,
           keyPrefix: KEY_PREFIX_TEMPLATE,
-          onRevoked: ({ tenant, userId, reason, revoked }) =>
-            audit.log(`${tenant}: revoked ${revoked} session(s) of ${userId ?? '*'} (${reason})`),
+          // Needs the tenant's session, so it runs in the module's middleware, right after it.
+          afterSession: [passport.session()],
+          // Every instance hears every revocation; one made by another instance is `remote`.
+          onRevoked: ({ tenant, userId, reason, revoked, remote }) =>
+            audit.log(
+              `${tenant}: revoked ${revoked} session(s) of ${userId ?? '*'} (${reason})` +
+                (remote ? ' on another instance' : ''),
+            ),
         }),
       ],
       controllers: [
@@ -43,7 +55,13 @@ export class AppModule implements NestModule {
         SessionsController,
         AdminController,
       ],
-      providers: [{ provide: SampleConfig, useValue: config }, UserDirectory],
+      providers: [
+        { provide: SampleConfig, useValue: config },
+        UserDirectory,
+        LocalStrategy,
+        SessionSerializer,
+        SessionGateway,
+      ],
     };
   }
 
