@@ -3,7 +3,10 @@ import tseslint from 'typescript-eslint';
 /**
  * lib/ is layered; a folder may import only from the folders before it, never from a later one
  * (and never from the module files at the root of lib/):
- * errors ← tenancy ← options ← store ← user-index ← session ← revocation ← identity ← http ← root.
+ * errors ← tenancy ← options ← store ← user-index ← session ← revocation ← identity ←
+ * realtime ← http ← health ← socket-io ← root. lib/health (the terminus indicator) and
+ * lib/socket-io (the socket.io adapter) are entry points of their own: they load optional peers,
+ * which nothing reachable from lib/index.ts may import.
  */
 const LAYERS = [
   'errors',
@@ -14,8 +17,28 @@ const LAYERS = [
   'session',
   'revocation',
   'identity',
+  'realtime',
   'http',
+  'health',
+  'socket-io',
 ];
+
+/** Optional peer dependencies, by the entry point (lib/<folder>) that alone may load them. */
+const OPTIONAL_PEERS = {
+  health: ['@nestjs/terminus'],
+  'socket-io': ['@nestjs/websockets', '@nestjs/platform-socket.io', 'socket.io'],
+};
+
+/** The optional peers a folder may not import: all but its own (a root file: all). */
+const optionalPeersOutside = (folder) =>
+  Object.entries(OPTIONAL_PEERS).flatMap(([entry, names]) =>
+    entry === folder
+      ? []
+      : names.map((name) => ({
+          name,
+          message: `${name} is an optional peer: only the lib/${entry} entry point may load it`,
+        })),
+  );
 
 const layerRules = LAYERS.map((layer, i) => ({
   files: [`lib/${layer}/**/*.ts`],
@@ -23,6 +46,7 @@ const layerRules = LAYERS.map((layer, i) => ({
     'no-restricted-imports': [
       'error',
       {
+        paths: optionalPeersOutside(layer),
         patterns: [
           {
             group: [...LAYERS.slice(i + 1).map((higher) => `../${higher}/*`), '../*.js'],
@@ -54,4 +78,19 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  {
+    files: ['lib/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: optionalPeersOutside(undefined),
+          patterns: Object.keys(OPTIONAL_PEERS).map((entry) => ({
+            group: [`./${entry}/*`],
+            message: `lib/${entry} loads optional peers: only its own entry point may import it`,
+          })),
+        },
+      ],
+    },
+  },
 );

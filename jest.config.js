@@ -12,6 +12,8 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
   moduleNameMapper: {
     '^nestjs-tenant-session$': '<rootDir>/lib/index.ts',
+    '^nestjs-tenant-session/health$': '<rootDir>/lib/health/index.ts',
+    '^nestjs-tenant-session/socket\\.io$': '<rootDir>/lib/socket-io/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   globalSetup: '<rootDir>/test/support/global-setup.mjs',

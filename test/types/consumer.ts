@@ -11,6 +11,7 @@ import {
   type ActiveSession,
   type TenantSessionModuleOptions,
 } from 'nestjs-tenant-session';
+import { TenantSessionHealthIndicator } from 'nestjs-tenant-session/health';
 
 declare module 'express-session' {
   interface SessionData {
@@ -48,3 +49,6 @@ const options: TenantSessionModuleOptions = {
 
 @Module({ imports: [TenantSessionModule.forRoot(options)], controllers: [ShopController] })
 export class ShopModule {}
+
+/** The health entry point's declarations resolve through the package's exports. */
+export type HealthIndicator = TenantSessionHealthIndicator;
