@@ -1,10 +1,12 @@
-// Runs before `npm test`: the suites start their own redis-server and drive Debian's chromium.
+// Runs before `npm test`: the suites start their own redis-server and redis-sentinel and drive
+// Debian's chromium.
 // When one is missing and we are root on Debian (CI, a fresh machine), install it with apt-get;
 // otherwise say how.
 import { execSync, spawnSync } from 'node:child_process';
 
 const needed = [
   { binary: 'redis-server', pkg: 'redis-server' },
+  { binary: 'redis-sentinel', pkg: 'redis-sentinel' },
   { binary: 'chromium', pkg: 'chromium' },
 ];
 const has = (binary) => spawnSync('sh', ['-c', `command -v ${binary}`]).status === 0;

@@ -1,4 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
+import { Redis as Redis5 } from 'ioredis5';
 import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
 import { checkRedisOption } from './redis-option.js';
 
@@ -39,6 +40,12 @@ describe('the redis option', () => {
   ])('refuses %s, naming it', (_, value, message) => {
     expect(() => checkRedisOption(value, false)).toThrow(InvalidTenantSessionOptionsError);
     expect(() => checkRedisOption(value, false)).toThrow(message);
+  });
+
+  it('refuses a real ioredis 5 client instead of falling back to localhost', () => {
+    const old = new Redis5({ lazyConnect: true });
+    expect(() => checkRedisOption(old, false)).toThrow(/not an ioredis 6 Redis or Cluster/);
+    old.disconnect();
   });
 
   it('never shows a URL password in its error', () => {
