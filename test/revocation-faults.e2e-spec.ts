@@ -26,8 +26,9 @@ const APP = 'faults';
 const USER = 'alice';
 const SESSION_PREFIX = `sessions:${TENANT}:${APP}:`;
 const INDEX_KEY = `sessions-index:${TENANT}:${APP}:${USER}`;
-// Generous: every step also waits for the MONITOR barrier, and CI machines are busy.
-const OPERATION_TIMEOUT_MS = 800;
+// Generous: every step also waits for the MONITOR barrier, and CI machines are busy (a budget
+// spent by slowness alone would end an operation before the step under test).
+const OPERATION_TIMEOUT_MS = 1500;
 /** Not a performance figure: the line between "fails at its deadline" and "hangs". */
 const HANG_LIMIT_MS = OPERATION_TIMEOUT_MS * 4;
 
@@ -341,9 +342,12 @@ describe('logging in again interrupted by a Redis freeze', () => {
       expect(await status(again)).toBe(200);
     } else {
       expectUnavailable(outcome);
-      // No new session id was handed out, and the old session went with the regeneration.
+      // No new session id was handed out. The old session went with the regeneration, unless
+      // the request's budget ran out before its GETDEL was sent: either way the browser works
+      // exactly when its old session still exists (and is indexed, checked below).
       expect([undefined, before]).toContain(again.sessionId());
-      expect(await status(again)).toBe(401);
+      const oldSessionLives = (await rig.redis.exists(SESSION_PREFIX + before)) === 1;
+      expect(await status(again)).toBe(oldSessionLives ? 200 : 401);
     }
     await expectEveryLiveSessionIndexed(rig.redis);
     for (const other of others) expect(await status(other)).toBe(200);
