@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { CookieOptions } from 'express-session';
 import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
 import { normalizeTenantId } from '../tenancy/tenant-id.js';
-import { createTenantResolver } from '../tenancy/tenant-resolver.js';
+import { createTenantResolver, restrictToKnownTenants } from '../tenancy/tenant-resolver.js';
 import type { TenantResolverFn } from '../tenancy/tenant-resolution.interface.js';
 import { checkKeyTemplates } from './key-templates.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
@@ -75,7 +75,10 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     }
   }
   return {
-    resolveTenant: createTenantResolver(options.tenant),
+    resolveTenant: restrictToKnownTenants(
+      createTenantResolver(options.tenant),
+      options.knownTenants,
+    ),
     appName,
     redis: checkRedisOption(options.redis, options.allowEmbeddedStore ?? false),
     secrets: checkSecrets(options.secret, 'secret'),

@@ -2,6 +2,7 @@ import type { RequestMethod } from '@nestjs/common';
 import type { Request, RequestHandler } from 'express';
 import type { CookieOptions, SessionData } from 'express-session';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { KnownTenantsSource } from '../tenancy/known-tenants.js';
 import type { TenantResolution } from '../tenancy/tenant-resolution.interface.js';
 import type { SessionRevokedEvent } from './session-revoked.event.js';
 
@@ -43,6 +44,13 @@ export type AuthenticatedCheck =
 export interface TenantSessionModuleOptions {
   /** How a request is mapped to a tenant id. */
   tenant: TenantResolution;
+  /**
+   * Which tenants exist: a list, or a lookup answering yes or no (cached: yes for 5 minutes, no
+   * for 30 s). Anything else the resolver finds is an unknown tenant (4xx) before any store is
+   * built. Default: every valid id (fine with `byHost`; with `bySubdomain` or `byHeader`, any
+   * label would get a store of its own).
+   */
+  knownTenants?: KnownTenantsSource;
   /** The `<app>` part of the keys; lets several apps share one Redis. Default `app`. */
   appName?: string;
   /**

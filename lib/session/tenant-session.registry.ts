@@ -11,7 +11,7 @@ import { TenantKeys } from '../store/keys.js';
 import { SessionBackend } from '../store/session-backend.interface.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
 import { UserSessionIndex } from '../user-index/user-session-index.js';
-import { LruCache } from './lru-cache.js';
+import { LruCache } from '../tenancy/lru-cache.js';
 import { OwnerSeal } from './owner-seal.js';
 import { signedSessionId } from './session-cookie.js';
 import { generateSessionId } from './session-id.js';

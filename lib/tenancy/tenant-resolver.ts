@@ -1,4 +1,5 @@
 import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
+import { KnownTenants, type KnownTenantsSource } from './known-tenants.js';
 import { asciiLowerCase, normalizeTenantId } from './tenant-id.js';
 import type { TenantResolution, TenantResolverFn } from './tenant-resolution.interface.js';
 
@@ -11,6 +12,35 @@ export function createTenantResolver(resolution: TenantResolution): TenantResolv
   throw new InvalidTenantSessionOptionsError(
     'tenant must be { byHost }, { bySubdomain }, { byHeader } or a function',
   );
+}
+
+/**
+ * Lets through only tenants that exist: an id the resolver found but `known` denies is no
+ * tenant (the configured 4xx), before any store is built for it.
+ */
+export function restrictToKnownTenants(
+  resolve: TenantResolverFn,
+  known: KnownTenantsSource | undefined,
+): TenantResolverFn {
+  if (known === undefined) return resolve;
+  if (!Array.isArray(known) && typeof known !== 'function') {
+    throw new InvalidTenantSessionOptionsError(
+      'knownTenants must be a list of tenant ids or a function (tenant) => boolean | Promise<boolean>',
+    );
+  }
+  const tenants = new KnownTenants(Array.isArray(known) ? known.map(checkKnownId) : known);
+  return async (req) => {
+    const tenant = normalizeTenantId(await resolve(req));
+    return tenant !== undefined && (await tenants.has(tenant)) ? tenant : undefined;
+  };
+}
+
+function checkKnownId(id: string): string {
+  const tenant = normalizeTenantId(id);
+  if (tenant === undefined) {
+    throw new InvalidTenantSessionOptionsError(`knownTenants lists an invalid tenant id "${id}"`);
+  }
+  return tenant;
 }
 
 function byHost(hosts: Record<string, string>): TenantResolverFn {
