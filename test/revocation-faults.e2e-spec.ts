@@ -28,7 +28,7 @@ const SESSION_PREFIX = `sessions:${TENANT}:${APP}:`;
 const INDEX_KEY = `sessions-index:${TENANT}:${APP}:${USER}`;
 // Generous: every step also waits for the MONITOR barrier, and CI machines are busy (a budget
 // spent by slowness alone would end an operation before the step under test).
-const OPERATION_TIMEOUT_MS = 1500;
+const OPERATION_TIMEOUT_MS = 2500;
 /** Not a performance figure: the line between "fails at its deadline" and "hangs". */
 const HANG_LIMIT_MS = OPERATION_TIMEOUT_MS * 4;
 

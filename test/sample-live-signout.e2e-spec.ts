@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, newDevice } from './support/browser.js';
 import { startSample, type RunningSample } from './support/sample.js';
 import type { SampleEnv } from '../sample/sample-config.js';
 
@@ -23,22 +24,7 @@ describe('sample page: live sign-out in a browser', () => {
 
   beforeAll(async () => {
     await mkdir(SCREENSHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      timeout: 20_000,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // *.localhost is loopback anyway; this keeps it on the IPv4 address the app listens on.
-        '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(() => browser?.close());
   afterEach(async () => {
@@ -56,11 +42,7 @@ describe('sample page: live sign-out in a browser', () => {
 
   /** A browser profile of its own (cookies included), like a second device. */
   async function device(name: string): Promise<BrowserContext> {
-    const context = await browser.newContext({
-      userAgent: `Mozilla/5.0 (${name}) SampleTest`,
-      viewport: { width: 900, height: 900 },
-    });
-    context.setDefaultTimeout(LIVE_WAIT_MS);
+    const context = await newDevice(browser, name, LIVE_WAIT_MS);
     contexts.push(context);
     return context;
   }

@@ -3,17 +3,11 @@
 // on a loopback port it prints as one line of JSON, `{"port":N}`. Settings arrive as JSON in
 // argv[2]: { redis, appName, secret, hosts, operationTimeoutMs }. Started by
 // fault-app-process.ts (not "app-process.ts": jest would resolve that import to this file).
-import 'reflect-metadata';
-import { Body, Controller, Inject, Module, Post, Req } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import {
-  SessionLoginService,
-  SessionRevocationService,
-  TenantSessionModule,
-  getRequestTenant,
-} from '../../dist/index.js';
 
-const settings = JSON.parse(process.argv[2] ?? '{}');
+// First: it loads reflect-metadata before any decorator runs.
+import { injectSessionServices, listenWithController } from './child-app.mjs';
+import { Body, Controller, Post, Req } from '@nestjs/common';
+import { getRequestTenant } from '../../dist/index.js';
 
 class AppController {
   /**
@@ -37,8 +31,7 @@ class AppController {
   }
 }
 
-Inject(SessionLoginService)(AppController, undefined, 0);
-Inject(SessionRevocationService)(AppController, undefined, 1);
+injectSessionServices(AppController);
 const proto = AppController.prototype;
 for (const [method, path] of [
   ['login', 'login'],
@@ -50,20 +43,4 @@ for (const [method, path] of [
 }
 Controller()(AppController);
 
-class AppModule {}
-Module({
-  imports: [
-    TenantSessionModule.forRoot({
-      tenant: { byHost: settings.hosts },
-      secret: settings.secret,
-      redis: settings.redis,
-      appName: settings.appName,
-      operationTimeoutMs: settings.operationTimeoutMs,
-    }),
-  ],
-  controllers: [AppController],
-})(AppModule);
-
-const app = await NestFactory.create(AppModule, { logger: false });
-await app.listen(0, '127.0.0.1');
-process.stdout.write(`${JSON.stringify({ port: app.getHttpServer().address().port })}\n`);
+await listenWithController(AppController);

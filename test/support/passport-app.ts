@@ -4,17 +4,14 @@ import {
   Injectable,
   Post,
   Req,
-  UnauthorizedException,
   UseGuards,
-  type ExecutionContext,
   type LoggerService,
 } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AuthGuard, PassportModule, PassportSerializer, PassportStrategy } from '@nestjs/passport';
+import { AuthGuard, PassportModule } from '@nestjs/passport';
 import { Test } from '@nestjs/testing';
 import type { Request } from 'express';
 import passport from 'passport';
-import { Strategy } from 'passport-local';
 import {
   SessionAuthGuard,
   SessionLoginService,
@@ -22,19 +19,15 @@ import {
   TenantSessionModule,
   type TenantSessionModuleOptions,
 } from 'nestjs-tenant-session';
+import {
+  LocalAuthGuard,
+  LocalStrategy,
+  PassportUsers,
+  SessionSerializer,
+  passportCall,
+  type PassportUser,
+} from './passport-docs-setup.js';
 import { TEST_HOSTS, TEST_SECRET } from './test-app.js';
-
-declare module 'express-session' {
-  interface SessionData {
-    passport?: { user?: unknown };
-  }
-}
-
-export interface PassportUser {
-  id: string;
-  username: string;
-  password: string;
-}
 
 /** Ids differ from usernames, so a test can tell which one a session is indexed under. */
 export const PASSPORT_USERS: readonly PassportUser[] = [
@@ -43,7 +36,7 @@ export const PASSPORT_USERS: readonly PassportUser[] = [
 ];
 
 @Injectable()
-class UsersService {
+class UsersService extends PassportUsers {
   check(username: string, password: string): PassportUser | undefined {
     return PASSPORT_USERS.find((u) => u.username === username && u.password === password);
   }
@@ -53,52 +46,9 @@ class UsersService {
   }
 }
 
-// From here to the controller: session-based passport auth as Nest's docs show it.
-
-@Injectable()
-class LocalStrategy extends PassportStrategy(Strategy) {
-  constructor(private readonly users: UsersService) {
-    super();
-  }
-
-  validate(username: string, password: string): PassportUser {
-    const user = this.users.check(username, password);
-    if (!user) throw new UnauthorizedException();
-    return user;
-  }
-}
-
-@Injectable()
-class SessionSerializer extends PassportSerializer {
-  constructor(private readonly users: UsersService) {
-    super();
-  }
-
-  serializeUser(user: PassportUser, done: (err: unknown, id?: string) => void): void {
-    done(null, user.id);
-  }
-
-  deserializeUser(id: string, done: (err: unknown, user?: PassportUser | false) => void): void {
-    done(null, this.users.byId(id) ?? false);
-  }
-}
-
-@Injectable()
-class LocalAuthGuard extends AuthGuard('local') {
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const result = (await super.canActivate(context)) as boolean;
-    await super.logIn(context.switchToHttp().getRequest());
-    return result;
-  }
-}
-
 /** Checks the credentials only (no passport login), for the route that logs in twice. */
 @Injectable()
 class CredentialsGuard extends AuthGuard('local') {}
-
-function passportCall(run: (done: (err: unknown) => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => run((err) => (err ? reject(err) : resolve())));
-}
 
 @Controller()
 class PassportController {
@@ -183,7 +133,11 @@ export async function createPassportApp(
       }),
     ],
     controllers: [PassportController],
-    providers: [UsersService, LocalStrategy, SessionSerializer],
+    providers: [
+      { provide: PassportUsers, useClass: UsersService },
+      LocalStrategy,
+      SessionSerializer,
+    ],
   }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     logger: logger ?? (process.env.TEST_LOGS ? undefined : false),

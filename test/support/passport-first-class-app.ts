@@ -5,19 +5,16 @@ import {
   Module,
   Post,
   Req,
-  UnauthorizedException,
   UseGuards,
   type DynamicModule,
-  type ExecutionContext,
   type LoggerService,
   type Type,
 } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AuthGuard, PassportModule, PassportSerializer, PassportStrategy } from '@nestjs/passport';
+import { PassportModule } from '@nestjs/passport';
 import { Test } from '@nestjs/testing';
 import type { Request, RequestHandler } from 'express';
 import passport from 'passport';
-import { Strategy } from 'passport-local';
 import {
   Public,
   SessionAuthGuard,
@@ -26,19 +23,17 @@ import {
   TenantSessionModule,
   type TenantSessionModuleOptions,
 } from 'nestjs-tenant-session';
+import {
+  LocalAuthGuard,
+  LocalStrategy,
+  PassportUsers,
+  SessionSerializer,
+  passportCall,
+  type PassportUser,
+} from './passport-docs-setup.js';
 import { TEST_HOSTS, TEST_SECRET } from './test-app.js';
 
-declare module 'express-session' {
-  interface SessionData {
-    passport?: { user?: unknown };
-  }
-}
-
-export interface DirectoryUser {
-  id: string;
-  username: string;
-  password: string;
-}
+export type DirectoryUser = PassportUser;
 
 const SEED: readonly DirectoryUser[] = [
   { id: 'u-alice', username: 'alice', password: 'alice-pass' },
@@ -64,10 +59,8 @@ export const directory = {
 };
 directory.reset();
 
-// From here to the controller: session-based passport auth as Nest's docs show it.
-
 @Injectable()
-class UsersService {
+class UsersService extends PassportUsers {
   check(username: string, password: string): DirectoryUser | undefined {
     return [...directory.users.values()].find(
       (u) => u.username === username && u.password === password,
@@ -75,57 +68,16 @@ class UsersService {
   }
 
   byId(id: unknown): DirectoryUser | undefined {
+    if (id === directory.failingId) throw new Error('directory unreachable');
     return typeof id === 'string' ? directory.users.get(id) : undefined;
-  }
-}
-
-@Injectable()
-class LocalStrategy extends PassportStrategy(Strategy) {
-  constructor(private readonly users: UsersService) {
-    super();
-  }
-
-  validate(username: string, password: string): DirectoryUser {
-    const user = this.users.check(username, password);
-    if (!user) throw new UnauthorizedException();
-    return user;
-  }
-}
-
-@Injectable()
-class SessionSerializer extends PassportSerializer {
-  constructor(private readonly users: UsersService) {
-    super();
-  }
-
-  serializeUser(user: DirectoryUser, done: (err: unknown, id?: string) => void): void {
-    done(null, user.id);
-  }
-
-  /** A user gone from the directory is `false`: passport then forgets who the session was. */
-  deserializeUser(id: string, done: (err: unknown, user?: DirectoryUser | false) => void): void {
-    if (id === directory.failingId) return done(new Error('directory unreachable'));
-    done(null, this.users.byId(id) ?? false);
-  }
-}
-
-@Injectable()
-class LocalAuthGuard extends AuthGuard('local') {
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const result = (await super.canActivate(context)) as boolean;
-    await super.logIn(context.switchToHttp().getRequest());
-    return result;
   }
 }
 
 @Module({
   imports: [PassportModule.register({ session: true })],
-  providers: [UsersService, LocalStrategy, SessionSerializer],
+  providers: [{ provide: PassportUsers, useClass: UsersService }, LocalStrategy, SessionSerializer],
 })
 class AuthModule {}
-
-const passportCall = (run: (done: (err: unknown) => void) => void) =>
-  new Promise<void>((resolve, reject) => run((err) => (err ? reject(err) : resolve())));
 
 @Controller()
 class AccountController {

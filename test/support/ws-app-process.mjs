@@ -4,17 +4,11 @@
 // the test process, so a socket there can be ended from here. Settings arrive as JSON in
 // argv[2]: { redis, appName, secret, hosts, operationTimeoutMs, idleTtl }. Started through
 // fault-app-process.ts (`script: 'ws-app-process.mjs'`).
-import 'reflect-metadata';
-import { Body, Controller, Get, Inject, Module, Post, Req, Res } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import {
-  SessionLoginService,
-  SessionRevocationService,
-  TenantSessionModule,
-  getRequestTenant,
-} from '../../dist/index.js';
 
-const settings = JSON.parse(process.argv[2] ?? '{}');
+// First: it loads reflect-metadata before any decorator runs.
+import { injectSessionServices, listenWithController, settings } from './child-app.mjs';
+import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { getRequestTenant } from '../../dist/index.js';
 
 const callback = (run) =>
   new Promise((resolve, reject) => run((err) => (err ? reject(err) : resolve())));
@@ -77,8 +71,7 @@ class AppController {
   }
 }
 
-Inject(SessionLoginService)(AppController, undefined, 0);
-Inject(SessionRevocationService)(AppController, undefined, 1);
+injectSessionServices(AppController);
 const proto = AppController.prototype;
 for (const [method, verb, path] of [
   ['login', Post, 'login'],
@@ -97,21 +90,4 @@ for (const [method, verb, path] of [
 }
 Controller()(AppController);
 
-class AppModule {}
-Module({
-  imports: [
-    TenantSessionModule.forRoot({
-      tenant: { byHost: settings.hosts },
-      secret: settings.secret,
-      redis: settings.redis,
-      appName: settings.appName,
-      operationTimeoutMs: settings.operationTimeoutMs,
-      idleTtl: settings.idleTtl,
-    }),
-  ],
-  controllers: [AppController],
-})(AppModule);
-
-const app = await NestFactory.create(AppModule, { logger: false });
-await app.listen(0, '127.0.0.1');
-process.stdout.write(`${JSON.stringify({ port: app.getHttpServer().address().port })}\n`);
+await listenWithController(AppController, { idleTtl: settings.idleTtl });
