@@ -159,6 +159,18 @@ async function send(operation: () => Promise<request.Response>): Promise<Outcome
 }
 
 /** The 503 an interrupted operation answers, at its deadline rather than later. */
+/**
+ * After a freeze at an operation's last step nothing more was sent. The freeze can land after
+ * Redis ran that step but before it wrote the reply (MONITOR's line can go out first): the
+ * operation then answers its 503 although everything was done; otherwise it answered success.
+ */
+function lastStepAnswered(outcome: Outcome, after: unknown[]): boolean {
+  expect(after).toEqual([]);
+  if (outcome.status !== 503) return true;
+  expectUnavailable(outcome);
+  return false;
+}
+
 function expectUnavailable(outcome: Outcome): void {
   expect(outcome.status).toBe(503);
   expect(outcome.elapsedMs).toBeLessThan(HANG_LIMIT_MS);
@@ -220,8 +232,9 @@ describe('revokeAll interrupted by a Redis freeze', () => {
     const after = await thaw(rig);
 
     if (last) {
-      expect(outcome).toMatchObject({ status: 200, body: 3 });
-      expect(after).toEqual([]);
+      if (lastStepAnswered(outcome, after)) {
+        expect(outcome).toMatchObject({ status: 200, body: 3 });
+      }
     } else {
       expectUnavailable(outcome);
     }
@@ -253,8 +266,9 @@ describe('revokeOthers interrupted by a Redis freeze', () => {
     const after = await thaw(rig);
 
     if (last) {
-      expect(outcome).toMatchObject({ status: 201, body: { revoked: 2 } });
-      expect(after).toEqual([]);
+      if (lastStepAnswered(outcome, after)) {
+        expect(outcome).toMatchObject({ status: 201, body: { revoked: 2 } });
+      }
     } else {
       expectUnavailable(outcome);
     }
@@ -295,8 +309,9 @@ describe('revoking one session interrupted by a Redis freeze', () => {
     const after = await thaw(rig);
 
     if (last) {
-      expect(outcome).toMatchObject({ status: 200, body: 1 });
-      expect(after).toEqual([]);
+      if (lastStepAnswered(outcome, after)) {
+        expect(outcome).toMatchObject({ status: 200, body: 1 });
+      }
     } else {
       expectUnavailable(outcome);
     }
@@ -336,10 +351,11 @@ describe('logging in again interrupted by a Redis freeze', () => {
     const after = await thaw(rig);
 
     if (last) {
-      expect(outcome.status).toBe(201);
-      expect(after).toEqual([]);
-      expect(again.sessionId()).not.toBe(before);
-      expect(await status(again)).toBe(200);
+      if (lastStepAnswered(outcome, after)) {
+        expect(outcome.status).toBe(201);
+        expect(again.sessionId()).not.toBe(before);
+        expect(await status(again)).toBe(200);
+      }
     } else {
       expectUnavailable(outcome);
       // No new session id was handed out. The old session went with the regeneration, unless
@@ -383,10 +399,11 @@ describe('a login past maxSessionsPerUser interrupted by a Redis freeze', () => 
     const after = await thaw(rig);
 
     if (last) {
-      expect(outcome.status).toBe(201);
-      expect(after).toEqual([]);
-      expect(await status(newcomer)).toBe(200);
-      expect(await status(browsers[0])).toBe(401); // the oldest, past the cap
+      if (lastStepAnswered(outcome, after)) {
+        expect(outcome.status).toBe(201);
+        expect(await status(newcomer)).toBe(200);
+        expect(await status(browsers[0])).toBe(401); // the oldest, past the cap
+      }
     } else {
       expectUnavailable(outcome);
       expect(newcomer.sessionId()).toBeUndefined();
@@ -433,8 +450,9 @@ describe('logout interrupted by a Redis freeze', () => {
     const after = await thaw(rig);
 
     if (last) {
-      expect(outcome.status).toBe(201);
-      expect(after).toEqual([]);
+      if (lastStepAnswered(outcome, after)) {
+        expect(outcome.status).toBe(201);
+      }
     } else {
       expectUnavailable(outcome);
     }
@@ -482,8 +500,9 @@ describe('lease renewal on read interrupted by a Redis freeze', () => {
     const after = await thaw(rig);
 
     if (last) {
-      expect(outcome.status).toBe(200);
-      expect(after).toEqual([]);
+      if (lastStepAnswered(outcome, after)) {
+        expect(outcome.status).toBe(200);
+      }
     } else {
       expectUnavailable(outcome);
     }
