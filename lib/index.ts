@@ -22,7 +22,7 @@ export { SessionRevokedException } from './errors/session-revoked.exception.js';
 export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
 export type { KnownTenantsSource } from './tenancy/known-tenants.js';
 export { TENANT_ID_PATTERN, normalizeTenantId } from './tenancy/tenant-id.js';
-export { getRequestTenant } from './tenancy/request-tenant.js';
+export { getRequestTenant } from './session/request-context.js';
 export { TenantIdentifier } from './tenancy/tenant-identifier.js';
 
 export { TenantSessionRegistry, type TenantSession } from './session/tenant-session.registry.js';

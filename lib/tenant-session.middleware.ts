@@ -6,7 +6,6 @@ import { saveBeforeResponding } from './session/acknowledged-save.js';
 import { setRequestContext } from './session/request-context.js';
 import { TenantSessionRegistry } from './session/tenant-session.registry.js';
 import { OperationBudget } from './store/operation-budget.js';
-import { setRequestTenant } from './tenancy/request-tenant.js';
 import { TenantIdentifier } from './tenancy/tenant-identifier.js';
 
 /**
@@ -30,7 +29,6 @@ export class TenantSessionMiddleware implements NestMiddleware {
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const arrivedAt = performance.now();
     const tenant = await this.identifier.identify(req);
-    setRequestTenant(req, tenant);
     const tenantSession = await this.registry.get(tenant);
     const budget = new OperationBudget(this.options.operationTimeoutMs);
     setRequestContext(req, { tenantSession, arrivedAt, budget });

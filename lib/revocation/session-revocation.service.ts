@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { LoginRequiredException } from '../errors/login-required.exception.js';
-import { WrongTypeError } from '../errors/wrong-type.error.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import type { RevocationReason, SessionRevokedEvent } from '../options/session-revoked.event.js';
 import { requireRequestContext } from '../session/request-context.js';
@@ -9,9 +8,8 @@ import { sessionTtlMs, decodeSession } from '../session/session-codec.js';
 import { sessionHandle } from '../session/session-handle.js';
 import type { SessionOwner } from '../session/session-state.js';
 import { TenantSessionRegistry, type TenantSession } from '../session/tenant-session.registry.js';
-import type { TenantKeys } from '../store/keys.js';
 import { OperationBudget } from '../store/operation-budget.js';
-import { SessionBackend, type StoredSession } from '../store/session-backend.interface.js';
+import { SessionBackend } from '../store/session-backend.interface.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
 import { checkUserId } from '../user-index/user-id.js';
 import type { ActiveSession } from './active-session.interface.js';
@@ -179,9 +177,8 @@ export class SessionRevocationService {
     budget: OperationBudget,
   ): Promise<LiveSession[]> {
     const entries = await index.entries(userId, budget);
-    const stored = await this.inspect(
+    const stored = await store.inspect(
       entries.map((e) => e.sid),
-      store.keys,
       budget,
     );
     const now = this.backend.now();
@@ -199,39 +196,6 @@ export class SessionRevocationService {
     });
     await index.remove(userId, dead, budget);
     return live.sort((a, b) => a.owner.createdAt - b.owner.createdAt);
-  }
-
-  /**
-   * The sessions' JSON and TTLs in one round trip. A key of another Redis type at a session path
-   * (something else wrote there) is no session, as on reads: only then is each key read on its
-   * own, to find which.
-   */
-  private async inspect(
-    sids: string[],
-    keys: TenantKeys,
-    budget: OperationBudget,
-  ): Promise<StoredSession[]> {
-    try {
-      return await this.backend.inspect(
-        sids.map((sid) => keys.session(sid)),
-        budget,
-      );
-    } catch (error) {
-      if (!(error instanceof WrongTypeError)) throw error;
-    }
-    return Promise.all(
-      sids.map(async (sid) => {
-        try {
-          return (await this.backend.inspect([keys.session(sid)], budget))[0];
-        } catch (error) {
-          if (!(error instanceof WrongTypeError)) throw error;
-          this.logger.warn(
-            `Ignoring a key of the wrong Redis type (session ${sessionHandle(sid)})`,
-          );
-          return { value: null, ttlMs: -2 };
-        }
-      }),
-    );
   }
 
   private budget(): OperationBudget {

@@ -24,6 +24,11 @@ export function getRequestContext(req: Request | undefined): RequestContext | un
   return req ? contexts.get(req) : undefined;
 }
 
+/** The tenant id resolved (and validated) for this request, for guards, interceptors, services. */
+export function getRequestTenant(req: Request): string | undefined {
+  return contexts.get(req)?.tenantSession.tenant;
+}
+
 /** The request's context, or a clear error when the module's middleware did not run for it. */
 export function requireRequestContext(req: Request): RequestContext {
   const context = contexts.get(req);

@@ -241,7 +241,7 @@ export class TenantSessionStore extends Store {
     sids: string[],
     budget = this.budget(),
   ): Promise<(SessionSnapshot | undefined)[]> {
-    const stored = await this.inspectIgnoringWrongType(sids, budget);
+    const stored = await this.inspect(sids, budget);
     return sids.map((sid, i) => {
       const { value, ttlMs } = stored[i];
       const data = value === null ? null : this.decodeListed(sid, value);
@@ -252,11 +252,11 @@ export class TenantSessionStore extends Store {
     });
   }
 
-  /** GET and PTTL per session; a key of another Redis type at a session path is no session. */
-  private async inspectIgnoringWrongType(
-    sids: string[],
-    budget: OperationBudget,
-  ): Promise<StoredSession[]> {
+  /**
+   * The sessions' JSON and TTLs (GET and PTTL each) in one round trip. A key of another Redis
+   * type at a session path is no session: only then is each key read on its own, to find which.
+   */
+  async inspect(sids: string[], budget: OperationBudget): Promise<StoredSession[]> {
     const keys = sids.map((sid) => this.keys.session(sid));
     try {
       return await this.backend.inspect(keys, budget);
@@ -264,17 +264,13 @@ export class TenantSessionStore extends Store {
       if (!(error instanceof WrongTypeError)) throw error;
     }
     return Promise.all(
-      keys.map(async (key, i) => {
-        try {
-          return (await this.backend.inspect([key], budget))[0];
-        } catch (error) {
-          if (!(error instanceof WrongTypeError)) throw error;
-          this.logger.warn(
-            `Ignoring a key of the wrong Redis type (session ${sessionHandle(sids[i])})`,
-          );
-          return { value: null, ttlMs: -2 };
-        }
-      }),
+      keys.map((key, i) =>
+        this.ignoringWrongType(
+          sids[i],
+          async () => (await this.backend.inspect([key], budget))[0],
+          { value: null, ttlMs: -2 },
+        ),
+      ),
     );
   }
 
@@ -309,13 +305,21 @@ export class TenantSessionStore extends Store {
     return getRequestContext(req)?.budget ?? new OperationBudget(this.settings.operationTimeoutMs);
   }
 
-  private async read(sid: string, budget: OperationBudget): Promise<SessionData | null> {
+  private read(sid: string, budget: OperationBudget): Promise<SessionData | null> {
+    return this.ignoringWrongType(sid, () => this.readStored(sid, budget), null);
+  }
+
+  /**
+   * Runs `work` on one session's keys; a key of another Redis type there (something else wrote
+   * it) means no session, logged, rather than a failure on every request with that cookie.
+   */
+  private async ignoringWrongType<T>(sid: string, work: () => Promise<T>, none: T): Promise<T> {
     try {
-      return await this.readStored(sid, budget);
+      return await work();
     } catch (error) {
       if (!(error instanceof WrongTypeError)) throw error;
       this.logger.warn(`Ignoring a key of the wrong Redis type (session ${sessionHandle(sid)})`);
-      return null;
+      return none;
     }
   }
 
@@ -407,18 +411,19 @@ export class TenantSessionStore extends Store {
     }
     const budget = this.budget(session.req);
     if (ttlMs <= 0) return this.erase(sid, budget);
-    try {
-      const loaded = await this.loadStored(sid, ttlMs, budget);
-      const owner = loaded?.owner;
-      if (owner && this.settings.index.needsRenewal(owner.indexedUntil, ttlMs)) {
-        await this.renewLease(sid, loaded.data, owner, ttlMs, budget);
-      }
-    } catch (error) {
-      if (!(error instanceof WrongTypeError)) throw error;
-      this.logger.warn(`Ignoring a key of the wrong Redis type (session ${sessionHandle(sid)})`);
-      return;
-    }
-    markTtlRestarted(session, ttlMs, 'read');
+    const restartedNow = await this.ignoringWrongType(
+      sid,
+      async () => {
+        const loaded = await this.loadStored(sid, ttlMs, budget);
+        const owner = loaded?.owner;
+        if (owner && this.settings.index.needsRenewal(owner.indexedUntil, ttlMs)) {
+          await this.renewLease(sid, loaded.data, owner, ttlMs, budget);
+        }
+        return true;
+      },
+      false,
+    );
+    if (restartedNow) markTtlRestarted(session, ttlMs, 'read');
   }
 
   private decodeListed(sid: string, raw: string): SessionObject | null {
@@ -555,14 +560,8 @@ export class TenantSessionStore extends Store {
   }
 
   private async erase(sid: string, budget: OperationBudget): Promise<void> {
-    let raw: string | null;
-    try {
-      raw = await this.backend.take(this.keys.session(sid), budget);
-    } catch (error) {
-      if (!(error instanceof WrongTypeError)) throw error;
-      this.logger.warn(`Ignoring a key of the wrong Redis type (session ${sessionHandle(sid)})`);
-      return;
-    }
+    const key = this.keys.session(sid);
+    const raw = await this.ignoringWrongType(sid, () => this.backend.take(key, budget), null);
     const owner = raw === null ? undefined : this.ownerInStored(sid, raw);
     if (!owner) return;
     this.settings.afterLogout(owner.userId, sid);
