@@ -18,6 +18,7 @@ export { SessionStoreUnavailableException } from './errors/session-store-unavail
 export { LoginRequiredException } from './errors/login-required.exception.js';
 export { LoginRevokedException } from './errors/login-revoked.exception.js';
 export { SessionRevokedException } from './errors/session-revoked.exception.js';
+export { RecentLoginRequiredException } from './errors/recent-login-required.exception.js';
 
 export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
 export type { KnownTenantsSource } from './tenancy/known-tenants.js';
@@ -42,3 +43,5 @@ export { SessionUserId } from './http/session-user-id.decorator.js';
 export { Tenant } from './http/tenant.decorator.js';
 export { Public } from './http/public.decorator.js';
 export { SessionAuthGuard } from './http/session-auth.guard.js';
+export { RequireRecentLogin } from './http/require-recent-login.decorator.js';
+export { RecentLoginGuard } from './http/recent-login.guard.js';

@@ -6,6 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { RecentLoginGuard } from './http/recent-login.guard.js';
 import { SessionAuthGuard } from './http/session-auth.guard.js';
 import { SessionLoginService } from './identity/session-login.service.js';
 import {
@@ -58,6 +59,7 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
     SessionRevocationService,
     SessionLoginService,
     SessionAuthGuard,
+    RecentLoginGuard,
     TenantSessionMiddleware,
   ],
   exports: [
@@ -68,6 +70,7 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
     SessionRevocationService,
     SessionLoginService,
     SessionAuthGuard,
+    RecentLoginGuard,
   ],
 })
 export class TenantSessionModule

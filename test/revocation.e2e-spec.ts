@@ -321,7 +321,11 @@ describe('SessionRevocationService (real Redis)', () => {
     await start();
     const remembered = new Visitor(t.http, 'acme.test');
     const thirtyDays = 30 * 24 * 3600 * 1000;
-    await remembered.post('/login', { user: 'alice', maxAge: thirtyDays });
+    await remembered.post('/login', {
+      user: 'alice',
+      maxAge: thirtyDays,
+      absoluteLifetime: 31 * 24 * 3600,
+    });
 
     const counts = await countCommands(redis, () => remembered.get('/me'));
 

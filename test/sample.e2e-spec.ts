@@ -38,7 +38,7 @@ describe('sample app over HTTP', () => {
 
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ user: 'alice', tenant: 'acme' });
-      expect(String(res.headers['set-cookie'])).toMatch(/^sid=s%3A[\w-]+\.[^;]+;.*HttpOnly/);
+      expect(String(res.headers['set-cookie'])).toMatch(/^sid=s%3A[\w.~-]+\.[^;]+;.*HttpOnly/);
       expect(await redis.exists(sessionKey(v))).toBe(1);
     });
 

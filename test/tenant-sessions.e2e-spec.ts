@@ -139,7 +139,7 @@ describe('tenant sessions over HTTP (real Redis)', () => {
     const res = await new Visitor(t.http, 'acme.test').post('/login', { user: 'alice' });
     const cookie = String(res.headers['set-cookie']);
 
-    expect(cookie).toMatch(/^sid=s%3A[\w-]+\.[\w%+/=-]+;/);
+    expect(cookie).toMatch(/^sid=s%3A[\w.~-]+\.[\w%+/=-]+;/);
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
   });

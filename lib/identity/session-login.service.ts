@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
 import { performance } from 'node:perf_hooks';
+import { LoginRequiredException } from '../errors/login-required.exception.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import { requireRequestContext } from '../session/request-context.js';
-import { requestSessionMaxAge } from '../session/session-id.js';
+import { requestSessionId } from '../session/session-id.js';
 import { checkUserId } from '../user-index/user-id.js';
 
 export interface LoginOptions {
@@ -12,6 +13,12 @@ export interface LoginOptions {
   data?: Partial<SessionData>;
   /** This session's own idle timeout in ms ("remember me"); default: the tenant's idle TTL. */
   maxAge?: number;
+  /**
+   * This session's absolute lifetime in seconds (it ends this long after the login, however
+   * active); default: the tenant's `absoluteLifetime`. A "remember me" longer than that needs
+   * this too.
+   */
+  absoluteLifetime?: number;
   /**
    * When the login began, for the not-before rule: by default when its request arrived (the
    * credentials were checked after that, maybe before a password change). `'now'` is for a
@@ -36,7 +43,10 @@ export class SessionLoginService {
     const context = requireRequestContext(req);
     const { tenantSession } = context;
     if (options.began === 'now') context.arrivedAt = performance.now();
-    if (options.maxAge !== undefined) requestSessionMaxAge(req, options.maxAge);
+    requestSessionId(req, {
+      maxAgeMs: options.maxAge,
+      lifetimeMs: lifetimeMs(options.absoluteLifetime),
+    });
     await callback((done) => tenantSession.store.regenerate(req, done));
     const session = req.session;
     if (options.maxAge !== undefined) session.cookie.maxAge = options.maxAge;
@@ -55,10 +65,45 @@ export class SessionLoginService {
     res.clearCookie(cookieName, { path: this.options.cookie.path, domain: cookieDomain });
   }
 
+  /**
+   * Records that the app has just re-checked this user's credentials (a password prompt before
+   * a sensitive action), for `@RequireRecentLogin`: the same session id and identity, a new
+   * authentication time, stored before this resolves. LoginRequiredException when the session
+   * is not logged in.
+   */
+  async reauthenticated(req: Request): Promise<Date> {
+    const { store } = requireRequestContext(req).tenantSession;
+    const at = store.recordAuthentication(req.session);
+    if (at === undefined) throw new LoginRequiredException();
+    await callback((done) => req.session.save(done));
+    return new Date(at);
+  }
+
+  /** When this request's user last proved who they are (login or re-authentication). */
+  authenticatedAt(req: Request): Date | undefined {
+    const at = requireRequestContext(req).tenantSession.store.authenticatedAt(req.session);
+    return at === undefined ? undefined : new Date(at);
+  }
+
+  /** Whether that was at most `maxAgeSeconds` ago (false when not logged in). */
+  isRecentLogin(req: Request, maxAgeSeconds: number): boolean {
+    const { store } = requireRequestContext(req).tenantSession;
+    const ago = store.msSinceAuthentication(req.session);
+    return ago !== undefined && ago <= maxAgeSeconds * 1000;
+  }
+
   /** The user this request's session belongs to, if it is logged in (by any means). */
   userId(req: Request): string | undefined {
     return requireRequestContext(req).tenantSession.store.identityOf(req.session);
   }
+}
+
+function lifetimeMs(seconds: number | undefined): number | undefined {
+  if (seconds === undefined) return undefined;
+  if (!Number.isInteger(seconds) || seconds <= 0) {
+    throw new TypeError(`absoluteLifetime must be a positive integer (seconds), got ${seconds}`);
+  }
+  return seconds * 1000;
 }
 
 function callback(run: (done: (err?: unknown) => void) => void): Promise<void> {

@@ -27,6 +27,8 @@ export interface ResolvedOptions {
   keyPrefix: string;
   indexPrefix: string;
   idleTtlSeconds: number;
+  absoluteLifetimeSeconds: number;
+  recentLoginMaxAgeSeconds: number;
   cookieName: string;
   cookie: CookieOptions;
   rolling: boolean;
@@ -44,6 +46,11 @@ export interface ResolvedOptions {
   maxSessionsPerUser?: number;
   onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
 }
+
+/** NIST SP 800-63B-4 AAL2: re-authenticate at least every 24 hours, whatever the activity. */
+const DEFAULT_ABSOLUTE_LIFETIME_SECONDS = 24 * 3600;
+/** Sensitive operations (sign out other devices, admin revocation) ask for a login this recent. */
+const DEFAULT_RECENT_LOGIN_MAX_AGE_SECONDS = 10 * 60;
 
 /** Secure cookie defaults: no script access, no cross-site sends, Secure whenever the request is. */
 const DEFAULT_COOKIE: CookieOptions = {
@@ -85,6 +92,14 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     keyPrefix,
     indexPrefix,
     idleTtlSeconds: positiveInteger('idleTtl', options.idleTtl ?? 3600),
+    absoluteLifetimeSeconds: positiveInteger(
+      'absoluteLifetime',
+      options.absoluteLifetime ?? DEFAULT_ABSOLUTE_LIFETIME_SECONDS,
+    ),
+    recentLoginMaxAgeSeconds: positiveInteger(
+      'recentLoginMaxAge',
+      options.recentLoginMaxAge ?? DEFAULT_RECENT_LOGIN_MAX_AGE_SECONDS,
+    ),
     cookieName: options.cookieName ?? 'sid',
     cookie: { ...DEFAULT_COOKIE, ...options.cookie },
     rolling: options.rolling ?? true,
@@ -116,11 +131,12 @@ function passportUser(session: Record<string, unknown>): unknown {
 /** Validates one tenant's overrides; used at start-up for maps and on first use for functions. */
 export function checkTenantSettings(
   tenant: string,
-  settings: { secret?: string | string[]; idleTtl?: number } | undefined,
+  settings: { secret?: string | string[]; idleTtl?: number; absoluteLifetime?: number } | undefined,
 ): void {
   if (settings?.secret !== undefined) checkSecrets(settings.secret, `tenantSettings[${tenant}]`);
-  if (settings?.idleTtl !== undefined) {
-    positiveInteger(`tenantSettings[${tenant}].idleTtl`, settings.idleTtl);
+  for (const name of ['idleTtl', 'absoluteLifetime'] as const) {
+    const value = settings?.[name];
+    if (value !== undefined) positiveInteger(`tenantSettings[${tenant}].${name}`, value);
   }
 }
 

@@ -17,6 +17,8 @@ export interface TenantSessionSettings {
   cookieDomain?: string;
   /** Idle timeout in seconds: a session unused this long is gone. */
   idleTtl?: number;
+  /** Absolute lifetime in seconds: a session ends this long after its login, however active. */
+  absoluteLifetime?: number;
   /** Secret(s) signing this tenant's cookies; the first signs, all verify (rotation). */
   secret?: string | string[];
 }
@@ -71,6 +73,19 @@ export interface TenantSessionModuleOptions {
   indexPrefix?: string;
   /** Idle timeout in seconds (Redis TTL and cookie max-age). Default 3600. */
   idleTtl?: number;
+  /**
+   * Absolute lifetime in seconds: a session ends this long after its login (its id's creation,
+   * which a login's regeneration makes), whatever its activity; its Redis TTL never runs past
+   * that, so other services see it end too. Per tenant in `tenantSettings`, per login in
+   * `login(req, id, { absoluteLifetime })`. Default 86400 (24 h: NIST SP 800-63B-4's longest
+   * re-authentication interval at AAL2; OWASP ASVS 5.0 V7.3.2 asks for one).
+   */
+  absoluteLifetime?: number;
+  /**
+   * How recent, in seconds, a login (or `SessionLoginService.reauthenticated`) must be for
+   * routes marked `@RequireRecentLogin()` without an argument. Default 600 (10 minutes).
+   */
+  recentLoginMaxAge?: number;
   /** Cookie name. Default `sid`. */
   cookieName?: string;
   /** Cookie attributes merged over the secure defaults (httpOnly, sameSite lax, secure auto). */

@@ -5,7 +5,8 @@ import type { SessionOwner } from './session-state.js';
  * Seals the owner stored with a session (HMAC-SHA256 with the tenant's cookie secrets), so a
  * binding this library did not write (app data that copied an `_owner` field, another service
  * writing the JSON) is ignored on read. The seal covers the session's key, so an owner cannot be
- * moved to another session or tenant, and the lease, so it cannot be stretched past the index.
+ * moved to another session or tenant, the lease, so it cannot be stretched past the index, and
+ * the last authentication time, so a recent login cannot be claimed.
  */
 export class OwnerSeal {
   constructor(
@@ -28,6 +29,9 @@ export class OwnerSeal {
 
   private digest(secret: string, sid: string, owner: SessionOwner): string {
     const sealed = [this.scope, sid, owner.userId, owner.via, owner.createdAt, owner.indexedUntil];
+    // Appended only when present, so owners sealed before it existed still verify; a seal made
+    // with it cannot verify without it.
+    if (owner.authenticatedAt !== undefined) sealed.push(owner.authenticatedAt);
     return createHmac('sha256', secret)
       .update(`tenant-session:owner:${JSON.stringify(sealed)}`)
       .digest('base64url');

@@ -69,6 +69,7 @@ function isSealedOwner(value: unknown): value is SealedOwner {
     (value.via === 'login' || value.via === 'identity') &&
     typeof value.createdAt === 'number' &&
     typeof value.indexedUntil === 'number' &&
+    (value.authenticatedAt === undefined || typeof value.authenticatedAt === 'number') &&
     typeof value.seal === 'string'
   );
 }

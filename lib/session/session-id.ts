@@ -2,31 +2,56 @@ import { randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 
 /**
- * Session ids: 24 random bytes (base64url), plus `.<max-age in base36>` for sessions whose own
- * max-age differs from the tenant's idle TTL ("remember me"). A read must restart the TTL in the
- * same command that loads the session (GETEX), before the data says what the TTL is; the id
- * says it up front. Ids travel signed in the cookie, so the suffix cannot be forged.
+ * Session ids: 24 random bytes (base64url), then what a read must know before it has the data:
+ * - `.<max-age in base36>` for sessions whose own max-age differs from the tenant's idle TTL
+ *   ("remember me"): a read restarts the TTL in the same command that loads the session (GETEX),
+ *   before the data says what the TTL is;
+ * - `~<absolute deadline, epoch seconds in base36>`: the session ends then whatever its
+ *   activity, so that same GETEX never sets a TTL past it (other services see the key end too).
+ * Ids travel signed in the cookie, so neither can be forged; ids made by other services carry
+ * neither and live by their data alone.
  */
-const pendingMaxAge = new WeakMap<Request, number>();
-
-/** Asks for the next session id generated on this request to carry `maxAgeMs`. */
-export function requestSessionMaxAge(req: Request, maxAgeMs: number): void {
-  pendingMaxAge.set(req, maxAgeMs);
+export interface SessionIdRequest {
+  /** The session's own max-age (ms), when it differs from the tenant's idle TTL. */
+  maxAgeMs?: number;
+  /** The session's absolute lifetime (ms), when it differs from the tenant's. */
+  lifetimeMs?: number;
 }
 
-/** express-session's `genid`. */
-export function generateSessionId(req: Request): string {
+const pending = new WeakMap<Request, SessionIdRequest>();
+
+/** Asks for the next session id generated on this request to carry these (a login's options). */
+export function requestSessionId(req: Request, next: SessionIdRequest): void {
+  pending.set(req, next);
+}
+
+/**
+ * express-session's `genid`, given the Redis clock estimate now and the tenant's absolute
+ * lifetime: the session made on a login's regeneration ends at that login + the lifetime.
+ */
+export function generateSessionId(req: Request, nowMs: number, lifetimeMs: number): string {
   const random = randomBytes(24).toString('base64url');
-  const maxAge = pendingMaxAge.get(req);
-  pendingMaxAge.delete(req);
-  return maxAge === undefined ? random : `${random}.${Math.round(maxAge).toString(36)}`;
+  const { maxAgeMs, lifetimeMs: ownLifetimeMs } = pending.get(req) ?? {};
+  pending.delete(req);
+  const deadline = Math.ceil((nowMs + (ownLifetimeMs ?? lifetimeMs)) / 1000);
+  const maxAge = maxAgeMs === undefined ? '' : `.${Math.round(maxAgeMs).toString(36)}`;
+  return `${random}${maxAge}~${deadline.toString(36)}`;
 }
 
-const WITH_MAX_AGE = /^[\w-]{32}\.([0-9a-z]{1,10})$/;
+const PARTS = /^[\w-]{32}(?:\.([0-9a-z]{1,10}))?(?:~([0-9a-z]{1,10}))?$/;
 
-/** The max-age a session id made here carries, if any (ids from other services carry none). */
+/** The max-age a session id made here carries, if any. */
 export function maxAgeOfSessionId(sid: string): number | undefined {
-  const match = WITH_MAX_AGE.exec(sid);
-  const maxAge = match ? parseInt(match[1], 36) : NaN;
-  return maxAge > 0 ? maxAge : undefined;
+  return positive(PARTS.exec(sid)?.[1]);
+}
+
+/** The absolute deadline (ms epoch, Redis clock) a session id made here carries, if any. */
+export function deadlineOfSessionId(sid: string): number | undefined {
+  const seconds = positive(PARTS.exec(sid)?.[2]);
+  return seconds === undefined ? undefined : seconds * 1000;
+}
+
+function positive(base36: string | undefined): number | undefined {
+  const value = base36 === undefined ? NaN : parseInt(base36, 36);
+  return value > 0 ? value : undefined;
 }

@@ -12,6 +12,11 @@ export interface SessionOwner {
   via: 'login' | 'identity';
   /** Login time, ms epoch (Redis clock). */
   createdAt: number;
+  /**
+   * When the user last proved who they are (the login, or a re-authentication since), ms epoch
+   * (Redis clock); absent on owners stored before it existed, which count from `createdAt`.
+   */
+  authenticatedAt?: number;
   ip?: string;
   userAgent?: string;
   /** The user index lists this session until this time (ms, Redis clock); 0 until indexed. */
@@ -33,6 +38,8 @@ const heldSids = new WeakMap<object, string>();
 /** The session as last loaded or stored (JSON without its cookie), to tell whether it changed. */
 const baselines = new WeakMap<object, string>();
 const failedSaves = new WeakSet<object>();
+/** Sessions whose owner changed (a re-authentication) since they were last stored. */
+const changedOwners = new WeakSet<object>();
 
 /** A session object with no baseline was made in this request and holds nothing yet. */
 const EMPTY_SESSION = '{}';
@@ -47,6 +54,11 @@ export function bindOwner(session: object, owner: SessionOwner): void {
 
 export function unbindOwner(session: object): void {
   owners.delete(session);
+}
+
+/** The owner record changed in place: the session must be written, though its data did not. */
+export function markOwnerChanged(session: object): void {
+  changedOwners.add(session);
 }
 
 export function markTtlRestarted(session: object, ttlMs: number, by: TtlRestart['by']): void {
@@ -85,6 +97,7 @@ export function forgetUnlessHeldFor(session: object, sid: string): void {
 export function forget(session: object): void {
   for (const state of [owners, ttlRestarts, baselines, heldSids]) state.delete(session);
   failedSaves.delete(session);
+  changedOwners.delete(session);
 }
 
 /** Whether the session object was loaded from the store or has been stored since. */
@@ -95,11 +108,17 @@ export function isPersisted(session: object): boolean {
 /** Records the session's content as stored, so an unchanged session is not written again. */
 export function markStored(session: object): void {
   baselines.set(session, fingerprint(session));
+  changedOwners.delete(session);
 }
 
-/** Whether the session changed since it was loaded or last stored (as express-session decides). */
+/**
+ * Whether the session changed since it was loaded or last stored (its data, as express-session
+ * decides, or its owner).
+ */
 export function hasChanged(session: object): boolean {
-  return fingerprint(session) !== (baselines.get(session) ?? EMPTY_SESSION);
+  return (
+    changedOwners.has(session) || fingerprint(session) !== (baselines.get(session) ?? EMPTY_SESSION)
+  );
 }
 
 /** A save of this session failed: it must not be saved again nor get a cookie. */

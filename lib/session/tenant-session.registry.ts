@@ -101,6 +101,7 @@ export class TenantSessionRegistry {
     const o = this.options;
     const settings = await this.settingsFor(tenant);
     const idleTtlSeconds = settings.idleTtl ?? o.idleTtlSeconds;
+    const lifetimeMs = (settings.absoluteLifetime ?? o.absoluteLifetimeSeconds) * 1000;
     const cookieName = settings.cookieName ?? o.cookieName;
     const cookieDomain = settings.cookieDomain ?? o.cookie.domain;
     const secrets =
@@ -123,7 +124,7 @@ export class TenantSessionRegistry {
       name: cookieName,
       cookie: { ...o.cookie, domain: cookieDomain, maxAge: idleTtlSeconds * 1000 },
       rolling: o.rolling,
-      genid: generateSessionId,
+      genid: (req) => generateSessionId(req, this.backend.now(), lifetimeMs),
       saveUninitialized: o.saveUninitialized,
       resave: false,
       // Not `unset: 'destroy'`: express-session would then delete the session of any request

@@ -15,7 +15,7 @@ import type { OwnerSeal } from './owner-seal.js';
 import { getRequestContext, requestAgeMs } from './request-context.js';
 import { decodeSession, encodeSession, sessionTtlMs } from './session-codec.js';
 import { sessionHandle } from './session-handle.js';
-import { maxAgeOfSessionId } from './session-id.js';
+import { deadlineOfSessionId, maxAgeOfSessionId } from './session-id.js';
 import {
   bindOwner,
   carryTtlRestart,
@@ -26,6 +26,7 @@ import {
   isHeldFor,
   isPersisted,
   markSaveFailed,
+  markOwnerChanged,
   markStored,
   markTtlRestarted,
   ownerOf,
@@ -247,7 +248,7 @@ export class TenantSessionStore extends Store {
       const data = value === null ? null : this.decodeListed(sid, value);
       if (!data) return undefined;
       // A key without a TTL (written by something else) lives by the session's own one.
-      const left = ttlMs >= 0 ? ttlMs : sessionTtlMs(data, this.idleTtlMs);
+      const left = ttlMs >= 0 ? ttlMs : this.ttlOf(sid, data);
       return { data, userId: this.identityOf(data), ttlMs: left };
     });
   }
@@ -294,6 +295,31 @@ export class TenantSessionStore extends Store {
     });
   }
 
+  /**
+   * Records that the app re-checked the credentials of the session's user just now (step-up),
+   * sealed into its owner on the next save. The time (ms, Redis clock), or undefined when the
+   * session has no indexed identity.
+   */
+  recordAuthentication(session: object): number | undefined {
+    const owner = this.indexedOwner(session);
+    if (!owner) return undefined;
+    owner.authenticatedAt = this.backend.now();
+    markOwnerChanged(session);
+    return owner.authenticatedAt;
+  }
+
+  /** When the session's user last proved who they are (ms, Redis clock); undefined if nobody. */
+  authenticatedAt(session: object | null | undefined): number | undefined {
+    const owner = this.indexedOwner(session);
+    return owner && (owner.authenticatedAt ?? owner.createdAt);
+  }
+
+  /** How long ago that was, by the Redis clock estimate (app clocks need not agree). */
+  msSinceAuthentication(session: object | null | undefined): number | undefined {
+    const at = this.authenticatedAt(session);
+    return at === undefined ? undefined : this.backend.now() - at;
+  }
+
   /** The owner sealed into stored JSON, or undefined when absent or not written by us (logged). */
   ownerInStored(sid: string, raw: string): SessionOwner | undefined {
     const decoded = decodeSession(raw);
@@ -324,11 +350,13 @@ export class TenantSessionStore extends Store {
   }
 
   private async readStored(sid: string, budget: OperationBudget): Promise<SessionData | null> {
-    const expectedTtlMs = maxAgeOfSessionId(sid) ?? this.idleTtlMs;
+    const expectedTtlMs = this.withinLifetime(sid, maxAgeOfSessionId(sid) ?? this.idleTtlMs);
+    // Past its absolute deadline (Redis is about to expire the key by itself): over, unread.
+    if (expectedTtlMs <= 0) return this.erase(sid, budget).then(() => null);
     const loaded = await this.loadStored(sid, expectedTtlMs, budget);
     if (!loaded) return null;
     const { data, owner } = loaded;
-    const ttlMs = sessionTtlMs(data, this.idleTtlMs);
+    const ttlMs = this.ttlOf(sid, data);
     let restartedTtlMs = expectedTtlMs;
     if (ttlMs <= 0) {
       // Only data written by hand can carry an expiry date that has passed (see sessionTtlMs).
@@ -400,7 +428,7 @@ export class TenantSessionStore extends Store {
   }
 
   private async restart(sid: string, session: SessionObject): Promise<void> {
-    const ttlMs = sessionTtlMs(session, this.idleTtlMs);
+    const ttlMs = this.ttlOf(sid, session);
     const restarted = isHeldFor(session, sid) ? ttlRestartOf(session) : undefined;
     if (
       restarted &&
@@ -477,7 +505,7 @@ export class TenantSessionStore extends Store {
   private async write(sid: string, session: SessionObject, req?: Request): Promise<void> {
     const context = getRequestContext(req);
     const budget = this.budget(req);
-    const ttlMs = sessionTtlMs(session, this.idleTtlMs);
+    const ttlMs = this.ttlOf(sid, session);
     if (ttlMs <= 0) return this.erase(sid, budget);
     const key = this.keys.session(sid);
     const persisted = isPersisted(session);
@@ -541,6 +569,7 @@ export class TenantSessionStore extends Store {
       userId,
       via: bound ? 'login' : 'identity',
       createdAt: admission.now,
+      authenticatedAt: admission.now,
       ip: bound ? bound.ip : req?.ip,
       userAgent: bound ? bound.userAgent : req?.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH),
       indexedUntil: admission.until,
@@ -566,6 +595,29 @@ export class TenantSessionStore extends Store {
     if (!owner) return;
     this.settings.afterLogout(owner.userId, sid);
     await this.settings.index.remove(owner.userId, [sid], budget);
+  }
+
+  /** The TTL a session gets when stored or read now: its own, never past its deadline. */
+  private ttlOf(sid: string, data: SessionObject): number {
+    return this.withinLifetime(sid, sessionTtlMs(data, this.idleTtlMs));
+  }
+
+  /**
+   * `ttlMs`, cut short at the session's absolute deadline (see session-id.ts) so its key never
+   * outlives it; the index lease, 3 times this TTL, shrinks with it.
+   */
+  private withinLifetime(sid: string, ttlMs: number): number {
+    const deadline = deadlineOfSessionId(sid);
+    return deadline === undefined
+      ? ttlMs
+      : Math.min(ttlMs, Math.floor(deadline - this.backend.now()));
+  }
+
+  /** The owner the session is indexed under, while its data still claims that identity. */
+  private indexedOwner(session: object | null | undefined): SessionOwner | undefined {
+    const owner = ownerOf(session);
+    if (!owner || owner.indexedUntil <= 0) return undefined;
+    return this.identityOf(session) === owner.userId ? owner : undefined;
   }
 
   private verifiedOwner(

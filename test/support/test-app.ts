@@ -20,6 +20,7 @@ import {
   SessionLoginService,
   SessionRevocationService,
   SessionUserId,
+  RequireRecentLogin,
   Tenant,
   TenantSessionModule,
   TenantSessionRegistry,
@@ -48,8 +49,12 @@ class TestController {
   ) {}
 
   @Post('login')
-  async login(@Req() req: Request, @Body() body: { user: string; maxAge?: number }) {
-    await this.logins.login(req, body.user, { data: { user: body.user }, maxAge: body.maxAge });
+  async login(
+    @Req() req: Request,
+    @Body() body: { user: string; maxAge?: number; absoluteLifetime?: number },
+  ) {
+    const { user, maxAge, absoluteLifetime } = body;
+    await this.logins.login(req, user, { data: { user }, maxAge, absoluteLifetime });
     return { user: body.user };
   }
 
@@ -115,6 +120,24 @@ class TestController {
     @Param('id') id: string,
   ) {
     return { revoked: await this.sessions.revoke(tenant, userId, id) };
+  }
+
+  /** The app re-checked the user's credentials (a password prompt) and says so. */
+  @Post('reauthenticate')
+  async reauthenticate(@Req() req: Request) {
+    return { authenticatedAt: await this.logins.reauthenticated(req) };
+  }
+
+  @Post('sensitive')
+  @RequireRecentLogin(1)
+  sensitive(@Req() req: Request) {
+    return { authenticatedAt: this.logins.authenticatedAt(req) };
+  }
+
+  @Post('sensitive-by-default')
+  @RequireRecentLogin()
+  sensitiveByDefault() {
+    return { ok: true };
   }
 
   @Post('sessions/revoke-others')
