@@ -35,6 +35,9 @@ export class AppModule implements NestModule {
           redis: config.redisUrl,
           secret: config.sessionSecret,
           idleTtl: config.idleTtlSeconds,
+          absoluteLifetime: config.absoluteLifetimeSeconds,
+          // What @RequireRecentLogin() asks for (sessions/, admin/).
+          recentLoginMaxAge: config.recentLoginMaxAgeSeconds,
           // The defaults, spelled out: the reader service must use the very same ones.
           cookieName: COOKIE_NAME,
           keyPrefix: KEY_PREFIX_TEMPLATE,

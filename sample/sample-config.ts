@@ -15,6 +15,10 @@ export interface SampleConfig {
   /** Host name → tenant id. */
   tenantHosts: Record<string, string>;
   idleTtlSeconds: number;
+  /** A session ends this long after its login, however active. */
+  absoluteLifetimeSeconds: number;
+  /** How recent a login must be for "sign out other devices", revoking a session, admin revocation. */
+  recentLoginMaxAgeSeconds: number;
   /** What the operator should know about the defaults that were filled in. */
   warnings: string[];
 }
@@ -42,6 +46,8 @@ export function loadSampleConfig(env: SampleEnv): SampleConfig {
     appName: env.APP_NAME || 'sample',
     tenantHosts: tenantHosts(env.TENANT_HOSTS || 'acme.localhost=acme,globex.localhost=globex'),
     idleTtlSeconds: integer(env, 'SESSION_IDLE_TTL', 3600, 1, 365 * 24 * 3600),
+    absoluteLifetimeSeconds: integer(env, 'SESSION_ABSOLUTE_LIFETIME', 86400, 1, 365 * 24 * 3600),
+    recentLoginMaxAgeSeconds: integer(env, 'RECENT_LOGIN_MAX_AGE', 600, 1, 365 * 24 * 3600),
     warnings,
   };
 }

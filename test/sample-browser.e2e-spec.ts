@@ -120,6 +120,37 @@ describe('sample page in a browser', () => {
     expect(await page.context().cookies()).toEqual([]);
   });
 
+  it('asks an old login for the password before "sign out other devices", then does it', async () => {
+    await sample.close();
+    sample = await startSample({ RECENT_LOGIN_MAX_AGE: '1' }, { listen: true });
+    const { port } = sample.app.getHttpServer().address() as AddressInfo;
+    baseUrl = `http://acme.localhost:${port}/`;
+    const laptop = await device('Laptop');
+    await logIn(laptop, 'alice', 'alice-pass');
+    const phone = await device('Phone');
+    await logIn(phone, 'alice', 'alice-pass');
+    await laptop.reload();
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+
+    await laptop.click('#revoke-others');
+    await laptop.waitForSelector('#reauth:not([hidden])');
+    expect(await laptop.textContent('#status')).toContain('confirm your password');
+    expect(await laptop.locator('#sessions li').count()).toBe(2);
+    await shot(laptop, '10-laptop-asked-to-confirm');
+
+    await laptop.fill('#reauth-form input[name=password]', 'wrong-password');
+    await laptop.click('#reauth-form button[type=submit]');
+    await laptop.waitForSelector('#status:has-text("Password is wrong")');
+
+    await laptop.fill('#reauth-form input[name=password]', 'alice-pass');
+    await andReload(laptop, () => laptop.click('#reauth-form button[type=submit]'));
+    expect(await laptop.locator('#sessions li').count()).toBe(1);
+    expect(await laptop.textContent('#user')).toBe('alice');
+    await shot(laptop, '11-laptop-confirmed-and-signed-out-others');
+    await phone.reload();
+    expect(await phone.isVisible('#login-form')).toBe(true);
+  });
+
   it('shows a wrong password on the page without reloading', async () => {
     const page = await device('Desktop');
     await page.fill('#login-form input[name=username]', 'alice');

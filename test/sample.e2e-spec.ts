@@ -392,6 +392,63 @@ describe('sample app over HTTP', () => {
     });
   });
 
+  describe('recent login (step-up, RECENT_LOGIN_MAX_AGE)', () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    beforeEach(async () => {
+      await sample.close();
+      sample = await startSample({ RECENT_LOGIN_MAX_AGE: '1' });
+    });
+
+    it('asks an old login to confirm the password before revoking, and then revokes', async () => {
+      const admin = await loggedIn('admin');
+      const bob = await loggedIn('bob');
+      const [, listed] = [await loggedIn('admin'), await admin.get('/sessions')];
+      const other = listed.body.sessions.find((s: { current: boolean }) => !s.current).id;
+      await sleep(1300);
+
+      for (const attempt of [
+        () => admin.post('/sessions/revoke-others'),
+        () => admin.delete(`/sessions/${other}`),
+        () => admin.post('/admin/users/bob/revoke'),
+      ]) {
+        const refused = await attempt();
+        expect(refused.status).toBe(401);
+        expect(refused.body).toMatchObject({ code: 'RECENT_LOGIN_REQUIRED', maxAge: 1 });
+      }
+      expect((await bob.get('/me')).status).toBe(200);
+      expect((await admin.get('/sessions')).body.sessions).toHaveLength(2);
+
+      const wrong = await admin.post('/auth/reauthenticate', { password: 'bob-pass' });
+      expect(wrong.status).toBe(403);
+      expect((await admin.post('/admin/users/bob/revoke')).status).toBe(401);
+
+      const sid = admin.sessionId();
+      const confirmed = await admin.post('/auth/reauthenticate', { password: 'admin-pass' });
+      expect(confirmed.status).toBe(200);
+      expect(Date.parse(confirmed.body.reauthenticatedAt)).toBeGreaterThan(Date.now() - 5000);
+      expect(admin.sessionId()).toBe(sid);
+      expect((await admin.get('/me')).body).toMatchObject({ user: 'admin' });
+      expect((await admin.post('/admin/users/bob/revoke')).body).toEqual({ revoked: 1 });
+      expect((await admin.post('/sessions/revoke-others')).body).toEqual({ revoked: 1 });
+    });
+
+    it('counts a password change as a re-authentication', async () => {
+      const alice = await loggedIn('alice');
+      await sleep(1300);
+      const changed = await alice.post('/auth/password', {
+        currentPassword: 'alice-pass',
+        newPassword: 'alice-new-pass',
+      });
+      expect(changed.status).toBe(200);
+      expect((await alice.post('/sessions/revoke-others')).status).toBe(200);
+    });
+
+    it('is 401 Login required for an anonymous visitor', async () => {
+      const res = await visitor().post('/auth/reauthenticate', { password: 'x' });
+      expect(res.status).toBe(401);
+    });
+  });
+
   describe('GET /', () => {
     it('shows an anonymous visitor the login form, and stores nothing', async () => {
       const res = await visitor().get('/');
@@ -497,6 +554,16 @@ describe('sample app over HTTP', () => {
       expect(await redis.pttl(key)).toBeGreaterThan(110_000);
       expect(await redis.pttl(key)).toBeLessThanOrEqual(120_000);
     });
+
+    it('ends a session SESSION_ABSOLUTE_LIFETIME after its login, however active', async () => {
+      await sample.close();
+      sample = await startSample({ SESSION_ABSOLUTE_LIFETIME: '5' });
+      const v = await loggedIn('alice');
+      await v.post('/increment');
+      await v.get('/me');
+
+      expect(await redis.pttl(sessionKey(v))).toBeLessThanOrEqual(6000);
+    });
   });
 });
 
@@ -526,6 +593,8 @@ describe('sample configuration', () => {
       appName: 'sample',
       tenantHosts: { 'acme.localhost': 'acme', 'globex.localhost': 'globex' },
       idleTtlSeconds: 3600,
+      absoluteLifetimeSeconds: 86400,
+      recentLoginMaxAgeSeconds: 600,
       warnings: [],
     });
   });
@@ -538,6 +607,8 @@ describe('sample configuration', () => {
       APP_NAME: 'shop',
       TENANT_HOSTS: ' Shop.Example.com = Initech , umbrella.test=umbrella ',
       SESSION_IDLE_TTL: '600',
+      SESSION_ABSOLUTE_LIFETIME: '7200',
+      RECENT_LOGIN_MAX_AGE: '300',
     });
 
     expect(config).toMatchObject({
@@ -546,6 +617,8 @@ describe('sample configuration', () => {
       appName: 'shop',
       tenantHosts: { 'shop.example.com': 'initech', 'umbrella.test': 'umbrella' },
       idleTtlSeconds: 600,
+      absoluteLifetimeSeconds: 7200,
+      recentLoginMaxAgeSeconds: 300,
     });
   });
 
@@ -562,6 +635,8 @@ describe('sample configuration', () => {
     [{ NODE_ENV: 'production' }, /SESSION_SECRET must be set/],
     [{ PORT: 'http' }, /PORT must be an integer/],
     [{ SESSION_IDLE_TTL: '0' }, /SESSION_IDLE_TTL must be an integer/],
+    [{ SESSION_ABSOLUTE_LIFETIME: '1h' }, /SESSION_ABSOLUTE_LIFETIME must be an integer/],
+    [{ RECENT_LOGIN_MAX_AGE: '-5' }, /RECENT_LOGIN_MAX_AGE must be an integer/],
     [{ TENANT_HOSTS: 'acme.localhost' }, /TENANT_HOSTS: expected host=tenant/],
     [{ TENANT_HOSTS: ' , ' }, /TENANT_HOSTS names no tenant/],
   ])('refuses %j', (env, message) => {

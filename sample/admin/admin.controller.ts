@@ -1,5 +1,6 @@
 import { Controller, ForbiddenException, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import {
+  RequireRecentLogin,
   SessionAuthGuard,
   SessionRevocationService,
   SessionUserId,
@@ -18,6 +19,7 @@ export class AdminController {
   /** Signs a user out everywhere in this tenant (a stolen laptop, a leaver). */
   @Post('users/:userId/revoke')
   @HttpCode(200)
+  @RequireRecentLogin()
   async revokeUser(
     @Tenant() tenant: string,
     @SessionUserId() adminId: string,

@@ -70,6 +70,28 @@ export class AuthController {
       throw new ForbiddenException('Current password is wrong');
     }
     await this.users.setPassword(tenant, userId, newPassword);
+    // The current password was just checked: that counts as a recent login.
+    await this.logins.reauthenticated(req);
     return { revoked: await this.sessions.revokeOthers(req) };
+  }
+
+  /**
+   * Step-up: the password checked again before a sensitive action (the routes marked
+   * `@RequireRecentLogin()` answer 401 `RECENT_LOGIN_REQUIRED` when the login is too old).
+   * Same session, same id; a wrong password is 403.
+   */
+  @Post('reauthenticate')
+  @HttpCode(200)
+  @UseGuards(SessionAuthGuard)
+  async reauthenticate(
+    @Req() req: Request,
+    @Tenant() tenant: string,
+    @SessionUserId() userId: string,
+    @Body() body: unknown,
+  ) {
+    if (!(await this.users.authenticate(tenant, userId, stringField(body, 'password')))) {
+      throw new ForbiddenException('Password is wrong');
+    }
+    return { reauthenticatedAt: await this.logins.reauthenticated(req) };
   }
 }

@@ -39,7 +39,7 @@ export function renderSessionPage(view: SessionPageView, nonce: string): string 
 <h1>nestjs-tenant-session <small>tenant <b id="tenant">${e(tenant)}</b></small></h1>
 <p id="signed-out" class="banner" role="alert" hidden></p>
 ${panel(view)}
-${user ? sessionsSection(user.sessions) + passwordSection() + (user.admin ? adminSection() : '') : loginSection()}
+${user ? reauthSection() + sessionsSection(user.sessions) + passwordSection() + (user.admin ? adminSection() : '') : loginSection()}
 <p id="status" role="status"></p>
 </main>
 ${user ? `<script src="/socket.io/socket.io.min.js" nonce="${e(nonce)}"></script>\n` : ''}<script nonce="${e(nonce)}">${SCRIPT}</script>
@@ -106,6 +106,17 @@ ${
 </section>`;
 }
 
+/** Shown when a sensitive action answers RECENT_LOGIN_REQUIRED; the action is retried after. */
+function reauthSection(): string {
+  return `<section id="reauth" hidden>
+<h2>Confirm it's you</h2>
+<form id="reauth-form">
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Confirm and continue</button>
+</form>
+</section>`;
+}
+
 function passwordSection(): string {
   return `<section>
 <h2>Change password</h2>
@@ -162,6 +173,8 @@ li.session>button,li.session>.tag{grid-column:2;grid-row:1/span 2;align-self:cen
 
 const SCRIPT = `
 const status = document.getElementById('status');
+const reauth = document.getElementById('reauth');
+let afterReauth = null;
 async function send(method, path, body, onOk) {
   const init = { method, headers: { Accept: 'application/json' } };
   if (method === 'POST') {
@@ -172,6 +185,14 @@ async function send(method, path, body, onOk) {
   const res = await fetch(path, init);
   const data = await res.json().catch(() => ({}));
   if (res.ok && onOk) return onOk(data);
+  // Step-up: the login is too old for this action; confirm the password, then retry it.
+  if (res.status === 401 && data.code === 'RECENT_LOGIN_REQUIRED' && reauth) {
+    afterReauth = () => send(method, path, body, onOk);
+    reauth.hidden = false;
+    reauth.querySelector('input').focus();
+    status.textContent = 'Please confirm your password to continue.';
+    return;
+  }
   // Success, or a session that ended elsewhere (401): show the server's view of things.
   if (res.ok || (res.status === 401 && path !== '/auth/login')) return location.reload();
   status.textContent = data.message || 'Request failed (' + res.status + ')';
@@ -185,6 +206,17 @@ document.querySelectorAll('form[data-post]').forEach((f) =>
     event.preventDefault();
     send('POST', f.dataset.post, Object.fromEntries(new FormData(f)));
   }));
+document.getElementById('reauth-form')?.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const { password } = Object.fromEntries(new FormData(event.target));
+  send('POST', '/auth/reauthenticate', { password }, () => {
+    reauth.hidden = true;
+    event.target.reset();
+    const retry = afterReauth;
+    afterReauth = null;
+    if (retry) retry();
+  });
+});
 document.querySelectorAll('form[data-admin-revoke]').forEach((f) =>
   f.addEventListener('submit', (event) => {
     event.preventDefault();

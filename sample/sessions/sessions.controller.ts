@@ -11,13 +11,18 @@ import {
 } from '@nestjs/common';
 import type { Request } from 'express';
 import {
+  RequireRecentLogin,
   SessionAuthGuard,
   SessionRevocationService,
   SessionUserId,
   Tenant,
 } from 'nestjs-tenant-session';
 
-/** "Where am I signed in?": the user's own sessions, and signing them out. */
+/**
+ * "Where am I signed in?": the user's own sessions, and signing them out, which asks for a
+ * recent login (`RECENT_LOGIN_MAX_AGE`): whoever found an unlocked laptop cannot sign the owner
+ * out of their other devices.
+ */
 @Controller('sessions')
 @UseGuards(SessionAuthGuard)
 export class SessionsController {
@@ -30,6 +35,7 @@ export class SessionsController {
 
   /** `id` is the handle from the listing; a user can only reach handles of their own sessions. */
   @Delete(':id')
+  @RequireRecentLogin()
   async revoke(@Tenant() tenant: string, @SessionUserId() userId: string, @Param('id') id: string) {
     const revoked = await this.sessions.revoke(tenant, userId, id);
     if (revoked === 0) throw new NotFoundException('No such session');
@@ -38,6 +44,7 @@ export class SessionsController {
 
   @Post('revoke-others')
   @HttpCode(200)
+  @RequireRecentLogin()
   async revokeOthers(@Req() req: Request) {
     return { revoked: await this.sessions.revokeOthers(req) };
   }
