@@ -14,7 +14,9 @@ const UNAVAILABLE = {
   message: 'Session store unavailable',
 };
 /** A session id as the module makes them (see lib/session/session-id.ts). */
-const SESSION_ID = /^[\w-]{32}(\.[0-9a-z]{1,10})?$/;
+const SESSION_ID = /^[\w-]{32}(\.[0-9a-z]{1,10})?(~[0-9a-z]{1,10})?$/;
+/** Its random part: what a log line must never contain, whatever follows it. */
+const secretPart = (sid: string) => sid.slice(0, 32);
 const MAX_MEMORY = 8 * 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -63,7 +65,7 @@ class RecordingVisitor extends Visitor {
 
   private remember(res: request.Response): request.Response {
     const sid = this.sessionId();
-    if (sid) seenSessionIds.add(sid);
+    if (sid) seenSessionIds.add(secretPart(sid));
     return res;
   }
 }
@@ -77,7 +79,7 @@ async function watchedServer(args: string[] = []) {
   monitor.on('monitor', (_time: string, commandArgs: string[]) => {
     for (const arg of commandArgs) {
       const lastPart = String(arg).split(':').at(-1)!;
-      if (SESSION_ID.test(lastPart)) seenSessionIds.add(lastPart);
+      if (SESSION_ID.test(lastPart)) seenSessionIds.add(secretPart(lastPart));
     }
   });
   return {
