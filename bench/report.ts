@@ -1,5 +1,5 @@
 /** Summaries of the benchmark results, written as bench/results/latest.{json,md}. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Redis } from 'ioredis';
 import {
@@ -12,6 +12,7 @@ import {
 import { median } from './median.js';
 import type { ManyTenantsRun } from './many-tenants.js';
 import type { RevocationAtScale } from './revocation-at-scale.js';
+import type { ScaleFigures } from './scale.js';
 
 export interface HttpSummary {
   scenario: ScenarioId;
@@ -48,6 +49,9 @@ export interface BenchReport {
   http?: { summary: HttpSummary[]; phases: PhaseResult[] };
   manyTenants?: ManyTenantsRun[];
   revocation?: RevocationAtScale;
+  scale?: ScaleFigures;
+  /** When, and on what, each part was last measured (parts may come from earlier runs). */
+  runs?: Partial<Record<string, { generatedAt: string; machine: BenchReport['machine'] }>>;
 }
 
 export async function machineInfo(redis: Redis): Promise<BenchReport['machine']> {
@@ -106,6 +110,15 @@ export function toMarkdown(report: BenchReport): string {
       'reproduce: `npm run bench`',
     '',
   ];
+  const older = Object.entries(report.runs ?? {}).filter(
+    ([, run]) => run && run.generatedAt !== report.generatedAt,
+  );
+  for (const [part, run] of older) {
+    lines.push(
+      `- \`${part}\` is from an earlier run: ${run!.generatedAt}, load ${run!.machine.loadAverageAtStart}`,
+    );
+  }
+  if (older.length > 0) lines.push('');
   if (report.http) {
     const s = report.settings;
     lines.push(
@@ -192,15 +205,81 @@ export function toMarkdown(report: BenchReport): string {
       '',
     );
   }
+  if (report.scale) lines.push(...scaleMarkdown(report.scale));
   return lines.join('\n');
 }
 
-export async function writeReport(report: BenchReport, dir: URL): Promise<string> {
+function scaleMarkdown(s: ScaleFigures): string[] {
+  const m = s.memory;
+  const lines = [
+    '## Scale: Redis memory and commands per request',
+    '',
+    `${s.sessions.toLocaleString('en')} sessions logged in through HTTP; \`used_memory\` deltas ` +
+      '(index keys deleted afterwards to split the cost).',
+    '',
+    '| what | bytes |',
+    '| --- | ---: |',
+    `| a logged-in session, all in (one session per user) | ${m.bytesPerLoggedInSession} |`,
+    `| its session key (JSON with the sealed owner) | ${m.bytesPerSessionKey} |`,
+    `| its user's index key (one entry) | ${m.bytesPerIndexOneSessionPerUser} |`,
+    `| one index entry, ${m.sessionsPerUser} sessions per user | ${m.bytesPerIndexEntryManyPerUser} |`,
+    '',
+    `About ${m.loggedInSessionsPerGiB.toLocaleString('en')} logged-in sessions per GiB of Redis memory.`,
+    '',
+    '| request | ' + s.commands.map((c) => c.topology).join(' | ') + ' |',
+    '| --- | ' + s.commands.map(() => '---').join(' | ') + ' |',
+  ];
+  s.commands[0].perRequest.forEach((row, i) => {
+    const cells = s.commands.map((c) => {
+      const r = c.perRequest[i];
+      return `${r.total}: ${commandList(r.byName)}`;
+    });
+    lines.push(`| ${row.request} | ${cells.join(' | ')} |`);
+  });
+  lines.push(
+    '',
+    'Commands inside Lua scripts are counted under their own names as well as the EVALSHA.',
+    '',
+  );
+  return lines;
+}
+
+/**
+ * Writes the report; parts this run left out (`--only=`) keep their figures from the last run
+ * that measured them, each part carrying its own run's time and machine (`runs`).
+ */
+export async function writeReport(fresh: BenchReport, dir: URL): Promise<string> {
   await mkdir(dir, { recursive: true });
+  const file = new URL('latest.json', dir);
+  const previous = await readFile(file, 'utf8').then(
+    (text) => JSON.parse(text) as BenchReport,
+    () => undefined,
+  );
+  const report = mergeReports(previous, fresh);
   const markdown = toMarkdown(report);
-  await writeFile(new URL('latest.json', dir), JSON.stringify(report, null, 2) + '\n');
+  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
   await writeFile(new URL('latest.md', dir), markdown);
   return markdown;
+}
+
+const PART_KEYS = ['http', 'manyTenants', 'revocation', 'scale'] as const;
+
+function mergeReports(previous: BenchReport | undefined, fresh: BenchReport): BenchReport {
+  const stamp = { generatedAt: fresh.generatedAt, machine: fresh.machine };
+  const runs: NonNullable<BenchReport['runs']> = { ...previous?.runs };
+  const merged: BenchReport = { ...fresh, settings: { ...previous?.settings, ...fresh.settings } };
+  for (const key of PART_KEYS) {
+    if (fresh[key] !== undefined) {
+      runs[key] = stamp;
+    } else if (previous?.[key] !== undefined) {
+      Object.assign(merged, { [key]: previous[key] });
+      runs[key] = previous.runs?.[key] ?? {
+        generatedAt: previous.generatedAt,
+        machine: previous.machine,
+      };
+    }
+  }
+  return { ...merged, runs };
 }
 
 function commandList(commands: Record<string, number>): string {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in one run against one throwaway redis-server, printed and
  * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation`
- * runs a subset; BENCH_ROUNDS, BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP part.
+ * runs a subset (the other parts' last results are kept in the report); BENCH_ROUNDS, BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP part.
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -10,8 +10,9 @@ import { runHttpComparison } from './http-comparison.js';
 import { runManyTenants } from './many-tenants.js';
 import { machineInfo, summarizeHttp, writeReport, type BenchReport } from './report.js';
 import { runRevocationAtScale } from './revocation-at-scale.js';
+import { runScale } from './scale.js';
 
-const PARTS = ['http', 'tenants', 'revocation'];
+const PARTS = ['http', 'tenants', 'revocation', 'scale'];
 const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
@@ -29,6 +30,7 @@ const settings = {
   otherKeys: 1_000_000,
   sessionsRevoked: 1_000,
   revocationRepetitions: 5,
+  scaleSessions: 10_000,
 };
 
 const started = performance.now();
@@ -68,6 +70,18 @@ try {
       log,
     });
     await redis.flushall();
+  }
+  if (wanted('scale')) {
+    log(
+      `Scale: Redis memory per session and index entry, commands per request, single and Cluster`,
+    );
+    await redis.flushall();
+    report.scale = await runScale({
+      redis,
+      redisUrl: server.url,
+      sessions: settings.scaleSessions,
+      log,
+    });
   }
   const markdown = await writeReport(report, new URL('../../bench/results/', import.meta.url));
   console.log(`\n${markdown}`);
