@@ -1,7 +1,9 @@
 /**
  * Target 2: the same routes served by (a) Express + express-session + connect-redis,
- * (b) Nest without sessions and (c) Nest with this module and several tenants, each in its own
- * child process, for a logged-in read-only request and a session-modifying one.
+ * (b) Nest without sessions, (c) Nest with this module and several tenants and (d) Nest with
+ * express-session + connect-redis (what Nest users wire up today), each in its own child
+ * process, for a logged-in read-only request and a session-modifying one, with Redis on
+ * loopback and behind a delay proxy (a Redis a network hop away, where round trips show).
  * Per phase: log in (one cookie per tenant), warm up, RESETSTAT, measure, read Redis counters.
  */
 import type { Redis } from 'ioredis';
@@ -10,8 +12,10 @@ import { startChildServer } from './child-server.js';
 import { httpRequest, logIn, runLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import { redisWorkSince, resetRedisStats } from './redis-commands.js';
 
-export type AppId = 'ref' | 'a' | 'b' | 'c';
+export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd';
 export type ScenarioId = 'read' | 'modify';
+/** How the servers reach Redis: directly on loopback, or through the delay proxy. */
+export type LinkId = 'loopback' | 'delayed';
 
 interface BenchApp {
   label: string;
@@ -45,6 +49,12 @@ export const APPS: Record<AppId, BenchApp> = {
     hosts: Object.keys(BENCH_HOSTS),
     sessions: true,
   },
+  d: {
+    label: 'Nest + express-session + connect-redis (1 tenant)',
+    script: 'apps/nest-connect-redis.js',
+    hosts: ['app.bench.test'],
+    sessions: true,
+  },
 };
 
 export const SCENARIOS: Record<
@@ -58,6 +68,7 @@ export const SCENARIOS: Record<
 export interface PhaseResult extends LoadResult {
   app: AppId;
   scenario: ScenarioId;
+  link: LinkId;
   round: number;
   redisCommandsPerRequest: number;
   redisCommandsByName: Record<string, number>;
@@ -73,64 +84,95 @@ export interface HttpComparisonOptions {
   connections: number;
   warmupSeconds: number;
   measureSeconds: number;
+  /** Each way, for the `delayed` link. */
+  delayMs: number;
+  links: LinkId[];
   log: (line: string) => void;
 }
 
 /** Rounds interleave the apps so drift on the machine spreads over all of them. */
 export async function runHttpComparison(o: HttpComparisonOptions): Promise<PhaseResult[]> {
-  const results: PhaseResult[] = [];
-  for (let round = 1; round <= o.rounds; round++) {
-    for (const app of Object.keys(APPS) as AppId[]) {
-      await o.redis.flushall();
-      const server = await startChildServer(APPS[app].script, o.redisUrl);
-      try {
-        const requestsFor = await logInEveryHost(server.port, app);
-        for (const scenario of Object.keys(SCENARIOS) as ScenarioId[]) {
-          const requests = requestsFor(scenario);
-          await runLoad(server.port, requests, {
-            connections: o.connections,
-            seconds: o.warmupSeconds,
-          });
-          const appCpuBefore = await server.cpuMicros();
-          const cpuAtReset = await resetRedisStats(o.redis);
-          const load = await runLoad(server.port, requests, {
-            connections: o.connections,
-            seconds: o.measureSeconds,
-          });
-          const work = await redisWorkSince(o.redis, cpuAtReset);
-          const appCpu = (await server.cpuMicros()) - appCpuBefore;
-          const perRequest = (n: number) => (load.requests > 0 ? n / load.requests : 0);
-          const phase: PhaseResult = {
-            app,
-            scenario,
-            round,
-            ...load,
-            redisCommandsPerRequest: perRequest(work.totalCommands),
-            redisCommandsByName: Object.fromEntries(
-              Object.entries(work.commands).map(([name, n]) => [name, perRequest(n)]),
-            ),
-            redisCpuMicrosPerRequest: perRequest(work.cpuMicros),
-            appCpuMicrosPerRequest: perRequest(appCpu),
-          };
-          if (load.errors > 0 || load.non2xx > 0) {
-            throw new Error(
-              `(${app}) ${scenario}: ${load.errors} errors, ${load.non2xx} non-2xx answers`,
-            );
-          }
-          results.push(phase);
-          o.log(
-            `  round ${round} (${app}) ${scenario.padEnd(6)} ${phase.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
-              `  p50 ${phase.p50Ms} ms  p99 ${phase.p99Ms} ms` +
-              `  server CPU ${phase.appCpuMicrosPerRequest.toFixed(0)} µs/req` +
-              `  Redis ${phase.redisCommandsPerRequest.toFixed(2)} cmd/req`,
-          );
+  const proxy = await startChildServer('apps/delay-proxy.js', o.redisUrl, {
+    env: { BENCH_DELAY_MS: String(o.delayMs) },
+  });
+  const redisUrls: Record<LinkId, string> = {
+    loopback: o.redisUrl,
+    delayed: `redis://127.0.0.1:${proxy.port}`,
+  };
+  try {
+    const results: PhaseResult[] = [];
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const link of o.links) {
+        for (const app of Object.keys(APPS) as AppId[]) {
+          results.push(...(await runPhases(o, app, link, round, redisUrls[link])));
         }
-      } finally {
-        await server.stop();
       }
     }
+    return results;
+  } finally {
+    await proxy.stop();
   }
-  return results;
+}
+
+/** One server: both scenarios, each warmed up then measured. */
+async function runPhases(
+  o: HttpComparisonOptions,
+  app: AppId,
+  link: LinkId,
+  round: number,
+  redisUrl: string,
+): Promise<PhaseResult[]> {
+  await o.redis.flushall();
+  const server = await startChildServer(APPS[app].script, redisUrl);
+  try {
+    const requestsFor = await logInEveryHost(server.port, app);
+    const results: PhaseResult[] = [];
+    for (const scenario of Object.keys(SCENARIOS) as ScenarioId[]) {
+      const requests = requestsFor(scenario);
+      await runLoad(server.port, requests, {
+        connections: o.connections,
+        seconds: o.warmupSeconds,
+      });
+      const appCpuBefore = await server.cpuMicros();
+      const cpuAtReset = await resetRedisStats(o.redis);
+      const load = await runLoad(server.port, requests, {
+        connections: o.connections,
+        seconds: o.measureSeconds,
+      });
+      const work = await redisWorkSince(o.redis, cpuAtReset);
+      const appCpu = (await server.cpuMicros()) - appCpuBefore;
+      const perRequest = (n: number) => (load.requests > 0 ? n / load.requests : 0);
+      if (load.errors > 0 || load.non2xx > 0) {
+        throw new Error(
+          `(${app}) ${scenario} on ${link}: ${load.errors} errors, ${load.non2xx} non-2xx answers`,
+        );
+      }
+      const phase: PhaseResult = {
+        app,
+        scenario,
+        link,
+        round,
+        ...load,
+        redisCommandsPerRequest: perRequest(work.totalCommands),
+        redisCommandsByName: Object.fromEntries(
+          Object.entries(work.commands).map(([name, n]) => [name, perRequest(n)]),
+        ),
+        redisCpuMicrosPerRequest: perRequest(work.cpuMicros),
+        appCpuMicrosPerRequest: perRequest(appCpu),
+      };
+      results.push(phase);
+      o.log(
+        `  round ${round} ${link.padEnd(8)} (${app}) ${scenario.padEnd(6)} ` +
+          `${phase.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
+          `  p50 ${phase.p50Ms} ms  p99 ${phase.p99Ms} ms` +
+          `  server CPU ${phase.appCpuMicrosPerRequest.toFixed(0)} µs/req` +
+          `  Redis ${phase.redisCommandsPerRequest.toFixed(2)} cmd/req`,
+      );
+    }
+    return results;
+  } finally {
+    await server.stop();
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   APPS,
   SCENARIOS,
   type AppId,
+  type LinkId,
   type PhaseResult,
   type ScenarioId,
 } from './http-comparison.js';
@@ -16,6 +17,7 @@ import type { ScaleFigures } from './scale.js';
 
 export interface HttpSummary {
   scenario: ScenarioId;
+  link: LinkId;
   apps: Partial<
     Record<
       AppId,
@@ -30,8 +32,18 @@ export interface HttpSummary {
       }
     >
   >;
-  /** (c) ÷ (a) and (c) ÷ (b): requests/s, and Redis commands per request against (a). */
-  ratios: { rpsCOverA?: number; rpsCOverB?: number; redisCommandsCOverA?: number };
+  /**
+   * (c) ÷ (a), (c) ÷ (b) and (c) ÷ (d): requests/s; Redis commands per request against (a);
+   * server CPU per request and p99 against (d), what Nest users have today.
+   */
+  ratios: {
+    rpsCOverA?: number;
+    rpsCOverB?: number;
+    rpsCOverD?: number;
+    redisCommandsCOverA?: number;
+    cpuCOverD?: number;
+    p99COverD?: number;
+  };
 }
 
 export interface BenchReport {
@@ -68,10 +80,16 @@ export async function machineInfo(redis: Redis): Promise<BenchReport['machine']>
 
 /** Medians over rounds, per scenario and app. */
 export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
-  return (Object.keys(SCENARIOS) as ScenarioId[]).map((scenario) => {
+  const links = [...new Set(phases.map((p) => p.link))];
+  const pairs = links.flatMap((link) =>
+    (Object.keys(SCENARIOS) as ScenarioId[]).map((scenario) => ({ link, scenario })),
+  );
+  return pairs.map(({ link, scenario }) => {
     const apps: HttpSummary['apps'] = {};
     for (const app of Object.keys(APPS) as AppId[]) {
-      const runs = phases.filter((p) => p.app === app && p.scenario === scenario);
+      const runs = phases.filter(
+        (p) => p.app === app && p.scenario === scenario && p.link === link,
+      );
       if (runs.length === 0) continue;
       const names = [...new Set(runs.flatMap((r) => Object.keys(r.redisCommandsByName)))];
       apps[app] = {
@@ -86,15 +104,19 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         appCpuMicrosPerRequest: median(runs.map((r) => r.appCpuMicrosPerRequest)),
       };
     }
-    const { a, b, c } = apps;
+    const { a, b, c, d } = apps;
     return {
       scenario,
+      link,
       apps,
       ratios: {
         rpsCOverA: a && c ? c.requestsPerSecond / a.requestsPerSecond : undefined,
         rpsCOverB: b && c ? c.requestsPerSecond / b.requestsPerSecond : undefined,
+        rpsCOverD: d && c ? c.requestsPerSecond / d.requestsPerSecond : undefined,
         redisCommandsCOverA:
           a && c ? c.redisCommandsPerRequest / a.redisCommandsPerRequest : undefined,
+        cpuCOverD: d && c ? c.appCpuMicrosPerRequest / d.appCpuMicrosPerRequest : undefined,
+        p99COverD: d && c ? c.p99Ms / d.p99Ms : undefined,
       },
     };
   });
@@ -131,8 +153,12 @@ export function toMarkdown(report: BenchReport): string {
       '',
     );
     for (const summary of report.http.summary) {
+      const where =
+        summary.link === 'delayed'
+          ? `Redis behind a ${s.delayMs} ms delay each way`
+          : 'Redis on loopback';
       lines.push(
-        `### ${SCENARIOS[summary.scenario].label}`,
+        `### ${SCENARIOS[summary.scenario].label}, ${where}`,
         '',
         '| server | req/s | p50 ms | p99 ms | server CPU µs/req | Redis cmd/req | by command | Redis CPU µs/req |',
         '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
@@ -152,8 +178,10 @@ export function toMarkdown(report: BenchReport): string {
       const q = summary.ratios;
       lines.push(
         '',
-        `(c)/(a): ${ratio(q.rpsCOverA)} requests/s, ${ratio(q.redisCommandsCOverA)} Redis commands ` +
-          `per request · (c)/(b): ${ratio(q.rpsCOverB)} requests/s`,
+        `(c)/(d): ${ratio(q.rpsCOverD)} requests/s, ${ratio(q.cpuCOverD)} server CPU per request, ` +
+          `${ratio(q.p99COverD)} p99 · (c)/(a): ${ratio(q.rpsCOverA)} requests/s, ` +
+          `${ratio(q.redisCommandsCOverA)} Redis commands per request · (c)/(b): ` +
+          `${ratio(q.rpsCOverB)} requests/s`,
         '',
       );
     }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark in one run against one throwaway redis-server, printed and
  * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation`
- * runs a subset (the other parts' last results are kept in the report); BENCH_ROUNDS, BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP part.
+ * runs a subset (the other parts' last results are kept in the report); BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_MEASURE_SECONDS and BENCH_DELAY_MS (each way) tune
+ * the HTTP part.
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -31,6 +32,7 @@ const settings = {
   sessionsRevoked: 1_000,
   revocationRepetitions: 5,
   scaleSessions: 10_000,
+  delayMs: Number(process.env.BENCH_DELAY_MS ?? 0.25),
 };
 
 const started = performance.now();
@@ -46,8 +48,17 @@ try {
     settings,
   };
   if (wanted('http')) {
-    log('HTTP: (ref) Express, (a) Express + connect-redis, (b) Nest, (c) Nest + this module');
-    const phases = await runHttpComparison({ redis, redisUrl: server.url, ...settings, log });
+    log(
+      'HTTP: (ref) Express, (a) Express + connect-redis, (b) Nest, (c) Nest + this module, ' +
+        `(d) Nest + connect-redis; Redis on loopback and behind a ${settings.delayMs} ms delay`,
+    );
+    const phases = await runHttpComparison({
+      redis,
+      redisUrl: server.url,
+      ...settings,
+      links: ['loopback', 'delayed'],
+      log,
+    });
     report.http = { summary: summarizeHttp(phases), phases };
   }
   if (wanted('tenants')) {

@@ -1,0 +1,88 @@
+/**
+ * (d) What a Nest user wires up today: Nest with `app.use(session(...))` from express-session
+ * and connect-redis on an ioredis client, configured like (a) and the module (same secret, idle
+ * TTL, rolling cookie, no resave, no uninitialized sessions), and a guard for logged-in routes.
+ */
+import 'reflect-metadata';
+import {
+  Body,
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Post,
+  Req,
+  UnauthorizedException,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { RedisStore } from 'connect-redis';
+import type { Request } from 'express';
+import session from 'express-session';
+import { Redis } from 'ioredis';
+import { announceReady, BENCH_SECRET, benchServerEnv, IDLE_TTL_SECONDS } from './bench-app.js';
+
+@Injectable()
+class LoggedIn implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    if (!context.switchToHttp().getRequest<Request>().session.user) {
+      throw new UnauthorizedException('Login required');
+    }
+    return true;
+  }
+}
+
+@Controller()
+class AccountController {
+  @Post('login')
+  async login(@Req() req: Request, @Body() body: { user: string }) {
+    await new Promise<void>((resolve, reject) =>
+      req.session.regenerate((err) => (err ? reject(err) : resolve())),
+    );
+    req.session.user = body.user;
+    await new Promise<void>((resolve, reject) =>
+      req.session.save((err) => (err ? reject(err) : resolve())),
+    );
+    return { user: body.user };
+  }
+
+  @Get('me')
+  @UseGuards(LoggedIn)
+  me(@Req() req: Request) {
+    return { user: req.session.user, tenant: 'default', count: req.session.count ?? 0 };
+  }
+
+  @Post('increment')
+  @UseGuards(LoggedIn)
+  increment(@Req() req: Request) {
+    req.session.count = (req.session.count ?? 0) + 1;
+    return { count: req.session.count };
+  }
+}
+
+@Module({ controllers: [AccountController] })
+class AccountModule {}
+
+const { port, redisUrl } = benchServerEnv();
+const redis = new Redis(redisUrl);
+const app = await NestFactory.create<NestExpressApplication>(AccountModule, { logger: false });
+app.disable('x-powered-by');
+app.use(
+  session({
+    store: new RedisStore({ client: redis, prefix: 'sess:', ttl: IDLE_TTL_SECONDS }),
+    secret: BENCH_SECRET,
+    name: 'sid',
+    cookie: { httpOnly: true, sameSite: 'lax', maxAge: IDLE_TTL_SECONDS * 1000 },
+    rolling: true,
+    resave: false,
+    saveUninitialized: false,
+  }),
+);
+await app.listen(port, '127.0.0.1');
+announceReady(async () => {
+  await app.close();
+  await redis.quit();
+});
