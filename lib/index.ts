@@ -2,6 +2,7 @@ export { TenantSessionModule } from './tenant-session.module.js';
 export { TENANT_SESSION_OPTIONS } from './tenant-session.module-definition.js';
 export type {
   AuthenticatedCheck,
+  CsrfOptions,
   SessionIdentity,
   TenantSessionModuleOptions,
   TenantSessionOptionsFactory,
@@ -18,6 +19,7 @@ export { SessionStoreUnavailableException } from './errors/session-store-unavail
 export { LoginRequiredException } from './errors/login-required.exception.js';
 export { LoginRevokedException } from './errors/login-revoked.exception.js';
 export { SessionRevokedException } from './errors/session-revoked.exception.js';
+export { CsrfRejectedException, type CsrfRejection } from './errors/csrf-rejected.exception.js';
 
 export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
 export type { KnownTenantsSource } from './tenancy/known-tenants.js';
@@ -42,3 +44,5 @@ export { SessionUserId } from './http/session-user-id.decorator.js';
 export { Tenant } from './http/tenant.decorator.js';
 export { Public } from './http/public.decorator.js';
 export { SessionAuthGuard } from './http/session-auth.guard.js';
+export { csrfToken } from './http/csrf-token.js';
+export { CsrfToken } from './http/csrf-token.decorator.js';

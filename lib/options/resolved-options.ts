@@ -4,6 +4,8 @@ import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.erro
 import { normalizeTenantId } from '../tenancy/tenant-id.js';
 import { createTenantResolver, restrictToKnownTenants } from '../tenancy/tenant-resolver.js';
 import type { TenantResolverFn } from '../tenancy/tenant-resolution.interface.js';
+import { checkCookiePrefix } from './cookie-prefix.js';
+import { checkTrustedOrigins, resolveCsrf, type ResolvedCsrf } from './csrf-options.js';
 import { checkKeyTemplates } from './key-templates.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
@@ -13,6 +15,7 @@ import type {
   SessionIdentity,
   TenantSessionModuleOptions,
   TenantSessionRoute,
+  TenantSessionSettings,
   TenantSettingsSource,
 } from './tenant-session-options.interface.js';
 
@@ -31,6 +34,8 @@ export interface ResolvedOptions {
   cookie: CookieOptions;
   rolling: boolean;
   saveUninitialized: boolean;
+  /** Undefined when the CSRF defence is off. */
+  csrf?: ResolvedCsrf;
   tenantSettings?: TenantSettingsSource;
   maxCachedTenants: number;
   forRoutes: TenantSessionRoute[];
@@ -69,9 +74,12 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
   if (options.identity !== undefined && typeof options.identity !== 'function') {
     throw new InvalidTenantSessionOptionsError('identity must be a function of the session');
   }
+  const cookieName = options.cookieName ?? 'sid';
+  const cookie = { ...DEFAULT_COOKIE, ...options.cookie };
+  checkCookiePrefix('cookieName', cookieName, cookie);
   if (options.tenantSettings && typeof options.tenantSettings === 'object') {
     for (const [tenant, settings] of Object.entries(options.tenantSettings)) {
-      checkTenantSettings(tenant, settings);
+      checkTenantSettings(tenant, settings, { cookieName, cookie });
     }
   }
   return {
@@ -85,10 +93,11 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     keyPrefix,
     indexPrefix,
     idleTtlSeconds: positiveInteger('idleTtl', options.idleTtl ?? 3600),
-    cookieName: options.cookieName ?? 'sid',
-    cookie: { ...DEFAULT_COOKIE, ...options.cookie },
+    cookieName,
+    cookie,
     rolling: options.rolling ?? true,
     saveUninitialized: options.saveUninitialized ?? false,
+    csrf: resolveCsrf(options.csrf),
     tenantSettings: options.tenantSettings,
     maxCachedTenants: positiveInteger('maxCachedTenants', options.maxCachedTenants ?? 1000),
     forRoutes: options.forRoutes ?? ['*'],
@@ -113,14 +122,24 @@ function passportUser(session: Record<string, unknown>): unknown {
   return passport?.user;
 }
 
-/** Validates one tenant's overrides; used at start-up for maps and on first use for functions. */
+/**
+ * Validates one tenant's overrides, over the module's cookie settings; used at start-up for maps
+ * and on first use for functions.
+ */
 export function checkTenantSettings(
   tenant: string,
-  settings: { secret?: string | string[]; idleTtl?: number } | undefined,
+  settings: TenantSessionSettings | undefined,
+  defaults: Pick<ResolvedOptions, 'cookieName' | 'cookie'>,
 ): void {
-  if (settings?.secret !== undefined) checkSecrets(settings.secret, `tenantSettings[${tenant}]`);
-  if (settings?.idleTtl !== undefined) {
-    positiveInteger(`tenantSettings[${tenant}].idleTtl`, settings.idleTtl);
+  const where = `tenantSettings[${tenant}]`;
+  if (settings?.secret !== undefined) checkSecrets(settings.secret, where);
+  if (settings?.idleTtl !== undefined) positiveInteger(`${where}.idleTtl`, settings.idleTtl);
+  checkTrustedOrigins(`${where}.trustedOrigins`, settings?.trustedOrigins);
+  if (settings?.cookieName !== undefined || settings?.cookieDomain !== undefined) {
+    checkCookiePrefix(where, settings.cookieName ?? defaults.cookieName, {
+      ...defaults.cookie,
+      domain: settings.cookieDomain ?? defaults.cookie.domain,
+    });
   }
 }
 
