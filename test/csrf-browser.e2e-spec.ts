@@ -130,7 +130,7 @@ describe('CSRF in a browser', () => {
         headers: { 'Content-Type': 'application/json' },
         body: '{}',
       });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as { revoked: number } };
     });
     expect(answer.status).toBe(200);
     expect(answer.body.revoked).toBeGreaterThanOrEqual(1);

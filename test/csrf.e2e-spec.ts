@@ -29,13 +29,21 @@ describe('CSRF defence', () => {
     return visitor;
   }
 
-  /** POST /increment as `visitor` with extra headers. */
-  const increment = (visitor: Visitor, headers: Headers) =>
+  /** A request as `visitor` (its host and cookies) with extra headers. */
+  const send = (
+    visitor: Visitor,
+    method: 'get' | 'head' | 'options' | 'post' | 'put' | 'patch' | 'delete',
+    path: string,
+    headers: Headers,
+  ) =>
     request(t!.http)
-      .post('/increment')
+      [method](path)
       .set('Host', visitor.host)
       .set('Cookie', visitor.cookieHeader)
       .set(headers);
+
+  const increment = (visitor: Visitor, headers: Headers) =>
+    send(visitor, 'post', '/increment', headers);
 
   const count = async (visitor: Visitor) => (await visitor.get('/me')).body.count as number;
 
@@ -113,22 +121,19 @@ describe('CSRF defence', () => {
 
     it.each(['DELETE', 'PUT', 'PATCH'])('%s is checked like POST', async (method) => {
       const alice = await loggedIn();
-      const res = await request(t!.http)
-        [method.toLowerCase() as 'delete' | 'put' | 'patch']('/sessions/whatever')
-        .set('Host', 'acme.test')
-        .set('Cookie', alice.cookieHeader)
-        .set('Sec-Fetch-Site', 'cross-site');
+      const res = await send(alice, method.toLowerCase() as 'delete', '/sessions/whatever', {
+        'Sec-Fetch-Site': 'cross-site',
+      });
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('CSRF_REJECTED');
     });
 
     it.each(['GET', 'HEAD', 'OPTIONS'])('%s passes whatever the browser says', async (method) => {
       const alice = await loggedIn();
-      const res = await request(t!.http)
-        [method.toLowerCase() as 'get' | 'head' | 'options']('/me')
-        .set('Host', 'acme.test')
-        .set('Cookie', alice.cookieHeader)
-        .set({ 'Sec-Fetch-Site': 'cross-site', Origin: 'https://attacker.example' });
+      const res = await send(alice, method.toLowerCase() as 'get', '/me', {
+        'Sec-Fetch-Site': 'cross-site',
+        Origin: 'https://attacker.example',
+      });
       expect(res.status).not.toBe(403);
       if (method === 'GET') expect(res.body.user).toBe('alice');
     });
@@ -201,18 +206,18 @@ describe('CSRF defence', () => {
     return res.body.token as string;
   }
 
+  /** POST /login as alice with extra headers; the visitor keeps the new session's cookie. */
+  async function logIn(visitor: Visitor, headers: Headers) {
+    const res = await send(visitor, 'post', '/login', headers).send({ user: 'alice' });
+    const cookie = /^sid=([^;]+)/.exec(res.headers['set-cookie']?.[0] ?? '');
+    if (res.status === 201 && cookie) visitor.cookies.set('sid', cookie[1]);
+    return res;
+  }
+
   /** A login in token mode: the anonymous visitor's token first, then the login with it. */
   async function loggedInWithToken(header = 'x-csrf-token'): Promise<Visitor> {
     const visitor = new Visitor(t!.http, 'acme.test');
-    const token = await tokenOf(visitor);
-    const res = await request(t!.http)
-      .post('/login')
-      .set('Host', 'acme.test')
-      .set('Cookie', visitor.cookieHeader)
-      .set(header, token)
-      .send({ user: 'alice' });
-    expect(res.status).toBe(201);
-    visitor.cookies.set('sid', /sid=([^;]+)/.exec(res.headers['set-cookie'][0])![1]);
+    expect((await logIn(visitor, { [header]: await tokenOf(visitor) })).status).toBe(201);
     return visitor;
   }
 
@@ -227,16 +232,10 @@ describe('CSRF defence', () => {
       ).not.toBeNull();
       expect(await tokenOf(visitor)).toBe(token);
 
-      const login = (headers: Headers) =>
-        request(t!.http)
-          .post('/login')
-          .set('Host', 'acme.test')
-          .set('Cookie', visitor.cookieHeader)
-          .set(headers)
-          .send({ user: 'alice' });
-      expect((await login({})).body.code).toBe('CSRF_TOKEN_INVALID');
-      expect((await login({ 'x-csrf-token': token.slice(0, -2) + 'AA' })).status).toBe(403);
-      expect((await login({ 'x-csrf-token': token })).status).toBe(201);
+      expect((await logIn(visitor, {})).body.code).toBe('CSRF_TOKEN_INVALID');
+      const wrong = { 'x-csrf-token': token.slice(0, -2) + 'AA' };
+      expect((await logIn(visitor, wrong)).status).toBe(403);
+      expect((await logIn(visitor, { 'x-csrf-token': token })).status).toBe(201);
     });
 
     it('refuses an unsafe request without the token, with a wrong one, or with another session’s', async () => {
@@ -245,7 +244,7 @@ describe('CSRF defence', () => {
       const other = await loggedInWithToken();
       const token = await tokenOf(alice);
       for (const headers of [
-        {},
+        {} as Headers,
         { 'x-csrf-token': '' },
         { 'x-csrf-token': 'not-the-token' },
         { 'x-csrf-token': await tokenOf(other) },
@@ -268,19 +267,31 @@ describe('CSRF defence', () => {
       await start({ appName: 'csrf-token-rotates', csrf: { token: true } });
       const visitor = new Visitor(t!.http, 'acme.test');
       const before = await tokenOf(visitor);
-      const res = await request(t!.http)
-        .post('/login')
-        .set('Host', 'acme.test')
-        .set('Cookie', visitor.cookieHeader)
-        .set('x-csrf-token', before)
-        .send({ user: 'alice' });
-      expect(res.status).toBe(201);
-      visitor.cookies.set('sid', /sid=([^;]+)/.exec(res.headers['set-cookie'][0])![1]);
+      expect((await logIn(visitor, { 'x-csrf-token': before })).status).toBe(201);
 
       expect((await increment(visitor, { 'x-csrf-token': before })).status).toBe(403);
       const after = await tokenOf(visitor);
       expect(after).not.toBe(before);
       expect((await increment(visitor, { 'x-csrf-token': after })).status).toBe(201);
+    });
+
+    it('rotates the token when an identity appears on the session in place (no new session id)', async () => {
+      // The app's own login field, set without regenerating: here, a visit makes a "visitor".
+      await start({
+        appName: 'csrf-token-in-place',
+        csrf: { token: true },
+        identity: (session) => (session.visits ? 'visitor' : undefined),
+      });
+      const visitor = new Visitor(t!.http, 'acme.test');
+      const before = await tokenOf(visitor);
+      const visit = (token: string) => send(visitor, 'post', '/visit', { 'x-csrf-token': token });
+      const first = await visit(before);
+      expect(first.status).toBe(201);
+      expect(first.headers['set-cookie'][0]).toContain(`sid=${visitor.cookies.get('sid')};`);
+      expect((await visit(before)).status).toBe(403);
+      const after = await tokenOf(visitor);
+      expect(after).not.toBe(before);
+      expect((await visit(after)).body.visits).toBe(2);
     });
 
     it('still checks where the request came from: the right token from a sibling is refused', async () => {
