@@ -2,6 +2,7 @@ export { TenantSessionModule } from './tenant-session.module.js';
 export { TENANT_SESSION_OPTIONS } from './tenant-session.module-definition.js';
 export type {
   AuthenticatedCheck,
+  CsrfOptions,
   SessionIdentity,
   TenantSessionModuleOptions,
   TenantSessionOptionsFactory,
@@ -19,6 +20,7 @@ export { LoginRequiredException } from './errors/login-required.exception.js';
 export { LoginRevokedException } from './errors/login-revoked.exception.js';
 export { SessionRevokedException } from './errors/session-revoked.exception.js';
 export { RecentLoginRequiredException } from './errors/recent-login-required.exception.js';
+export { CsrfRejectedException, type CsrfRejection } from './errors/csrf-rejected.exception.js';
 
 export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
 export type { KnownTenantsSource } from './tenancy/known-tenants.js';
@@ -45,3 +47,5 @@ export { Public } from './http/public.decorator.js';
 export { SessionAuthGuard } from './http/session-auth.guard.js';
 export { RequireRecentLogin } from './http/require-recent-login.decorator.js';
 export { RecentLoginGuard } from './http/recent-login.guard.js';
+export { csrfToken } from './http/csrf-token.js';
+export { CsrfToken } from './http/csrf-token.decorator.js';

@@ -4,6 +4,8 @@ import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.erro
 import { normalizeTenantId } from '../tenancy/tenant-id.js';
 import { createTenantResolver, restrictToKnownTenants } from '../tenancy/tenant-resolver.js';
 import type { TenantResolverFn } from '../tenancy/tenant-resolution.interface.js';
+import { checkCookiePrefix } from './cookie-prefix.js';
+import { checkTrustedOrigins, resolveCsrf, type ResolvedCsrf } from './csrf-options.js';
 import { checkKeyTemplates } from './key-templates.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
@@ -13,6 +15,7 @@ import type {
   SessionIdentity,
   TenantSessionModuleOptions,
   TenantSessionRoute,
+  TenantSessionSettings,
   TenantSettingsSource,
 } from './tenant-session-options.interface.js';
 
@@ -33,6 +36,8 @@ export interface ResolvedOptions {
   cookie: CookieOptions;
   rolling: boolean;
   saveUninitialized: boolean;
+  /** Undefined when the CSRF defence is off. */
+  csrf?: ResolvedCsrf;
   tenantSettings?: TenantSettingsSource;
   maxCachedTenants: number;
   forRoutes: TenantSessionRoute[];
@@ -76,9 +81,12 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
   if (options.identity !== undefined && typeof options.identity !== 'function') {
     throw new InvalidTenantSessionOptionsError('identity must be a function of the session');
   }
+  const cookieName = options.cookieName ?? 'sid';
+  const cookie = { ...DEFAULT_COOKIE, ...options.cookie };
+  checkCookiePrefix('cookieName', cookieName, cookie);
   if (options.tenantSettings && typeof options.tenantSettings === 'object') {
     for (const [tenant, settings] of Object.entries(options.tenantSettings)) {
-      checkTenantSettings(tenant, settings);
+      checkTenantSettings(tenant, settings, { cookieName, cookie });
     }
   }
   return {
@@ -100,10 +108,11 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
       'recentLoginMaxAge',
       options.recentLoginMaxAge ?? DEFAULT_RECENT_LOGIN_MAX_AGE_SECONDS,
     ),
-    cookieName: options.cookieName ?? 'sid',
-    cookie: { ...DEFAULT_COOKIE, ...options.cookie },
+    cookieName,
+    cookie,
     rolling: options.rolling ?? true,
     saveUninitialized: options.saveUninitialized ?? false,
+    csrf: resolveCsrf(options.csrf),
     tenantSettings: options.tenantSettings,
     maxCachedTenants: positiveInteger('maxCachedTenants', options.maxCachedTenants ?? 1000),
     forRoutes: options.forRoutes ?? ['*'],
@@ -128,15 +137,27 @@ function passportUser(session: Record<string, unknown>): unknown {
   return passport?.user;
 }
 
-/** Validates one tenant's overrides; used at start-up for maps and on first use for functions. */
+/**
+ * Validates one tenant's overrides, over the module's cookie settings; used at start-up for maps
+ * and on first use for functions.
+ */
 export function checkTenantSettings(
   tenant: string,
-  settings: { secret?: string | string[]; idleTtl?: number; absoluteLifetime?: number } | undefined,
+  settings: TenantSessionSettings | undefined,
+  defaults: Pick<ResolvedOptions, 'cookieName' | 'cookie'>,
 ): void {
-  if (settings?.secret !== undefined) checkSecrets(settings.secret, `tenantSettings[${tenant}]`);
+  const where = `tenantSettings[${tenant}]`;
+  if (settings?.secret !== undefined) checkSecrets(settings.secret, where);
   for (const name of ['idleTtl', 'absoluteLifetime'] as const) {
     const value = settings?.[name];
-    if (value !== undefined) positiveInteger(`tenantSettings[${tenant}].${name}`, value);
+    if (value !== undefined) positiveInteger(`${where}.${name}`, value);
+  }
+  checkTrustedOrigins(`${where}.trustedOrigins`, settings?.trustedOrigins);
+  if (settings?.cookieName !== undefined || settings?.cookieDomain !== undefined) {
+    checkCookiePrefix(where, settings.cookieName ?? defaults.cookieName, {
+      ...defaults.cookie,
+      domain: settings.cookieDomain ?? defaults.cookie.domain,
+    });
   }
 }
 

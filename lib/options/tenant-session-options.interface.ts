@@ -21,6 +21,33 @@ export interface TenantSessionSettings {
   absoluteLifetime?: number;
   /** Secret(s) signing this tenant's cookies; the first signs, all verify (rotation). */
   secret?: string | string[];
+  /**
+   * Origins besides the tenant's own whose pages may send this tenant unsafe requests (its
+   * admin console on another host, say), added to `csrf.trustedOrigins`, e.g.
+   * `['https://console.acme.com']`.
+   */
+  trustedOrigins?: string[];
+}
+
+/**
+ * The CSRF defence on unsafe requests (anything but GET, HEAD and OPTIONS), checked before the
+ * session is loaded. `Sec-Fetch-Site` must be `same-origin`; without it, `Origin` must be the
+ * request's own origin or a trusted one; a request with neither header (not from a browser that
+ * sends them: API clients, scripts) passes unless token mode is on.
+ */
+export interface CsrfOptions {
+  /**
+   * Origins besides the request's own whose pages may send unsafe requests to every tenant,
+   * written `scheme://host[:port]` (no path), e.g. `['https://admin.example.com']`.
+   */
+  trustedOrigins?: string[];
+  /**
+   * Synchronizer-token mode: every unsafe request must also carry the session's token (see
+   * `csrfToken(req)` / `@CsrfToken()`) in a header, `x-csrf-token` unless `headerName` says
+   * otherwise. For apps that must also refuse forged requests from browsers sending neither
+   * `Sec-Fetch-Site` nor `Origin`. Default off.
+   */
+  token?: boolean | { headerName?: string };
 }
 
 /**
@@ -86,7 +113,10 @@ export interface TenantSessionModuleOptions {
    * routes marked `@RequireRecentLogin()` without an argument. Default 600 (10 minutes).
    */
   recentLoginMaxAge?: number;
-  /** Cookie name. Default `sid`. */
+  /**
+   * Cookie name. Default `sid`. `__Host-` names (HTTPS only, path `/`, no domain) keep sibling
+   * subdomains from setting or overwriting the cookie; `__Secure-` names need a Secure cookie.
+   */
   cookieName?: string;
   /** Cookie attributes merged over the secure defaults (httpOnly, sameSite lax, secure auto). */
   cookie?: Omit<CookieOptions, 'maxAge' | 'expires'>;
@@ -94,7 +124,12 @@ export interface TenantSessionModuleOptions {
   rolling?: boolean;
   /** Store sessions nobody wrote to (anonymous visitors). Default false. */
   saveUninitialized?: boolean;
-  /** Per-tenant overrides of cookie name/domain, idle TTL and secret. */
+  /**
+   * CSRF defence for unsafe requests on the routes the module covers (see `CsrfOptions`).
+   * Default on, header checks only; `false` turns it off.
+   */
+  csrf?: false | CsrfOptions;
+  /** Per-tenant overrides of cookie name/domain, idle TTL, secret and trusted origins. */
   tenantSettings?: TenantSettingsSource;
   /** Most tenants whose store stays built in memory (least recently used are dropped). Default 1000. */
   maxCachedTenants?: number;

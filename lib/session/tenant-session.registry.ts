@@ -13,7 +13,7 @@ import { assertTenantId } from '../tenancy/tenant-id.js';
 import { UserSessionIndex } from '../user-index/user-session-index.js';
 import { LruCache } from '../tenancy/lru-cache.js';
 import { OwnerSeal } from './owner-seal.js';
-import { signedSessionId } from './session-cookie.js';
+import { signedSessionId, unsignedSessionId } from './session-cookie.js';
 import { generateSessionId } from './session-id.js';
 import { TenantSessionStore } from './tenant-session.store.js';
 
@@ -30,6 +30,10 @@ export interface TenantSession {
    * tenant's secrets as express-session checks it; for requests outside express-session (sockets).
    */
   sessionIdFromCookie(cookieHeader: string | undefined): string | undefined;
+  /** The session id in one value of the session cookie, when its signature verifies. */
+  verifiedSessionId(cookieValue: string): string | undefined;
+  /** Origins besides the request's own that may send unsafe requests (module's and tenant's). */
+  trustedOrigins: ReadonlySet<string>;
 }
 
 /**
@@ -130,15 +134,26 @@ export class TenantSessionRegistry {
       // Not `unset: 'destroy'`: express-session would then delete the session of any request
       // that ends without one loaded, including one whose load just timed out during an outage.
     });
-    const sessionIdFromCookie = (header: string | undefined) =>
-      signedSessionId(header, cookieName, secrets);
-    return { tenant, store, index, middleware, cookieName, cookieDomain, sessionIdFromCookie };
+    return {
+      tenant,
+      store,
+      index,
+      middleware,
+      cookieName,
+      cookieDomain,
+      sessionIdFromCookie: (header) => signedSessionId(header, cookieName, secrets),
+      verifiedSessionId: (value) => unsignedSessionId(value, secrets),
+      trustedOrigins: new Set([
+        ...(o.csrf?.trustedOrigins ?? []),
+        ...(settings.trustedOrigins ?? []),
+      ]),
+    };
   }
 
   private async settingsFor(tenant: string): Promise<TenantSessionSettings> {
     const source = this.options.tenantSettings;
     const settings = typeof source === 'function' ? await source(tenant) : source?.[tenant];
-    checkTenantSettings(tenant, settings);
+    checkTenantSettings(tenant, settings, this.options);
     return settings ?? {};
   }
 }

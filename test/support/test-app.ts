@@ -15,6 +15,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import type { Request, Response } from 'express';
 import {
+  CsrfToken,
   Session,
   SessionAuthGuard,
   SessionLoginService,
@@ -99,6 +100,12 @@ class TestController {
   visit(@Req() req: Request, @Tenant() tenant: string) {
     req.session.visits = (req.session.visits ?? 0) + 1;
     return { tenant, visits: req.session.visits };
+  }
+
+  /** The session's CSRF token (token mode); makes an anonymous visitor's session stored. */
+  @Get('csrf-token')
+  csrfToken(@CsrfToken() token: string) {
+    return { token };
   }
 
   @Get('peek')

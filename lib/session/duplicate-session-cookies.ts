@@ -1,0 +1,89 @@
+import { Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import type { OperationBudget } from '../store/operation-budget.js';
+import { parseCookiePair } from './session-cookie.js';
+import type { TenantSession } from './tenant-session.registry.js';
+
+const logger = new Logger('TenantSession');
+
+/**
+ * Which of several cookies of the session cookie's name a request should run with, by index:
+ * express-session would take the first, and a sibling subdomain can toss one in front of ours
+ * (`Domain=.example.com`, or a longer `Path`, sorts first) to shadow the session or pin the
+ * visitor to one it knows. So a cookie whose signature verifies wins over one whose does not,
+ * and, among those, one whose session exists over one whose session is gone; with no existing
+ * session, the first that verifies (its id becomes a new session, as it would alone).
+ *
+ * Two existing sessions are ambiguous: nothing in a Cookie header tells the visitor's own from
+ * a tossed one (the tosser's own session, which they can log in to), so neither is used and the
+ * request runs without a session. A visitor in that state is logged out, never logged in as
+ * someone else; `__Host-` cookie names rule the state out.
+ *
+ * `sids` are the ids the cookies carry (undefined: the signature does not verify); `existing`,
+ * the ids whose session exists, is needed only when two distinct ids verify.
+ */
+export function pickSessionCookie(
+  sids: readonly (string | undefined)[],
+  existing?: ReadonlySet<string>,
+): number | undefined {
+  const verified = distinctVerified(sids);
+  if (verified.length <= 1) return verified.length === 0 ? undefined : sids.indexOf(verified[0]);
+  const alive = verified.filter((sid) => existing?.has(sid));
+  if (alive.length > 1) return undefined;
+  return sids.indexOf(alive[0] ?? verified[0]);
+}
+
+/** The distinct ids that verify, in order: those that need a look in the store to pick. */
+export function distinctVerified(sids: readonly (string | undefined)[]): string[] {
+  return [...new Set(sids.filter((sid): sid is string => sid !== undefined))];
+}
+
+/**
+ * Leaves at most one cookie of the tenant's session cookie name in the request's Cookie header,
+ * the one `pickSessionCookie` picks, before express-session reads it. With one cookie of that
+ * name (every request but an attacked one) this is a substring search; with several, one round
+ * trip to see which sessions exist when two or more verify, on the request's budget.
+ */
+export async function dropDuplicateSessionCookies(
+  req: Request,
+  tenantSession: TenantSession,
+  budget: OperationBudget,
+): Promise<void> {
+  const header = req.headers.cookie;
+  const name = tenantSession.cookieName;
+  if (header === undefined || !mayRepeat(header, name)) return;
+  const pairs = header.split(';').map((text) => ({ text, cookie: parseCookiePair(text) }));
+  const candidates = pairs.filter(({ cookie }) => cookie?.name === name);
+  if (candidates.length < 2) return;
+  const sids = candidates.map(({ cookie }) => tenantSession.verifiedSessionId(cookie!.value));
+  const verified = distinctVerified(sids);
+  const existing =
+    verified.length > 1 ? await existingSessions(tenantSession, verified, budget) : undefined;
+  const winner = pickSessionCookie(sids, existing);
+  if (winner === undefined && verified.length > 0) {
+    logger.warn(
+      `A request carried "${name}" cookies of several existing sessions; it runs without ` +
+        'a session (a cookie tossed from a sibling subdomain?)',
+    );
+  }
+  const kept = winner === undefined ? undefined : candidates[winner];
+  req.headers.cookie = pairs
+    .filter((pair) => pair.cookie?.name !== name || pair === kept)
+    .map(({ text }) => text.trim())
+    .join('; ');
+}
+
+/** Cheap and never wrong the other way: a name found at most once is at most one cookie. */
+function mayRepeat(header: string, name: string): boolean {
+  const first = header.indexOf(name);
+  return first !== -1 && header.indexOf(name, first + name.length) !== -1;
+}
+
+async function existingSessions(
+  { store }: TenantSession,
+  sids: string[],
+  budget: OperationBudget,
+): Promise<Set<string>> {
+  const stored = await store.inspect(sids, budget);
+  return new Set(sids.filter((_, i) => stored[i].value !== null));
+}
