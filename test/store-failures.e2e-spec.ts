@@ -387,7 +387,7 @@ describe('store failures: every Redis failure is a 503, acknowledged means store
 
       expect(listed.status).toBe(200);
       expect(listed.body).toEqual([expect.objectContaining({ current: true })]);
-      expect(await t.sessions.list('acme', 'dave')).toHaveLength(1);
+      expect((await t.sessions.list('acme', 'dave')).sessions).toHaveLength(1);
     });
 
     it("at an index path: that user's listing, revocation and logins answer 503 (logged with the key), never 500", async () => {
