@@ -80,6 +80,7 @@ export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  maxMs: number;
   errors: number;
   non2xx: number;
 }
@@ -107,6 +108,7 @@ export async function runLoad(
     requestsPerSecond: result.requests.total / result.duration,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
+    maxMs: result.latency.max,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
   };

@@ -11,6 +11,7 @@ import {
   type ScenarioId,
 } from './http-comparison.js';
 import { median } from './median.js';
+import type { ListingUnderLoad } from './listing-under-load.js';
 import type { ManyTenantsRun } from './many-tenants.js';
 import type { RevocationAtScale } from './revocation-at-scale.js';
 import type { ScaleFigures } from './scale.js';
@@ -62,9 +63,20 @@ export interface BenchReport {
   manyTenants?: ManyTenantsRun[];
   revocation?: RevocationAtScale;
   scale?: ScaleFigures;
-  /** When, and on what, each part was last measured (parts may come from earlier runs). */
-  runs?: Partial<Record<string, { generatedAt: string; machine: BenchReport['machine'] }>>;
+  listing?: ListingUnderLoad;
+  /** When each part was measured, when not all in this run (`--only`). */
+  measuredAt?: Partial<Record<BenchPart, string>>;
 }
+
+/** The report's parts: what `--only=` names, and the field each one fills. */
+export const BENCH_PARTS = {
+  http: 'http',
+  tenants: 'manyTenants',
+  revocation: 'revocation',
+  listing: 'listing',
+  scale: 'scale',
+} as const;
+export type BenchPart = keyof typeof BENCH_PARTS;
 
 export async function machineInfo(redis: Redis): Promise<BenchReport['machine']> {
   const server = await redis.info('server');
@@ -132,15 +144,6 @@ export function toMarkdown(report: BenchReport): string {
       'reproduce: `npm run bench`',
     '',
   ];
-  const older = Object.entries(report.runs ?? {}).filter(
-    ([, run]) => run && run.generatedAt !== report.generatedAt,
-  );
-  for (const [part, run] of older) {
-    lines.push(
-      `- \`${part}\` is from an earlier run: ${run!.generatedAt}, load ${run!.machine.loadAverageAtStart}`,
-    );
-  }
-  if (older.length > 0) lines.push('');
   if (report.http) {
     const s = report.settings;
     lines.push(
@@ -233,6 +236,39 @@ export function toMarkdown(report: BenchReport): string {
       '',
     );
   }
+  if (report.listing) {
+    const r = report.listing;
+    lines.push(
+      `## Listing: one user with ${r.sessions.toLocaleString('en')} sessions, another tenant's latency`,
+      '',
+      `A user of tenant acme walks all ${r.pagesPerWalk} pages of their sessions (\`GET /sessions\`, ` +
+        `${r.pageLimit} a page, one request at a time) again and again, while a user of tenant ` +
+        `globex sends \`GET /me\` over ${r.connections} connections; ${r.measureSeconds} s phases, ` +
+        `with and without the walker interleaved, medians of ${r.rounds} rounds. Sessions stored ` +
+        `through the store's own \`set\` in ${r.seedSeconds.toFixed(1)} s.`,
+      '',
+      '| globex `GET /me` | req/s | p50 ms | p99 ms | max ms |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      `| alone | ${latencyCells(r.alone)} |`,
+      `| while acme's user lists | ${latencyCells(r.whileListing)} |`,
+      `| added | | ${signed(r.addedMs.p50)} | ${signed(r.addedMs.p99)} | ${signed(r.addedMs.max)} |`,
+      '',
+      `Pages: ${r.pages.count} (${r.pages.walks} whole walks), p50 ${r.pages.p50Ms} ms, ` +
+        `p99 ${r.pages.p99Ms} ms, max ${r.pages.maxMs.toFixed(1)} ms. One page request: ` +
+        `${commandList(r.perPage.commands)} (the session's own load included); the listing's ` +
+        `round trips: ${r.perPage.listingRoundTrips}, whatever the user's session count.`,
+      '',
+    );
+  }
+  const when = Object.entries(report.measuredAt ?? {});
+  if (when.length > 0) {
+    lines.push(
+      'Parts measured in other runs: ' +
+        when.map(([part, at]) => `${part} ${at}`).join(', ') +
+        ' (`--only` updates its parts and keeps the others).',
+      '',
+    );
+  }
   if (report.scale) lines.push(...scaleMarkdown(report.scale));
   return lines.join('\n');
 }
@@ -273,48 +309,48 @@ function scaleMarkdown(s: ScaleFigures): string[] {
 }
 
 /**
- * Writes the report; parts this run left out (`--only=`) keep their figures from the last run
- * that measured them, each part carrying its own run's time and machine (`runs`).
+ * The parts this run measured, over those of the last report for the parts it did not (a run
+ * with `--only` keeps the other parts' figures), noting when those were measured.
  */
-export async function writeReport(fresh: BenchReport, dir: URL): Promise<string> {
+export async function mergeWithLatest(report: BenchReport, dir: URL): Promise<BenchReport> {
+  let previous: BenchReport;
+  try {
+    previous = JSON.parse(await readFile(new URL('latest.json', dir), 'utf8')) as BenchReport;
+  } catch {
+    return report;
+  }
+  const merged: BenchReport = { ...report, measuredAt: {} };
+  for (const [part, field] of Object.entries(BENCH_PARTS) as [BenchPart, string][]) {
+    const key = field as keyof BenchReport;
+    if (report[key] !== undefined || previous[key] === undefined) continue;
+    Object.assign(merged, { [key]: previous[key] });
+    merged.measuredAt![part] = previous.measuredAt?.[part] ?? previous.generatedAt;
+  }
+  merged.settings = { ...previous.settings, ...report.settings };
+  return merged;
+}
+
+export async function writeReport(report: BenchReport, dir: URL): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const file = new URL('latest.json', dir);
-  const previous = await readFile(file, 'utf8').then(
-    (text) => JSON.parse(text) as BenchReport,
-    () => undefined,
-  );
-  const report = mergeReports(previous, fresh);
   const markdown = toMarkdown(report);
-  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
+  await writeFile(new URL('latest.json', dir), JSON.stringify(report, null, 2) + '\n');
   await writeFile(new URL('latest.md', dir), markdown);
   return markdown;
 }
 
-const PART_KEYS = ['http', 'manyTenants', 'revocation', 'scale'] as const;
-
-function mergeReports(previous: BenchReport | undefined, fresh: BenchReport): BenchReport {
-  const stamp = { generatedAt: fresh.generatedAt, machine: fresh.machine };
-  const runs: NonNullable<BenchReport['runs']> = { ...previous?.runs };
-  const merged: BenchReport = { ...fresh, settings: { ...previous?.settings, ...fresh.settings } };
-  for (const key of PART_KEYS) {
-    if (fresh[key] !== undefined) {
-      runs[key] = stamp;
-    } else if (previous?.[key] !== undefined) {
-      Object.assign(merged, { [key]: previous[key] });
-      runs[key] = previous.runs?.[key] ?? {
-        generatedAt: previous.generatedAt,
-        machine: previous.machine,
-      };
-    }
-  }
-  return { ...merged, runs };
-}
-
-function commandList(commands: Record<string, number>): string {
+export function commandList(commands: Record<string, number>): string {
   return Object.entries(commands)
     .sort((x, y) => y[1] - x[1])
     .map(([name, n]) => `${name} ${n}`)
     .join(', ');
+}
+
+function latencyCells(l: ListingUnderLoad['alone']): string {
+  return `${l.requestsPerSecond.toFixed(0)} | ${l.p50Ms} | ${l.p99Ms} | ${l.maxMs}`;
+}
+
+function signed(ms: number): string {
+  return `${ms >= 0 ? '+' : ''}${ms}`;
 }
 
 function ratio(value: number | undefined): string {

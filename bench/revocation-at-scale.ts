@@ -58,6 +58,8 @@ export async function runRevocationAtScale(o: {
   const app = await createTenantSessionApp({
     tenant: { byHost: { [HOST]: TENANT } },
     redis: o.redisUrl,
+    // 1,000 sessions of one user: far past the default cap, which would revoke all but 100.
+    maxSessionsPerUser: false,
   });
   await app.listen(port, '127.0.0.1');
   try {

@@ -1,19 +1,28 @@
 /**
  * `npm run bench`: every benchmark in one run against one throwaway redis-server, printed and
- * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation`
- * runs a subset (the other parts' last results are kept in the report); BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_MEASURE_SECONDS and BENCH_DELAY_MS (each way) tune
- * the HTTP part.
+ * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation,listing,scale`
+ * runs a subset and keeps the other parts' figures from the last report; BENCH_ROUNDS,
+ * BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP and listing parts, BENCH_DELAY_MS
+ * the delay (each way) of the HTTP part's second link.
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.mjs';
 import { runHttpComparison } from './http-comparison.js';
 import { runManyTenants } from './many-tenants.js';
-import { machineInfo, summarizeHttp, writeReport, type BenchReport } from './report.js';
+import { runListingUnderLoad } from './listing-under-load.js';
+import {
+  BENCH_PARTS,
+  machineInfo,
+  mergeWithLatest,
+  summarizeHttp,
+  writeReport,
+  type BenchReport,
+} from './report.js';
 import { runRevocationAtScale } from './revocation-at-scale.js';
 import { runScale } from './scale.js';
 
-const PARTS = ['http', 'tenants', 'revocation', 'scale'];
+const PARTS = Object.keys(BENCH_PARTS);
 const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
@@ -33,6 +42,8 @@ const settings = {
   revocationRepetitions: 5,
   scaleSessions: 10_000,
   delayMs: Number(process.env.BENCH_DELAY_MS ?? 0.25),
+  listingSessions: 30_000,
+  listingConnections: 10,
 };
 
 const started = performance.now();
@@ -94,7 +105,24 @@ try {
       log,
     });
   }
-  const markdown = await writeReport(report, new URL('../../bench/results/', import.meta.url));
+  if (wanted('listing')) {
+    log(`Listing: one user with 30,000 sessions pages through them; another tenant's latency`);
+    report.listing = await runListingUnderLoad({
+      redis,
+      redisUrl: server.url,
+      sessions: settings.listingSessions,
+      connections: settings.listingConnections,
+      rounds: settings.rounds,
+      warmupSeconds: settings.warmupSeconds,
+      measureSeconds: settings.measureSeconds,
+      log,
+    });
+  }
+  const results = new URL('../../bench/results/', import.meta.url);
+  const markdown = await writeReport(
+    only ? await mergeWithLatest(report, results) : report,
+    results,
+  );
   console.log(`\n${markdown}`);
   log('written to bench/results/latest.json and bench/results/latest.md');
 } finally {

@@ -21,6 +21,7 @@ export { LoginRevokedException } from './errors/login-revoked.exception.js';
 export { SessionRevokedException } from './errors/session-revoked.exception.js';
 export { RecentLoginRequiredException } from './errors/recent-login-required.exception.js';
 export { CsrfRejectedException, type CsrfRejection } from './errors/csrf-rejected.exception.js';
+export { InvalidSessionPageException } from './errors/invalid-session-page.exception.js';
 
 export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
 export type { KnownTenantsSource } from './tenancy/known-tenants.js';
@@ -39,6 +40,12 @@ export { SessionBackend } from './store/session-backend.interface.js';
 export { SessionLoginService, type LoginOptions } from './identity/session-login.service.js';
 export { SessionRevocationService } from './revocation/session-revocation.service.js';
 export type { ActiveSession } from './revocation/active-session.interface.js';
+export {
+  DEFAULT_SESSION_PAGE_LIMIT,
+  MAX_SESSION_PAGE_LIMIT,
+  type SessionListOptions,
+  type SessionPage,
+} from './revocation/session-page.js';
 
 export { Session } from './http/session.decorator.js';
 export { SessionUserId } from './http/session-user-id.decorator.js';

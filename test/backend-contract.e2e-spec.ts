@@ -5,7 +5,11 @@ import { WrongTypeError } from '../lib/errors/wrong-type.error.js';
 import { TenantKeys } from '../lib/store/keys.js';
 import { OperationBudget } from '../lib/store/operation-budget.js';
 import { NOT_BEFORE_MEMBER, NOT_BEFORE_RETENTION_MS } from '../lib/store/scripts.js';
-import type { SessionBackend } from '../lib/store/session-backend.interface.js';
+import type {
+  IndexPage,
+  IndexPosition,
+  SessionBackend,
+} from '../lib/store/session-backend.interface.js';
 import {
   CONTRACT_BACKENDS,
   redisBackend,
@@ -234,6 +238,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
         admitted: true,
         now: expect.any(Number),
         until: expect.any(Number),
+        entries: 1,
       });
       if (!admission.admitted) return;
       expect(admission.until - admission.now).toBe(60_000);
@@ -244,6 +249,21 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       expect(await backend.entries(indexKey(), false, budget())).toEqual([
         { sid: 'sid-a', until: admission.until },
       ]);
+    });
+
+    it("counts the user's entries with a live lease, its own included, never the not-before", async () => {
+      await admitted('passed', 200);
+      await admitted('a', 60_000);
+      await backend.entries(indexKey(), true, budget());
+      await sleep(600);
+      await admitted('b', 60_000, 100);
+
+      const admission = await backend.admit(indexKey(), 'c', 60_000, 0, budget());
+
+      expect(admission).toMatchObject({ admitted: true, entries: 3 });
+      expect(await backend.admit(indexKey(), 'c', 60_000, 0, budget())).toMatchObject({
+        entries: 3,
+      });
     });
 
     it("refuses a login that began before the user's last revocation, and indexes nothing", async () => {
@@ -445,6 +465,127 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     });
   });
 
+  describe('page', () => {
+    /** Every page from the first on, `limit` entries each; fails past `maxPages`. */
+    const walk = async (limit: number, index = indexKey(), maxPages = 50) => {
+      const pages: IndexPage[] = [];
+      let after: IndexPosition | undefined;
+      do {
+        const page = await backend.page(index, after, limit, budget());
+        pages.push(page);
+        after = page.next;
+        if (pages.length > maxPages) throw new Error('the walk does not end');
+      } while (after);
+      return pages;
+    };
+    const pagedSids = (pages: IndexPage[]) => pages.flatMap((p) => p.entries.map((e) => e.sid));
+
+    it('pages live entries earliest lease first, with how many there are, until a page has no next', async () => {
+      for (const [i, sid] of ['e', 'b', 'd', 'a', 'c'].entries()) {
+        await admitted(sid, 10_000 * ('abcde'.indexOf(sid) + 1) + i);
+      }
+
+      const pages = await walk(2);
+
+      expect(pages.map((p) => p.entries.map((e) => e.sid))).toEqual([
+        ['a', 'b'],
+        ['c', 'd'],
+        ['e'],
+      ]);
+      expect(pages.map((p) => p.total)).toEqual([5, 5, 5]);
+      expect(pages.map((p) => p.next === undefined)).toEqual([false, false, true]);
+      const leases = pagedSids(pages).map((sid, i) => pages.flatMap((p) => p.entries)[i].until);
+      expect(leases).toEqual([...leases].sort((x, y) => x - y));
+      expect(await backend.page(indexKey(), undefined, 5, budget())).toMatchObject({
+        total: 5,
+        next: undefined,
+      });
+    });
+
+    it('an empty or missing index is one empty last page', async () => {
+      expect(await backend.page(indexKey('nobody'), undefined, 10, budget())).toEqual({
+        entries: [],
+        total: 0,
+        next: undefined,
+      });
+    });
+
+    it('splits entries sharing one lease across pages, each paged exactly once', async () => {
+      const until = backend.now() + 60_000;
+      const sids = Array.from({ length: 7 }, (_, i) => `same-${i}`);
+      for (const sid of sids) await probe.plantEntry(indexKey(), sid, until);
+      await admitted('later', 120_000);
+
+      const pages = await walk(3);
+
+      expect(pages.map((p) => p.entries.length)).toEqual([3, 3, 2]);
+      expect(pagedSids(pages).sort()).toEqual([...sids, 'later'].sort());
+      expect(pagedSids(pages).at(-1)).toBe('later');
+    });
+
+    it('never pages the not-before member or an entry whose lease passed, nor counts them', async () => {
+      await admitted('passed', 200);
+      await backend.entries(indexKey(), true, budget());
+      await sleep(600);
+      await admitted('a', 60_000, 100);
+      // As recorded by a store whose clock ran a minute ahead: a not-before in the future.
+      const otherIndex = indexKey('bob');
+      await admitted('b', 60_000, 0, otherIndex);
+      await probe.plantNotBefore(otherIndex, backend.now() + 60_000);
+
+      expect(await backend.page(indexKey(), undefined, 10, budget())).toEqual({
+        entries: [{ sid: 'a', until: expect.any(Number) }],
+        total: 1,
+        next: undefined,
+      });
+      expect(await backend.page(otherIndex, undefined, 1, budget())).toEqual({
+        entries: [{ sid: 'b', until: expect.any(Number) }],
+        total: 1,
+        next: undefined,
+      });
+    });
+
+    it('writes nothing: the index keeps its members and its TTL', async () => {
+      await admitted('passed', 200);
+      await admitted('a', 60_000);
+      await sleep(400);
+      const ttlBefore = await probe.ttlMs(indexKey());
+
+      await walk(1);
+
+      expect((await probe.members(indexKey())).sort()).toEqual(['a', 'passed']);
+      expect(await probe.ttlMs(indexKey())).toBeLessThanOrEqual(ttlBefore);
+    });
+
+    it('a position stays good after its entry is gone, and nothing present throughout is skipped', async () => {
+      for (const [i, sid] of ['a', 'b', 'c', 'd'].entries()) await admitted(sid, 10_000 * (i + 1));
+      const first = await backend.page(indexKey(), undefined, 2, budget());
+      expect(first.entries.map((e) => e.sid)).toEqual(['a', 'b']);
+
+      await backend.unindex(indexKey(), ['b'], budget());
+      const second = await backend.page(indexKey(), first.next, 2, budget());
+
+      expect(second.entries.map((e) => e.sid)).toEqual(['c', 'd']);
+      expect(second).toMatchObject({ total: 3, next: undefined });
+    });
+
+    it('an entry renewed during a walk is paged again later; the others once each', async () => {
+      for (const [i, sid] of ['a', 'b', 'c', 'd'].entries()) await admitted(sid, 10_000 * (i + 1));
+      const first = await backend.page(indexKey(), undefined, 2, budget());
+
+      await backend.renew(indexKey(), 'a', 120_000, budget());
+      const rest = await backend.page(indexKey(), first.next, 10, budget());
+
+      expect([...first.entries, ...rest.entries].map((e) => e.sid)).toEqual([
+        'a',
+        'b',
+        'c',
+        'd',
+        'a',
+      ]);
+    });
+  });
+
   describe('unindex', () => {
     it('removes only the given entries; an absent one is no error', async () => {
       await admitted('a', 60_000);
@@ -482,6 +623,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
             confirm: () => backend.confirm(indexKey(), 'a', 0, spentBudget()),
             renew: () => backend.renew(indexKey(), 'a', 120_000, spentBudget()),
             entries: () => backend.entries(indexKey(), false, spentBudget()),
+            page: () => backend.page(indexKey(), undefined, 10, spentBudget()),
             'entries revoking': () => backend.entries(indexKey(), true, spentBudget()),
             unindex: () => backend.unindex(indexKey(), ['a'], spentBudget()),
           },
@@ -500,6 +642,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
         confirm: '503',
         renew: '503',
         entries: '503',
+        page: '503',
         'entries revoking': '503',
         unindex: '503',
       });
@@ -560,7 +703,7 @@ describe('RedisSessionBackend beyond the contract', () => {
       expect(await redis.pttl(sessionKey)).toBeGreaterThan(50_000);
     });
 
-    it('an index key of another type surfaces as WrongTypeError from admit, confirm, renew, entries and unindex', async () => {
+    it('an index key of another type surfaces as WrongTypeError from admit, confirm, renew, entries, page and unindex', async () => {
       const { backend, redis } = fixture;
       const index = `${ns}sessions-index:alice`;
       await redis.set(index, 'not a sorted set', 'PX', 60_000);
@@ -572,6 +715,7 @@ describe('RedisSessionBackend beyond the contract', () => {
           renew: () => backend.renew(index, 'a', 60_000, budget()),
           entries: () => backend.entries(index, false, budget()),
           'entries revoking': () => backend.entries(index, true, budget()),
+          page: () => backend.page(index, undefined, 10, budget()),
           unindex: () => backend.unindex(index, ['a'], budget()),
         }),
       ).toEqual({
@@ -580,6 +724,7 @@ describe('RedisSessionBackend beyond the contract', () => {
         renew: 'WrongTypeError',
         entries: 'WrongTypeError',
         'entries revoking': 'WrongTypeError',
+        page: 'WrongTypeError',
         unindex: 'WrongTypeError',
       });
       expect(await redis.get(index)).toBe('not a sorted set');
@@ -832,10 +977,10 @@ describe.each([
     await start(1);
     const browser = new Visitor(t.http, 'acme.test');
     await browser.post('/login', { user: 'alice' });
-    expect(await t.sessions.list('acme', 'alice')).toHaveLength(1);
+    expect((await t.sessions.list('acme', 'alice')).sessions).toHaveLength(1);
     await sleep(1500);
     expect((await browser.get('/me')).status).toBe(401);
-    expect(await t.sessions.list('acme', 'alice')).toEqual([]);
+    expect((await t.sessions.list('acme', 'alice')).sessions).toEqual([]);
   });
 
   it('revokes all, revokes others, and never acknowledges a write to a revoked session', async () => {
@@ -852,6 +997,6 @@ describe.each([
     expect(await t.sessions.revokeAll('acme', 'alice')).toBe(1);
     expect((await inFlight).status).toBe(401);
     expect((await laptop.get('/me')).status).toBe(401);
-    expect(await t.sessions.list('acme', 'alice')).toEqual([]);
+    expect((await t.sessions.list('acme', 'alice')).sessions).toEqual([]);
   });
 });

@@ -213,7 +213,7 @@ describe("lease and not-before decisions do not depend on the app's clock", () =
         );
         expect((await after.get('/me')).body).toEqual({ user: 'alice' });
         expect((await after.on(a.http).get('/me')).body).toEqual({ user: 'alice' });
-        expect(await a.sessions.list('acme', 'alice')).toHaveLength(1);
+        expect((await a.sessions.list('acme', 'alice')).sessions).toHaveLength(1);
         previous = after;
       }
     },

@@ -86,7 +86,7 @@ describe('session identity (real Redis)', () => {
       await notLoggedIn(browser);
       expect((await browser.get('/whoami')).body.theme).toBe('dark');
       expect(await redis.exists(`sessions-index:acme:${appName}:admin`)).toBe(0);
-      expect(await t.sessions.list('acme', 'admin')).toEqual([]);
+      expect((await t.sessions.list('acme', 'admin')).sessions).toEqual([]);
       const json = await stored(sid);
       expect(json).toMatchObject({ theme: 'dark' });
       expect(json).not.toHaveProperty('_owner');
@@ -130,7 +130,7 @@ describe('session identity (real Redis)', () => {
       await notLoggedIn(intruder);
       expect((await intruder.get('/whoami')).body.visits).toBe(1);
       expect(logs.find('warn', FOREIGN_OWNER).length).toBeGreaterThan(0);
-      expect((await t.sessions.list('acme', 'alice')).map((s) => s.userAgent)).toEqual([
+      expect((await t.sessions.list('acme', 'alice')).sessions.map((s) => s.userAgent)).toEqual([
         'jest-visitor',
       ]);
       expect((await alice.get('/me')).body).toEqual({ user: 'alice' });
@@ -152,10 +152,10 @@ describe('session identity (real Redis)', () => {
 
       await notLoggedIn(alice);
       expect(logs.find('warn', FOREIGN_OWNER).length).toBeGreaterThan(0);
-      expect(await t.sessions.list('acme', 'admin')).toEqual([]);
+      expect((await t.sessions.list('acme', 'admin')).sessions).toEqual([]);
       expect(await indexed('admin')).toEqual([]);
       // Neither admin's nor alice's any more: listing alice drops the stale entry.
-      expect(await t.sessions.list('acme', 'alice')).toEqual([]);
+      expect((await t.sessions.list('acme', 'alice')).sessions).toEqual([]);
       expect(await indexed('alice')).toEqual([]);
     });
   });
@@ -171,7 +171,7 @@ describe('session identity (real Redis)', () => {
 
       expect(await indexed('carol')).toEqual([...sids].sort());
       expect((await laptop.get('/me')).body).toEqual({ user: 'carol' });
-      const listed = await t.sessions.list('acme', 'carol');
+      const listed = (await t.sessions.list('acme', 'carol')).sessions;
       expect(listed.map((s) => s.userAgent).sort()).toEqual(['laptop', 'phone']);
       expect(logs.find('warn', FIXATION)).toEqual([]);
 
@@ -240,7 +240,7 @@ describe('session identity (real Redis)', () => {
         const sid = sidOf(browser);
         expect(await indexed(String(id))).toEqual([sid]);
         expect((await browser.get('/me')).body).toEqual({ user: String(id) });
-        expect(await t.sessions.list('acme', String(id))).toHaveLength(1);
+        expect((await t.sessions.list('acme', String(id))).sessions).toHaveLength(1);
         expect(await t.sessions.revokeAll('acme', String(id))).toBe(1);
         expect((await browser.get('/me')).status).toBe(401);
         expect(await redis.exists(sessionKey(sid))).toBe(0);

@@ -150,7 +150,7 @@ describe('a password change beats logins in flight (not-before, real Redis)', ()
 
     expect(await indexedLiveSessions()).toEqual([victimSid]);
     expect(await scannedSessions()).toEqual([victimSid]);
-    const listed = await sample.app.get(SessionRevocationService).list('acme', 'alice');
+    const listed = (await sample.app.get(SessionRevocationService).list('acme', 'alice')).sessions;
     expect(listed).toHaveLength(1);
     const meStatuses = await Promise.all(
       attempts.map(async (a) => (await a.browser.get('/me')).status),

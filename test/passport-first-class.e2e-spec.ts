@@ -100,7 +100,7 @@ describe('passport, first class: passport.session() in afterSession, right after
     expect((await phone.get('/profile')).status).toBe(200);
 
     // list: both of alice's logins, under passport's user id, each one's own entry marked.
-    const listed = await p!.sessions.list('acme', 'u-alice');
+    const listed = (await p!.sessions.list('acme', 'u-alice')).sessions;
     expect(listed.map((s) => s.userAgent).sort()).toEqual(['laptop', 'phone']);
     const mine = (await phone.get('/sessions')).body as { current: boolean; userAgent: string }[];
     expect(mine.filter((s) => s.current).map((s) => s.userAgent)).toEqual(['phone']);
@@ -145,7 +145,7 @@ describe('passport, first class: passport.session() in afterSession, right after
     expect(after.passport).toEqual({});
     expect(after._owner).toBeUndefined();
     expect(await indexed('u-alice')).toEqual([]);
-    expect(await p!.sessions.list('acme', 'u-alice')).toEqual([]);
+    expect((await p!.sessions.list('acme', 'u-alice')).sessions).toEqual([]);
     expect((await alice.get('/profile')).status).toBe(401);
     expect((await alice.get('/sessions')).status).toBe(401);
 

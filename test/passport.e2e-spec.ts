@@ -60,7 +60,7 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     expect((await laptop.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
     expect((await stolen.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
 
-    const listed = await p.sessions.list('acme', 'u-alice');
+    const listed = (await p.sessions.list('acme', 'u-alice')).sessions;
     expect(listed.map((s) => s.userAgent).sort()).toEqual(['laptop', 'stolen-phone']);
     expect(await indexed('u-alice')).toEqual([laptop.sessionId(), stolen.sessionId()].sort());
 
@@ -71,7 +71,7 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     expect(await redis.exists(sessionKey(laptop.sessionId()))).toBe(0);
     expect(await redis.exists(sessionKey(stolen.sessionId()))).toBe(0);
     expect(await indexed('u-alice')).toEqual([]);
-    expect(await p.sessions.list('acme', 'u-alice')).toEqual([]);
+    expect((await p.sessions.list('acme', 'u-alice')).sessions).toEqual([]);
     // Only alice, and only in this tenant, was signed out.
     expect((await bob.get('/me')).body).toEqual({ user: 'u-bob', count: 0 });
     expect((await otherTenant.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
@@ -117,7 +117,7 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     const freshJson = JSON.parse((await redis.get(sessionKey(fresh)))!) as object;
     expect(Object.keys(freshJson)).toEqual(['cookie']);
     expect((await leaving.get('/me')).status).toBe(401);
-    expect(await p.sessions.list('acme', 'u-alice')).toHaveLength(1);
+    expect((await p.sessions.list('acme', 'u-alice')).sessions).toHaveLength(1);
     expect((await staying.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
   });
 
@@ -138,7 +138,7 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     expect(await indexed('alice')).toEqual([]);
     expect(await indexed('u-alice')).toEqual([sid]);
     expect((await browser.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
-    expect(await p.sessions.list('acme', 'alice')).toEqual([]);
+    expect((await p.sessions.list('acme', 'alice')).sessions).toEqual([]);
     expect(await p.sessions.revokeAll('acme', 'u-alice')).toBe(1);
     expect((await browser.get('/me')).status).toBe(401);
   });
@@ -155,7 +155,7 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     expect((await newest.get('/me')).status).toBe(200);
     expect(await redis.exists(sessionKey(oldest.sessionId()))).toBe(0);
     expect(await indexed('u-alice')).toEqual([middle.sessionId(), newest.sessionId()].sort());
-    const listed = await p.sessions.list('acme', 'u-alice');
+    const listed = (await p.sessions.list('acme', 'u-alice')).sessions;
     expect(listed.map((s) => s.userAgent)).toEqual(['middle', 'newest']);
     expect(events).toMatchObject([
       { tenant: 'acme', userId: 'u-alice', reason: 'cap', revoked: 1 },

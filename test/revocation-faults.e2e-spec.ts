@@ -300,7 +300,7 @@ describe('revoking one session interrupted by a Redis freeze', () => {
   const scenario = async (step: Step, last: boolean) => {
     const browsers = await logInBrowsers(rig.t.http);
     const [first, target, third] = browsers;
-    const listed = await rig.t.sessions.list(TENANT, USER);
+    const listed = (await rig.t.sessions.list(TENANT, USER)).sessions;
     const handle = listed.find((s) => s.userAgent === 'browser-2')!.id;
     const frozen = freezeAfter(rig, step);
 

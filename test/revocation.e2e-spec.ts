@@ -110,7 +110,7 @@ describe('SessionRevocationService (real Redis)', () => {
       expect(res.body).toEqual({ revoked: 1 });
       expect((await resetter.get('/me')).status).toBe(200);
       expect((await old.get('/me')).status).toBe(401);
-      expect(await t.sessions.list('acme', 'alice')).toHaveLength(1);
+      expect((await t.sessions.list('acme', 'alice')).sessions).toHaveLength(1);
     });
   });
 
@@ -222,7 +222,7 @@ describe('SessionRevocationService (real Redis)', () => {
 
       expect((await onAcme.get('/me')).status).toBe(401);
       expect((await onGlobex.get('/me')).status).toBe(200);
-      expect(await t.sessions.list('globex', 'alice')).toHaveLength(1);
+      expect((await t.sessions.list('globex', 'alice')).sessions).toHaveLength(1);
     });
 
     it('off-boarding a tenant removes its keys only', async () => {

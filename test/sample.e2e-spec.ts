@@ -200,7 +200,48 @@ describe('sample app over HTTP', () => {
         expect([laptop.sessionId(), phone.sessionId()]).not.toContain(s.id);
         expect(Date.parse(s.expiresAt as string)).toBeGreaterThan(Date.now() + 3_500_000);
       }
+      expect(res.body.total).toBe(2);
+      expect(res.body).not.toHaveProperty('next');
     });
+
+    it('pages with ?limit= and ?cursor=: `next` leads to the rest, each session listed once', async () => {
+      const browsers = [];
+      for (const agent of ['One/1', 'Two/1', 'Three/1']) {
+        browsers.push(await loggedIn('alice', ACME, agent));
+      }
+
+      const first = await browsers[0].get('/sessions?limit=2');
+      const rest = await browsers[0].get(
+        `/sessions?limit=2&cursor=${encodeURIComponent(first.body.next)}`,
+      );
+
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ total: 3, next: expect.any(String) });
+      expect(first.body.sessions).toHaveLength(2);
+      expect(rest.status).toBe(200);
+      expect(rest.body.total).toBe(3);
+      expect(rest.body).not.toHaveProperty('next');
+      const agents = [...first.body.sessions, ...rest.body.sessions].map(
+        (s: { userAgent: string }) => s.userAgent,
+      );
+      expect(agents.sort()).toEqual(['One/1', 'Three/1', 'Two/1']);
+    });
+
+    it.each(['limit=0', 'limit=1001', 'limit=abc', 'limit=', 'cursor=nope', 'cursor=a&cursor=b'])(
+      'answers ?%s with 400 JSON that says what to send',
+      async (query) => {
+        const alice = await loggedIn('alice');
+
+        const res = await alice.get(`/sessions?${query}`);
+
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({
+          statusCode: 400,
+          code: 'INVALID_SESSION_PAGE',
+          message: expect.stringMatching(/limit must be|nextCursor of an earlier page/),
+        });
+      },
+    );
 
     it('is 401 when not logged in', async () => {
       expect((await visitor().get('/sessions')).status).toBe(401);

@@ -79,7 +79,7 @@ describe('a socket gets its tenant and session at the handshake', () => {
     const alice = await loginOn(app.url, 'alice');
     const socket = await open(app.url, { cookie: alice.cookieHeader });
     const { sessionHandle } = await ask(socket, 'whoami');
-    const listed = await app.sessions.list('acme', 'alice');
+    const listed = (await app.sessions.list('acme', 'alice')).sessions;
     expect(listed.map((s) => s.id)).toContain(sessionHandle);
   });
 

@@ -1,8 +1,15 @@
-/** (c) This module in a sample-style Nest app: several tenants told apart by Host. */
+/**
+ * (c) This module in a sample-style Nest app: several tenants told apart by Host.
+ * `BENCH_SESSION_CAP=off` turns `maxSessionsPerUser` off (the listing benchmark's 30,000 sessions).
+ */
 import { announceReady, BENCH_HOSTS, benchServerEnv } from './bench-app.js';
 import { createTenantSessionApp } from './tenant-session-app.js';
 
 const { port, redisUrl } = benchServerEnv();
-const app = await createTenantSessionApp({ tenant: { byHost: BENCH_HOSTS }, redis: redisUrl });
+const app = await createTenantSessionApp({
+  tenant: { byHost: BENCH_HOSTS },
+  redis: redisUrl,
+  ...(process.env.BENCH_SESSION_CAP === 'off' && { maxSessionsPerUser: false }),
+});
 await app.listen(port, '127.0.0.1');
 announceReady(() => app.close());

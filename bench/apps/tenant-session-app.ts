@@ -3,7 +3,7 @@
  * the many-tenants benchmark (tenants by header) and the revocation benchmark.
  */
 import 'reflect-metadata';
-import { Body, Controller, Get, Module, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Module, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request } from 'express';
@@ -12,6 +12,7 @@ import {
   Session,
   SessionAuthGuard,
   SessionLoginService,
+  SessionRevocationService,
   Tenant,
   TenantSessionModule,
   type TenantSessionModuleOptions,
@@ -20,7 +21,10 @@ import { BENCH_APP_NAME, BENCH_SECRET, IDLE_TTL_SECONDS } from './bench-app.js';
 
 @Controller()
 class AccountController {
-  constructor(private readonly logins: SessionLoginService) {}
+  constructor(
+    private readonly logins: SessionLoginService,
+    private readonly revocations: SessionRevocationService,
+  ) {}
 
   @Post('login')
   async login(@Req() req: Request, @Body() body: { user: string }) {
@@ -32,6 +36,21 @@ class AccountController {
   @UseGuards(SessionAuthGuard)
   me(@Session() session: SessionData, @Tenant() tenant: string) {
     return { user: session.user, tenant, count: session.count ?? 0 };
+  }
+
+  /** A page of the caller's sessions, as the sample's `GET /sessions?limit=&cursor=`. */
+  @Get('sessions')
+  @UseGuards(SessionAuthGuard)
+  async sessions(
+    @Req() req: Request,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+  ) {
+    const page = await this.revocations.listMine(req, {
+      limit: limit === undefined ? undefined : Number(limit),
+      cursor,
+    });
+    return { sessions: page.sessions, total: page.total, next: page.nextCursor };
   }
 
   @Post('increment')

@@ -48,7 +48,8 @@ export interface ResolvedOptions {
   identity: SessionIdentity;
   allowUnsafeEviction: boolean;
   authenticated?: AuthenticatedCheck;
-  maxSessionsPerUser?: number;
+  /** false: no cap. */
+  maxSessionsPerUser: number | false;
   onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
 }
 
@@ -56,6 +57,8 @@ export interface ResolvedOptions {
 const DEFAULT_ABSOLUTE_LIFETIME_SECONDS = 24 * 3600;
 /** Sensitive operations (sign out other devices, admin revocation) ask for a login this recent. */
 const DEFAULT_RECENT_LOGIN_MAX_AGE_SECONDS = 10 * 60;
+/** Concurrent sessions per user and tenant unless configured (see `maxSessionsPerUser`). */
+export const DEFAULT_MAX_SESSIONS_PER_USER = 100;
 
 /** Secure cookie defaults: no script access, no cross-site sends, Secure whenever the request is. */
 const DEFAULT_COOKIE: CookieOptions = {
@@ -124,9 +127,12 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     allowUnsafeEviction: options.allowUnsafeEviction ?? false,
     authenticated: options.authenticated,
     maxSessionsPerUser:
-      options.maxSessionsPerUser === undefined
-        ? undefined
-        : positiveInteger('maxSessionsPerUser', options.maxSessionsPerUser),
+      options.maxSessionsPerUser === false
+        ? false
+        : positiveInteger(
+            'maxSessionsPerUser',
+            options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER,
+          ),
     onRevoked: options.onRevoked,
   };
 }

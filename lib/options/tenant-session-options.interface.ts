@@ -164,8 +164,15 @@ export interface TenantSessionModuleOptions {
   allowUnsafeEviction?: boolean;
   /** What "logged in" means for `SessionAuthGuard`: a session field name or a predicate. Default: the session has an identity (see `identity`). */
   authenticated?: AuthenticatedCheck;
-  /** Most concurrent sessions one user may hold in a tenant; the oldest are revoked past it. Default: no cap. */
-  maxSessionsPerUser?: number;
+  /**
+   * Most concurrent sessions one user may hold in a tenant: a login past it revokes the user's
+   * oldest logins (reason `cap`, listeners told), however it logged in. Default 100, the limit
+   * OWASP ASVS 5.0 7.1.2 asks applications to define: far above the devices and browsers of a
+   * real person, yet it bounds what one account can pile up (a script logging in on every call
+   * without keeping its cookie, a leaked password in a bot's loop), and so the cost of every
+   * per-user operation. A positive integer to raise or lower it, `false` for no cap.
+   */
+  maxSessionsPerUser?: number | false;
   /** Called after every revocation (audit logs). Errors it throws are logged, never surfaced. */
   onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
 }

@@ -4,15 +4,20 @@ import { LoginRequiredException } from '../errors/login-required.exception.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import type { RevocationReason, SessionRevokedEvent } from '../options/session-revoked.event.js';
 import { requireRequestContext } from '../session/request-context.js';
-import { sessionTtlMs, decodeSession } from '../session/session-codec.js';
+import { sessionTtlMs } from '../session/session-codec.js';
 import { sessionHandle } from '../session/session-handle.js';
-import type { SessionOwner } from '../session/session-state.js';
+import { ownerOf, type SessionOwner } from '../session/session-state.js';
 import { TenantSessionRegistry, type TenantSession } from '../session/tenant-session.registry.js';
 import { OperationBudget } from '../store/operation-budget.js';
-import { SessionBackend } from '../store/session-backend.interface.js';
+import { SessionBackend, type IndexEntry } from '../store/session-backend.interface.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
 import { checkUserId } from '../user-index/user-id.js';
-import type { ActiveSession } from './active-session.interface.js';
+import {
+  checkPageRequest,
+  cursorAfter,
+  type SessionListOptions,
+  type SessionPage,
+} from './session-page.js';
 
 interface LiveSession {
   sid: string;
@@ -44,31 +49,50 @@ export class SessionRevocationService {
   ) {
     if (options.onRevoked) this.listeners.add(options.onRevoked);
     const cap = options.maxSessionsPerUser;
-    if (cap !== undefined) {
-      registry.afterLogin((tenant, userId, req) => this.enforceCap(tenant, userId, cap, req));
+    if (cap !== false) {
+      // A login reads the user's entry count as it is admitted: only past the cap is more read.
+      registry.afterLogin(async (tenant, userId, userSessions, req) => {
+        if (userSessions > cap) await this.enforceCap(tenant, userId, cap, req);
+      });
     }
   }
 
-  /** A user's live sessions, oldest first; `current` marks the caller's own session. */
-  async list(tenantId: string, userId: string, current?: Request): Promise<ActiveSession[]> {
+  /**
+   * One page of a user's live sessions (see `SessionPage` for the order and what a walk through
+   * the pages sees), with their total: two round trips (three when it finds ended sessions,
+   * whose entries it drops) however many sessions the user has. `current` marks the caller's own
+   * session. An unusable `limit` or `cursor` is an InvalidSessionPageException (400).
+   */
+  async list(
+    tenantId: string,
+    userId: string,
+    options: SessionListOptions = {},
+  ): Promise<SessionPage> {
     checkUserId(userId);
+    const { limit, after } = checkPageRequest(options);
     const tenantSession = await this.registry.get(tenantId);
-    const live = await this.liveSessions(tenantSession, userId, this.budget());
-    return live.map(({ sid, owner, expiresAt, ttlMs }) => ({
+    const budget = this.budget();
+    const page = await tenantSession.index.page(userId, after, limit, budget);
+    const live = await this.liveSessions(tenantSession, userId, page.entries, budget);
+    const sessions = live.map(({ sid, owner, expiresAt, ttlMs }) => ({
       id: sessionHandle(sid),
-      current: current?.sessionID === sid,
+      current: options.current?.sessionID === sid,
       createdAt: new Date(owner.createdAt),
       lastSeenAt: new Date(Math.max(owner.createdAt, expiresAt - ttlMs)),
       expiresAt: new Date(expiresAt),
       ip: owner.ip,
       userAgent: owner.userAgent,
     }));
+    const total = page.total - (page.entries.length - live.length);
+    return page.next
+      ? { sessions, total, nextCursor: cursorAfter(page.next) }
+      : { sessions, total };
   }
 
-  /** The caller's own sessions (see `list`). */
-  listMine(req: Request): Promise<ActiveSession[]> {
+  /** A page of the caller's own sessions (see `list`). */
+  listMine(req: Request, options: Omit<SessionListOptions, 'current'> = {}): Promise<SessionPage> {
     const { tenantSession } = requireRequestContext(req);
-    return this.list(tenantSession.tenant, this.requireUserId(req), req);
+    return this.list(tenantSession.tenant, this.requireUserId(req), { ...options, current: req });
   }
 
   /** Revokes one session of the user by its handle; returns 1, or 0 when there was none. */
@@ -97,11 +121,15 @@ export class SessionRevocationService {
     return this.revokeUser(tenantSession, this.requireUserId(req), 'others', req.sessionID);
   }
 
-  /** Revokes the user's oldest sessions past `cap` (see `maxSessionsPerUser`). */
+  /**
+   * Revokes the user's oldest logins past `cap` (see `maxSessionsPerUser`). Reads every session
+   * of the user: a login calls it only when its admission counted more entries than the cap.
+   */
   async enforceCap(tenantId: string, userId: string, cap: number, req?: Request): Promise<number> {
     const tenantSession = await this.registry.get(tenantId);
     const budget = tenantSession.store.budget(req);
-    const live = await this.liveSessions(tenantSession, userId, budget);
+    const entries = await tenantSession.index.entries(userId, budget);
+    const live = await this.liveSessions(tenantSession, userId, entries, budget);
     if (live.length <= cap) return 0;
     const oldest = live.slice(0, live.length - cap).map((s) => s.sid);
     const revoked = await this.removeSessions(tenantSession, userId, oldest, budget);
@@ -168,31 +196,29 @@ export class SessionRevocationService {
   }
 
   /**
-   * The user's indexed sessions that are still alive and still theirs, oldest login first, in
-   * two round trips. Entries whose session ended (or moved to another identity) are dropped.
+   * The sessions of these entries that are still alive and still the user's, oldest login first,
+   * each read and decoded once, in one round trip. Entries whose session ended (or moved to
+   * another identity) are dropped, in one more.
    */
   private async liveSessions(
     { store, index }: TenantSession,
     userId: string,
+    entries: IndexEntry[],
     budget: OperationBudget,
   ): Promise<LiveSession[]> {
-    const entries = await index.entries(userId, budget);
-    const stored = await store.inspect(
-      entries.map((e) => e.sid),
-      budget,
-    );
+    const sids = entries.map((e) => e.sid);
+    const snapshots = await store.snapshots(sids, budget);
     const now = this.backend.now();
     const live: LiveSession[] = [];
     const dead: string[] = [];
-    entries.forEach(({ sid }, i) => {
-      const { value, ttlMs: remainingMs } = stored[i];
-      const owner = value === null ? undefined : store.ownerInStored(sid, value);
-      if (owner?.userId !== userId || remainingMs <= 0 || value === null) {
-        dead.push(sid);
+    snapshots.forEach((snapshot, i) => {
+      const owner = snapshot && ownerOf(snapshot.data);
+      if (!snapshot || owner?.userId !== userId) {
+        dead.push(sids[i]);
         return;
       }
-      const ttlMs = sessionTtlMs(decodeSession(value)!.data, store.idleTtlMs);
-      live.push({ sid, owner, expiresAt: now + remainingMs, ttlMs });
+      const ttlMs = sessionTtlMs(snapshot.data, store.idleTtlMs);
+      live.push({ sid: sids[i], owner, expiresAt: now + snapshot.ttlMs, ttlMs });
     });
     await index.remove(userId, dead, budget);
     return live.sort((a, b) => a.owner.createdAt - b.owner.createdAt);

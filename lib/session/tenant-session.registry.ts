@@ -45,7 +45,12 @@ export interface TenantSession {
 @Injectable()
 export class TenantSessionRegistry {
   private readonly cache: LruCache<string, Promise<TenantSession>>;
-  private loginHook?: (tenant: string, userId: string, req?: Request) => Promise<unknown>;
+  private loginHook?: (
+    tenant: string,
+    userId: string,
+    userSessions: number,
+    req?: Request,
+  ) => Promise<unknown>;
   private logoutHook?: (tenant: string, userId: string, sid: string) => void;
 
   constructor(
@@ -83,8 +88,13 @@ export class TenantSessionRegistry {
     this.cache.delete(assertTenantId(tenantId));
   }
 
-  /** Runs `hook` after every login is stored, whatever logged it in (the session cap). */
-  afterLogin(hook: (tenant: string, userId: string, req?: Request) => Promise<unknown>): void {
+  /**
+   * Runs `hook` after every login is stored, whatever logged it in (the session cap), with the
+   * user's indexed session count its admission read (an upper bound of their live sessions).
+   */
+  afterLogin(
+    hook: (tenant: string, userId: string, userSessions: number, req?: Request) => Promise<unknown>,
+  ): void {
     this.loginHook = hook;
   }
 
@@ -119,7 +129,8 @@ export class TenantSessionRegistry {
       identity: o.identity,
       idleTtlMs: idleTtlSeconds * 1000,
       operationTimeoutMs: o.operationTimeoutMs,
-      afterLogin: async (userId, req) => void (await this.loginHook?.(tenant, userId, req)),
+      afterLogin: async (userId, userSessions, req) =>
+        void (await this.loginHook?.(tenant, userId, userSessions, req)),
       afterLogout: (userId, sid) => this.logoutHook?.(tenant, userId, sid),
     });
     const middleware = session({

@@ -76,8 +76,11 @@ export interface TenantStoreSettings {
   identity: SessionIdentity;
   idleTtlMs: number;
   operationTimeoutMs: number;
-  /** Runs once a session is stored under a new identity, however it logged in (the cap). */
-  afterLogin(userId: string, req: Request | undefined): Promise<void>;
+  /**
+   * Runs once a session is stored under a new identity, however it logged in (the cap);
+   * `userSessions` is the user's entry count its admission read (see `Admission`).
+   */
+  afterLogin(userId: string, userSessions: number, req: Request | undefined): Promise<void>;
   /**
    * Called (not awaited) once a session no longer belongs to `userId`: destroyed, or saved
    * without that identity (a logout, whatever did it); the live sign-out of sockets.
@@ -514,6 +517,7 @@ export class TenantSessionStore extends Store {
     const identity = this.identityOf(session);
 
     let owner: SessionOwner | undefined;
+    let userSessions = 0;
     if (identity === undefined) {
       owner = undefined;
     } else if (indexed?.userId === identity) {
@@ -528,7 +532,16 @@ export class TenantSessionStore extends Store {
             '(session fixation risk): regenerate the session when logging in',
         );
       }
-      owner = await this.admit(sid, identity, current, ttlMs, requestAgeMs(context), budget, req);
+      const since = requestAgeMs(context);
+      ({ owner, userSessions } = await this.admit(
+        sid,
+        identity,
+        current,
+        ttlMs,
+        since,
+        budget,
+        req,
+      ));
     }
 
     const value = this.encode(sid, session, owner);
@@ -550,7 +563,9 @@ export class TenantSessionStore extends Store {
     // theirs: storing it again is a new upsert, however often they do it.
     if (session.req || isHeldFor(session, sid)) holdFor(session, sid);
     else forget(session);
-    if (owner && owner !== indexed) await this.settings.afterLogin(owner.userId, req);
+    if (owner && owner !== indexed) {
+      await this.settings.afterLogin(owner.userId, userSessions, req);
+    }
   }
 
   private async admit(
@@ -561,11 +576,11 @@ export class TenantSessionStore extends Store {
     sinceMs: number,
     budget: OperationBudget,
     req?: Request,
-  ): Promise<SessionOwner> {
+  ): Promise<{ owner: SessionOwner; userSessions: number }> {
     const admission = await this.settings.index.admit(userId, sid, ttlMs, sinceMs, budget);
     if (!admission.admitted) throw new LoginRevokedException();
     const bound = current?.via === 'login' && current.userId === userId ? current : undefined;
-    return {
+    const owner: SessionOwner = {
       userId,
       via: bound ? 'login' : 'identity',
       createdAt: admission.now,
@@ -574,6 +589,7 @@ export class TenantSessionStore extends Store {
       userAgent: bound ? bound.userAgent : req?.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH),
       indexedUntil: admission.until,
     };
+    return { owner, userSessions: admission.entries };
   }
 
   /** A login's session is stored: if a revocation raced it, take the session back. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
 import type { OperationBudget } from './operation-budget.js';
@@ -5,6 +6,8 @@ import { NOT_BEFORE_RETENTION_MS } from './scripts.js';
 import type {
   Admission,
   IndexEntry,
+  IndexPage,
+  IndexPosition,
   SessionBackend,
   SessionWrite,
   StoredSession,
@@ -137,7 +140,12 @@ export class MemorySessionBackend implements SessionBackend {
       return { admitted: false };
     }
     const until = this.raise(indexKey, index, sid, Math.floor(now + leaseMs));
-    return { admitted: true, now: Math.floor(now), until: Math.floor(until) };
+    return {
+      admitted: true,
+      now: Math.floor(now),
+      until: Math.floor(until),
+      entries: index.leases.size,
+    };
   }
 
   async confirm(
@@ -177,6 +185,31 @@ export class MemorySessionBackend implements SessionBackend {
       this.save(indexKey, index);
     }
     return [...index.leases].sort((a, b) => a[1] - b[1]).map(([sid, until]) => ({ sid, until }));
+  }
+
+  /** Mirrors scripts.ts PAGE: the same order and positions, by sorting the whole index. */
+  async page(
+    indexKey: string,
+    after: IndexPosition | undefined,
+    limit: number,
+    budget: OperationBudget,
+  ): Promise<IndexPage> {
+    this.start(budget);
+    const now = preciseNow();
+    const live = [...(this.live(this.indexes, indexKey)?.value.leases ?? [])]
+      .filter(([, until]) => until > now)
+      .map(([sid, until]) => ({ sid, until, digest: sha1(sid) }))
+      .sort((a, b) => a.until - b.until || (a.digest < b.digest ? -1 : 1));
+    const rest = after
+      ? live.filter(
+          (e) => e.until > after.until || (e.until === after.until && e.digest > after.digest),
+        )
+      : live;
+    const entries = rest.slice(0, limit);
+    const last = entries.at(-1);
+    const next =
+      rest.length > limit && last ? { until: last.until, digest: last.digest } : undefined;
+    return { entries: entries.map(({ sid, until }) => ({ sid, until })), total: live.length, next };
   }
 
   async unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void> {
@@ -247,6 +280,11 @@ export class MemorySessionBackend implements SessionBackend {
       for (const [key, entry] of store) if (entry.expiresAt <= now) store.delete(key);
     }
   }
+}
+
+/** As Redis's `redis.sha1hex`. */
+function sha1(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
 }
 
 /** SCAN MATCH semantics for the patterns TenantKeys builds: `\x` literal, `*` and `?` wildcards. */

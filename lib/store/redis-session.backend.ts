@@ -6,10 +6,12 @@ import { UnsafeEvictionPolicyError } from '../errors/unsafe-eviction-policy.erro
 import { unsafeEvictionPolicy } from './eviction-policy.js';
 import type { OperationBudget } from './operation-budget.js';
 import { toStoreFailure } from './redis-failure.js';
-import { ADMIT, CONFIRM, ENTRIES, NOT_BEFORE_MEMBER, RENEW } from './scripts.js';
+import { ADMIT, CONFIRM, ENTRIES, NOT_BEFORE_MEMBER, PAGE, RENEW } from './scripts.js';
 import type {
   Admission,
   IndexEntry,
+  IndexPage,
+  IndexPosition,
   SessionBackend,
   SessionWrite,
   StoredSession,
@@ -159,7 +161,7 @@ export class RedisSessionBackend implements SessionBackend {
       budget,
     )) as number[];
     return reply[0] === 1
-      ? { admitted: true, now: reply[1], until: reply[2] }
+      ? { admitted: true, now: reply[1], until: reply[2], entries: reply[3] }
       : { admitted: false };
   }
 
@@ -202,6 +204,32 @@ export class RedisSessionBackend implements SessionBackend {
       if (flat[i] !== NOT_BEFORE_MEMBER) entries.push({ sid: flat[i], until: Number(flat[i + 1]) });
     }
     return entries;
+  }
+
+  async page(
+    indexKey: string,
+    after: IndexPosition | undefined,
+    limit: number,
+    budget: OperationBudget,
+  ): Promise<IndexPage> {
+    const [total, more, lastUntil, lastDigest, ...flat] = (await this.timed(
+      () =>
+        this.client.eval(
+          PAGE,
+          1,
+          indexKey,
+          limit,
+          after ? String(after.until) : '',
+          after?.digest ?? '',
+        ),
+      budget,
+    )) as [number, number, string, string, ...string[]];
+    const entries: IndexEntry[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      entries.push({ sid: flat[i], until: Number(flat[i + 1]) });
+    }
+    const next = more === 1 ? { until: Number(lastUntil), digest: lastDigest } : undefined;
+    return { entries, total, next };
   }
 
   async unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void> {

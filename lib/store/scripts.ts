@@ -45,7 +45,8 @@ end
 /**
  * Indexes a session whose identity just appeared (a login), unless a revocation of that user
  * happened since the login began. KEYS[1] index; ARGV[1] sid, ARGV[2] lease length (ms),
- * ARGV[3] how long ago the login began (ms). Returns {1, now, lease} or {0, now}.
+ * ARGV[3] how long ago the login began (ms). Returns {1, now, lease, entries} or {0, now};
+ * entries = how many live entries the index now holds, this one included (the cap reads it).
  */
 export const ADMIT = script(
   'admit',
@@ -57,7 +58,9 @@ if nb and nb >= began then return {0, now} end
 local lease = math.floor(now + tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
 expire(KEYS[1], nb)
-return {1, now, lease}
+local entries = redis.call('ZCARD', KEYS[1])
+if nb then entries = entries - 1 end
+return {1, now, lease, entries}
 `,
 );
 
@@ -107,6 +110,80 @@ if ARGV[1] == '1' then
   expire(KEYS[1], nb)
 end
 return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+`,
+);
+
+/**
+ * One page of the index's live entries in (lease, digest) order, where digest = SHA-1 of the
+ * sid, after the position (lease, digest) of the previous page's last entry: read only, and
+ * O(log N + limit) whatever the index holds. A position names no session id (the digest of a
+ * random id is no credential), and stays meaningful after its own entry is gone: entries only
+ * ever move forward (a lease is never lowered), so an entry present for a whole walk is paged
+ * at least once. KEYS[1] index; ARGV[1] limit (at least 1); ARGV[2] the previous
+ * page's lease ('' for the first page); ARGV[3] its digest. Returns {count, more (1 or 0),
+ * last lease, last digest, sid, lease, ...}, count = live entries, the not-before excluded.
+ */
+export const PAGE = script(
+  'page',
+  `
+local limit = tonumber(ARGV[1])
+local count = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+local nb = redis.call('ZSCORE', KEYS[1], NB)
+-- A not-before normally lies in the past; one recorded by a clock that ran ahead does not.
+if nb and tonumber(nb) > now then count = count - 1 end
+local function row(sid, lease) return {sid, lease, redis.sha1hex(sid)} end
+-- The members sharing one lease, in digest order: Redis orders them by sid, which a position
+-- cannot name.
+local function band(lease, after)
+  local rows = {}
+  for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], lease, lease, 'BYSCORE')) do
+    local r = row(sid, lease)
+    if sid ~= NB and (after == nil or r[3] > after) then rows[#rows + 1] = r end
+  end
+  table.sort(rows, function(a, b) return a[3] < b[3] end)
+  return rows
+end
+local page = {}
+local from = '(' .. now
+if ARGV[2] ~= '' and tonumber(ARGV[2]) > now then
+  page = band(ARGV[2], ARGV[3])
+  from = '(' .. ARGV[2]
+end
+local more = #page > limit
+while #page > limit do table.remove(page) end
+if not more then
+  local need = limit - #page
+  local flat = redis.call('ZRANGE', KEYS[1], from, '+inf', 'BYSCORE', 'LIMIT', 0, need + 2,
+    'WITHSCORES')
+  local rest = {}
+  for i = 1, #flat, 2 do
+    if flat[i] ~= NB then rest[#rest + 1] = row(flat[i], flat[i + 1]) end
+  end
+  if #rest > need then
+    more = true
+    local edge = need > 0 and rest[need][2]
+    if edge and rest[need + 1][2] == edge then
+      -- The page ends inside a band: which of its members it holds goes by digest.
+      local first = need
+      while first > 1 and rest[first - 1][2] == edge do first = first - 1 end
+      local ordered = band(edge, nil)
+      for i = first, need do rest[i] = ordered[i - first + 1] end
+    end
+  end
+  for i = 1, math.min(need, #rest) do page[#page + 1] = rest[i] end
+end
+table.sort(page, function(a, b)
+  local x, y = tonumber(a[2]), tonumber(b[2])
+  if x ~= y then return x < y end
+  return a[3] < b[3]
+end)
+local last = page[#page]
+local reply = {count, more and 1 or 0, last and last[2] or '', last and last[3] or ''}
+for _, r in ipairs(page) do
+  reply[#reply + 1] = r[1]
+  reply[#reply + 1] = r[2]
+end
+return reply
 `,
 );
 

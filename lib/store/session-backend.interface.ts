@@ -22,8 +22,31 @@ export interface IndexEntry {
   until: number;
 }
 
-/** The answer to a login's request to be indexed. */
-export type Admission = { admitted: true; now: number; until: number } | { admitted: false };
+/**
+ * Where a walk through an index stands: the lease of the last entry paged and the digest (SHA-1,
+ * hex) of its session id, the order's tie-break. It names no session id.
+ */
+export interface IndexPosition {
+  until: number;
+  digest: string;
+}
+
+/** One page of an index (see `SessionBackend.page`). */
+export interface IndexPage {
+  /** In (lease, digest) order. */
+  entries: IndexEntry[];
+  /** Entries with a live lease in the whole index, the not-before left out. */
+  total: number;
+  /** Where the next page starts; absent on the last page. */
+  next?: IndexPosition;
+}
+
+/**
+ * The answer to a login's request to be indexed; `entries` counts the user's entries with a live
+ * lease, this one included: an upper bound of their live sessions, read at no extra cost.
+ */
+export type Admission =
+  { admitted: true; now: number; until: number; entries: number } | { admitted: false };
 
 /**
  * Where sessions and per-user indexes live. Two implementations share one contract suite:
@@ -73,6 +96,17 @@ export interface SessionBackend {
   renew(indexKey: string, sid: string, leaseMs: number, budget: OperationBudget): Promise<number>;
   /** Live entries, after recording a revocation (not-before = now) when `revoking`. */
   entries(indexKey: string, revoking: boolean, budget: OperationBudget): Promise<IndexEntry[]>;
+  /**
+   * Up to `limit` entries with a live lease that come after `after` in (lease, digest) order,
+   * and how many live entries the index holds, in one read-only round trip costing
+   * O(log N + limit) whatever N is (scripts.ts PAGE).
+   */
+  page(
+    indexKey: string,
+    after: IndexPosition | undefined,
+    limit: number,
+    budget: OperationBudget,
+  ): Promise<IndexPage>;
   /** Removes entries from an index. */
   unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void>;
   /** Waits (bounded) until the backend can serve; never throws. */

@@ -3,7 +3,13 @@ import { SessionStoreUnavailableException } from '../errors/session-store-unavai
 import { WrongTypeError } from '../errors/wrong-type.error.js';
 import type { TenantKeys } from '../store/keys.js';
 import type { OperationBudget } from '../store/operation-budget.js';
-import type { Admission, IndexEntry, SessionBackend } from '../store/session-backend.interface.js';
+import type {
+  Admission,
+  IndexEntry,
+  IndexPage,
+  IndexPosition,
+  SessionBackend,
+} from '../store/session-backend.interface.js';
 import { leaseLengthMs, needsLeaseRenewal } from './index-lease.js';
 
 /**
@@ -55,6 +61,19 @@ export class UserSessionIndex {
   /** The user's entries with a live lease, oldest lease first. */
   entries(userId: string, budget: OperationBudget): Promise<IndexEntry[]> {
     return this.onIndex(userId, (key) => this.backend.entries(key, false, budget));
+  }
+
+  /**
+   * Up to `limit` of the user's entries with a live lease after `after` (lease order), and how
+   * many there are: one round trip whatever the user's session count.
+   */
+  page(
+    userId: string,
+    after: IndexPosition | undefined,
+    limit: number,
+    budget: OperationBudget,
+  ): Promise<IndexPage> {
+    return this.onIndex(userId, (key) => this.backend.page(key, after, limit, budget));
   }
 
   /**

@@ -34,7 +34,7 @@ export class PageController {
     });
     const userId = this.logins.userId(req);
     if (userId === undefined) return renderSessionPage({ tenant }, nonce);
-    const sessions = await this.sessions.listMine(req);
+    const { sessions } = await this.sessions.listMine(req);
     return renderSessionPage(
       {
         tenant,

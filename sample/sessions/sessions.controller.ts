@@ -6,6 +6,7 @@ import {
   NotFoundException,
   Param,
   Post,
+  Query,
   Req,
   UseGuards,
 } from '@nestjs/common';
@@ -28,9 +29,21 @@ import {
 export class SessionsController {
   constructor(private readonly sessions: SessionRevocationService) {}
 
+  /**
+   * A page of the user's sessions: `?limit=` (1 to 1,000, default 100) and `?cursor=` (the `next`
+   * of the previous page); an unusable one is a 400 (`INVALID_SESSION_PAGE`).
+   */
   @Get()
-  async list(@Req() req: Request) {
-    return { sessions: await this.sessions.listMine(req) };
+  async list(
+    @Req() req: Request,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+  ) {
+    const page = await this.sessions.listMine(req, {
+      limit: limit === undefined ? undefined : Number(limit),
+      cursor,
+    });
+    return { sessions: page.sessions, total: page.total, next: page.nextCursor };
   }
 
   /** `id` is the handle from the listing; a user can only reach handles of their own sessions. */

@@ -18,6 +18,11 @@ export interface IndexProbe {
   notBefore(indexKey: string): Promise<number | null>;
   /** Records a not-before directly, as a revocation on a store whose clock ran ahead would. */
   plantNotBefore(indexKey: string, at: number): Promise<void>;
+  /**
+   * Writes an entry with exactly this lease, as logins admitted in the same millisecond get;
+   * the key lives at least until then.
+   */
+  plantEntry(indexKey: string, sid: string, until: number): Promise<void>;
 }
 
 export interface ContractBackend {
@@ -49,6 +54,10 @@ export async function redisBackend(url: string): Promise<ContractBackend & { red
       },
       plantNotBefore: async (key, at) => {
         await redis.zadd(key, String(at), NOT_BEFORE_MEMBER);
+      },
+      plantEntry: async (key, sid, until) => {
+        await redis.zadd(key, String(until), sid);
+        if ((await redis.pexpiretime(key)) < until) await redis.pexpireat(key, until);
       },
     },
     close: async () => {
@@ -90,6 +99,12 @@ function memoryBackend(): ContractBackend {
         const entry: MemoryIndexEntry = live(key) ?? { value: { leases: new Map() }, expiresAt: 0 };
         entry.value.notBefore = at;
         entry.expiresAt = Math.max(entry.expiresAt, at + NOT_BEFORE_RETENTION_MS);
+        indexes.set(key, entry);
+      },
+      plantEntry: async (key, sid, until) => {
+        const entry: MemoryIndexEntry = live(key) ?? { value: { leases: new Map() }, expiresAt: 0 };
+        entry.value.leases.set(sid, until);
+        entry.expiresAt = Math.max(entry.expiresAt, until);
         indexes.set(key, entry);
       },
     },

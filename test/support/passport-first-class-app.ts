@@ -126,8 +126,8 @@ class AccountController {
 
   @Get('sessions')
   @UseGuards(SessionAuthGuard)
-  list(@Req() req: Request) {
-    return this.sessions.listMine(req);
+  async list(@Req() req: Request) {
+    return (await this.sessions.listMine(req)).sessions;
   }
 
   @Post('sessions/revoke-others')

@@ -115,8 +115,8 @@ class TestController {
 
   @Get('sessions')
   @UseGuards(SessionAuthGuard)
-  list(@Req() req: Request) {
-    return this.sessions.listMine(req);
+  async list(@Req() req: Request) {
+    return (await this.sessions.listMine(req)).sessions;
   }
 
   @Delete('sessions/:id')
