@@ -96,6 +96,19 @@ describe('absolute session lifetime (real Redis)', () => {
     expect(Number(lease)).toBeGreaterThan(deadlineOf(visitor));
   });
 
+  it('lists each session with its absolute deadline', async () => {
+    await start({ absoluteLifetime: 600 });
+    const visitor = await loginAs('alice');
+    const listed = await visitor.get('/sessions');
+    expect(listed.body).toEqual([
+      expect.objectContaining({
+        current: true,
+        absoluteExpiresAt: new Date(deadlineOf(visitor)).toISOString(),
+      }),
+    ]);
+    expect(Date.parse(listed.body[0].expiresAt)).toBeLessThanOrEqual(deadlineOf(visitor));
+  });
+
   it('defaults to 24 hours', async () => {
     await start();
     const visitor = await loginAs('alice');

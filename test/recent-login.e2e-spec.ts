@@ -57,6 +57,9 @@ describe('recent login (step-up)', () => {
 
     expect((await alice.post('/sensitive')).status).toBe(201);
     expect((await alice.get('/me')).body).toMatchObject({ user: 'alice' });
+    const [listed] = (await alice.get('/sessions')).body;
+    expect(Date.parse(listed.authenticatedAt)).toBe(after.authenticatedAt);
+    expect(Date.parse(listed.createdAt)).toBe(before.createdAt);
   });
 
   it('keeps a re-authentication across app instances (it is stored, sealed)', async () => {

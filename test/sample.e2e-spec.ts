@@ -194,7 +194,17 @@ describe('sample app over HTTP', () => {
       ]);
       for (const s of sessions) {
         expect(Object.keys(s).sort()).toEqual(
-          ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastSeenAt', 'userAgent'].sort(),
+          [
+            'absoluteExpiresAt',
+            'authenticatedAt',
+            'createdAt',
+            'current',
+            'expiresAt',
+            'id',
+            'ip',
+            'lastSeenAt',
+            'userAgent',
+          ].sort(),
         );
         expect(s.id).toMatch(/^[\w-]{22}$/);
         expect([laptop.sessionId(), phone.sessionId()]).not.toContain(s.id);

@@ -4,10 +4,19 @@ export interface ActiveSession {
   id: string;
   /** Whether this is the session of the request that asked. */
   current: boolean;
+  /** The login. */
   createdAt: Date;
-  /** Derived from the remaining TTL: the time of the last request that used the session. */
+  /** When the user last proved who they are: the login, or a re-authentication since. */
+  authenticatedAt: Date;
+  /**
+   * Derived from the remaining TTL: the time of the last request that used the session (a lower
+   * bound once its TTL is cut short by the absolute deadline).
+   */
   lastSeenAt: Date;
+  /** When it ends unless used again. */
   expiresAt: Date;
+  /** When it ends whatever happens (its absolute lifetime); absent on ids made elsewhere. */
+  absoluteExpiresAt?: Date;
   ip?: string;
   userAgent?: string;
 }

@@ -6,6 +6,8 @@ import type { RevocationReason, SessionRevokedEvent } from '../options/session-r
 import { requireRequestContext } from '../session/request-context.js';
 import { sessionTtlMs } from '../session/session-codec.js';
 import { sessionHandle } from '../session/session-handle.js';
+import type { ActiveSession } from './active-session.interface.js';
+import { deadlineOfSessionId } from '../session/session-id.js';
 import { ownerOf, type SessionOwner } from '../session/session-state.js';
 import { TenantSessionRegistry, type TenantSession } from '../session/tenant-session.registry.js';
 import { OperationBudget } from '../store/operation-budget.js';
@@ -74,15 +76,20 @@ export class SessionRevocationService {
     const budget = this.budget();
     const page = await tenantSession.index.page(userId, after, limit, budget);
     const live = await this.liveSessions(tenantSession, userId, page.entries, budget);
-    const sessions = live.map(({ sid, owner, expiresAt, ttlMs }) => ({
-      id: sessionHandle(sid),
-      current: options.current?.sessionID === sid,
-      createdAt: new Date(owner.createdAt),
-      lastSeenAt: new Date(Math.max(owner.createdAt, expiresAt - ttlMs)),
-      expiresAt: new Date(expiresAt),
-      ip: owner.ip,
-      userAgent: owner.userAgent,
-    }));
+    const sessions = live.map(({ sid, owner, expiresAt, ttlMs }): ActiveSession => {
+      const deadline = deadlineOfSessionId(sid);
+      return {
+        id: sessionHandle(sid),
+        current: options.current?.sessionID === sid,
+        createdAt: new Date(owner.createdAt),
+        authenticatedAt: new Date(owner.authenticatedAt ?? owner.createdAt),
+        lastSeenAt: new Date(Math.max(owner.createdAt, expiresAt - ttlMs)),
+        expiresAt: new Date(expiresAt),
+        ...(deadline === undefined ? {} : { absoluteExpiresAt: new Date(deadline) }),
+        ip: owner.ip,
+        userAgent: owner.userAgent,
+      };
+    });
     const total = page.total - (page.entries.length - live.length);
     return page.next
       ? { sessions, total, nextCursor: cursorAfter(page.next) }

@@ -306,7 +306,7 @@ export class TenantSessionStore extends Store {
   recordAuthentication(session: object): number | undefined {
     const owner = this.indexedOwner(session);
     if (!owner) return undefined;
-    owner.authenticatedAt = this.backend.now();
+    owner.authenticatedAt = Math.round(this.backend.now());
     markOwnerChanged(session);
     return owner.authenticatedAt;
   }
