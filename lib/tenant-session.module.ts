@@ -20,8 +20,9 @@ import { SessionEventRelay } from './realtime/session-event-relay.js';
 import { SessionSockets } from './realtime/session-sockets.js';
 import { SessionRevocationService } from './revocation/session-revocation.service.js';
 import { TenantSessionRegistry } from './session/tenant-session.registry.js';
-import { createSessionBackend } from './store/session-backend.factory.js';
+import { createSessionBackends } from './store/session-backend.factory.js';
 import { SessionBackend } from './store/session-backend.interface.js';
+import { SessionBackends } from './store/session-backends.js';
 import { TenantIdentifier } from './tenancy/tenant-identifier.js';
 import {
   ConfigurableModuleClass,
@@ -38,7 +39,13 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
 @Module({
   providers: [
     { provide: RESOLVED_OPTIONS, useFactory: resolveOptions, inject: [TENANT_SESSION_OPTIONS] },
-    { provide: SessionBackend, useFactory: createSessionBackend, inject: [RESOLVED_OPTIONS] },
+    { provide: SessionBackends, useFactory: createSessionBackends, inject: [RESOLVED_OPTIONS] },
+    // The default deployment's, for code written before deployments existed.
+    {
+      provide: SessionBackend,
+      useFactory: (backends: SessionBackends) => backends.get(),
+      inject: [SessionBackends],
+    },
     {
       provide: TenantIdentifier,
       // Requests outside Express (socket handshakes) get the Express app's request getters.
@@ -51,7 +58,7 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
     {
       provide: SessionEventBus,
       useFactory: createSessionEventBus,
-      inject: [RESOLVED_OPTIONS, SessionBackend],
+      inject: [RESOLVED_OPTIONS, SessionBackends, TenantSessionRegistry],
     },
     SessionEventRelay,
     SessionSockets,
@@ -66,6 +73,7 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
     RESOLVED_OPTIONS,
     TenantIdentifier,
     SessionBackend,
+    SessionBackends,
     TenantSessionRegistry,
     SessionRevocationService,
     SessionLoginService,
@@ -79,7 +87,7 @@ export class TenantSessionModule
 {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
-    @Inject(SessionBackend) private readonly backend: SessionBackend,
+    private readonly backends: SessionBackends,
     @Inject(SessionEventBus) private readonly events: SessionEventBus,
   ) {
     super();
@@ -94,7 +102,7 @@ export class TenantSessionModule
 
   async onApplicationShutdown(): Promise<void> {
     await this.events.close();
-    await this.backend.close();
+    await this.backends.close();
   }
 }
 

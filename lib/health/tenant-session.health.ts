@@ -5,7 +5,7 @@ import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.erro
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import { OperationBudget } from '../store/operation-budget.js';
-import { SessionBackend } from '../store/session-backend.interface.js';
+import { SessionBackends } from '../store/session-backends.js';
 
 export interface TenantSessionPingOptions {
   /** Longest wait for every answer, in ms. Default: the module's `operationTimeoutMs`. */
@@ -14,15 +14,15 @@ export interface TenantSessionPingOptions {
 
 /**
  * A `@nestjs/terminus` indicator for the session store: PING on the module's own connection
- * (the server; through Sentinel, its current master; on a Cluster, every master), `up` when all
- * answer within the timeout, otherwise `down` with the reason session requests get their 503
+ * (the server; through Sentinel, its current master; on a Cluster, every master), on every
+ * deployment tenants are placed on, `up` when all answer within the timeout, otherwise `down` with the reason session requests get their 503
  * for (unreachable, timed out, an unsafe memory policy, ...). Provide it beside the health
  * controller: it finds the module's store wherever `TenantSessionModule` was imported, as
  * terminus's own database indicators do.
  */
 @Injectable()
 export class TenantSessionHealthIndicator implements OnModuleInit {
-  private store?: { backend: SessionBackend; defaultTimeoutMs: number };
+  private store?: { backends: SessionBackends; defaultTimeoutMs: number };
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -43,7 +43,7 @@ export class TenantSessionHealthIndicator implements OnModuleInit {
     key: Key,
     options: TenantSessionPingOptions = {},
   ): Promise<HealthIndicatorResult<Key>> {
-    const { backend, defaultTimeoutMs } = this.locateStore();
+    const { backends, defaultTimeoutMs } = this.locateStore();
     const timeoutMs = options.timeout ?? defaultTimeoutMs;
     if (!(timeoutMs > 0)) {
       throw new InvalidTenantSessionOptionsError(
@@ -51,21 +51,37 @@ export class TenantSessionHealthIndicator implements OnModuleInit {
       );
     }
     const indicator = this.healthIndicatorService.check(key);
-    try {
-      await backend.ping(new OperationBudget(timeoutMs));
-      return indicator.up();
-    } catch (error) {
-      const reason = error instanceof SessionStoreUnavailableException ? error.reason : undefined;
-      return indicator.down({ message: reason ?? 'Session store unavailable' });
-    }
+    const budget = new OperationBudget(timeoutMs);
+    const deployments = backends.entries();
+    const failures = (
+      await Promise.all(
+        deployments.map(async ([deployment, backend]) => {
+          try {
+            await backend.ping(budget);
+            return undefined;
+          } catch (error) {
+            const reason =
+              error instanceof SessionStoreUnavailableException ? error.reason : undefined;
+            return { deployment, reason: reason ?? 'Session store unavailable' };
+          }
+        }),
+      )
+    ).filter((failure) => failure !== undefined);
+    if (failures.length === 0) return indicator.up();
+    // With one deployment the answer stays what it always was; with several, it names them.
+    if (deployments.length === 1) return indicator.down({ message: failures[0].reason });
+    return indicator.down({
+      message: failures.map((f) => `${f.deployment}: ${f.reason}`).join('; '),
+      deployments: Object.fromEntries(failures.map((f) => [f.deployment, f.reason])),
+    });
   }
 
-  private locateStore(): { backend: SessionBackend; defaultTimeoutMs: number } {
+  private locateStore(): { backends: SessionBackends; defaultTimeoutMs: number } {
     if (this.store) return this.store;
     try {
-      const backend = this.moduleRef.get<SessionBackend>(SessionBackend, { strict: false });
+      const backends = this.moduleRef.get(SessionBackends, { strict: false });
       const options = this.moduleRef.get<ResolvedOptions>(RESOLVED_OPTIONS, { strict: false });
-      return (this.store = { backend, defaultTimeoutMs: options.operationTimeoutMs });
+      return (this.store = { backends, defaultTimeoutMs: options.operationTimeoutMs });
     } catch {
       throw new Error(
         'TenantSessionHealthIndicator found no TenantSessionModule in this app: import ' +

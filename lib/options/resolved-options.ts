@@ -6,6 +6,7 @@ import { createTenantResolver, restrictToKnownTenants } from '../tenancy/tenant-
 import type { TenantResolverFn } from '../tenancy/tenant-resolution.interface.js';
 import { checkCookiePrefix } from './cookie-prefix.js';
 import { checkTrustedOrigins, resolveCsrf, type ResolvedCsrf } from './csrf-options.js';
+import { checkDeploymentName, checkDeployments } from './deployments-option.js';
 import { checkKeyTemplates } from './key-templates.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
@@ -26,6 +27,8 @@ export interface ResolvedOptions {
   resolveTenant: TenantResolverFn;
   appName: string;
   redis: RedisSource;
+  /** Other Redis deployments tenants may be placed on (see `deployments`). */
+  deployments: Record<string, RedisSource>;
   secrets: string[];
   keyPrefix: string;
   indexPrefix: string;
@@ -87,9 +90,10 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
   const cookieName = options.cookieName ?? 'sid';
   const cookie = { ...DEFAULT_COOKIE, ...options.cookie };
   checkCookiePrefix('cookieName', cookieName, cookie);
+  const deployments = checkDeployments(options.deployments);
   if (options.tenantSettings && typeof options.tenantSettings === 'object') {
     for (const [tenant, settings] of Object.entries(options.tenantSettings)) {
-      checkTenantSettings(tenant, settings, { cookieName, cookie });
+      checkTenantSettings(tenant, settings, { cookieName, cookie, deployments });
     }
   }
   return {
@@ -99,6 +103,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     ),
     appName,
     redis: checkRedisOption(options.redis, options.allowEmbeddedStore ?? false),
+    deployments,
     secrets: checkSecrets(options.secret, 'secret'),
     keyPrefix,
     indexPrefix,
@@ -150,9 +155,10 @@ function passportUser(session: Record<string, unknown>): unknown {
 export function checkTenantSettings(
   tenant: string,
   settings: TenantSessionSettings | undefined,
-  defaults: Pick<ResolvedOptions, 'cookieName' | 'cookie'>,
+  defaults: Pick<ResolvedOptions, 'cookieName' | 'cookie' | 'deployments'>,
 ): void {
   const where = `tenantSettings[${tenant}]`;
+  checkDeploymentName(where, settings?.deployment, defaults.deployments);
   if (settings?.secret !== undefined) checkSecrets(settings.secret, where);
   for (const name of ['idleTtl', 'absoluteLifetime'] as const) {
     const value = settings?.[name];

@@ -22,6 +22,11 @@ export interface TenantSessionSettings {
   /** Secret(s) signing this tenant's cookies; the first signs, all verify (rotation). */
   secret?: string | string[];
   /**
+   * Which Redis deployment holds this tenant's sessions: a name from `deployments`, or
+   * `'default'` (the `redis` option, also when left out).
+   */
+  deployment?: string;
+  /**
    * Origins besides the tenant's own whose pages may send this tenant unsafe requests (its
    * admin console on another host, say), added to `csrf.trustedOrigins`, e.g.
    * `['https://console.acme.com']`.
@@ -90,6 +95,13 @@ export interface TenantSessionModuleOptions {
    * `allowEmbeddedStore`).
    */
   redis?: Redis | Cluster | RedisOptions | string;
+  /**
+   * More Redis deployments, by name (lower-case letters, digits, `-`), each like `redis`: a
+   * client, a Cluster, options (Sentinel included) or a URL. A tenant is placed on one with
+   * `tenantSettings[tenant].deployment` (data residency, a heavy tenant on its own); the others
+   * stay on `redis`. Every guarantee (index, revocation, events, health) holds per deployment.
+   */
+  deployments?: Record<string, Redis | Cluster | RedisOptions | string>;
   /** Allow the embedded in-process store with `NODE_ENV=production`. Default false. */
   allowEmbeddedStore?: boolean;
   /** Secret(s) signing session cookies. Required; well-known or short secrets are refused. */

@@ -1,17 +1,40 @@
 import { Logger } from '@nestjs/common';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import type { TenantSessionRegistry } from '../session/tenant-session.registry.js';
 import { RedisSessionBackend } from '../store/redis-session.backend.js';
 import type { SessionBackend } from '../store/session-backend.interface.js';
+import type { SessionBackends } from '../store/session-backends.js';
 import { LocalSessionEventBus } from './local-session-event.bus.js';
+import { PlacedSessionEventBus } from './placed-session-event.bus.js';
 import { RedisSessionEventBus } from './redis-session-event.bus.js';
 import type { SessionEventBus } from './session-event-bus.interface.js';
 
 /**
- * The bus that fits the backend: Redis pub/sub beside Redis, in-process beside the embedded
- * store. With Redis answering, start-up waits (bounded) until the subscription is in place, so
- * the app hears events from its first request on; otherwise it subscribes once Redis is back.
+ * The bus that fits the backends: Redis pub/sub beside Redis, in-process beside the embedded
+ * store; with several deployments, one on each, every event on its tenant's. With Redis
+ * answering, start-up waits (bounded) until the subscription is in place, so the app hears
+ * events from its first request on; otherwise it subscribes once Redis is back.
  */
 export async function createSessionEventBus(
+  options: ResolvedOptions,
+  backends: SessionBackends,
+  registry: TenantSessionRegistry,
+): Promise<SessionEventBus> {
+  const buses = await Promise.all(
+    backends
+      .entries()
+      .map(
+        async ([deployment, backend]) => [deployment, await busBeside(options, backend)] as const,
+      ),
+  );
+  if (buses.length === 1) return buses[0][1];
+  return new PlacedSessionEventBus(
+    new Map(buses),
+    async (tenant) => (await registry.get(tenant)).deployment,
+  );
+}
+
+async function busBeside(
   options: ResolvedOptions,
   backend: SessionBackend,
 ): Promise<SessionEventBus> {

@@ -11,7 +11,7 @@ import { deadlineOfSessionId } from '../session/session-id.js';
 import { ownerOf, type SessionOwner } from '../session/session-state.js';
 import { TenantSessionRegistry, type TenantSession } from '../session/tenant-session.registry.js';
 import { OperationBudget } from '../store/operation-budget.js';
-import { SessionBackend, type IndexEntry } from '../store/session-backend.interface.js';
+import type { IndexEntry } from '../store/session-backend.interface.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
 import { checkUserId } from '../user-index/user-id.js';
 import {
@@ -46,7 +46,6 @@ export class SessionRevocationService {
 
   constructor(
     private readonly registry: TenantSessionRegistry,
-    @Inject(SessionBackend) private readonly backend: SessionBackend,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
   ) {
     if (options.onRevoked) this.listeners.add(options.onRevoked);
@@ -146,8 +145,8 @@ export class SessionRevocationService {
   /** Revokes every session of a tenant, scanning only that tenant's keys (off-boarding). */
   async revokeTenant(tenantId: string): Promise<number> {
     const tenant = assertTenantId(tenantId);
-    const { store } = await this.registry.get(tenant);
-    const removed = await this.backend.removeMatching(store.keys.scanPatterns(), this.budget());
+    const { store, backend } = await this.registry.get(tenant);
+    const removed = await backend.removeMatching(store.keys.scanPatterns(), this.budget());
     this.registry.forget(tenant);
     return this.emit(tenant, 'tenant', removed);
   }
@@ -188,13 +187,13 @@ export class SessionRevocationService {
 
   /** Deletes sessions, then their entries (never the other way round); returns how many lived. */
   private async removeSessions(
-    { store, index }: TenantSession,
+    { store, index, backend }: TenantSession,
     userId: string,
     sids: string[],
     budget: OperationBudget,
   ): Promise<number> {
     if (sids.length === 0) return 0;
-    const revoked = await this.backend.remove(
+    const revoked = await backend.remove(
       sids.map((sid) => store.keys.session(sid)),
       budget,
     );
@@ -208,14 +207,14 @@ export class SessionRevocationService {
    * another identity) are dropped, in one more.
    */
   private async liveSessions(
-    { store, index }: TenantSession,
+    { store, index, backend }: TenantSession,
     userId: string,
     entries: IndexEntry[],
     budget: OperationBudget,
   ): Promise<LiveSession[]> {
     const sids = entries.map((e) => e.sid);
     const snapshots = await store.snapshots(sids, budget);
-    const now = this.backend.now();
+    const now = backend.now();
     const live: LiveSession[] = [];
     const dead: string[] = [];
     snapshots.forEach((snapshot, i) => {

@@ -8,7 +8,9 @@ import {
 } from '../options/resolved-options.js';
 import type { TenantSessionSettings } from '../options/tenant-session-options.interface.js';
 import { TenantKeys } from '../store/keys.js';
-import { SessionBackend } from '../store/session-backend.interface.js';
+import type { SessionBackend } from '../store/session-backend.interface.js';
+import { SessionBackends } from '../store/session-backends.js';
+import { DEFAULT_DEPLOYMENT } from '../options/deployments-option.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
 import { UserSessionIndex } from '../user-index/user-session-index.js';
 import { LruCache } from '../tenancy/lru-cache.js';
@@ -20,6 +22,10 @@ import { TenantSessionStore } from './tenant-session.store.js';
 /** Everything built for one tenant: its store and index, its session middleware and cookie. */
 export interface TenantSession {
   tenant: string;
+  /** The Redis deployment holding this tenant's sessions (see `deployments`). */
+  deployment: string;
+  /** That deployment's backend. */
+  backend: SessionBackend;
   store: TenantSessionStore;
   index: UserSessionIndex;
   middleware: RequestHandler;
@@ -39,7 +45,8 @@ export interface TenantSession {
 /**
  * Builds each tenant's store and session middleware on first use and keeps the most recently
  * used ones (bounded LRU), so tenants can be added at runtime and memory stays flat however many
- * there are. All stores share the module's one backend (one Redis connection).
+ * there are. Each tenant's store works on its deployment's backend (one Redis connection per
+ * deployment, shared by its tenants).
  * Inject it to work on a tenant's sessions outside a request.
  */
 @Injectable()
@@ -55,7 +62,7 @@ export class TenantSessionRegistry {
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
-    @Inject(SessionBackend) private readonly backend: SessionBackend,
+    private readonly backends: SessionBackends,
   ) {
     this.cache = new LruCache(options.maxCachedTenants);
   }
@@ -120,9 +127,11 @@ export class TenantSessionRegistry {
     const cookieDomain = settings.cookieDomain ?? o.cookie.domain;
     const secrets =
       settings.secret === undefined ? o.secrets : ([] as string[]).concat(settings.secret);
+    const deployment = settings.deployment ?? DEFAULT_DEPLOYMENT;
+    const backend = this.backends.get(deployment);
     const keys = new TenantKeys(o, tenant, o.appName);
-    const index = new UserSessionIndex(this.backend, keys);
-    const store = new TenantSessionStore(this.backend, {
+    const index = new UserSessionIndex(backend, keys);
+    const store = new TenantSessionStore(backend, {
       keys,
       index,
       seal: new OwnerSeal(secrets, keys.sessionPrefix),
@@ -139,7 +148,7 @@ export class TenantSessionRegistry {
       name: cookieName,
       cookie: { ...o.cookie, domain: cookieDomain, maxAge: idleTtlSeconds * 1000 },
       rolling: o.rolling,
-      genid: (req) => generateSessionId(req, this.backend.now(), lifetimeMs),
+      genid: (req) => generateSessionId(req, backend.now(), lifetimeMs),
       saveUninitialized: o.saveUninitialized,
       resave: false,
       // Not `unset: 'destroy'`: express-session would then delete the session of any request
@@ -147,6 +156,8 @@ export class TenantSessionRegistry {
     });
     return {
       tenant,
+      deployment,
+      backend,
       store,
       index,
       middleware,

@@ -1,20 +1,52 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { DEFAULT_DEPLOYMENT } from '../options/deployments-option.js';
 import type { RedisSource } from '../options/redis-option.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { MemorySessionBackend } from './memory-session.backend.js';
 import { RedisSessionBackend } from './redis-session.backend.js';
 import type { SessionBackend } from './session-backend.interface.js';
+import { SessionBackends } from './session-backends.js';
 
 const logger = new Logger('TenantSession');
 
 /**
- * The backend the options ask for. A client the module creates fails fast instead of queueing
- * while Redis is away (no offline queue, bounded command time) and reconnects by itself.
- * When Redis answers at start-up, its memory policy is checked (see eviction-policy.ts).
+ * A backend for every deployment: `default` (the `redis` option) and each of `deployments`.
+ * If one cannot start (an unsafe memory policy, say), those already made are closed.
  */
-export async function createSessionBackend(options: ResolvedOptions): Promise<SessionBackend> {
-  const { redis, operationTimeoutMs, allowUnsafeEviction } = options;
+export async function createSessionBackends(options: ResolvedOptions): Promise<SessionBackends> {
+  const sources: [string, RedisSource][] = [
+    [DEFAULT_DEPLOYMENT, options.redis],
+    ...Object.entries(options.deployments),
+  ];
+  const made = await Promise.allSettled(
+    sources.map(([name, source]) => createSessionBackend(source, options, name)),
+  );
+  const backends = new SessionBackends(
+    new Map(
+      made.flatMap((result, i) =>
+        result.status === 'fulfilled' ? [[sources[i][0], result.value] as const] : [],
+      ),
+    ),
+  );
+  const failed = made.find((result) => result.status === 'rejected');
+  if (failed) {
+    await backends.close();
+    throw failed.reason;
+  }
+  return backends;
+}
+
+/**
+ * The backend one Redis source asks for. A client the module creates fails fast instead of
+ * queueing while Redis is away (no offline queue, bounded command time) and reconnects by
+ * itself. When Redis answers at start-up, its memory policy is checked (see eviction-policy.ts).
+ */
+async function createSessionBackend(
+  redis: RedisSource,
+  { operationTimeoutMs, allowUnsafeEviction }: ResolvedOptions,
+  deployment: string,
+): Promise<SessionBackend> {
   if (redis.kind === 'embedded') {
     logger.warn(
       'No Redis configured: sessions live in this process only (lost on restart, not shared). ' +
@@ -34,7 +66,10 @@ export async function createSessionBackend(options: ResolvedOptions): Promise<Se
       throw error;
     }
   } else {
-    logger.warn('Redis is not reachable yet; session requests answer 503 until it is');
+    logger.warn(
+      `Redis (deployment ${deployment}) is not reachable yet; its tenants' session requests ` +
+        'answer 503 until it is',
+    );
   }
   backend.watchReconnects();
   return backend;
