@@ -27,6 +27,7 @@ export interface ResolvedOptions {
   resolveTenant: TenantResolverFn;
   appName: string;
   redis: RedisSource;
+  nearCache?: { maxEntries: number; heartbeatMs: number };
   /** Other Redis deployments tenants may be placed on (see `deployments`). */
   deployments: Record<string, RedisSource>;
   secrets: string[];
@@ -104,6 +105,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     appName,
     redis: checkRedisOption(options.redis, options.allowEmbeddedStore ?? false),
     deployments,
+    nearCache: checkNearCache(options.nearCache, options.operationTimeoutMs ?? 1000),
     secrets: checkSecrets(options.secret, 'secret'),
     keyPrefix,
     indexPrefix,
@@ -171,6 +173,23 @@ export function checkTenantSettings(
       domain: settings.cookieDomain ?? defaults.cookie.domain,
     });
   }
+}
+
+const DEFAULT_NEAR_CACHE_ENTRIES = 10_000;
+
+function checkNearCache(
+  nearCache: TenantSessionModuleOptions['nearCache'],
+  heartbeatMs: number,
+): ResolvedOptions['nearCache'] {
+  if (nearCache === undefined || nearCache === false) return undefined;
+  if (nearCache !== true && (typeof nearCache !== 'object' || nearCache === null)) {
+    throw new InvalidTenantSessionOptionsError('nearCache must be true, false or { maxEntries }');
+  }
+  const maxEntries = nearCache === true ? undefined : nearCache.maxEntries;
+  return {
+    maxEntries: positiveInteger('nearCache.maxEntries', maxEntries ?? DEFAULT_NEAR_CACHE_ENTRIES),
+    heartbeatMs,
+  };
 }
 
 function checkAfterSession(handlers: unknown): RequestHandler[] {

@@ -102,6 +102,14 @@ export interface TenantSessionModuleOptions {
    * stay on `redis`. Every guarantee (index, revocation, events, health) holds per deployment.
    */
   deployments?: Record<string, Redis | Cluster | RedisOptions | string>;
+  /**
+   * Keep recently read sessions in this process and serve repeated reads without a round trip,
+   * exact through Redis server-assisted invalidation (`CLIENT TRACKING`): never a session after
+   * Redis said it changed or went, nothing across a dropped connection, bounded in memory. TTL
+   * restarts are batched (at most once per 1 % of the TTL). A single Redis or Sentinel only.
+   * `true`, or `{ maxEntries }` (default 10,000 sessions). Default off.
+   */
+  nearCache?: boolean | { maxEntries?: number };
   /** Allow the embedded in-process store with `NODE_ENV=production`. Default false. */
   allowEmbeddedStore?: boolean;
   /** Secret(s) signing session cookies. Required; well-known or short secrets are refused. */

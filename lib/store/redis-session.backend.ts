@@ -64,6 +64,32 @@ export class RedisSessionBackend implements SessionBackend {
     return this.timed(() => this.client.getex(key, 'PX', ttlMs), budget);
   }
 
+  /**
+   * A session and its TTL (GET and PTTL, one round trip), the TTL restarted (PEXPIRE, one more)
+   * only when it ran down by more than `slackMs`: the near cache's read. Not one script: a
+   * script's writes are not this connection's for `CLIENT TRACKING ... NOLOOP`.
+   */
+  async readShared(
+    key: string,
+    ttlMs: number,
+    slackMs: number,
+    budget: OperationBudget,
+  ): Promise<{ value: string | null; ttlMs: number }> {
+    const [value, left] = (await this.timed(
+      () =>
+        this.together([
+          ['get', key],
+          ['pttl', key],
+        ]),
+      budget,
+    )) as [string | null, number];
+    if (value === null) return { value, ttlMs: -2 };
+    if (left >= 0 && left >= ttlMs - slackMs) return { value, ttlMs: left };
+    // Not `this.expire`: the near cache treats that as a change of the session it is reading.
+    await this.timed(() => this.client.pexpire(key, ttlMs), budget);
+    return { value, ttlMs };
+  }
+
   async expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
     await this.timed(() => this.client.pexpire(key, ttlMs), budget);
   }

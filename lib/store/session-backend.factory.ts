@@ -4,6 +4,8 @@ import { DEFAULT_DEPLOYMENT } from '../options/deployments-option.js';
 import type { RedisSource } from '../options/redis-option.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import { MemorySessionBackend } from './memory-session.backend.js';
+import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
+import { NearCachedRedisBackend } from './near-cached.backend.js';
 import { RedisSessionBackend } from './redis-session.backend.js';
 import type { SessionBackend } from './session-backend.interface.js';
 import { SessionBackends } from './session-backends.js';
@@ -44,7 +46,7 @@ export async function createSessionBackends(options: ResolvedOptions): Promise<S
  */
 async function createSessionBackend(
   redis: RedisSource,
-  { operationTimeoutMs, allowUnsafeEviction }: ResolvedOptions,
+  { operationTimeoutMs, allowUnsafeEviction, nearCache, keyPrefix }: ResolvedOptions,
   deployment: string,
 ): Promise<SessionBackend> {
   if (redis.kind === 'embedded') {
@@ -57,7 +59,15 @@ async function createSessionBackend(
   const given = redis.kind === 'client';
   const client = given ? redis.client : createClient(redis, operationTimeoutMs);
   if (given) reportErrors(client);
-  const backend = new RedisSessionBackend(client, !given, allowUnsafeEviction);
+  const backend = nearCache
+    ? new NearCachedRedisBackend(
+        nearCacheClient(client),
+        !given,
+        allowUnsafeEviction,
+        trackedPrefixes(keyPrefix),
+        nearCache,
+      )
+    : new RedisSessionBackend(client, !given, allowUnsafeEviction);
   if (await backend.ready(operationTimeoutMs * 5)) {
     try {
       await backend.checkAtStartup();
@@ -73,6 +83,25 @@ async function createSessionBackend(
   }
   backend.watchReconnects();
   return backend;
+}
+
+/** Tracking and its invalidations are per connection: one server (or Sentinel's master) only. */
+function nearCacheClient(client: Redis | Cluster): Redis {
+  if (client instanceof Cluster) {
+    throw new InvalidTenantSessionOptionsError(
+      'nearCache works with a single Redis or Sentinel, not a Cluster: leave it off there',
+    );
+  }
+  return client;
+}
+
+/**
+ * The key prefixes Redis reports changes of: the session key template up to its first
+ * placeholder (`sessions:` by default), every tenant's and app's sessions under it.
+ */
+function trackedPrefixes(keyPrefix: string): string[] {
+  const literal = keyPrefix.slice(0, keyPrefix.indexOf('{'));
+  return literal === '' ? [] : [literal];
 }
 
 function createClient(redis: RedisSource, timeoutMs: number): Redis {

@@ -1,0 +1,117 @@
+import type { Redis } from 'ioredis';
+import { performance } from 'node:perf_hooks';
+import { InvalidationListener } from './invalidation-listener.js';
+import { NearCache } from './near-cache.js';
+import type { OperationBudget } from './operation-budget.js';
+import { RedisSessionBackend } from './redis-session.backend.js';
+import type { SessionWrite } from './session-backend.interface.js';
+
+/**
+ * A session's TTL is restarted at most once per this share of it: a read that finds more left
+ * is served as it is (from the near cache, or from Redis without modifying the key). A session
+ * may so end up to this much earlier than its cookie says, as with `touch` (36 s of an hour).
+ */
+const TTL_REFRESH_SHARE = 0.01;
+
+/** Settings of the near cache (the module's `nearCache` option, checked). */
+export interface NearCacheSettings {
+  maxEntries: number;
+  /** How often the invalidation connection must answer PING, and how long it may take. */
+  heartbeatMs: number;
+}
+
+/**
+ * The Redis backend with a near cache of session reads (near-cache.ts), kept exact by Redis
+ * server-assisted invalidation (invalidation-listener.ts). A read served from the cache costs no
+ * round trip; a read that must go to Redis reads the value and TTL (one round trip) and restarts
+ * the TTL (one more) only when it ran down by more than 1 %, so instances reading the same
+ * session do not keep invalidating each other. Every write this process makes invalidates its own entry before
+ * it is sent and again once it is done, so no read racing it keeps what it replaced.
+ * Index keys are never cached: revocations, logins and leases always meet Redis.
+ */
+export class NearCachedRedisBackend extends RedisSessionBackend {
+  private readonly cache: NearCache;
+  private readonly listener: InvalidationListener;
+
+  constructor(
+    client: Redis,
+    ownsClient: boolean,
+    allowUnsafeEviction: boolean,
+    sessionPrefixes: string[],
+    settings: NearCacheSettings,
+  ) {
+    super(client, ownsClient, allowUnsafeEviction);
+    this.cache = new NearCache(settings.maxEntries);
+    this.listener = new InvalidationListener(
+      client,
+      sessionPrefixes,
+      this.cache,
+      settings.heartbeatMs,
+    );
+    this.listener.start();
+  }
+
+  /** How many sessions are cached now (for tests and metrics). */
+  get cachedSessions(): number {
+    return this.cache.size;
+  }
+
+  override async load(key: string, ttlMs: number, budget: OperationBudget): Promise<string | null> {
+    const slackMs = ttlMs * TTL_REFRESH_SHARE;
+    const now = performance.now();
+    const cached = this.cache.get(key);
+    if (cached && cached.expiresAt - now >= ttlMs - slackMs) return cached.value;
+    const read = this.cache.beginRead(key);
+    try {
+      // Half the slack in Redis: a read here comes once the cached TTL ran down by the slack,
+      // so it restarts the TTL; another instance's read just after a restart does not.
+      const { value, ttlMs: left } = await this.readShared(key, ttlMs, slackMs / 2, budget);
+      // From when it was sent: Redis ran it later, so the key lives at least this long.
+      this.cache.endRead(read, value === null ? undefined : { value, expiresAt: now + left });
+      return value;
+    } catch (error) {
+      this.cache.endRead(read, undefined);
+      throw error;
+    }
+  }
+
+  override expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
+    return this.changing([key], () => super.expire(key, ttlMs, budget));
+  }
+
+  override write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
+    return this.changing([write.key], () => super.write(write, budget));
+  }
+
+  override take(key: string, budget: OperationBudget): Promise<string | null> {
+    return this.changing([key], () => super.take(key, budget));
+  }
+
+  override remove(keys: string[], budget: OperationBudget): Promise<number> {
+    return this.changing(keys, () => super.remove(keys, budget));
+  }
+
+  override async removeMatching(patterns: string[], budget: OperationBudget): Promise<number> {
+    this.cache.clear();
+    try {
+      return await super.removeMatching(patterns, budget);
+    } finally {
+      this.cache.clear();
+    }
+  }
+
+  override async close(): Promise<void> {
+    await this.listener.close();
+    await super.close();
+  }
+
+  /** This process's own writes are not echoed back (NOLOOP): it forgets the keys itself. */
+  private async changing<T>(keys: string[], write: () => Promise<T>): Promise<T> {
+    for (const key of keys) this.cache.invalidate(key);
+    try {
+      return await write();
+    } finally {
+      for (const key of keys) this.cache.invalidate(key);
+    }
+  }
+}

@@ -1,0 +1,209 @@
+import type { Redis } from 'ioredis';
+import { performance } from 'node:perf_hooks';
+import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
+import { useOwnRedisServer } from './support/own-redis.js';
+import { startRedisCluster } from './support/redis-cluster.mjs';
+import { countCommands } from './support/redis-stats.js';
+import { createTestApp, type TestApp } from './support/test-app.js';
+import { Visitor } from './support/visitor.js';
+
+const TIMEOUT_MS = 500;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Longest wait for a loopback message (an invalidation, a reconnect) on a busy machine. */
+const SETTLE_MS = 300;
+
+/**
+ * The near cache (`nearCache: true`): repeated reads without a round trip, exact through Redis
+ * server-assisted invalidation. Two app instances with connections of their own stand for two
+ * processes; a third client plays "anyone else writing to Redis".
+ */
+describe('near cache (real Redis)', () => {
+  const own = useOwnRedisServer();
+  let redis: Redis;
+  const apps: TestApp[] = [];
+
+  beforeAll(() => {
+    redis = own.redis;
+  });
+  afterEach(async () => {
+    own.server.resume();
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+
+  const start = async (options: Partial<Parameters<typeof createTestApp>[0]> = {}) => {
+    const app = await createTestApp({
+      appName: 'near',
+      redis: own.server.url,
+      nearCache: true,
+      operationTimeoutMs: TIMEOUT_MS,
+      ...options,
+    });
+    apps.push(app);
+    return app;
+  };
+  const loginAs = async (app: TestApp, user: string) => {
+    const visitor = new Visitor(app.http, 'acme.test');
+    expect((await visitor.post('/login', { user })).status).toBe(201);
+    return visitor;
+  };
+  const key = (visitor: Visitor) => `sessions:acme:near:${visitor.sessionId()}`;
+  /** Polls (bounded) until the instance's cache is on again after a gap. */
+  const cacheServes = async (visitor: Visitor) => {
+    for (let i = 0; i < 50; i++) {
+      await visitor.get('/me');
+      const counts = await countCommands(redis, () => visitor.get('/me'));
+      if (Object.keys(counts).length === 0) return;
+      await sleep(50);
+    }
+    throw new Error('the near cache never came back');
+  };
+
+  it('serves repeated reads of a session without a round trip', async () => {
+    const app = await start();
+    const alice = await loginAs(app, 'alice');
+    await alice.get('/me');
+
+    const counts = await countCommands(redis, async () => {
+      for (let i = 0; i < 20; i++) expect((await alice.get('/me')).status).toBe(200);
+    });
+
+    expect(counts).toEqual({});
+  });
+
+  it('restarts the TTL at most once per 1 % of it, not on every read', async () => {
+    const app = await start({ idleTtl: 10 });
+    const alice = await loginAs(app, 'alice');
+    const started = performance.now();
+    const reads = await countCommands(redis, async () => {
+      for (let i = 0; i < 30; i++) {
+        expect((await alice.get('/me')).status).toBe(200);
+        await sleep(10);
+      }
+    });
+    const elapsed = performance.now() - started;
+    const restarts = reads.pexpire ?? 0;
+    expect(reads.get ?? 0).toBeLessThanOrEqual(restarts + 2);
+    // 1 % of 10 s is 100 ms: a restart (GET, PTTL, PEXPIRE) per 100 ms of reads at most, plus one.
+    expect(restarts).toBeGreaterThan(0);
+    expect(restarts).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 1);
+    expect(restarts).toBeLessThan(30);
+    expect(await redis.pttl(key(alice))).toBeGreaterThan(10_000 - 100 - 100);
+  });
+
+  it('after a revocation on another instance, serves no stale entry', async () => {
+    const reader = await start();
+    const revoker = await start();
+    for (let round = 0; round < 10; round++) {
+      const alice = await loginAs(revoker, 'alice');
+      const onReader = alice.on(reader.http);
+      await onReader.get('/me');
+      expect((await onReader.get('/me')).status).toBe(200);
+
+      await revoker.sessions.revokeAll('acme', 'alice');
+      const answers: number[] = [];
+      const started = performance.now();
+      while (performance.now() - started < SETTLE_MS)
+        answers.push((await onReader.get('/me')).status);
+
+      // At most the requests that beat the invalidation message across loopback, then never again.
+      const first401 = answers.indexOf(401);
+      expect(first401).toBeGreaterThanOrEqual(0);
+      expect(answers.slice(first401).every((status) => status === 401)).toBe(true);
+    }
+  });
+
+  it('serves what anyone else wrote to the session, not the cached copy', async () => {
+    const app = await start();
+    const alice = await loginAs(app, 'alice');
+    expect((await alice.get('/me')).body.count).toBe(0);
+    const stored = JSON.parse((await redis.get(key(alice)))!);
+    await redis.set(key(alice), JSON.stringify({ ...stored, count: 41 }), 'KEEPTTL');
+    await sleep(SETTLE_MS);
+    expect((await alice.get('/me')).body.count).toBe(41);
+  });
+
+  it.each([
+    ['its invalidation connection', 'pubsub'],
+    ['its session connection', 'tracking'],
+  ])('after losing %s, serves nothing that changed meanwhile', async (_, which) => {
+    const app = await start();
+    const alice = await loginAs(app, 'alice');
+    await cacheServes(alice);
+    const stored = JSON.parse((await redis.get(key(alice)))!);
+
+    await killConnections(redis, which as 'pubsub' | 'tracking');
+    // Changed while nobody could tell the instance: that invalidation is lost for good.
+    await redis.set(key(alice), JSON.stringify({ ...stored, count: 7 }), 'KEEPTTL');
+    await sleep(SETTLE_MS);
+
+    expect((await alice.get('/me')).body.count).toBe(7);
+    await cacheServes(alice);
+    expect((await alice.get('/me')).body.count).toBe(7);
+  });
+
+  it('after Redis restarts empty, serves no session from memory', async () => {
+    const app = await start();
+    const alice = await loginAs(app, 'alice');
+    await cacheServes(alice);
+    await own.server.stop();
+    await own.server.start();
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 401; i++, await sleep(100)) {
+      status = (await alice.get('/me')).status;
+      expect(status).not.toBe(200);
+    }
+    expect(status).toBe(401);
+  });
+
+  it('answers 503 while Redis is frozen, never a session from memory', async () => {
+    const app = await start();
+    const alice = await loginAs(app, 'alice');
+    await cacheServes(alice);
+    own.server.pause();
+    // The invalidation connection misses a heartbeat (operationTimeoutMs) and the cache turns off.
+    await sleep(3 * TIMEOUT_MS);
+    expect((await alice.get('/me')).status).toBe(503);
+    own.server.resume();
+    await cacheServes(alice);
+    expect((await alice.get('/me')).status).toBe(200);
+  });
+
+  it('stays within maxEntries', async () => {
+    const app = await start({ nearCache: { maxEntries: 3 } });
+    const visitors = [];
+    for (let i = 0; i < 6; i++) visitors.push(await loginAs(app, `user-${i}`));
+    for (const visitor of visitors) await visitor.get('/me');
+    const backend = (await app.registry.get('acme')).backend as unknown as {
+      cachedSessions: number;
+    };
+    expect(backend.cachedSessions).toBe(3);
+  });
+
+  it('refuses a Cluster', async () => {
+    const cluster = await startRedisCluster();
+    try {
+      const { Cluster } = await import('ioredis');
+      const client = new Cluster(cluster.nodes);
+      try {
+        await expect(start({ redis: client })).rejects.toThrow(InvalidTenantSessionOptionsError);
+      } finally {
+        client.disconnect();
+      }
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
+
+/** CLIENT KILL of the app's connections of one kind: its subscribers, or its tracking one. */
+async function killConnections(redis: Redis, which: 'pubsub' | 'tracking'): Promise<void> {
+  if (which === 'pubsub') {
+    await redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    return;
+  }
+  const list = String(await redis.client('LIST'));
+  for (const line of list.split('\n')) {
+    const id = /\bid=(\d+)/.exec(line)?.[1];
+    if (id && /\bflags=\S*t/.test(line)) await redis.call('CLIENT', 'KILL', 'ID', id);
+  }
+}
