@@ -12,7 +12,7 @@ import { startChildServer } from './child-server.js';
 import { httpRequest, logIn, runLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import { redisWorkSince, resetRedisStats } from './redis-commands.js';
 
-export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd';
+export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e';
 export type ScenarioId = 'read' | 'modify';
 /** How the servers reach Redis: directly on loopback, or through the delay proxy. */
 export type LinkId = 'loopback' | 'delayed';
@@ -20,6 +20,7 @@ export type LinkId = 'loopback' | 'delayed';
 interface BenchApp {
   label: string;
   script: string;
+  env?: Record<string, string>;
   hosts: string[];
   sessions: boolean;
 }
@@ -53,6 +54,13 @@ export const APPS: Record<AppId, BenchApp> = {
     label: 'Nest + express-session + connect-redis (1 tenant)',
     script: 'apps/nest-connect-redis.js',
     hosts: ['app.bench.test'],
+    sessions: true,
+  },
+  e: {
+    label: `(c) with the near cache on`,
+    script: 'apps/nest-tenant-session.js',
+    env: { BENCH_NEAR_CACHE: 'on' },
+    hosts: Object.keys(BENCH_HOSTS),
     sessions: true,
   },
 };
@@ -123,7 +131,7 @@ async function runPhases(
   redisUrl: string,
 ): Promise<PhaseResult[]> {
   await o.redis.flushall();
-  const server = await startChildServer(APPS[app].script, redisUrl);
+  const server = await startChildServer(APPS[app].script, redisUrl, { env: APPS[app].env });
   try {
     const requestsFor = await logInEveryHost(server.port, app);
     const results: PhaseResult[] = [];

@@ -14,6 +14,7 @@ import { median } from './median.js';
 import type { ListingUnderLoad } from './listing-under-load.js';
 import type { ManyTenantsRun } from './many-tenants.js';
 import type { RevocationAtScale } from './revocation-at-scale.js';
+import type { RevocationVisibility } from './revocation-visibility.js';
 import type { ScaleFigures } from './scale.js';
 
 export interface HttpSummary {
@@ -44,6 +45,10 @@ export interface HttpSummary {
     redisCommandsCOverA?: number;
     cpuCOverD?: number;
     p99COverD?: number;
+    /** (e), the near cache: requests/s against (b) and (d), and reads served without Redis. */
+    rpsEOverB?: number;
+    rpsEOverD?: number;
+    nearCacheHitRatio?: number;
   };
 }
 
@@ -63,6 +68,7 @@ export interface BenchReport {
   manyTenants?: ManyTenantsRun[];
   revocation?: RevocationAtScale;
   scale?: ScaleFigures;
+  visibility?: RevocationVisibility;
   listing?: ListingUnderLoad;
   /** When each part was measured, when not all in this run (`--only`). */
   measuredAt?: Partial<Record<BenchPart, string>>;
@@ -75,6 +81,7 @@ export const BENCH_PARTS = {
   revocation: 'revocation',
   listing: 'listing',
   scale: 'scale',
+  visibility: 'visibility',
 } as const;
 export type BenchPart = keyof typeof BENCH_PARTS;
 
@@ -116,7 +123,7 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         appCpuMicrosPerRequest: median(runs.map((r) => r.appCpuMicrosPerRequest)),
       };
     }
-    const { a, b, c, d } = apps;
+    const { a, b, c, d, e } = apps;
     return {
       scenario,
       link,
@@ -129,6 +136,10 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
           a && c ? c.redisCommandsPerRequest / a.redisCommandsPerRequest : undefined,
         cpuCOverD: d && c ? c.appCpuMicrosPerRequest / d.appCpuMicrosPerRequest : undefined,
         p99COverD: d && c ? c.p99Ms / d.p99Ms : undefined,
+        rpsEOverB: b && e ? e.requestsPerSecond / b.requestsPerSecond : undefined,
+        rpsEOverD: d && e ? e.requestsPerSecond / d.requestsPerSecond : undefined,
+        // A read that meets Redis sends one GET (and a PTTL); one served from memory none.
+        nearCacheHitRatio: e ? 1 - (e.redisCommandsByName.get ?? 0) : undefined,
       },
     };
   });
@@ -184,7 +195,9 @@ export function toMarkdown(report: BenchReport): string {
         `(c)/(d): ${ratio(q.rpsCOverD)} requests/s, ${ratio(q.cpuCOverD)} server CPU per request, ` +
           `${ratio(q.p99COverD)} p99 · (c)/(a): ${ratio(q.rpsCOverA)} requests/s, ` +
           `${ratio(q.redisCommandsCOverA)} Redis commands per request · (c)/(b): ` +
-          `${ratio(q.rpsCOverB)} requests/s`,
+          `${ratio(q.rpsCOverB)} requests/s · (e)/(b): ${ratio(q.rpsEOverB)}, (e)/(d): ` +
+          `${ratio(q.rpsEOverD)} requests/s, near-cache hit ratio ` +
+          `${q.nearCacheHitRatio === undefined ? 'n/a' : `${(100 * q.nearCacheHitRatio).toFixed(1)} %`}`,
         '',
       );
     }
@@ -270,6 +283,21 @@ export function toMarkdown(report: BenchReport): string {
     );
   }
   if (report.scale) lines.push(...scaleMarkdown(report.scale));
+  if (report.visibility) {
+    const { nearCache: n, withoutNearCache: w } = report.visibility;
+    lines.push(
+      '## Revocation visibility across processes',
+      '',
+      `Two app processes on one Redis, ${n.rounds} rounds: B serves a session, A revokes its user, ` +
+        "B is asked again until it answers 401. Time from A's answer to B's first 401:",
+      '',
+      '| | p50 ms | p99 ms | max ms | 200s after the revocation (rounds) |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      `| near cache on | ${n.p50Ms.toFixed(2)} | ${n.p99Ms.toFixed(2)} | ${n.maxMs.toFixed(2)} | ${n.staleAnswers} (${n.roundsWithStaleAnswers}) |`,
+      `| near cache off | ${w.p50Ms.toFixed(2)} | ${w.p99Ms.toFixed(2)} | ${w.maxMs.toFixed(2)} | ${w.staleAnswers} (${w.roundsWithStaleAnswers}) |`,
+      '',
+    );
+  }
   return lines.join('\n');
 }
 

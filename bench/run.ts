@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in one run against one throwaway redis-server, printed and
- * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation,listing,scale`
+ * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation,listing,scale,visibility`
  * runs a subset and keeps the other parts' figures from the last report; BENCH_ROUNDS,
  * BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP and listing parts, BENCH_DELAY_MS
  * the delay (each way) of the HTTP part's second link.
@@ -20,6 +20,7 @@ import {
   type BenchReport,
 } from './report.js';
 import { runRevocationAtScale } from './revocation-at-scale.js';
+import { runRevocationVisibility } from './revocation-visibility.js';
 import { runScale } from './scale.js';
 
 const PARTS = Object.keys(BENCH_PARTS);
@@ -41,6 +42,7 @@ const settings = {
   sessionsRevoked: 1_000,
   revocationRepetitions: 5,
   scaleSessions: 10_000,
+  visibilityRounds: 200,
   delayMs: Number(process.env.BENCH_DELAY_MS ?? 0.25),
   listingSessions: 30_000,
   listingConnections: 10,
@@ -102,6 +104,14 @@ try {
       redis,
       redisUrl: server.url,
       sessions: settings.scaleSessions,
+      log,
+    });
+  }
+  if (wanted('visibility')) {
+    log('Revocation visibility: revokeAll on one process, the first 401 on another');
+    report.visibility = await runRevocationVisibility({
+      redisUrl: server.url,
+      rounds: settings.visibilityRounds,
       log,
     });
   }

@@ -1,6 +1,7 @@
 /**
  * (c) This module in a sample-style Nest app: several tenants told apart by Host.
- * `BENCH_SESSION_CAP=off` turns `maxSessionsPerUser` off (the listing benchmark's 30,000 sessions).
+ * `BENCH_SESSION_CAP=off` turns `maxSessionsPerUser` off (the listing benchmark's 30,000 sessions);
+ * `BENCH_NEAR_CACHE=on` turns the near cache on.
  */
 import { announceReady, BENCH_HOSTS, benchServerEnv } from './bench-app.js';
 import { createTenantSessionApp } from './tenant-session-app.js';
@@ -10,6 +11,7 @@ const app = await createTenantSessionApp({
   tenant: { byHost: BENCH_HOSTS },
   redis: redisUrl,
   ...(process.env.BENCH_SESSION_CAP === 'off' && { maxSessionsPerUser: false }),
+  ...(process.env.BENCH_NEAR_CACHE === 'on' && { nearCache: true }),
 });
 await app.listen(port, '127.0.0.1');
 announceReady(() => app.close());

@@ -32,6 +32,12 @@ class AccountController {
     return { user: body.user };
   }
 
+  /** "Sign out everywhere" for a user of the request's tenant (the visibility benchmark). */
+  @Post('revoke-all')
+  async revokeAll(@Tenant() tenant: string, @Body() body: { user: string }) {
+    return { revoked: await this.revocations.revokeAll(tenant, body.user) };
+  }
+
   @Get('me')
   @UseGuards(SessionAuthGuard)
   me(@Session() session: SessionData, @Tenant() tenant: string) {
