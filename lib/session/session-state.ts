@@ -65,10 +65,17 @@ export function markTtlRestarted(session: object, ttlMs: number, by: TtlRestart[
   ttlRestarts.set(session, { ttlMs, at: performance.now(), by });
 }
 
-/** Carries a restart over to the object express-session builds from loaded data. */
-export function carryTtlRestart(from: object, to: object): void {
+/**
+ * Carries what a load recorded over to the object express-session builds from the loaded data
+ * (the same fields, copied in order, and a new cookie the baseline leaves out anyway): its TTL
+ * restart, and its baseline, which so need not be computed twice.
+ */
+export function carryLoadedState(from: object, to: object): void {
   const restart = ttlRestarts.get(from);
   if (restart) ttlRestarts.set(to, restart);
+  const baseline = baselines.get(from);
+  if (baseline === undefined) markStored(to);
+  else baselines.set(to, baseline);
 }
 
 export function ttlRestartOf(session: object): TtlRestart | undefined {

@@ -18,7 +18,7 @@ import { sessionHandle } from './session-handle.js';
 import { deadlineOfSessionId, maxAgeOfSessionId } from './session-id.js';
 import {
   bindOwner,
-  carryTtlRestart,
+  carryLoadedState,
   forget,
   forgetUnlessHeldFor,
   hasChanged,
@@ -229,9 +229,8 @@ export class TenantSessionStore extends Store {
   override createSession(req: Request, data: SessionData): ReturnType<Store['createSession']> {
     const owner = ownerOf(data);
     const session = super.createSession(req, data);
-    markStored(session);
+    carryLoadedState(data, session);
     holdFor(session, req.sessionID);
-    carryTtlRestart(data, session);
     if (owner) bindOwner(session, owner);
     return session;
   }
