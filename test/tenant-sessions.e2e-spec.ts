@@ -114,6 +114,12 @@ describe('tenant sessions over HTTP (real Redis)', () => {
     expect(await redis.dbsize()).toBe(0);
   });
 
+  it('stores a change made while an explicit save was in flight (acknowledged = stored)', async () => {
+    const visitor = new Visitor(t.http, 'acme.test');
+    expect((await visitor.post('/save-then-change')).body).toEqual({ visits: 2 });
+    expect((await visitor.get('/peek')).body.visits).toBe(2);
+  });
+
   it('guards a route: 401 JSON before login, 200 after', async () => {
     const visitor = new Visitor(t.http, 'acme.test');
     const before = await visitor.get('/me');

@@ -1,4 +1,5 @@
 import { decodeSession, encodeSession, OWNER_FIELD, sessionTtlMs } from './session-codec.js';
+import { sessionFields } from './session-state.js';
 
 const owner = {
   userId: 'alice',
@@ -21,6 +22,24 @@ describe('session codec', () => {
     const data = { cookie: { originalMaxAge: 1000, path: '/' }, visits: 2 };
     expect(encodeSession(data, undefined)).toBe(JSON.stringify(data));
     expect(decodeSession(JSON.stringify(data))).toEqual({ data });
+  });
+
+  it.each([
+    ['with fields and an owner', { cookie: { path: '/' }, user: 'alice', count: 2 }, owner],
+    ['with fields, anonymous', { cookie: { path: '/' }, visits: 1, nested: { a: [1] } }, undefined],
+    ['with no field but the cookie', { cookie: { path: '/' } }, undefined],
+  ])('encodes from the session fields already serialized the same data (%s)', (_, data, sealed) => {
+    const raw = encodeSession(data, sealed, sessionFields(data));
+    expect(JSON.parse(raw)).toEqual(JSON.parse(encodeSession(data, sealed)));
+    expect(decodeSession(raw)).toEqual(decodeSession(encodeSession(data, sealed)));
+  });
+
+  it('drops an _owner field the application put in its session data, fields given or not', () => {
+    const forged = { cookie: {}, user: 'x', [OWNER_FIELD]: { ...owner, userId: 'admin' } };
+    expect(JSON.parse(encodeSession(forged, undefined, sessionFields(forged)))).toEqual({
+      cookie: {},
+      user: 'x',
+    });
   });
 
   it('drops an _owner field the application put in its session data', () => {

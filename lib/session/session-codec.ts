@@ -12,8 +12,21 @@ export type SealedOwner = SessionOwner & { seal: string };
 /**
  * JSON exactly as connect-redis writes it, plus the sealed owner for sessions with an identity.
  * Whatever the application put in an `_owner` field is dropped: the binding is the library's.
+ * `fields`, the JSON of every field but the cookie (session-state.ts `sessionFields`), saves
+ * serializing the session a second time: the cookie then comes first.
  */
-export function encodeSession(data: object, owner: SealedOwner | undefined): string {
+export function encodeSession(
+  data: object,
+  owner: SealedOwner | undefined,
+  fields?: string,
+): string {
+  if (fields !== undefined && !(OWNER_FIELD in data)) {
+    const { cookie } = data as { cookie?: unknown };
+    const parts = cookie === undefined ? [] : [`"cookie":${JSON.stringify(cookie)}`];
+    if (fields !== '{}') parts.push(fields.slice(1, -1));
+    if (owner) parts.push(`"${OWNER_FIELD}":${JSON.stringify(owner)}`);
+    return `{${parts.join(',')}}`;
+  }
   if (owner) return JSON.stringify({ ...data, [OWNER_FIELD]: owner });
   if (!(OWNER_FIELD in data)) return JSON.stringify(data);
   return JSON.stringify({ ...data, [OWNER_FIELD]: undefined });

@@ -112,9 +112,12 @@ export function isPersisted(session: object): boolean {
   return baselines.has(session);
 }
 
-/** Records the session's content as stored, so an unchanged session is not written again. */
-export function markStored(session: object): void {
-  baselines.set(session, fingerprint(session));
+/**
+ * Records the session's content as stored (`fields`: its `sessionFields` when written), so an
+ * unchanged session is not written again.
+ */
+export function markStored(session: object, fields = sessionFields(session)): void {
+  baselines.set(session, fields);
   changedOwners.delete(session);
 }
 
@@ -124,7 +127,8 @@ export function markStored(session: object): void {
  */
 export function hasChanged(session: object): boolean {
   return (
-    changedOwners.has(session) || fingerprint(session) !== (baselines.get(session) ?? EMPTY_SESSION)
+    changedOwners.has(session) ||
+    sessionFields(session) !== (baselines.get(session) ?? EMPTY_SESSION)
   );
 }
 
@@ -137,7 +141,8 @@ export function saveFailed(session: object): boolean {
   return failedSaves.has(session);
 }
 
-function fingerprint(session: object): string {
+/** The session's content as JSON, every field but its cookie (which changes on every request). */
+export function sessionFields(session: object): string {
   return JSON.stringify(session, function (this: unknown, key, value: unknown) {
     return this === session && key === 'cookie' ? undefined : value;
   });

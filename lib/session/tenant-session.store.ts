@@ -28,6 +28,7 @@ import {
   markSaveFailed,
   markOwnerChanged,
   markStored,
+  sessionFields,
   markTtlRestarted,
   ownerOf,
   ttlRestartOf,
@@ -543,7 +544,10 @@ export class TenantSessionStore extends Store {
       ));
     }
 
-    const value = this.encode(sid, session, owner);
+    // What is written, also the baseline it is marked stored with (once the write succeeded):
+    // a change made while the write was in flight is still a change.
+    const fields = sessionFields(session);
+    const value = this.encode(sid, session, owner, fields);
     const written = await this.backend.write(
       { key, value, ttlMs, onlyIfExists: persisted },
       budget,
@@ -556,7 +560,7 @@ export class TenantSessionStore extends Store {
     }
     if (owner) bindOwner(session, owner);
     else unbindOwner(session);
-    markStored(session);
+    markStored(session, fields);
     markTtlRestarted(session, ttlMs, 'write');
     // An object of the caller's own (not a request's session, not loaded from here) stays
     // theirs: storing it again is a new upsert, however often they do it.
@@ -651,8 +655,14 @@ export class TenantSessionStore extends Store {
     return undefined;
   }
 
-  private encode(sid: string, data: object, owner: SessionOwner | undefined): string {
-    return encodeSession(data, owner && { ...owner, seal: this.settings.seal.seal(sid, owner) });
+  private encode(
+    sid: string,
+    data: object,
+    owner: SessionOwner | undefined,
+    fields?: string,
+  ): string {
+    const sealed = owner && { ...owner, seal: this.settings.seal.seal(sid, owner) };
+    return encodeSession(data, sealed, fields);
   }
 }
 

@@ -108,6 +108,18 @@ class TestController {
     return { token };
   }
 
+  /** Changes the session while an explicit save of it is in flight, then ends the request. */
+  @Post('save-then-change')
+  async saveThenChange(@Req() req: Request) {
+    req.session.visits = 1;
+    const saving = new Promise<void>((resolve, reject) =>
+      req.session.save((err) => (err ? reject(err) : resolve())),
+    );
+    req.session.visits = 2;
+    await saving;
+    return { visits: req.session.visits };
+  }
+
   @Get('peek')
   peek(@Req() req: Request, @Tenant() tenant: string) {
     return { tenant, user: req.session.user ?? null, visits: req.session.visits ?? 0 };
