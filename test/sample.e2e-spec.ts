@@ -544,6 +544,10 @@ describe('sample app over HTTP', () => {
       const expiresAt = Date.parse(/data-expires-at="([^"]+)"/.exec(res.text)![1]);
       expect(expiresAt).toBeGreaterThan(Date.now() + 3_500_000);
       expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3_600_000);
+      const current = sessions.find((s: { current: boolean }) => s.current);
+      expect(res.text).toMatch(
+        new RegExp(`<dd id="ends-at"><time datetime="${current.absoluteExpiresAt}">`),
+      );
       expect(res.text.match(/<li class="session/g)).toHaveLength(2);
       expect(res.text).toContain('<span class="tag">this device</span>');
       expect(res.text).toContain(`data-delete="/sessions/${phone.id}"`);

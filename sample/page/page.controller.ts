@@ -43,6 +43,7 @@ export class PageController {
           admin: this.users.find(tenant, userId)?.admin ?? false,
           shortSessionId: `${req.sessionID.slice(0, SHORT_SESSION_ID_LENGTH)}…`,
           expiresAt: sessions.find((s) => s.current)?.expiresAt,
+          endsAt: sessions.find((s) => s.current)?.absoluteExpiresAt,
           count: req.session.count ?? 0,
           sessions,
         },

@@ -10,6 +10,8 @@ export interface SessionPageView {
     /** The first characters of the session id: enough to tell sessions apart, not to replay. */
     shortSessionId: string;
     expiresAt?: Date;
+    /** The absolute deadline: the session ends then however active. */
+    endsAt?: Date;
     count: number;
     sessions: ActiveSession[];
   };
@@ -65,6 +67,7 @@ function panel({ user }: SessionPageView): string {
 <dt>Signed in as</dt><dd id="user">${e(user.name)}${user.admin ? ' <span class="tag">admin</span>' : ''}</dd>
 <dt>Session</dt><dd id="session-id"><code>${e(user.shortSessionId)}</code></dd>
 <dt>Expires in</dt>${expires}
+<dt>Ends at the latest</dt><dd id="ends-at">${user.endsAt ? time(user.endsAt) : 'unknown'}</dd>
 <dt>Counter</dt><dd id="count">${e(user.count)}</dd>
 <dt>Live</dt><dd id="live">connecting…</dd>
 </dl>
