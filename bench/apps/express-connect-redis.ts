@@ -3,11 +3,10 @@
  * ioredis client, configured like the module (same secret, idle TTL, rolling cookie,
  * no resave, no uninitialized sessions).
  */
-import { RedisStore } from 'connect-redis';
 import express, { type Request, type Response } from 'express';
-import session from 'express-session';
 import { Redis } from 'ioredis';
-import { announceReady, BENCH_SECRET, benchServerEnv, IDLE_TTL_SECONDS } from './bench-app.js';
+import { announceReady, benchServerEnv } from './bench-app.js';
+import { connectRedisSession } from './connect-redis-session.js';
 
 const { port, redisUrl } = benchServerEnv();
 const redis = new Redis(redisUrl);
@@ -15,17 +14,7 @@ const redis = new Redis(redisUrl);
 const app = express();
 app.disable('x-powered-by');
 app.use(express.json());
-app.use(
-  session({
-    store: new RedisStore({ client: redis, prefix: 'sess:', ttl: IDLE_TTL_SECONDS }),
-    secret: BENCH_SECRET,
-    name: 'sid',
-    cookie: { httpOnly: true, sameSite: 'lax', maxAge: IDLE_TTL_SECONDS * 1000 },
-    rolling: true,
-    resave: false,
-    saveUninitialized: false,
-  }),
-);
+app.use(connectRedisSession(redis));
 
 app.post('/login', (req: Request, res: Response, next) => {
   const user = String((req.body as { user?: unknown } | undefined)?.user ?? '');

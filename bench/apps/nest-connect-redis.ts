@@ -19,11 +19,10 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { RedisStore } from 'connect-redis';
 import type { Request } from 'express';
-import session from 'express-session';
 import { Redis } from 'ioredis';
-import { announceReady, BENCH_SECRET, benchServerEnv, IDLE_TTL_SECONDS } from './bench-app.js';
+import { announceReady, benchServerEnv } from './bench-app.js';
+import { connectRedisSession } from './connect-redis-session.js';
 
 @Injectable()
 class LoggedIn implements CanActivate {
@@ -70,17 +69,7 @@ const { port, redisUrl } = benchServerEnv();
 const redis = new Redis(redisUrl);
 const app = await NestFactory.create<NestExpressApplication>(AccountModule, { logger: false });
 app.disable('x-powered-by');
-app.use(
-  session({
-    store: new RedisStore({ client: redis, prefix: 'sess:', ttl: IDLE_TTL_SECONDS }),
-    secret: BENCH_SECRET,
-    name: 'sid',
-    cookie: { httpOnly: true, sameSite: 'lax', maxAge: IDLE_TTL_SECONDS * 1000 },
-    rolling: true,
-    resave: false,
-    saveUninitialized: false,
-  }),
-);
+app.use(connectRedisSession(redis));
 await app.listen(port, '127.0.0.1');
 announceReady(async () => {
   await app.close();
