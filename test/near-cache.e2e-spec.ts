@@ -70,6 +70,21 @@ describe('near cache (real Redis)', () => {
     expect(counts).toEqual({});
   });
 
+  it('serves a session it just wrote without reading it back', async () => {
+    const app = await start();
+    const alice = await loginAs(app, 'alice');
+    await alice.get('/me');
+
+    const counts = await countCommands(redis, async () => {
+      for (let i = 1; i <= 5; i++) {
+        expect((await alice.post('/increment')).body.count).toBe(i);
+        expect((await alice.get('/me')).body.count).toBe(i);
+      }
+    });
+
+    expect(counts).toEqual({ set: 5 });
+  });
+
   it('restarts the TTL at most once per 1 % of it, not on every read', async () => {
     const app = await start({ idleTtl: 10 });
     const alice = await loginAs(app, 'alice');

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 /**
  * What the store knows about a live `req.session` object beyond its data, kept out of
  * `req.session` itself so the application only ever sees (and can only ever change) its own
- * fields. WeakMaps: nothing here outlives the session object.
+ * fields. One record per object in a WeakMap: nothing here outlives the session object, and a
+ * request touches one map, not one per fact.
  */
 export interface SessionOwner {
   /** The identity the session is indexed under. */
@@ -31,38 +32,50 @@ export interface TtlRestart {
   by: 'read' | 'write';
 }
 
-const owners = new WeakMap<object, SessionOwner>();
-const ttlRestarts = new WeakMap<object, TtlRestart>();
-/** The session id the state above was recorded for. */
-const heldSids = new WeakMap<object, string>();
-/** The session as last loaded or stored (JSON without its cookie), to tell whether it changed. */
-const baselines = new WeakMap<object, string>();
-const failedSaves = new WeakSet<object>();
-/** Sessions whose owner changed (a re-authentication) since they were last stored. */
-const changedOwners = new WeakSet<object>();
+/** Everything recorded about one session object. */
+interface SessionState {
+  owner?: SessionOwner;
+  ttlRestart?: TtlRestart;
+  /** The session id the state was recorded for. */
+  heldSid?: string;
+  /** The session as last loaded or stored (JSON without its cookie), to tell whether it changed. */
+  baseline?: string;
+  saveFailed?: true;
+  /** The owner changed (a re-authentication) since it was last stored. */
+  ownerChanged?: true;
+}
+
+const states = new WeakMap<object, SessionState>();
 
 /** A session object with no baseline was made in this request and holds nothing yet. */
 const EMPTY_SESSION = '{}';
 
+function stateOf(session: object): SessionState {
+  let state = states.get(session);
+  if (!state) states.set(session, (state = {}));
+  return state;
+}
+
 export function ownerOf(session: object | null | undefined): SessionOwner | undefined {
-  return session ? owners.get(session) : undefined;
+  return session ? states.get(session)?.owner : undefined;
 }
 
 export function bindOwner(session: object, owner: SessionOwner): void {
-  owners.set(session, owner);
+  stateOf(session).owner = owner;
 }
 
 export function unbindOwner(session: object): void {
-  owners.delete(session);
+  const state = states.get(session);
+  if (state) state.owner = undefined;
 }
 
 /** The owner record changed in place: the session must be written, though its data did not. */
 export function markOwnerChanged(session: object): void {
-  changedOwners.add(session);
+  stateOf(session).ownerChanged = true;
 }
 
 export function markTtlRestarted(session: object, ttlMs: number, by: TtlRestart['by']): void {
-  ttlRestarts.set(session, { ttlMs, at: performance.now(), by });
+  stateOf(session).ttlRestart = { ttlMs, at: performance.now(), by };
 }
 
 /**
@@ -71,24 +84,24 @@ export function markTtlRestarted(session: object, ttlMs: number, by: TtlRestart[
  * restart, and its baseline, which so need not be computed twice.
  */
 export function carryLoadedState(from: object, to: object): void {
-  const restart = ttlRestarts.get(from);
-  if (restart) ttlRestarts.set(to, restart);
-  const baseline = baselines.get(from);
-  if (baseline === undefined) markStored(to);
-  else baselines.set(to, baseline);
+  const loaded = states.get(from);
+  const state = stateOf(to);
+  state.ttlRestart = loaded?.ttlRestart;
+  state.baseline = loaded?.baseline ?? sessionFields(to);
+  state.ownerChanged = undefined;
 }
 
 export function ttlRestartOf(session: object): TtlRestart | undefined {
-  return ttlRestarts.get(session);
+  return states.get(session)?.ttlRestart;
 }
 
 /** Records that the object's state belongs to session `sid` (it was loaded or stored as it). */
 export function holdFor(session: object, sid: string): void {
-  heldSids.set(session, sid);
+  stateOf(session).heldSid = sid;
 }
 
 export function isHeldFor(session: object, sid: string): boolean {
-  return heldSids.get(session) === sid;
+  return states.get(session)?.heldSid === sid;
 }
 
 /**
@@ -102,14 +115,12 @@ export function forgetUnlessHeldFor(session: object, sid: string): void {
 
 /** Drops everything the store knew about the object. */
 export function forget(session: object): void {
-  for (const state of [owners, ttlRestarts, baselines, heldSids]) state.delete(session);
-  failedSaves.delete(session);
-  changedOwners.delete(session);
+  states.delete(session);
 }
 
 /** Whether the session object was loaded from the store or has been stored since. */
 export function isPersisted(session: object): boolean {
-  return baselines.has(session);
+  return states.get(session)?.baseline !== undefined;
 }
 
 /**
@@ -117,8 +128,9 @@ export function isPersisted(session: object): boolean {
  * unchanged session is not written again.
  */
 export function markStored(session: object, fields = sessionFields(session)): void {
-  baselines.set(session, fields);
-  changedOwners.delete(session);
+  const state = stateOf(session);
+  state.baseline = fields;
+  state.ownerChanged = undefined;
 }
 
 /**
@@ -126,24 +138,25 @@ export function markStored(session: object, fields = sessionFields(session)): vo
  * decides, or its owner).
  */
 export function hasChanged(session: object): boolean {
+  const state = states.get(session);
   return (
-    changedOwners.has(session) ||
-    sessionFields(session) !== (baselines.get(session) ?? EMPTY_SESSION)
+    state?.ownerChanged === true || sessionFields(session) !== (state?.baseline ?? EMPTY_SESSION)
   );
 }
 
 /** A save of this session failed: it must not be saved again nor get a cookie. */
 export function markSaveFailed(session: object): void {
-  failedSaves.add(session);
+  stateOf(session).saveFailed = true;
 }
 
 export function saveFailed(session: object): boolean {
-  return failedSaves.has(session);
+  return states.get(session)?.saveFailed === true;
 }
 
 /** The session's content as JSON, every field but its cookie (which changes on every request). */
 export function sessionFields(session: object): string {
-  return JSON.stringify(session, function (this: unknown, key, value: unknown) {
-    return this === session && key === 'cookie' ? undefined : value;
-  });
+  // A shallow copy without the cookie: cheaper than a replacer, which runs for every nested key.
+  const fields = { ...session } as Record<string, unknown>;
+  delete fields.cookie;
+  return JSON.stringify(fields);
 }

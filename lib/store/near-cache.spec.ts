@@ -79,6 +79,32 @@ describe('NearCache', () => {
     },
   );
 
+  it('keeps what this process wrote', () => {
+    const cache = enabled();
+    read(cache, 'k', 'old');
+    cache.invalidate('k');
+    const write = cache.beginRead('k');
+    cache.endWrite(write, entry('written'));
+    expect(cache.get('k')?.value).toBe('written');
+  });
+
+  it('does not keep what it wrote when Redis reported another change during the write', () => {
+    const cache = enabled();
+    const write = cache.beginRead('k');
+    cache.invalidate('k');
+    cache.endWrite(write, entry('written'));
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  it('does not keep a read that was in flight while this process wrote the key', () => {
+    const cache = enabled();
+    const write = cache.beginRead('k');
+    const olderRead = cache.beginRead('k');
+    cache.endWrite(write, entry('written'));
+    cache.endRead(olderRead, entry('before the write'));
+    expect(cache.get('k')?.value).toBe('written');
+  });
+
   it('stays within maxEntries, dropping the least recently used', () => {
     const cache = enabled(3);
     for (const key of ['a', 'b', 'c']) read(cache, key, key);

@@ -74,6 +74,24 @@ export class NearCache {
     }
   }
 
+  /**
+   * This process wrote the key (`write` begun with `beginRead` before it was sent): reads in
+   * flight from before it are not kept, and the written value is, unless Redis reported another
+   * change of the key while the write was on its way.
+   */
+  endWrite(write: NearCacheRead, entry: NearCacheEntry | undefined): void {
+    const flight = this.inFlight.get(write.key);
+    const raced = flight !== undefined && flight.version !== write.version;
+    if (flight) {
+      flight.version++;
+      if (--flight.reads === 0) this.inFlight.delete(write.key);
+    }
+    this.entries.delete(write.key);
+    if (entry && this.on && !raced && write.generation === this.generation) {
+      this.entries.set(write.key, entry);
+    }
+  }
+
   /** Redis said the key changed or went (or this process is about to change it). */
   invalidate(key: string): void {
     this.entries.delete(key);

@@ -26,7 +26,8 @@ export interface NearCacheSettings {
  * round trip; a read that must go to Redis reads the value and TTL (one round trip) and restarts
  * the TTL (one more) only when it ran down by more than 1 %, so instances reading the same
  * session do not keep invalidating each other. Every write this process makes invalidates its own entry before
- * it is sent and again once it is done, so no read racing it keeps what it replaced.
+ * it is sent and again once it is done, so no read racing it keeps what it replaced; a session
+ * it wrote with a TTL it keeps, as written.
  * Index keys are never cached: revocations, logins and leases always meet Redis.
  */
 export class NearCachedRedisBackend extends RedisSessionBackend {
@@ -79,8 +80,21 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
     return this.changing([key], () => super.expire(key, ttlMs, budget));
   }
 
-  override write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
-    return this.changing([write.key], () => super.write(write, budget));
+  /** Keeps what it wrote (with a TTL): the next read of the session needs no round trip. */
+  override async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
+    if (write.ttlMs === undefined)
+      return this.changing([write.key], () => super.write(write, budget));
+    this.cache.invalidate(write.key);
+    const pending = this.cache.beginRead(write.key);
+    const sent = performance.now();
+    let written = false;
+    try {
+      written = await super.write(write, budget);
+      return written;
+    } finally {
+      const entry = written ? { value: write.value, expiresAt: sent + write.ttlMs } : undefined;
+      this.cache.endWrite(pending, entry);
+    }
   }
 
   override take(key: string, budget: OperationBudget): Promise<string | null> {
