@@ -3,6 +3,7 @@ export { TENANT_SESSION_OPTIONS } from './tenant-session.module-definition.js';
 export type {
   AuthenticatedCheck,
   SessionIdentity,
+  TenantSessionDurability,
   TenantSessionModuleOptions,
   TenantSessionOptionsFactory,
   TenantSessionRoute,
