@@ -270,7 +270,9 @@ export class RedisSessionBackend implements SessionBackend {
   async close(): Promise<void> {
     clearInterval(this.recheck);
     if (!this.ownsClient) return;
-    await this.client.quit().catch(() => this.client.disconnect());
+    await this.client.quit().catch(() => undefined);
+    // QUIT leaves a Sentinel client's failover detector connected to the sentinels.
+    this.client.disconnect();
   }
 
   private async check(): Promise<void> {

@@ -165,7 +165,12 @@ const waitForClusterOk = (port) =>
  * @returns {Promise<T>}
  */
 async function ask(port, question) {
-  const client = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();

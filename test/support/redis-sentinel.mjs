@@ -40,8 +40,8 @@ export async function startRedisSentinel(masterPort, name = 'sessions-master') {
  *   10 s, when a sentinel next looks at it)
  * @property {(port: number) => Promise<void>} rejoin restarts a killed server (empty: no
  *   persistence) as a replica of the primary, as its operator would, and resolves once synced
- * @property {() => Promise<void>} settled resolves once every server is up, one is the
- *   primary the sentinels name and all others replicate from it, in sync
+ * @property {() => Promise<void>} settled rejoins every killed server, then resolves once
+ *   each one replicates from the primary the sentinels name, in sync
  * @property {() => Promise<void>} stop
  */
 
@@ -57,7 +57,10 @@ export async function startSentinelGroup({
   serverArgs = [],
   name = 'sessions-primary',
 } = {}) {
-  const primary = await startRedisServer(serverArgs);
+  // A replica writes the data it syncs to disk: keep that out of the working directory.
+  const dir = await mkdtemp(join(tmpdir(), 'redis-sentinel-group-'));
+  const args = ['--dir', dir, ...serverArgs];
+  const primary = await startRedisServer(args);
   /** @type {import('./redis-server.mjs').RedisServer[]} */
   const servers = [primary];
   /** @type {{ port: number, stop: () => Promise<void> }[]} */
@@ -65,11 +68,12 @@ export async function startSentinelGroup({
   const stop = async () => {
     await Promise.all(sentinels.map((sentinel) => sentinel.stop()));
     await Promise.all(servers.map((server) => server.stop()));
+    await rm(dir, { recursive: true, force: true });
   };
   try {
     for (let i = 0; i < replicas; i++) {
       servers.push(
-        await startRedisServer([...serverArgs, '--replicaof', '127.0.0.1', String(primary.port)]),
+        await startRedisServer([...args, '--replicaof', '127.0.0.1', String(primary.port)]),
       );
     }
     for (let i = 0; i < 3; i++) {
@@ -115,6 +119,9 @@ export async function startSentinelGroup({
       await poll(() => replicatesFrom(port, primaryPort), 30_000, `${port} never rejoined`);
     },
     async settled() {
+      for (const killed of servers.filter((candidate) => !candidate.running)) {
+        await group.rejoin(killed.port);
+      }
       await poll(
         async () => {
           const current = await primaryPort();
@@ -237,6 +244,7 @@ async function spawnSentinel(masterPort, name, { quorum, downAfterMs }) {
 async function ask(port, question) {
   const client = new Redis({
     port,
+    host: '127.0.0.1',
     lazyConnect: true,
     retryStrategy: () => null,
     commandTimeout: 2000,
@@ -271,7 +279,12 @@ async function poll(probe, limitMs, failure) {
 async function waitForMaster(port, name) {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const client = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
+    const client = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
