@@ -1,5 +1,5 @@
 /** Summaries of the benchmark results, written as bench/results/latest.{json,md}. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Redis } from 'ioredis';
 import {
@@ -9,6 +9,7 @@ import {
   type PhaseResult,
   type ScenarioId,
 } from './http-comparison.js';
+import type { FailoverBench } from './failover.js';
 import { median } from './median.js';
 import type { ManyTenantsRun } from './many-tenants.js';
 import type { RevocationAtScale } from './revocation-at-scale.js';
@@ -48,6 +49,9 @@ export interface BenchReport {
   http?: { summary: HttpSummary[]; phases: PhaseResult[] };
   manyTenants?: ManyTenantsRun[];
   revocation?: RevocationAtScale;
+  failover?: FailoverBench;
+  /** Parts not run this time, whose figures are those of an earlier run (see writeReport). */
+  keptFromEarlierRuns?: string[];
 }
 
 export async function machineInfo(redis: Redis): Promise<BenchReport['machine']> {
@@ -105,6 +109,9 @@ export function toMarkdown(report: BenchReport): string {
       `Redis ${m.redis} (loopback) · load average at start ${m.loadAverageAtStart} · ` +
       'reproduce: `npm run bench`',
     '',
+    ...(report.keptFromEarlierRuns?.length
+      ? [`(${report.keptFromEarlierRuns.join(', ')}: kept from an earlier run.)`, '']
+      : []),
   ];
   if (report.http) {
     const s = report.settings;
@@ -192,15 +199,68 @@ export function toMarkdown(report: BenchReport): string {
       '',
     );
   }
+  if (report.failover) lines.push(...failoverMarkdown(report.failover));
   return lines.join('\n');
 }
 
+function failoverMarkdown({ settings: s, runs, cost }: FailoverBench): string[] {
+  const lines = [
+    '## Failover under traffic',
+    '',
+    `4 virtual users (log in, then 3 × (write, read)) and a loop revoking other devices, ` +
+      `through HTTP on one app; Sentinel: a primary, 2 replicas, 3 sentinels, down-after ` +
+      `${s.downAfterMs} ms; Cluster: 3 masters + 3 replicas, cluster-node-timeout ` +
+      `${s.clusterNodeTimeoutMs} ms; operationTimeoutMs ${s.operationTimeoutMs}; durability ` +
+      `${JSON.stringify(s.sentinelDurability)} on Sentinel, ${JSON.stringify(s.clusterDurability)} ` +
+      'on the Cluster. A killed server is restarted once its replacement is promoted (with ' +
+      `durability on Sentinel, before writes can resume). ${s.rounds} round(s) each.`,
+    '',
+    '| topology | fault | durability | requests | 503s | window (first to last 503) | 500s | slowest ms | lost logins | lost writes | revocations undone |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |',
+  ];
+  for (const r of runs) {
+    lines.push(
+      `| ${r.topology} | ${r.fault} | ${r.durability ? 'on' : 'off'} | ${r.requests} | ` +
+        `${r.unavailable} | ${(r.windowMs / 1000).toFixed(1)} s | ${r.unexpected} | ${r.slowestMs} | ` +
+        `${r.audit.lostLogins} of ${r.acknowledgedLogins} | ${r.audit.lostWrites} | ` +
+        `${r.audit.undoneRevocations} of ${r.revokedSessions} |`,
+    );
+  }
+  const row = (mode: string, c: FailoverBench['cost']['off']) =>
+    `| ${mode} | ${c.requestsPerSecond.toFixed(0)} | ${c.loginP50Ms.toFixed(1)} | ` +
+    `${c.loginP99Ms.toFixed(1)} | ${c.writeP50Ms.toFixed(1)} | ${c.writeP99Ms.toFixed(1)} |`;
+  lines.push(
+    '',
+    `### What durability costs (Sentinel, ${s.costUsers} closed-loop users, ${s.costSeconds} s, ` +
+      'two interleaved rounds, medians; app and load in one process)',
+    '',
+    '| durability | req/s | login p50 ms | login p99 ms | write p50 ms | write p99 ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    row('off', cost.off),
+    row(JSON.stringify(s.sentinelDurability), cost.on),
+    '',
+  );
+  return lines;
+}
+
+/**
+ * Writes this run's parts over the last results: a run of some parts (`--only`) keeps the
+ * others' figures as they were.
+ */
 export async function writeReport(report: BenchReport, dir: URL): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const markdown = toMarkdown(report);
-  await writeFile(new URL('latest.json', dir), JSON.stringify(report, null, 2) + '\n');
+  const previous = await readFile(new URL('latest.json', dir), 'utf8').then(
+    (text) => JSON.parse(text) as BenchReport,
+    () => undefined,
+  );
+  const parts = ['http', 'manyTenants', 'revocation', 'failover'] as const;
+  const kept = parts.filter((part) => report[part] === undefined && previous?.[part]);
+  const merged: BenchReport = { ...report, keptFromEarlierRuns: kept };
+  for (const part of kept) Object.assign(merged, { [part]: previous![part] });
+  const markdown = toMarkdown(merged);
+  await writeFile(new URL('latest.json', dir), JSON.stringify(merged, null, 2) + '\n');
   await writeFile(new URL('latest.md', dir), markdown);
-  return markdown;
+  return toMarkdown(report);
 }
 
 function commandList(commands: Record<string, number>): string {

@@ -1,17 +1,20 @@
 /**
  * `npm run bench`: every benchmark in one run against one throwaway redis-server, printed and
  * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation`
- * runs a subset; BENCH_ROUNDS, BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP part.
+ * runs a subset (the other parts' last results stay in latest.json); BENCH_ROUNDS,
+ * BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP part, BENCH_FAILOVER_ROUNDS the
+ * failover part (which starts Sentinel and Cluster servers of its own).
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.mjs';
+import { runFailover } from './failover.js';
 import { runHttpComparison } from './http-comparison.js';
 import { runManyTenants } from './many-tenants.js';
 import { machineInfo, summarizeHttp, writeReport, type BenchReport } from './report.js';
 import { runRevocationAtScale } from './revocation-at-scale.js';
 
-const PARTS = ['http', 'tenants', 'revocation'];
+const PARTS = ['http', 'tenants', 'revocation', 'failover'];
 const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
@@ -29,6 +32,7 @@ const settings = {
   otherKeys: 1_000_000,
   sessionsRevoked: 1_000,
   revocationRepetitions: 5,
+  failoverRounds: Number(process.env.BENCH_FAILOVER_ROUNDS ?? 2),
 };
 
 const started = performance.now();
@@ -68,6 +72,16 @@ try {
       log,
     });
     await redis.flushall();
+  }
+  if (wanted('failover')) {
+    log('Failover: Sentinel (kill -9, SENTINEL FAILOVER) and Cluster (kill -9), durability off/on');
+    report.failover = await runFailover({
+      rounds: settings.failoverRounds,
+      downAfterMs: 2000,
+      costUsers: 8,
+      costSeconds: 5,
+      log,
+    });
   }
   const markdown = await writeReport(report, new URL('../../bench/results/', import.meta.url));
   console.log(`\n${markdown}`);
