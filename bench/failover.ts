@@ -25,6 +25,8 @@ export interface FailoverRun {
   topology: 'Sentinel' | 'Cluster';
   fault: 'kill -9' | 'SENTINEL FAILOVER';
   durability: boolean;
+  /** Whether the app served again within a minute of the fault (the traffic stopped anyway). */
+  resumed: boolean;
   requests: number;
   /** 503 answers, and the time from the first to the last of them (ms). */
   unavailable: number;
@@ -101,12 +103,16 @@ export async function runFailover({
       const traffic = startTraffic({ http: t.http, prefix: `run${app}` });
       await sleep(FAILOVER_AFTER_MS);
       await fault();
-      await serviceResumed(t.http);
+      const resumed = await serviceResumed(t.http).then(
+        () => true,
+        () => false,
+      );
       await sleep(TRAFFIC_AFTER_RESUME_MS);
       const tally = await traffic.stop();
       const { first, last, count } = tally.unavailable;
       const result: FailoverRun = {
         ...run,
+        resumed,
         requests: tally.requests,
         unavailable: count,
         windowMs: first === undefined || last === undefined ? 0 : Math.round(last - first),
@@ -120,7 +126,8 @@ export async function runFailover({
       log(
         `${run.topology}, ${run.fault}, durability ${run.durability ? 'on' : 'off'}: ` +
           `${count} × 503 over ${result.windowMs} ms, lost ${result.audit.lostLogins} logins / ` +
-          `${result.audit.lostWrites} writes, ${result.audit.undoneRevocations} revocations undone`,
+          `${result.audit.lostWrites} writes, ${result.audit.undoneRevocations} revocations undone` +
+          (resumed ? '' : ', DID NOT SERVE AGAIN within a minute'),
       );
     } finally {
       await t.close();

@@ -215,12 +215,13 @@ function failoverMarkdown({ settings: s, runs, cost }: FailoverBench): string[] 
       'on the Cluster. A killed server is restarted once its replacement is promoted (with ' +
       `durability on Sentinel, before writes can resume). ${s.rounds} round(s) each.`,
     '',
-    '| topology | fault | durability | requests | 503s | window (first to last 503) | 500s | slowest ms | lost logins | lost writes | revocations undone |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |',
+    '| topology | fault | durability | served again | requests | 503s | window (first to last 503) | 500s | slowest ms | lost logins | lost writes | revocations undone |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |',
   ];
   for (const r of runs) {
     lines.push(
-      `| ${r.topology} | ${r.fault} | ${r.durability ? 'on' : 'off'} | ${r.requests} | ` +
+      `| ${r.topology} | ${r.fault} | ${r.durability ? 'on' : 'off'} | ` +
+        `${r.resumed ? 'yes' : 'NO'} | ${r.requests} | ` +
         `${r.unavailable} | ${(r.windowMs / 1000).toFixed(1)} s | ${r.unexpected} | ${r.slowestMs} | ` +
         `${r.audit.lostLogins} of ${r.acknowledgedLogins} | ${r.audit.lostWrites} | ` +
         `${r.audit.undoneRevocations} of ${r.revokedSessions} |`,

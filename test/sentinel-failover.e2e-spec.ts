@@ -226,6 +226,25 @@ describe('on Sentinel (a primary, two replicas, three sentinels, down-after 1 s)
     expect((await phone.get('/me')).status).toBe(401);
   });
 
+  it('warns at start-up when a Sentinel client it is given would keep writing to a demoted primary', async () => {
+    const warnings: string[] = [];
+    const logger = {
+      log: () => undefined,
+      error: () => undefined,
+      warn: (message: unknown) => void warnings.push(String(message)),
+    };
+    const given = new Redis({ sentinels: group.sentinels, name: group.name });
+    const t = await createTestApp({ appName: APP, redis: given }, { logger });
+    await t.close();
+    given.disconnect();
+
+    expect(warnings).toContainEqual(
+      expect.stringMatching(
+        /Sentinel client passed as `redis` lacks `failoverDetector: true` and `reconnectOnError` on READONLY/,
+      ),
+    );
+  });
+
   describe('events between app instances', () => {
     const opened: ClientSocket[] = [];
     let holder: WsApp;
