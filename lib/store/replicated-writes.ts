@@ -24,7 +24,7 @@ export class ReplicatedWrites {
     private readonly durability: TenantSessionDurability,
   ) {}
 
-  /** Runs the commands, all in one round trip per node; their replies, in order. */
+  /** Runs the commands in one round trip (on a Cluster, one per command, in parallel); their replies, in order. */
   async send(commands: Command[]): Promise<unknown[]> {
     if (!this.client.isCluster) return this.confirmed(commands);
     const replies = await Promise.all(commands.map((command) => this.confirmed([command])));
