@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import type { TenantSessionModuleOptions } from 'nestjs-tenant-session';
+import { Test } from '@nestjs/testing';
+import { TenantSessionModule, type TenantSessionModuleOptions } from 'nestjs-tenant-session';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import {
   audit,
@@ -8,7 +9,7 @@ import {
   type TrafficTally,
 } from './support/failover-traffic.js';
 import { startSentinelGroup, type SentinelGroup } from './support/redis-sentinel.mjs';
-import { createTestApp, type TestApp } from './support/test-app.js';
+import { createTestApp, TEST_HOSTS, TEST_SECRET, type TestApp } from './support/test-app.js';
 import { Visitor } from './support/visitor.js';
 import { ask, connectSocket, ending, startWsApp, within, type WsApp } from './support/ws-app.js';
 
@@ -234,8 +235,20 @@ describe('on Sentinel (a primary, two replicas, three sentinels, down-after 1 s)
       warn: (message: unknown) => void warnings.push(String(message)),
     };
     const given = new Redis({ sentinels: group.sentinels, name: group.name });
-    const t = await createTestApp({ appName: APP, redis: given }, { logger });
-    await t.close();
+    // The backend is built while the module compiles, before an app's own logger is set.
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TenantSessionModule.forRoot({
+          tenant: { byHost: TEST_HOSTS },
+          secret: TEST_SECRET,
+          appName: APP,
+          redis: given,
+        }),
+      ],
+    })
+      .setLogger(logger)
+      .compile();
+    await moduleRef.close();
     given.disconnect();
 
     expect(warnings).toContainEqual(
