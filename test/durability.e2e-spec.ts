@@ -1,4 +1,7 @@
 import { Redis } from 'ioredis';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
 import { CommandMonitor } from './support/monitor.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.mjs';
@@ -13,10 +16,19 @@ describe('durability: acknowledged only once replicas hold it', () => {
   let replica: RedisServer;
   let redis: Redis;
   let t: TestApp;
+  let dir: string;
 
   beforeAll(async () => {
     primary = await startRedisServer();
-    replica = await startRedisServer(['--replicaof', '127.0.0.1', String(primary.port)]);
+    // A replica writes the data it syncs to disk: keep that out of the working directory.
+    dir = await mkdtemp(join(tmpdir(), 'redis-replica-'));
+    replica = await startRedisServer([
+      '--dir',
+      dir,
+      '--replicaof',
+      '127.0.0.1',
+      String(primary.port),
+    ]);
     redis = new Redis(primary.url);
     t = await createTestApp({ appName: APP, redis: primary.url, durability: DURABILITY });
   });
@@ -25,6 +37,7 @@ describe('durability: acknowledged only once replicas hold it', () => {
     redis?.disconnect();
     await replica?.stop();
     await primary?.stop();
+    await rm(dir, { recursive: true, force: true });
   });
 
   /** Waits until the primary's replica is online (synced, after a start or a restart). */
