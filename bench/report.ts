@@ -10,6 +10,7 @@ import {
   type PhaseResult,
   type ScenarioId,
 } from './http-comparison.js';
+import type { FailoverBench } from './failover.js';
 import { median } from './median.js';
 import type { ListingUnderLoad } from './listing-under-load.js';
 import type { ManyTenantsRun } from './many-tenants.js';
@@ -72,6 +73,7 @@ export interface BenchReport {
   listing?: ListingUnderLoad;
   /** When each part was measured, when not all in this run (`--only`). */
   measuredAt?: Partial<Record<BenchPart, string>>;
+  failover?: FailoverBench;
 }
 
 /** The report's parts: what `--only=` names, and the field each one fills. */
@@ -82,6 +84,7 @@ export const BENCH_PARTS = {
   listing: 'listing',
   scale: 'scale',
   visibility: 'visibility',
+  failover: 'failover',
 } as const;
 export type BenchPart = keyof typeof BENCH_PARTS;
 
@@ -283,6 +286,7 @@ export function toMarkdown(report: BenchReport): string {
     );
   }
   if (report.scale) lines.push(...scaleMarkdown(report.scale));
+  if (report.failover) lines.push(...failoverMarkdown(report.failover));
   if (report.visibility) {
     const { nearCache: n, withoutNearCache: w } = report.visibility;
     lines.push(
@@ -364,6 +368,47 @@ export async function writeReport(report: BenchReport, dir: URL): Promise<string
   await writeFile(new URL('latest.json', dir), JSON.stringify(report, null, 2) + '\n');
   await writeFile(new URL('latest.md', dir), markdown);
   return markdown;
+}
+
+function failoverMarkdown({ settings: s, runs, cost }: FailoverBench): string[] {
+  const lines = [
+    '## Failover under traffic',
+    '',
+    `4 virtual users (log in, then 3 × (write, read)) and a loop revoking other devices, ` +
+      `through HTTP on one app; Sentinel: a primary, 2 replicas, 3 sentinels, down-after ` +
+      `${s.downAfterMs} ms; Cluster: 3 masters + 3 replicas, cluster-node-timeout ` +
+      `${s.clusterNodeTimeoutMs} ms; operationTimeoutMs ${s.operationTimeoutMs}; durability ` +
+      `${JSON.stringify(s.sentinelDurability)} on Sentinel, ${JSON.stringify(s.clusterDurability)} ` +
+      'on the Cluster. A killed server is restarted once its replacement is promoted (with ' +
+      `durability on Sentinel, before writes can resume). ${s.rounds} round(s) each.`,
+    '',
+    '| topology | fault | durability | served again | requests | 503s | window (first to last 503) | 500s | slowest ms | lost logins | lost writes | revocations undone |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |',
+  ];
+  for (const r of runs) {
+    lines.push(
+      `| ${r.topology} | ${r.fault} | ${r.durability ? 'on' : 'off'} | ` +
+        `${r.resumed ? 'yes' : 'NO'} | ${r.requests} | ` +
+        `${r.unavailable} | ${(r.windowMs / 1000).toFixed(1)} s | ${r.unexpected} | ${r.slowestMs} | ` +
+        `${r.audit.lostLogins} of ${r.acknowledgedLogins} | ${r.audit.lostWrites} | ` +
+        `${r.audit.undoneRevocations} of ${r.revokedSessions} |`,
+    );
+  }
+  const row = (mode: string, c: FailoverBench['cost']['off']) =>
+    `| ${mode} | ${c.requestsPerSecond.toFixed(0)} | ${c.loginP50Ms.toFixed(1)} | ` +
+    `${c.loginP99Ms.toFixed(1)} | ${c.writeP50Ms.toFixed(1)} | ${c.writeP99Ms.toFixed(1)} |`;
+  lines.push(
+    '',
+    `### What durability costs (Sentinel, ${s.costUsers} closed-loop users, ${s.costSeconds} s, ` +
+      'two interleaved rounds, medians; app and load in one process)',
+    '',
+    '| durability | req/s | login p50 ms | login p99 ms | write p50 ms | write p99 ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    row('off', cost.off),
+    row(JSON.stringify(s.sentinelDurability), cost.on),
+    '',
+  );
+  return lines;
 }
 
 export function commandList(commands: Record<string, number>): string {

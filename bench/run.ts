@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: every benchmark in one run against one throwaway redis-server, printed and
- * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation,listing,scale,visibility`
+ * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation,listing,scale,visibility,failover`
  * runs a subset and keeps the other parts' figures from the last report; BENCH_ROUNDS,
  * BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP and listing parts, BENCH_DELAY_MS
- * the delay (each way) of the HTTP part's second link.
+ * the delay (each way) of the HTTP part's second link, BENCH_FAILOVER_ROUNDS the failover part
+ * (which starts Sentinel and Cluster servers of its own).
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.mjs';
+import { runFailover } from './failover.js';
 import { runHttpComparison } from './http-comparison.js';
 import { runManyTenants } from './many-tenants.js';
 import { runListingUnderLoad } from './listing-under-load.js';
@@ -46,6 +48,7 @@ const settings = {
   delayMs: Number(process.env.BENCH_DELAY_MS ?? 0.25),
   listingSessions: 30_000,
   listingConnections: 10,
+  failoverRounds: Number(process.env.BENCH_FAILOVER_ROUNDS ?? 2),
 };
 
 const started = performance.now();
@@ -125,6 +128,16 @@ try {
       rounds: settings.rounds,
       warmupSeconds: settings.warmupSeconds,
       measureSeconds: settings.measureSeconds,
+      log,
+    });
+  }
+  if (wanted('failover')) {
+    log('Failover: Sentinel (kill -9, SENTINEL FAILOVER) and Cluster (kill -9), durability off/on');
+    report.failover = await runFailover({
+      rounds: settings.failoverRounds,
+      downAfterMs: 2000,
+      costUsers: 8,
+      costSeconds: 5,
       log,
     });
   }

@@ -4,6 +4,7 @@ export type {
   AuthenticatedCheck,
   CsrfOptions,
   SessionIdentity,
+  TenantSessionDurability,
   TenantSessionModuleOptions,
   TenantSessionOptionsFactory,
   TenantSessionRoute,

@@ -25,6 +25,35 @@ describe('the redis option', () => {
     });
   });
 
+  it('takes Sentinel options (the sentinels and the name of the master they watch)', () => {
+    const sentinel = { sentinels: [{ host: 's1', port: 26379 }, { host: 's2' }], name: 'main' };
+    expect(checkRedisOption(sentinel, false)).toEqual({ kind: 'options', options: sentinel });
+  });
+
+  it.each([
+    ['no sentinels', { sentinels: [], name: 'main' }, /non-empty array of \{ host, port \}/],
+    ['a sentinel without an address', { sentinels: [{}], name: 'main' }, /\{ host, port \}/],
+    [
+      'a sentinel port that is no port',
+      { sentinels: [{ port: '26379' }], name: 'm' },
+      /host, port/,
+    ],
+    [
+      'sentinels without the master name',
+      { sentinels: [{ host: 's1' }] },
+      /redis.name is required/,
+    ],
+    ['a master name without sentinels', { name: 'main' }, /`sentinels` is missing/],
+    [
+      'a replica as the server',
+      { sentinels: [{ host: 's1' }], name: 'main', role: 'slave' },
+      /role must be 'master'/,
+    ],
+  ])('refuses Sentinel options with %s', (_, value, message) => {
+    expect(() => checkRedisOption(value, false)).toThrow(InvalidTenantSessionOptionsError);
+    expect(() => checkRedisOption(value, false)).toThrow(message);
+  });
+
   it.each([
     ['an empty string (an unset REDIS_URL)', '', /empty string/],
     ['a URL of another scheme', 'http://cache:6379', /not a redis:\/\/ or rediss:\/\/ URL/],

@@ -40,10 +40,55 @@ export function checkRedisOption(
         'ioredis, or another library); pass an ioredis 6 client, options, or a URL',
     );
   }
-  if (isPlainObject(redis)) return { kind: 'options', options: redis as RedisOptions };
+  if (isPlainObject(redis)) {
+    checkSentinelOptions(redis as RedisOptions);
+    return { kind: 'options', options: redis as RedisOptions };
+  }
   throw new InvalidTenantSessionOptionsError(
     `redis: expected an ioredis 6 client or Cluster, an options object or a redis:// URL, got ${describe(redis)}`,
   );
+}
+
+/**
+ * Sentinel options as ioredis reads them, checked up front: ioredis would otherwise find out on
+ * its first connection attempt, or (a name without sentinels) silently connect to localhost.
+ * Sessions need the primary: every request writes (a read restarts the TTL).
+ */
+function checkSentinelOptions(options: RedisOptions): void {
+  const { sentinels, name, role } = options;
+  if (sentinels === undefined || sentinels === null) {
+    if (name !== undefined && name !== null) {
+      throw new InvalidTenantSessionOptionsError(
+        'redis: `name` (the Sentinel master name) is set but `sentinels` is missing; ' +
+          'pass sentinels: [{ host, port }, ...]',
+      );
+    }
+    return;
+  }
+  if (!Array.isArray(sentinels) || sentinels.length === 0 || !sentinels.every(isAddress)) {
+    throw new InvalidTenantSessionOptionsError(
+      'redis.sentinels must be a non-empty array of { host, port } (the Sentinel servers)',
+    );
+  }
+  if (typeof name !== 'string' || name === '') {
+    throw new InvalidTenantSessionOptionsError(
+      'redis.name is required with `sentinels`: the name of the master the sentinels monitor',
+    );
+  }
+  if (role !== undefined && role !== 'master') {
+    throw new InvalidTenantSessionOptionsError(
+      `redis.role must be 'master' (or left out): sessions are written on every request, and a replica refuses writes`,
+    );
+  }
+}
+
+/** `{ host, port }`, either may be left out (ioredis defaults them), not both. */
+function isAddress(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  const { host, port } = value as { host?: unknown; port?: unknown };
+  if (host === undefined && port === undefined) return false;
+  const validPort = port === undefined || (Number.isInteger(port) && (port as number) > 0);
+  return (host === undefined || typeof host === 'string') && validPort;
 }
 
 function isClientLike(value: unknown): boolean {

@@ -14,6 +14,7 @@ import type { SessionRevokedEvent } from './session-revoked.event.js';
 import type {
   AuthenticatedCheck,
   SessionIdentity,
+  TenantSessionDurability,
   TenantSessionModuleOptions,
   TenantSessionRoute,
   TenantSessionSettings,
@@ -30,6 +31,7 @@ export interface ResolvedOptions {
   nearCache?: { maxEntries: number; heartbeatMs: number };
   /** Other Redis deployments tenants may be placed on (see `deployments`). */
   deployments: Record<string, RedisSource>;
+  durability?: TenantSessionDurability;
   secrets: string[];
   keyPrefix: string;
   indexPrefix: string;
@@ -97,15 +99,21 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
       checkTenantSettings(tenant, settings, { cookieName, cookie, deployments });
     }
   }
+  const redis = checkRedisOption(options.redis, options.allowEmbeddedStore ?? false);
+  const operationTimeoutMs = positiveInteger(
+    'operationTimeoutMs',
+    options.operationTimeoutMs ?? 1000,
+  );
   return {
     resolveTenant: restrictToKnownTenants(
       createTenantResolver(options.tenant),
       options.knownTenants,
     ),
     appName,
-    redis: checkRedisOption(options.redis, options.allowEmbeddedStore ?? false),
+    redis,
     deployments,
     nearCache: checkNearCache(options.nearCache, options.operationTimeoutMs ?? 1000),
+    durability: checkDurability(options.durability, redis, operationTimeoutMs),
     secrets: checkSecrets(options.secret, 'secret'),
     keyPrefix,
     indexPrefix,
@@ -129,7 +137,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     exclude: options.exclude ?? [],
     afterSession: checkAfterSession(options.afterSession ?? []),
     unknownTenantStatus: clientErrorStatus(options.unknownTenantStatus ?? 404),
-    operationTimeoutMs: positiveInteger('operationTimeoutMs', options.operationTimeoutMs ?? 1000),
+    operationTimeoutMs,
     identity: options.identity ?? passportUser,
     allowUnsafeEviction: options.allowUnsafeEviction ?? false,
     authenticated: options.authenticated,
@@ -190,6 +198,37 @@ function checkNearCache(
     maxEntries: positiveInteger('nearCache.maxEntries', maxEntries ?? DEFAULT_NEAR_CACHE_ENTRIES),
     heartbeatMs,
   };
+}
+
+/**
+ * `durability` needs a Redis to wait on, and a WAIT shorter than a request's whole budget:
+ * otherwise a missing replica would show as a timeout, and WAIT 0 would block forever.
+ */
+function checkDurability(
+  durability: TenantSessionDurability | undefined,
+  redis: RedisSource,
+  operationTimeoutMs: number,
+): TenantSessionDurability | undefined {
+  if (durability === undefined) return undefined;
+  if (typeof durability !== 'object' || durability === null) {
+    throw new InvalidTenantSessionOptionsError(
+      'durability must be { replicas, timeoutMs }, e.g. { replicas: 1, timeoutMs: 200 }',
+    );
+  }
+  if (redis.kind === 'embedded') {
+    throw new InvalidTenantSessionOptionsError(
+      'durability needs Redis with replicas: pass `redis` (Sentinel or Cluster), or leave durability out',
+    );
+  }
+  const replicas = positiveInteger('durability.replicas', durability.replicas);
+  const timeoutMs = positiveInteger('durability.timeoutMs', durability.timeoutMs);
+  if (timeoutMs >= operationTimeoutMs) {
+    throw new InvalidTenantSessionOptionsError(
+      `durability.timeoutMs (${timeoutMs}) must be below operationTimeoutMs (${operationTimeoutMs}): ` +
+        "the wait for replicas is part of the request's time on Redis",
+    );
+  }
+  return { replicas, timeoutMs };
 }
 
 function checkAfterSession(handlers: unknown): RequestHandler[] {

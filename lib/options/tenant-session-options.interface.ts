@@ -71,6 +71,18 @@ export type TenantSettingsSource =
  */
 export type SessionIdentity = (session: Partial<SessionData> & Record<string, unknown>) => unknown;
 
+/**
+ * Replicated acknowledgements: a login, a session write or a revocation answers 2xx only once
+ * `replicas` replicas confirmed it (Redis `WAIT replicas timeoutMs` after the write), so a
+ * failover cannot lose it; fewer in time is a 503.
+ */
+export interface TenantSessionDurability {
+  /** Replicas that must hold a write before it is acknowledged (at least 1). */
+  replicas: number;
+  /** How long to wait for them, in ms; below `operationTimeoutMs`. */
+  timeoutMs: number;
+}
+
 /** What "logged in" means for `SessionAuthGuard`. */
 export type AuthenticatedCheck =
   string | ((session: Partial<SessionData>, req: Request) => boolean);
@@ -110,6 +122,13 @@ export interface TenantSessionModuleOptions {
    * `true`, or `{ maxEntries }` (default 10,000 sessions). Default off.
    */
   nearCache?: boolean | { maxEntries?: number };
+  /**
+   * Acknowledge logins, session writes and revocations only once this many replicas hold them
+   * (`WAIT` after each such write, in the same round trip); otherwise answer 503. Reads (and the
+   * TTL restarts they do) are not waited for. Needs Redis with replicas (Sentinel, Cluster).
+   * Default: off (Redis replication is asynchronous; a failover may lose the last writes).
+   */
+  durability?: TenantSessionDurability;
   /** Allow the embedded in-process store with `NODE_ENV=production`. Default false. */
   allowEmbeddedStore?: boolean;
   /** Secret(s) signing session cookies. Required; well-known or short secrets are refused. */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { TenantSessionDurability } from '../options/tenant-session-options.interface.js';
 import { performance } from 'node:perf_hooks';
 import { InvalidationListener } from './invalidation-listener.js';
 import { NearCache } from './near-cache.js';
@@ -38,10 +39,11 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
     client: Redis,
     ownsClient: boolean,
     allowUnsafeEviction: boolean,
+    durability: TenantSessionDurability | undefined,
     sessionPrefixes: string[],
     settings: NearCacheSettings,
   ) {
-    super(client, ownsClient, allowUnsafeEviction);
+    super(client, ownsClient, allowUnsafeEviction, durability);
     this.cache = new NearCache(settings.maxEntries);
     this.listener = new InvalidationListener(
       client,

@@ -3,9 +3,12 @@ import type { Cluster, Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
 import { UnsafeEvictionPolicyError } from '../errors/unsafe-eviction-policy.error.js';
+import type { TenantSessionDurability } from '../options/tenant-session-options.interface.js';
 import { unsafeEvictionPolicy } from './eviction-policy.js';
 import type { OperationBudget } from './operation-budget.js';
+import { unwrap, type Command } from './redis-command.js';
 import { toStoreFailure } from './redis-failure.js';
+import { ReplicatedWrites } from './replicated-writes.js';
 import { ADMIT, CONFIRM, ENTRIES, NOT_BEFORE_MEMBER, PAGE, RENEW } from './scripts.js';
 import type {
   Admission,
@@ -18,7 +21,6 @@ import type {
 } from './session-backend.interface.js';
 
 type RedisClient = Redis | Cluster;
-type Command = [name: string, ...args: (string | number)[]];
 
 const SCAN_BATCH = 1000;
 /** How often the Redis clock offset and the eviction policy are checked again. */
@@ -38,14 +40,17 @@ export class RedisSessionBackend implements SessionBackend {
   private refusal: string | undefined;
   private lastReport = 0;
   private readonly recheck: NodeJS.Timeout;
+  private readonly replicated?: ReplicatedWrites;
 
   constructor(
     /** The module's connection; the session events bus (lib/realtime) publishes through it. */
     readonly client: RedisClient,
     private readonly ownsClient: boolean,
     private readonly allowUnsafeEviction: boolean,
+    durability?: TenantSessionDurability,
   ) {
     this.recheck = setInterval(() => void this.check(), RECHECK_INTERVAL_MS).unref();
+    if (durability) this.replicated = new ReplicatedWrites(client, durability);
   }
 
   /**
@@ -102,11 +107,11 @@ export class RedisSessionBackend implements SessionBackend {
       ...(write.ttlMs === undefined ? ['KEEPTTL'] : ['PX', Math.max(1, Math.round(write.ttlMs))]),
       ...(write.onlyIfExists ? ['XX'] : []),
     ];
-    return (await this.timed(() => this.call(set), budget)) === 'OK';
+    return (await this.timed(() => this.acknowledged(set), budget)) === 'OK';
   }
 
   take(key: string, budget: OperationBudget): Promise<string | null> {
-    return this.timed(() => this.client.getdel(key), budget);
+    return this.timed(() => this.acknowledged(['getdel', key]), budget) as Promise<string | null>;
   }
 
   async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {
@@ -136,7 +141,10 @@ export class RedisSessionBackend implements SessionBackend {
     const dels = this.client.isCluster
       ? keys.map((key): Command => ['del', key])
       : chunk(keys, SCAN_BATCH).map((part): Command => ['del', ...part]);
-    const counts = await this.timed(() => this.together(dels), budget);
+    const counts = await this.timed(
+      () => (this.replicated ? this.replicated.send(dels) : this.together(dels)),
+      budget,
+    );
     return counts.reduce<number>((sum, n) => sum + (n as number), 0);
   }
 
@@ -183,7 +191,16 @@ export class RedisSessionBackend implements SessionBackend {
     budget: OperationBudget,
   ): Promise<Admission> {
     const reply = (await this.timed(
-      () => this.client.eval(ADMIT, 1, indexKey, sid, Math.ceil(leaseMs), sinceMs.toFixed(3)),
+      () =>
+        this.acknowledged([
+          'eval',
+          ADMIT,
+          1,
+          indexKey,
+          sid,
+          Math.ceil(leaseMs),
+          sinceMs.toFixed(3),
+        ]),
       budget,
     )) as number[];
     return reply[0] === 1
@@ -198,7 +215,7 @@ export class RedisSessionBackend implements SessionBackend {
     budget: OperationBudget,
   ): Promise<boolean> {
     const reply = await this.timed(
-      () => this.client.eval(CONFIRM, 1, indexKey, sid, sinceMs.toFixed(3)),
+      () => this.acknowledged(['eval', CONFIRM, 1, indexKey, sid, sinceMs.toFixed(3)]),
       budget,
     );
     return reply === 1;
@@ -221,8 +238,9 @@ export class RedisSessionBackend implements SessionBackend {
     revoking: boolean,
     budget: OperationBudget,
   ): Promise<IndexEntry[]> {
+    const script: Command = ['eval', ENTRIES, 1, indexKey, revoking ? '1' : '0'];
     const flat = (await this.timed(
-      () => this.client.eval(ENTRIES, 1, indexKey, revoking ? '1' : '0'),
+      () => (revoking ? this.acknowledged(script) : this.call(script)),
       budget,
     )) as string[];
     const entries: IndexEntry[] = [];
@@ -259,7 +277,8 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void> {
-    if (sids.length > 0) await this.timed(() => this.client.zrem(indexKey, ...sids), budget);
+    if (sids.length > 0)
+      await this.timed(() => this.acknowledged(['zrem', indexKey, ...sids]), budget);
   }
 
   async ready(timeoutMs: number): Promise<boolean> {
@@ -305,7 +324,9 @@ export class RedisSessionBackend implements SessionBackend {
   async close(): Promise<void> {
     clearInterval(this.recheck);
     if (!this.ownsClient) return;
-    await this.client.quit().catch(() => this.client.disconnect());
+    await this.client.quit().catch(() => undefined);
+    // QUIT leaves a Sentinel client's failover detector connected to the sentinels.
+    this.client.disconnect();
   }
 
   private async check(): Promise<void> {
@@ -352,6 +373,17 @@ export class RedisSessionBackend implements SessionBackend {
     return this.client.call(name, ...args);
   }
 
+  /**
+   * A write that acknowledges something (login, session change, revocation): with `durability`,
+   * confirmed by replicas in the same round trip (replicated-writes.ts). TTL restarts (GETEX,
+   * PEXPIRE) and lease renewals go without: the session write that follows a renewal waits.
+   */
+  private async acknowledged(command: Command): Promise<unknown> {
+    if (!this.replicated) return this.call(command);
+    const [reply] = await this.replicated.send([command]);
+    return reply;
+  }
+
   /** Several commands in one round trip; replies in order, the first error thrown. */
   private async together(commands: Command[]): Promise<unknown[]> {
     if (this.client.isCluster) return Promise.all(commands.map((c) => this.call(c)));
@@ -392,14 +424,6 @@ export class RedisSessionBackend implements SessionBackend {
     this.lastReport = Date.now();
     this.logger.warn(`Session store unavailable: ${reason}`);
   }
-}
-
-function unwrap(results: [Error | null, unknown][] | null): unknown[] {
-  if (!results) throw new Error('Pipeline was discarded');
-  return results.map(([error, reply]) => {
-    if (error) throw error;
-    return reply;
-  });
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

@@ -1,6 +1,7 @@
 // A throwaway three-master Redis Cluster on free loopback ports, built from redis-server child
 // processes and `redis-cli --cluster create`. Any one master can be frozen (SIGSTOP) and resumed,
-// to fail one shard while the others answer.
+// to fail one shard while the others answer. With `replicas: 1`, each master has a replica, and
+// a master killed (SIGKILL) is failed over after `nodeTimeoutMs`.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,23 +14,34 @@ const run = promisify(execFile);
 
 /**
  * @typedef {object} RedisCluster
- * @property {{ host: string, port: number }[]} nodes the masters (startup nodes for ioredis)
+ * @property {{ host: string, port: number }[]} nodes the masters at creation (startup nodes for
+ *   ioredis)
  * @property {(port: number) => void} pause  Freezes one master (SIGSTOP): its connections stay
  *   open and nothing it owns answers; the cluster does not fail it over (no replicas, and pauses
  *   are far shorter than cluster-node-timeout).
  * @property {(port: number) => void} resume Unfreezes it (SIGCONT); queued commands then run.
  * @property {(key: string) => Promise<number>} portOf the port of the master owning `key`'s slot
  *   (asked of a master that is not paused)
+ * @property {(port: number) => Promise<void>} kill SIGKILLs one node; with replicas, resolves
+ *   once the cluster promoted its replica and is whole again (cluster_state:ok)
+ * @property {(port: number) => Promise<void>} restart starts a killed node again (empty: no
+ *   persistence); it rejoins as a replica, and this resolves once it is synced
+ * @property {() => Promise<number[]>} masters the ports of the masters now
  * @property {() => Promise<void>} stop
  */
 
-/** @returns {Promise<RedisCluster>} */
-export async function startRedisCluster() {
+/**
+ * @param {{ replicas?: 0 | 1, nodeTimeoutMs?: number }} [settings]
+ * @returns {Promise<RedisCluster>}
+ */
+export async function startRedisCluster({ replicas = 0, nodeTimeoutMs = 15_000 } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'));
-  const ports = [await freePort(), await freePort(), await freePort()];
+  const ports = [];
+  for (let i = 0; i < 3 * (1 + replicas); i++) ports.push(await freePort());
   /** @type {Set<number>} */
   const paused = new Set();
-  const children = ports.map((port) =>
+  /** @param {number} port */
+  const spawnNode = (port) =>
     spawn(
       'redis-server',
       [
@@ -47,10 +59,12 @@ export async function startRedisCluster() {
         '',
         '--appendonly',
         'no',
+        '--cluster-node-timeout',
+        String(nodeTimeoutMs),
       ],
       { stdio: 'ignore' },
-    ),
-  );
+    );
+  const children = ports.map(spawnNode);
   const stop = async () => {
     await Promise.all(
       children.map((child) => {
@@ -69,10 +83,11 @@ export async function startRedisCluster() {
       'create',
       ...ports.map((port) => `127.0.0.1:${port}`),
       '--cluster-replicas',
-      '0',
+      String(replicas),
       '--cluster-yes',
     ]);
     await waitForClusterOk(ports[0]);
+    if (replicas) await waitForReplicas(ports, 3);
   } catch (error) {
     await stop();
     throw error;
@@ -83,8 +98,32 @@ export async function startRedisCluster() {
     if (index < 0) throw new Error(`no cluster node on port ${port}`);
     return children[index];
   };
+  const masters = async () => {
+    const awake = ports.filter((port) => children[ports.indexOf(port)].exitCode === null);
+    return ask(awake[0], async (client) => mastersIn(await client.cluster('NODES')));
+  };
+  const creationMasters = await masters();
   return {
-    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    nodes: creationMasters.map((port) => ({ host: '127.0.0.1', port })),
+    masters,
+    async kill(port) {
+      const node = child(port);
+      const exited = new Promise((resolve) => node.once('exit', resolve));
+      node.kill('SIGKILL');
+      await exited;
+      if (!replicas) return;
+      const others = ports.filter((other) => other !== port);
+      await poll(async () => {
+        const nodes = await ask(others[0], (client) => client.cluster('NODES'));
+        return !mastersIn(nodes).includes(port) && mastersIn(nodes).length === 3;
+      });
+      await waitForClusterOk(others[0]);
+    },
+    async restart(port) {
+      children[ports.indexOf(port)] = spawnNode(port);
+      await waitForPort(port);
+      await waitForReplicas([port], 1);
+    },
     pause(port) {
       child(port).kill('SIGSTOP');
       paused.add(port);
@@ -126,7 +165,12 @@ const waitForClusterOk = (port) =>
  * @returns {Promise<T>}
  */
 async function ask(port, question) {
-  const client = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -136,9 +180,43 @@ async function ask(port, question) {
   }
 }
 
+/**
+ * Waits until every replica among these nodes is linked to its master and synced, and there
+ * are at least `count` of them.
+ * @param {number[]} ports
+ * @param {number} count
+ */
+const waitForReplicas = (ports, count) =>
+  poll(async () => {
+    let synced = 0;
+    for (const port of ports) {
+      const info = await ask(port, (client) => client.info('replication'));
+      if (info.includes('role:master')) continue;
+      const linked = info.includes('master_link_status:up');
+      if (!linked || !info.includes('master_sync_in_progress:0')) return false;
+      synced++;
+    }
+    return synced >= count;
+  });
+
+/**
+ * The ports of the masters that serve slots, from CLUSTER NODES.
+ * @param {string} nodes
+ * @returns {number[]}
+ */
+function mastersIn(nodes) {
+  return nodes
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter(([, , flags, , , , , state, slots]) => {
+      return flags?.includes('master') && !flags.includes('fail') && state === 'connected' && slots;
+    })
+    .map(([, address]) => Number(address.split('@')[0].split(':')[1]));
+}
+
 /** @param {() => Promise<boolean>} probe */
 async function poll(probe) {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (await probe().catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));

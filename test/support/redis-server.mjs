@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
  * @property {() => Promise<void>} start Starts it again on the same port.
  * @property {() => void} pause  Freezes it (SIGSTOP): connections stay open, nothing answers.
  * @property {() => void} resume Unfreezes it (SIGCONT).
+ * @property {boolean} running whether it was started and not stopped since
  */
 
 /**
@@ -26,6 +27,9 @@ export async function startRedisServer(extraArgs = []) {
   const server = {
     port,
     url: `redis://127.0.0.1:${port}`,
+    get running() {
+      return child !== undefined;
+    },
     async start() {
       // Another process may take the port between freePort() and the bind: the first start
       // then moves to another port (later restarts keep theirs, which clients know).
