@@ -140,6 +140,15 @@ describe('on Sentinel (a primary, two replicas, three sentinels, down-after 1 s)
     expect(await storedSessions(group, DURABLE_APP)).toBe(0);
   }, 120_000);
 
+  it('graceful SENTINEL FAILOVER without durability: no acknowledged revocation is undone (revocations wait for the replicas)', async () => {
+    const { tally } = await trafficThrough(plain, 'graceful-revocations', () => group.failover());
+
+    expectOnly503s(tally);
+    expect((await audit(tally)).undoneRevocations).toBe(0);
+    await revokeEveryone(plain, tally.users);
+    expect(await storedSessions(group, APP)).toBe(0);
+  }, 120_000);
+
   it("graceful SENTINEL FAILOVER: the module's clients leave the demoted primary as soon as the sentinels announce the new one, and revokeAll then leaves no session", async () => {
     await group.settled();
     const traffic = startTraffic({ http: plain.http, prefix: 'graceful' });

@@ -196,8 +196,9 @@ export class SessionRevocationService {
     const revoked = await backend.remove(
       sids.map((sid) => store.keys.session(sid)),
       budget,
+      true,
     );
-    await index.remove(userId, sids, budget);
+    await index.remove(userId, sids, budget, true);
     return revoked;
   }
 

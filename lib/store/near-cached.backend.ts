@@ -103,8 +103,8 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
     return this.changing([key], () => super.take(key, budget));
   }
 
-  override remove(keys: string[], budget: OperationBudget): Promise<number> {
-    return this.changing(keys, () => super.remove(keys, budget));
+  override remove(keys: string[], budget: OperationBudget, revoking = false): Promise<number> {
+    return this.changing(keys, () => super.remove(keys, budget, revoking));
   }
 
   override async removeMatching(patterns: string[], budget: OperationBudget): Promise<number> {

@@ -27,6 +27,12 @@ const SCAN_BATCH = 1000;
 const RECHECK_INTERVAL_MS = 30_000;
 /** At most one "unavailable" log line per this interval: an outage fails every request. */
 const REPORT_INTERVAL_MS = 5_000;
+/** How long a revocation's write waits for the replicas to confirm it (without `durability`). */
+const REVOCATION_WAIT_MS = 250;
+/** How often a revocation asks how many replicas are online, at most. */
+const REPLICA_CHECK_MS = 1_000;
+/** How long a replica that went away is still waited for by revocations. */
+const REPLICA_MEMORY_MS = 60_000;
 
 /**
  * Sessions in Redis through one shared ioredis connection (or cluster). Every call waits at most
@@ -41,6 +47,13 @@ export class RedisSessionBackend implements SessionBackend {
   private lastReport = 0;
   private readonly recheck: NodeJS.Timeout;
   private readonly replicated?: ReplicatedWrites;
+  /** How a revocation's writes are sent (see `revoked`). */
+  private readonly revocations: ReplicatedWrites;
+  /**
+   * The replicas a revocation waits for: every replica the primary (each master) had online
+   * within REPLICA_MEMORY_MS, as last checked at `checkedAt` (performance clock).
+   */
+  private replicaWatch = { expected: 0, seenAt: 0, checkedAt: -Infinity };
 
   constructor(
     /** The module's connection; the session events bus (lib/realtime) publishes through it. */
@@ -50,7 +63,13 @@ export class RedisSessionBackend implements SessionBackend {
     durability?: TenantSessionDurability,
   ) {
     this.recheck = setInterval(() => void this.check(), RECHECK_INTERVAL_MS).unref();
-    if (durability) this.replicated = new ReplicatedWrites(client, durability);
+    if (durability) this.replicated = new ReplicatedWrites(client, () => durability);
+    this.revocations =
+      this.replicated ??
+      new ReplicatedWrites(client, () => ({
+        replicas: this.replicaWatch.expected,
+        timeoutMs: REVOCATION_WAIT_MS,
+      }));
   }
 
   /**
@@ -58,7 +77,11 @@ export class RedisSessionBackend implements SessionBackend {
    * with another config). Started after the start-up check, which reports for itself.
    */
   watchReconnects(): void {
-    this.client.on('ready', () => void this.check());
+    this.client.on('ready', () => {
+      // Maybe another primary now (a failover): its replicas are counted afresh.
+      this.replicaWatch = { expected: 0, seenAt: 0, checkedAt: -Infinity };
+      void this.check();
+    });
   }
 
   now(): number {
@@ -136,15 +159,15 @@ export class RedisSessionBackend implements SessionBackend {
    * One round trip: on a cluster one DEL per key (a multi-key DEL across slots is refused), on
    * a single node DELs of up to 1,000 keys each.
    */
-  async remove(keys: string[], budget: OperationBudget): Promise<number> {
+  async remove(keys: string[], budget: OperationBudget, revoking = false): Promise<number> {
     if (keys.length === 0) return 0;
     const dels = this.client.isCluster
       ? keys.map((key): Command => ['del', key])
       : chunk(keys, SCAN_BATCH).map((part): Command => ['del', ...part]);
-    const counts = await this.timed(
-      () => (this.replicated ? this.replicated.send(dels) : this.together(dels)),
-      budget,
-    );
+    const counts = await this.timed(() => {
+      if (revoking) return this.revoked(dels);
+      return this.replicated ? this.replicated.send(dels) : this.together(dels);
+    }, budget);
     return counts.reduce<number>((sum, n) => sum + (n as number), 0);
   }
 
@@ -240,7 +263,7 @@ export class RedisSessionBackend implements SessionBackend {
   ): Promise<IndexEntry[]> {
     const script: Command = ['eval', ENTRIES, 1, indexKey, revoking ? '1' : '0'];
     const flat = (await this.timed(
-      () => (revoking ? this.acknowledged(script) : this.call(script)),
+      () => (revoking ? this.revoked([script]).then(([reply]) => reply) : this.call(script)),
       budget,
     )) as string[];
     const entries: IndexEntry[] = [];
@@ -276,9 +299,15 @@ export class RedisSessionBackend implements SessionBackend {
     return { entries, total, next };
   }
 
-  async unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void> {
-    if (sids.length > 0)
-      await this.timed(() => this.acknowledged(['zrem', indexKey, ...sids]), budget);
+  async unindex(
+    indexKey: string,
+    sids: string[],
+    budget: OperationBudget,
+    revoking = false,
+  ): Promise<void> {
+    if (sids.length === 0) return;
+    const zrem: Command = ['zrem', indexKey, ...sids];
+    await this.timed(() => (revoking ? this.revoked([zrem]) : this.acknowledged(zrem)), budget);
   }
 
   async ready(timeoutMs: number): Promise<boolean> {
@@ -382,6 +411,46 @@ export class RedisSessionBackend implements SessionBackend {
     if (!this.replicated) return this.call(command);
     const [reply] = await this.replicated.send([command]);
     return reply;
+  }
+
+  /**
+   * A revocation's writes (its not-before, DELs, ZREMs). With `durability`, confirmed like every
+   * acknowledged write. Without, still confirmed (`WAIT`, same round trip) by every replica the
+   * primary had online within the last minute: a failover promotes a replica, and a revocation
+   * that answered must not come back then, whatever the app chose for its other writes (a
+   * graceful failover otherwise loses the writes of its window). Fewer in time is a 503, and a
+   * revocation is safe to run again.
+   */
+  private async revoked(commands: Command[]): Promise<unknown[]> {
+    if (!this.replicated) await this.watchReplicas();
+    return this.revocations.send(commands);
+  }
+
+  /**
+   * Refreshes the replicas a revocation waits for (at most once per REPLICA_CHECK_MS): more
+   * are taken at once; fewer only once they stayed fewer for REPLICA_MEMORY_MS, so a replica
+   * lost in a failover's window is still waited for (and the revocation answers 503).
+   */
+  private async watchReplicas(): Promise<void> {
+    const watch = this.replicaWatch;
+    if (performance.now() - watch.checkedAt < REPLICA_CHECK_MS) return;
+    const online = await this.countOnlineReplicas();
+    const now = performance.now();
+    if (online >= watch.expected || now - watch.seenAt > REPLICA_MEMORY_MS) {
+      if (online < watch.expected) {
+        this.logger.warn(`Revocations now wait for ${online} replica(s), not ${watch.expected}`);
+      }
+      watch.expected = online;
+      watch.seenAt = now;
+    }
+    watch.checkedAt = now;
+  }
+
+  /** The fewest replicas online behind any master (`INFO replication`). */
+  private async countOnlineReplicas(): Promise<number> {
+    const infos = await Promise.all(this.masters().map((node) => node.info('replication')));
+    const counts = infos.map((info) => (info.match(/^slave\d+:.*state=online/gm) ?? []).length);
+    return counts.length === 0 ? 0 : Math.min(...counts);
   }
 
   /** Several commands in one round trip; replies in order, the first error thrown. */

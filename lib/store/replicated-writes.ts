@@ -19,9 +19,10 @@ export const NOT_REPLICATED =
  * pipeline by its keys and WAIT has none), so each key gets its own [command, WAIT] there.
  */
 export class ReplicatedWrites {
+  /** `durability` is asked on every write: how many replicas, how long to wait for them. */
   constructor(
     private readonly client: Redis | Cluster,
-    private readonly durability: TenantSessionDurability,
+    private readonly durability: () => TenantSessionDurability,
   ) {}
 
   /** Runs the commands in one round trip (on a Cluster, one per command, in parallel); their replies, in order. */
@@ -32,7 +33,8 @@ export class ReplicatedWrites {
   }
 
   private async confirmed(commands: Command[]): Promise<unknown[]> {
-    const { replicas, timeoutMs } = this.durability;
+    const { replicas, timeoutMs } = this.durability();
+    if (replicas === 0) return unwrap(await this.client.pipeline(commands).exec());
     const replies = unwrap(
       await this.client.pipeline([...commands, ['wait', replicas, timeoutMs]]).exec(),
     );

@@ -68,8 +68,11 @@ export interface SessionBackend {
   take(key: string, budget: OperationBudget): Promise<string | null>;
   /** Reads sessions with their TTLs, in one round trip. */
   inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]>;
-  /** Deletes sessions in one round trip; returns how many existed. */
-  remove(keys: string[], budget: OperationBudget): Promise<number>;
+  /**
+   * Deletes sessions in one round trip; returns how many existed. `revoking`: part of a
+   * revocation, which must survive a failover (Redis: confirmed by the replicas).
+   */
+  remove(keys: string[], budget: OperationBudget, revoking?: boolean): Promise<number>;
   /**
    * Keys matching a SCAN pattern, page by page, on every master (a key may come twice). O(N) in
    * the keyspace, not in the matches: for admin work (a store's `all`, `ids`, `length`).
@@ -107,8 +110,13 @@ export interface SessionBackend {
     limit: number,
     budget: OperationBudget,
   ): Promise<IndexPage>;
-  /** Removes entries from an index. */
-  unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void>;
+  /** Removes entries from an index (`revoking`: see `remove`). */
+  unindex(
+    indexKey: string,
+    sids: string[],
+    budget: OperationBudget,
+    revoking?: boolean,
+  ): Promise<void>;
   /** Waits (bounded) until the backend can serve; never throws. */
   ready(timeoutMs: number): Promise<boolean>;
   /** Checks that the store answers now (PING on every Redis master), for health checks. */

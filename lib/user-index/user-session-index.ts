@@ -84,9 +84,12 @@ export class UserSessionIndex {
     return this.onIndex(userId, (key) => this.backend.entries(key, true, budget));
   }
 
-  /** Drops entries, once their sessions are deleted (or found dead). */
-  remove(userId: string, sids: string[], budget: OperationBudget): Promise<void> {
-    return this.onIndex(userId, (key) => this.backend.unindex(key, sids, budget));
+  /**
+   * Drops entries, once their sessions are deleted (or found dead); `revoking` when that is a
+   * revocation's last step (see SessionBackend.remove).
+   */
+  remove(userId: string, sids: string[], budget: OperationBudget, revoking = false): Promise<void> {
+    return this.onIndex(userId, (key) => this.backend.unindex(key, sids, budget, revoking));
   }
 
   /**
