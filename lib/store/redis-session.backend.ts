@@ -415,14 +415,16 @@ export class RedisSessionBackend implements SessionBackend {
 
   /**
    * A revocation's writes (its not-before, DELs, ZREMs). With `durability`, confirmed like every
-   * acknowledged write. Without, still confirmed (`WAIT`, same round trip) by every replica the
-   * primary had online within the last minute: a failover promotes a replica, and a revocation
-   * that answered must not come back then, whatever the app chose for its other writes (a
-   * graceful failover otherwise loses the writes of its window). Fewer in time is a 503, and a
-   * revocation is safe to run again.
+   * acknowledged write. Without, on a single primary (Sentinel), still confirmed (`WAIT`, same
+   * round trip) by every replica it had online within the last minute: a failover promotes a
+   * replica, and a revocation that answered must not come back then, whatever the app chose for
+   * its other writes (a graceful failover otherwise loses the writes of its window). Fewer in
+   * time is a 503, and a revocation is safe to run again.
    */
   private async revoked(commands: Command[]): Promise<unknown[]> {
-    if (!this.replicated) await this.watchReplicas();
+    // A Cluster's failover of a live master is coordinated (the master stops and waits for its
+    // replica); Sentinel's is not, and a killed node loses what it had either way.
+    if (!this.replicated && !this.client.isCluster) await this.watchReplicas();
     return this.revocations.send(commands);
   }
 
