@@ -19,5 +19,7 @@ export default {
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   testTimeout: 30000,
-  maxWorkers: 2,
+  // Most suites wait on Redis, sentinels, browsers and timers, not on a CPU: three workers keep
+  // two cores busy (measured: 2 m 48 s against 4 m 2 s with two, on this 2-core machine).
+  maxWorkers: 3,
 };
