@@ -28,7 +28,7 @@ export interface ResolvedOptions {
   resolveTenant: TenantResolverFn;
   appName: string;
   redis: RedisSource;
-  nearCache?: { maxEntries: number; heartbeatMs: number };
+  nearCache?: { maxEntries: number };
   /** Other Redis deployments tenants may be placed on (see `deployments`). */
   deployments: Record<string, RedisSource>;
   durability?: TenantSessionDurability;
@@ -112,7 +112,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     appName,
     redis,
     deployments,
-    nearCache: checkNearCache(options.nearCache, options.operationTimeoutMs ?? 1000),
+    nearCache: checkNearCache(options.nearCache),
     durability: checkDurability(options.durability, redis, operationTimeoutMs),
     secrets: checkSecrets(options.secret, 'secret'),
     keyPrefix,
@@ -187,7 +187,6 @@ const DEFAULT_NEAR_CACHE_ENTRIES = 10_000;
 
 function checkNearCache(
   nearCache: TenantSessionModuleOptions['nearCache'],
-  heartbeatMs: number,
 ): ResolvedOptions['nearCache'] {
   if (nearCache === undefined || nearCache === false) return undefined;
   if (nearCache !== true && (typeof nearCache !== 'object' || nearCache === null)) {
@@ -196,7 +195,6 @@ function checkNearCache(
   const maxEntries = nearCache === true ? undefined : nearCache.maxEntries;
   return {
     maxEntries: positiveInteger('nearCache.maxEntries', maxEntries ?? DEFAULT_NEAR_CACHE_ENTRIES),
-    heartbeatMs,
   };
 }
 

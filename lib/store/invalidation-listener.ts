@@ -67,7 +67,10 @@ export class InvalidationListener {
     this.subscriber.disconnect();
   }
 
-  /** A fresh subscriber connection: learn its id (before subscribing: then only (UN)SUBSCRIBE and PING are allowed), subscribe, then point tracking at it. */
+  /**
+   * A fresh subscriber connection: learn its id (before subscribing, after which only
+   * (UN)SUBSCRIBE and PING are allowed), subscribe, then point tracking at it.
+   */
   private async listen(): Promise<void> {
     try {
       const id = Number(await this.subscriber.client('ID'));

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { TenantSessionDurability } from '../options/tenant-session-options.interface.js';
 import { performance } from 'node:perf_hooks';
 import { InvalidationListener } from './invalidation-listener.js';
-import { NearCache } from './near-cache.js';
+import { NearCache, type NearCacheEntry } from './near-cache.js';
 import type { OperationBudget } from './operation-budget.js';
 import { RedisSessionBackend } from './redis-session.backend.js';
 import type { SessionWrite } from './session-backend.interface.js';
@@ -83,20 +83,15 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
   }
 
   /** Keeps what it wrote (with a TTL): the next read of the session needs no round trip. */
-  override async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
-    if (write.ttlMs === undefined)
-      return this.changing([write.key], () => super.write(write, budget));
-    this.cache.invalidate(write.key);
-    const pending = this.cache.beginRead(write.key);
+  override write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
+    const { key, value, ttlMs } = write;
     const sent = performance.now();
-    let written = false;
-    try {
-      written = await super.write(write, budget);
-      return written;
-    } finally {
-      const entry = written ? { value: write.value, expiresAt: sent + write.ttlMs } : undefined;
-      this.cache.endWrite(pending, entry);
-    }
+    return this.changing(
+      [key],
+      () => super.write(write, budget),
+      (written) =>
+        written && ttlMs !== undefined ? { value, expiresAt: sent + ttlMs } : undefined,
+    );
   }
 
   override take(key: string, budget: OperationBudget): Promise<string | null> {
@@ -121,13 +116,26 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
     await super.close();
   }
 
-  /** This process's own writes are not echoed back (NOLOOP): it forgets the keys itself. */
-  private async changing<T>(keys: string[], write: () => Promise<T>): Promise<T> {
+  /**
+   * This process's own writes are not echoed back (NOLOOP): it forgets the keys itself, before
+   * the write is sent (reads in flight then are not kept) and once it is done (nor are reads
+   * begun meanwhile); `kept` names what to cache as written, unless Redis reported another
+   * change of the key during the write.
+   */
+  private async changing<T>(
+    keys: string[],
+    write: () => Promise<T>,
+    kept?: (result: T) => NearCacheEntry | undefined,
+  ): Promise<T> {
     for (const key of keys) this.cache.invalidate(key);
+    const pending = keys.map((key) => this.cache.beginRead(key));
+    let entry: NearCacheEntry | undefined;
     try {
-      return await write();
+      const result = await write();
+      entry = kept?.(result);
+      return result;
     } finally {
-      for (const key of keys) this.cache.invalidate(key);
+      for (const read of pending) this.cache.endWrite(read, entry);
     }
   }
 }

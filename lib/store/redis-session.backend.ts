@@ -186,22 +186,13 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async removeMatching(patterns: string[], budget: OperationBudget): Promise<number> {
-    // SCAN runs on each master; deletion goes through `remove`, which routes keys on a cluster.
-    // One pattern on every master before the next (sessions before indexes, see scanPatterns):
-    // an interrupted off-boarding must not drop one master's indexes while another's sessions live.
+    // Deletion goes through `remove`, which routes keys on a cluster. One pattern on every
+    // master before the next (sessions before indexes, see scanPatterns): an interrupted
+    // off-boarding must not drop one master's indexes while another's sessions live.
     let removed = 0;
     for (const pattern of patterns) {
-      for (const node of this.masters()) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await this.timed(
-            () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
-            budget,
-          );
-          cursor = next;
-          removed += await this.remove(keys, budget);
-        } while (cursor !== '0');
-      }
+      for await (const keys of this.scan(pattern, budget))
+        removed += await this.remove(keys, budget);
     }
     return removed;
   }

@@ -70,7 +70,8 @@ async function createSessionBackend(
         allowUnsafeEviction,
         durability,
         trackedPrefixes(keyPrefix),
-        nearCache,
+        // The invalidation connection answers a PING within a request's budget, or the cache is off.
+        { ...nearCache, heartbeatMs: operationTimeoutMs },
       )
     : new RedisSessionBackend(client, !given, allowUnsafeEviction, durability);
   if (await backend.ready(operationTimeoutMs * 5)) {
