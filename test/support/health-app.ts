@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
+import { startTestingApp } from './testing-app.js';
 import type { Request } from 'express';
 import {
   Public,
@@ -92,10 +93,5 @@ export async function createHealthApp(
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule as Type<unknown>],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
-    logger: process.env.TEST_LOGS ? undefined : false,
-  });
-  await app.init();
-  let closing: Promise<void> | undefined;
-  return { app, http: app.getHttpServer(), close: () => (closing ??= app.close()) };
+  return startTestingApp(moduleRef);
 }

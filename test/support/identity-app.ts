@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Post, Req, UseGuards, type LoggerService } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
+import { startTestingApp } from './testing-app.js';
 import type { Request } from 'express';
 import {
   SessionAuthGuard,
@@ -162,13 +163,6 @@ export async function createIdentityApp(
     ],
     controllers: [IdentityController],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger });
-  await app.init();
-  let closing: Promise<void> | undefined;
-  return {
-    app,
-    http: app.getHttpServer(),
-    sessions: app.get(SessionRevocationService),
-    close: () => (closing ??= app.close()),
-  };
+  const running = await startTestingApp(moduleRef, { logger });
+  return { ...running, sessions: running.app.get(SessionRevocationService) };
 }

@@ -10,6 +10,7 @@ import {
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AuthGuard, PassportModule } from '@nestjs/passport';
 import { Test } from '@nestjs/testing';
+import { startTestingApp } from './testing-app.js';
 import type { Request } from 'express';
 import passport from 'passport';
 import {
@@ -139,16 +140,9 @@ export async function createPassportApp(
       SessionSerializer,
     ],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
-    logger: logger ?? (process.env.TEST_LOGS ? undefined : false),
+  const running = await startTestingApp(moduleRef, {
+    logger,
+    beforeInit: (app) => app.use(passport.initialize()),
   });
-  app.use(passport.initialize());
-  await app.init();
-  let closing: Promise<void> | undefined;
-  return {
-    app,
-    http: app.getHttpServer(),
-    sessions: app.get(SessionRevocationService),
-    close: () => (closing ??= app.close()),
-  };
+  return { ...running, sessions: running.app.get(SessionRevocationService) };
 }

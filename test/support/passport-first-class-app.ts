@@ -13,6 +13,7 @@ import {
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { PassportModule } from '@nestjs/passport';
 import { Test } from '@nestjs/testing';
+import { startTestingApp } from './testing-app.js';
 import type { Request, RequestHandler } from 'express';
 import passport from 'passport';
 import {
@@ -213,15 +214,6 @@ export async function createPassportFirstClassApp(
       }),
     ],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
-    logger: logger ?? (process.env.TEST_LOGS ? undefined : false),
-  });
-  await app.init();
-  let closing: Promise<void> | undefined;
-  return {
-    app,
-    http: app.getHttpServer(),
-    sessions: app.get(SessionRevocationService),
-    close: () => (closing ??= app.close()),
-  };
+  const running = await startTestingApp(moduleRef, { logger });
+  return { ...running, sessions: running.app.get(SessionRevocationService) };
 }

@@ -13,6 +13,7 @@ import {
 } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
+import { startTestingApp } from './testing-app.js';
 import type { Request, Response } from 'express';
 import {
   CsrfToken,
@@ -195,17 +196,12 @@ export async function createTestApp(
     ],
     controllers: [TestController],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
-    logger: logger ?? (process.env.TEST_LOGS ? undefined : false),
-  });
-  await app.init();
-  let closing: Promise<void> | undefined;
+  const running = await startTestingApp(moduleRef, { logger });
+  const { app } = running;
   return {
-    app,
-    http: app.getHttpServer(),
+    ...running,
     sessions: app.get(SessionRevocationService),
     logins: app.get(SessionLoginService),
     registry: app.get(TenantSessionRegistry),
-    close: () => (closing ??= app.close()),
   };
 }
