@@ -7,8 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
-import { freePort } from './redis-server.mjs';
+import { askRedis as ask, freePort, pollUntil } from './redis-server.mjs';
 
 const run = promisify(execFile);
 
@@ -158,29 +157,6 @@ const waitForClusterOk = (port) =>
   poll(() => ask(port, async (client) => /cluster_state:ok/.test(await client.cluster('INFO'))));
 
 /**
- * One question to one node on a short-lived connection.
- * @template T
- * @param {number} port
- * @param {(client: Redis) => Promise<T>} question
- * @returns {Promise<T>}
- */
-async function ask(port, question) {
-  const client = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return await question(client);
-  } finally {
-    client.disconnect();
-  }
-}
-
-/**
  * Waits until every replica among these nodes is linked to its master and synced, and there
  * are at least `count` of them.
  * @param {number[]} ports
@@ -215,11 +191,6 @@ function mastersIn(nodes) {
 }
 
 /** @param {() => Promise<boolean>} probe */
-async function poll(probe) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('Redis Cluster did not come up');
+function poll(probe) {
+  return pollUntil(probe, 30_000, 'Redis Cluster did not come up');
 }

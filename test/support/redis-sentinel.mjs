@@ -7,8 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { freePort, startRedisServer } from './redis-server.mjs';
+import { askRedis as ask, freePort, pollUntil, startRedisServer } from './redis-server.mjs';
 
 /**
  * @typedef {object} RedisSentinel
@@ -235,67 +234,25 @@ async function spawnSentinel(masterPort, name, { quorum, downAfterMs }) {
 }
 
 /**
- * One question to one server on a short-lived connection.
- * @template T
- * @param {number} port
- * @param {(client: Redis) => Promise<T>} question
- * @returns {Promise<T>}
- */
-async function ask(port, question) {
-  const client = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    retryStrategy: () => null,
-    commandTimeout: 2000,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return await question(client);
-  } finally {
-    client.disconnect();
-  }
-}
-
-/**
  * @param {() => Promise<unknown>} probe
  * @param {number} limitMs
  * @param {string} failure
  */
-async function poll(probe, limitMs, failure) {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`Sentinel group: ${failure}`);
+function poll(probe, limitMs, failure) {
+  return pollUntil(probe, limitMs, `Sentinel group: ${failure}`);
 }
 
 /**
  * @param {number} port
  * @param {string} name
  */
-async function waitForMaster(port, name) {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const client = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      const address = await client.call('SENTINEL', 'get-master-addr-by-name', name);
-      if (Array.isArray(address)) return;
-    } catch {
-      // not listening yet
-    } finally {
-      client.disconnect();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`redis-sentinel did not come up on port ${port}`);
+function waitForMaster(port, name) {
+  return pollUntil(
+    () =>
+      ask(port, async (client) =>
+        Array.isArray(await client.call('SENTINEL', 'get-master-addr-by-name', name)),
+      ),
+    10_000,
+    `redis-sentinel did not come up on port ${port}`,
+  );
 }

@@ -116,24 +116,53 @@ export function freePort() {
 async function waitForPing(port, child) {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && child.exitCode === null) {
-    const client = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => undefined);
     try {
-      await client.connect();
-      const info = await client.info('server');
+      const info = await askRedis(port, (client) => client.info('server'));
       if (new RegExp(`^process_id:${child.pid}\\r?$`, 'm').test(info)) return;
       if (/^process_id:/m.test(info)) throw new PortTakenError();
     } catch (error) {
       if (error instanceof PortTakenError) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      client.disconnect();
     }
   }
   throw new Error(`redis-server did not answer on port ${port}`);
+}
+
+/**
+ * One question to one server (or sentinel) on loopback, on a short-lived connection.
+ * @template T
+ * @param {number} port
+ * @param {(client: Redis) => Promise<T>} question
+ * @returns {Promise<T>}
+ */
+export async function askRedis(port, question) {
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    commandTimeout: 2000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await question(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Asks `probe` every 100 ms (a throw counts as no) until it says yes, for at most `limitMs`.
+ * @param {() => Promise<unknown>} probe
+ * @param {number} limitMs
+ * @param {string} failure the error message when it never does
+ */
+export async function pollUntil(probe, limitMs, failure) {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(failure);
 }
