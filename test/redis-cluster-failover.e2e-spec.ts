@@ -90,6 +90,8 @@ describe('on a Redis Cluster of 3 masters and 3 replicas (cluster-node-timeout 1
       redis: clusterClient(),
       operationTimeoutMs: OPERATION_TIMEOUT_MS,
       durability,
+      // The traffic logs each worker's user in hundreds of times: no cap may end the oldest.
+      maxSessionsPerUser: false,
     });
     apps.push(t);
     return t;

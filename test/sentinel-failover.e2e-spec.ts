@@ -83,10 +83,17 @@ describe('on Sentinel (a primary, two replicas, three sentinels, down-after 1 s)
   beforeAll(async () => {
     group = await startSentinelGroup({ replicas: 2, downAfterMs: 1000 });
     const operationTimeoutMs = OPERATION_TIMEOUT_MS;
-    plain = await createTestApp({ appName: APP, operationTimeoutMs, redis: sentinelOptions() });
+    // The traffic logs each worker's user in hundreds of times: no cap may end the oldest.
+    plain = await createTestApp({
+      appName: APP,
+      operationTimeoutMs,
+      redis: sentinelOptions(),
+      maxSessionsPerUser: false,
+    });
     durable = await createTestApp({
       appName: DURABLE_APP,
       operationTimeoutMs,
+      maxSessionsPerUser: false,
       redis: sentinelOptions(),
       durability: DURABILITY,
     });

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from './hmac.js';
 import type { SessionOwner } from './session-state.js';
 
 /**
@@ -32,8 +33,6 @@ export class OwnerSeal {
     // Appended only when present, so owners sealed before it existed still verify; a seal made
     // with it cannot verify without it.
     if (owner.authenticatedAt !== undefined) sealed.push(owner.authenticatedAt);
-    return createHmac('sha256', secret)
-      .update(`tenant-session:owner:${JSON.stringify(sealed)}`)
-      .digest('base64url');
+    return hmacSha256(secret, `tenant-session:owner:${JSON.stringify(sealed)}`, 'base64url');
   }
 }

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from './hmac.js';
 
 /**
  * The session id a Cookie header carries under `name`, when its signature verifies with one of
@@ -19,29 +20,53 @@ export function unsignedSessionId(
   raw: string | undefined,
   secrets: readonly string[],
 ): string | undefined {
-  if (!raw?.startsWith('s:')) return undefined;
+  return raw === undefined ? undefined : verifySessionCookie(raw, secrets)?.sid;
+}
+
+/**
+ * The session id in one cookie value when one of `secrets` signed it, and whether the first
+ * (current) one did: then the value is exactly what a Set-Cookie for that id would carry.
+ */
+export function verifySessionCookie(
+  raw: string,
+  secrets: readonly string[],
+): { sid: string; signedByCurrentSecret: boolean } | undefined {
+  if (!raw.startsWith('s:')) return undefined;
   const signed = raw.slice(2);
   const dot = signed.lastIndexOf('.');
   if (dot === -1) return undefined;
-  const value = signed.slice(0, dot);
+  const sid = signed.slice(0, dot);
   const given = Buffer.from(signed);
-  for (const secret of secrets) {
-    const expected = Buffer.from(`${value}.${signature(value, secret)}`);
-    if (expected.length === given.length && timingSafeEqual(expected, given)) return value;
+  for (let i = 0; i < secrets.length; i++) {
+    const expected = Buffer.from(`${sid}.${signature(sid, secrets[i])}`);
+    if (expected.length === given.length && timingSafeEqual(expected, given)) {
+      return { sid, signedByCurrentSecret: i === 0 };
+    }
   }
   return undefined;
 }
 
+/** The cookie value that carries `sid` signed with `secret` (cookie-signature's `s:` scheme). */
+export function signedCookieValue(sid: string, secret: string): string {
+  return `s:${sid}.${signature(sid, secret)}`;
+}
+
 /** cookie-signature's signature: HMAC-SHA256, base64 without padding. */
 export function signature(value: string, secret: string): string {
-  return createHmac('sha256', secret).update(value).digest('base64').replace(/=+$/, '');
+  return hmacSha256(secret, value, 'base64').replace(/=+$/, '');
 }
 
 /** One cookie's value, as the `cookie` package parses it for express-session: the first wins. */
-function cookieValue(header: string, name: string): string | undefined {
-  for (const pair of header.split(';')) {
-    const cookie = parseCookiePair(pair);
-    if (cookie?.name === name) return cookie.value;
+export function cookieValue(header: string, name: string): string | undefined {
+  // Pair by pair without splitting the header: only the pair with the name is parsed.
+  for (let start = 0; start < header.length;) {
+    const semicolon = header.indexOf(';', start);
+    const end = semicolon === -1 ? header.length : semicolon;
+    const eq = header.indexOf('=', start);
+    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) {
+      return parseCookiePair(header.slice(start, end))?.value;
+    }
+    start = end + 1;
   }
   return undefined;
 }

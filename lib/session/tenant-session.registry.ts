@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Request, RequestHandler } from 'express';
-import session from 'express-session';
+import type { Request } from 'express';
 import {
   checkTenantSettings,
   RESOLVED_OPTIONS,
@@ -17,6 +16,7 @@ import { LruCache } from '../tenancy/lru-cache.js';
 import { OwnerSeal } from './owner-seal.js';
 import { signedSessionId, unsignedSessionId } from './session-cookie.js';
 import { generateSessionId } from './session-id.js';
+import { SessionMiddleware } from './session-middleware.js';
 import { TenantSessionStore } from './tenant-session.store.js';
 
 /** Everything built for one tenant: its store and index, its session middleware and cookie. */
@@ -28,7 +28,7 @@ export interface TenantSession {
   backend: SessionBackend;
   store: TenantSessionStore;
   index: UserSessionIndex;
-  middleware: RequestHandler;
+  sessionMiddleware: SessionMiddleware;
   cookieName: string;
   cookieDomain?: string;
   /**
@@ -142,17 +142,13 @@ export class TenantSessionRegistry {
         void (await this.loginHook?.(tenant, userId, userSessions, req)),
       afterLogout: (userId, sid) => this.logoutHook?.(tenant, userId, sid),
     });
-    const middleware = session({
-      store,
-      secret: secrets,
-      name: cookieName,
+    const sessionMiddleware = new SessionMiddleware(store, {
+      cookieName,
+      secrets,
       cookie: { ...o.cookie, domain: cookieDomain, maxAge: idleTtlSeconds * 1000 },
       rolling: o.rolling,
-      genid: (req) => generateSessionId(req, backend.now(), lifetimeMs),
       saveUninitialized: o.saveUninitialized,
-      resave: false,
-      // Not `unset: 'destroy'`: express-session would then delete the session of any request
-      // that ends without one loaded, including one whose load just timed out during an outage.
+      generateId: (req) => generateSessionId(req, backend.now(), lifetimeMs),
     });
     return {
       tenant,
@@ -160,7 +156,7 @@ export class TenantSessionRegistry {
       backend,
       store,
       index,
-      middleware,
+      sessionMiddleware,
       cookieName,
       cookieDomain,
       sessionIdFromCookie: (header) => signedSessionId(header, cookieName, secrets),

@@ -114,7 +114,7 @@ export interface SessionSnapshot {
  */
 export class TenantSessionStore extends Store {
   private readonly logger = new Logger('TenantSession');
-  /** Installed by express-session on the store it is given. */
+  /** Gives `req` a new session; installed by the session middleware (ours or express-session). */
   declare generate: (req: Request) => void;
   readonly keys: TenantKeys;
   readonly idleTtlMs: number;
@@ -133,6 +133,11 @@ export class TenantSessionStore extends Store {
   override get(sid: string, callback: StoreCallback<SessionData | null>): Promise<unknown>;
   override get(sid: string, callback?: StoreCallback<SessionData | null>): Promise<unknown> {
     return settle(this.read(sid, this.budget()), callback);
+  }
+
+  /** `get` for the session middleware: on the request's budget, a promise only. */
+  loadForRequest(sid: string, budget: OperationBudget): Promise<SessionData | null> {
+    return this.read(sid, budget);
   }
 
   /** Stores the session (SET with its TTL; SET XX for one loaded from the store). */

@@ -459,24 +459,16 @@ export class RedisSessionBackend implements SessionBackend {
    */
   private async timed<T>(operation: () => Promise<T>, budget: OperationBudget): Promise<T> {
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     try {
       if (this.refusal) throw new SessionStoreUnavailableException(this.refusal);
       const allowed = budget.remainingMs;
       if (allowed <= 0) throw new SessionStoreUnavailableException('Redis timed out');
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new SessionStoreUnavailableException('Redis timed out')),
-          allowed,
-        );
-      });
-      return await Promise.race([operation(), deadline]);
+      return await withDeadline(operation(), allowed);
     } catch (error) {
       const failure = toStoreFailure(error);
       if (failure instanceof SessionStoreUnavailableException) this.report(failure.reason);
       throw failure;
     } finally {
-      clearTimeout(timer);
       budget.spend(performance.now() - started);
     }
   }
@@ -486,6 +478,26 @@ export class RedisSessionBackend implements SessionBackend {
     this.lastReport = Date.now();
     this.logger.warn(`Session store unavailable: ${reason}`);
   }
+}
+
+/** `work`, or a 503 once `ms` have passed (one timer, no race of promises: this is per command). */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new SessionStoreUnavailableException('Redis timed out')),
+      ms,
+    );
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

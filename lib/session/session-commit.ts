@@ -1,0 +1,158 @@
+import { HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { Session } from 'express-session';
+import onHeaders from 'on-headers';
+import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
+import { signedCookieValue } from './session-cookie.js';
+import { hasChanged, isPersisted, saveFailed, ttlRestartOf } from './session-state.js';
+import type { TenantSessionStore } from './tenant-session.store.js';
+
+type End = (this: Response, ...args: unknown[]) => Response;
+/** express-session's Cookie serializes itself (its `data`, by the `cookie` package). */
+type SerializableCookie = Session['cookie'] & { serialize(name: string, value: string): string };
+
+/** What the commit needs to know about the request's session cookie. */
+export interface SessionCommitSettings {
+  cookieName: string;
+  /** The secret new cookies are signed with. */
+  secret: string;
+  rolling: boolean;
+  saveUninitialized: boolean;
+  /** The session id the request's cookie carried (its signature verified), if any. */
+  cookieId: string | undefined;
+  /** That cookie's value when it is exactly what a Set-Cookie for `cookieId` carries. */
+  signedCookie: string | undefined;
+  /** The id the session had once loaded or made (a regenerate changes `req.sessionID`). */
+  loadedId: string;
+  store: TenantSessionStore;
+  isSecure(): boolean;
+}
+
+const logger = new Logger('TenantSession');
+const CONTENT_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'etag',
+  'last-modified',
+];
+
+/**
+ * Acknowledged means stored. As the response is about to end, before any of it is written, a
+ * changed session is saved (or an unchanged one's TTL restarted when the read did not already),
+ * and a failure answers instead of the response: 503 JSON, or the 401 of a session revoked
+ * meanwhile, with no session cookie. The session cookie is set with the headers, when
+ * express-session would set it. A response that streamed its headers before ending can no
+ * longer change: its session is saved before its last bytes, and a failure is logged.
+ */
+export function commitSessionOnResponse(
+  req: Request,
+  res: Response,
+  settings: SessionCommitSettings,
+): void {
+  let touched = false;
+  const touch = (session: Session) => {
+    if (touched) return;
+    // express-session's rolling expiry: the stored and the sent cookie count from now.
+    session.touch();
+    touched = true;
+  };
+
+  onHeaders(res, () => {
+    const session = req.session;
+    const sid = req.sessionID;
+    if (!session || typeof sid !== 'string' || !shouldSetCookie(session, sid, settings)) return;
+    if (session.cookie.secure && !settings.isSecure()) return;
+    touch(session);
+    const value =
+      sid === settings.cookieId && settings.signedCookie
+        ? settings.signedCookie
+        : signedCookieValue(sid, settings.secret);
+    appendSetCookie(
+      res,
+      (session.cookie as SerializableCookie).serialize(settings.cookieName, value),
+    );
+  });
+
+  const end = res.end as End;
+  let ending = false;
+  res.end = function (this: Response, ...args: unknown[]) {
+    if (ending) return end.apply(this, args);
+    ending = true;
+    const session = req.session;
+    const sid = req.sessionID;
+    if (!session || typeof sid !== 'string') return end.apply(this, args);
+    if (saveFailed(session)) return dropSession(req, () => end.apply(this, args));
+    touch(session);
+    const commit = commitFor(session, sid, settings);
+    if (!commit) return end.apply(this, args);
+    const streamed = res.headersSent;
+    commit((error) => {
+      if (!error) return void end.apply(this, args);
+      if (streamed) {
+        logger.error('Storing a session after its response had started failed');
+        return void end.apply(this, args);
+      }
+      dropSession(req, () => answerFailure(req, res, end, error));
+    });
+    return this;
+  } as Response['end'];
+}
+
+/**
+ * What must reach the store before the response ends: a save when the session changed, or is
+ * new and worth keeping (saveUninitialized, or regenerated during the request, as
+ * express-session keeps those); else the store's touch for a session the cookie named (free
+ * when the load restarted its TTL moments ago); else nothing.
+ */
+function commitFor(
+  session: Session,
+  sid: string,
+  settings: SessionCommitSettings,
+): ((done: (error?: unknown) => void) => void) | undefined {
+  const keep = !isPersisted(session) && (settings.saveUninitialized || sid !== settings.loadedId);
+  if (hasChanged(session) || keep) return (done) => session.save(done);
+  if (sid !== settings.cookieId) return undefined;
+  return (done) => void settings.store.touch(sid, session, done);
+}
+
+/** express-session's rule for when a response carries the session cookie. */
+function shouldSetCookie(session: Session, sid: string, settings: SessionCommitSettings): boolean {
+  const modified =
+    sid !== settings.loadedId || hasChanged(session) || ttlRestartOf(session)?.by === 'write';
+  return sid !== settings.cookieId
+    ? settings.saveUninitialized || modified
+    : settings.rolling || (session.cookie.expires != null && modified);
+}
+
+function appendSetCookie(res: Response, cookie: string): void {
+  const previous = res.getHeader('Set-Cookie');
+  const cookies =
+    previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];
+  res.setHeader('Set-Cookie', [...cookies, cookie]);
+}
+
+/** No cookie and no second save for a session that was not stored. */
+function dropSession<T>(req: Request, then: () => T): T {
+  (req as { session?: unknown }).session = undefined;
+  return then();
+}
+
+function answerFailure(req: Request, res: Response, end: End, error: unknown): void {
+  const exception =
+    error instanceof HttpException ? error : new SessionStoreUnavailableException('save failed');
+  if (!(error instanceof HttpException)) {
+    logger.error(`Session save failed: ${(error as Error)?.name ?? 'error'}`);
+  }
+  const response = exception.getResponse();
+  const body = JSON.stringify(
+    typeof response === 'string'
+      ? { statusCode: exception.getStatus(), message: response }
+      : response,
+  );
+  for (const header of CONTENT_HEADERS) res.removeHeader(header);
+  res.statusCode = exception.getStatus();
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  end.call(res, req.method === 'HEAD' ? undefined : body);
+}

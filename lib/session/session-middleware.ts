@@ -1,0 +1,88 @@
+import type { Request, Response } from 'express';
+import { Cookie, Session, type CookieOptions, type SessionData } from 'express-session';
+import type { OperationBudget } from '../store/operation-budget.js';
+import { commitSessionOnResponse } from './session-commit.js';
+import { cookieValue, verifySessionCookie } from './session-cookie.js';
+import type { TenantSessionStore } from './tenant-session.store.js';
+
+/** One tenant's session cookie and how its sessions are made and kept. */
+export interface SessionMiddlewareSettings {
+  cookieName: string;
+  /** The first signs new cookies; all verify (rotation). */
+  secrets: readonly string[];
+  cookie: CookieOptions;
+  rolling: boolean;
+  saveUninitialized: boolean;
+  generateId(req: Request): string;
+}
+
+/**
+ * One tenant's session middleware: `req.session` as express-session makes it (its own `Session`
+ * and `Cookie` classes, so passport and application code see the object they know, and the
+ * store's `generate`, `regenerate`, `createSession` work as with express-session), with the
+ * request path built for this store instead of any store:
+ * - the load runs on the request's budget and a failure is thrown, for a 503;
+ * - the cookie header is read for one name, and a verified cookie is reused as the Set-Cookie
+ *   value, so an unchanged session costs one signature check and no signing;
+ * - whether the session changed is the store's record (one JSON serialization at the end), not
+ *   two hashes of it;
+ * - the session is saved, or its TTL restarted, before anything of the response is written, and
+ *   the response goes out in one write (see session-commit.ts).
+ */
+export class SessionMiddleware {
+  constructor(
+    private readonly store: TenantSessionStore,
+    private readonly settings: SessionMiddlewareSettings,
+  ) {
+    store.generate = (req) => this.generate(req);
+  }
+
+  /** Gives the request its session (loaded, or new) and commits it as the response ends. */
+  async run(req: Request, res: Response, budget: OperationBudget): Promise<void> {
+    const { cookie, cookieName, secrets } = this.settings;
+    // A cookie scoped to a path is never sent outside it: no session there, as express-session.
+    if (cookie.path && !req.originalUrl.startsWith(cookie.path)) return;
+    req.sessionStore = this.store as unknown as Request['sessionStore'];
+    const header = req.headers.cookie;
+    const raw = header === undefined ? undefined : cookieValue(header, cookieName);
+    const verified = raw === undefined ? undefined : verifySessionCookie(raw, secrets);
+    const cookieId = verified?.sid;
+    const data = cookieId === undefined ? null : await this.store.loadForRequest(cookieId, budget);
+    if (data) {
+      req.sessionID = cookieId!;
+      this.store.createSession(req, data);
+    } else {
+      this.generate(req);
+    }
+    commitSessionOnResponse(req, res, {
+      cookieName,
+      secret: secrets[0],
+      rolling: this.settings.rolling,
+      saveUninitialized: this.settings.saveUninitialized,
+      cookieId,
+      signedCookie: verified?.signedByCurrentSecret ? raw : undefined,
+      loadedId: req.sessionID,
+      store: this.store,
+      isSecure: () => isSecure(req),
+    });
+  }
+
+  /** A new session for the request (express-session's `store.generate`): new id, fresh cookie. */
+  private generate(req: Request): void {
+    const options = this.settings.cookie;
+    req.sessionID = this.settings.generateId(req);
+    const session = new (Session as unknown as new (req: Request, data?: SessionData) => Session)(
+      req,
+    );
+    const cookie = new (Cookie as unknown as new (options: CookieOptions) => Cookie)(options);
+    if (options.secure === 'auto') cookie.secure = isSecure(req);
+    if ((options.sameSite as string) === 'auto') cookie.sameSite = isSecure(req) ? 'none' : 'lax';
+    session.cookie = cookie;
+    req.session = session as Request['session'];
+  }
+}
+
+/** express-session's test: the socket is TLS, or Express says so (`trust proxy`). */
+function isSecure(req: Request): boolean {
+  return (req.socket as { encrypted?: boolean }).encrypted === true || req.secure === true;
+}
