@@ -433,8 +433,8 @@ describe('where the store differs from connect-redis (deliberately)', () => {
         });
         expect(counts).toEqual({ getex: 1 });
       }
-      // express-session did call it, every time
-      expect(touched).toEqual(Array(3).fill(visitor.sessionId()));
+      // The session middleware does not even call it: the load restarted the TTL just now.
+      expect(touched).toEqual([]);
     });
 
     it('restarts the TTL (one GETEX) for a request that outlasted the restart it made', async () => {

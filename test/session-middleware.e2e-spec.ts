@@ -1,5 +1,11 @@
+import { Controller, Post, Req } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { Request } from 'express';
 import { createHmac } from 'node:crypto';
-import { createTestApp, TEST_SECRET, type TestApp } from './support/test-app.js';
+import { SessionLoginService, TenantSessionModule } from 'nestjs-tenant-session';
+import { useOwnRedisServer } from './support/own-redis.js';
+import { startTestingApp, type RunningTestingApp } from './support/testing-app.js';
+import { createTestApp, TEST_HOSTS, TEST_SECRET, type TestApp } from './support/test-app.js';
 import { Visitor } from './support/visitor.js';
 
 /**
@@ -14,6 +20,30 @@ beforeAll(async () => {
   t = await createTestApp({ appName: APP });
 });
 afterAll(() => t?.close());
+
+/**
+ * Routes that change only the session cookie's max-age ("remember me" afterwards), so the end
+ * of the request owes Redis a TTL restart; the test freezes writes while the handler runs.
+ */
+@Controller()
+class RememberController {
+  static whileHandling: () => Promise<unknown> = async () => undefined;
+
+  constructor(private readonly logins: SessionLoginService) {}
+
+  @Post('login')
+  async login(@Req() req: Request) {
+    await this.logins.login(req, 'erin');
+    return {};
+  }
+
+  @Post('remember')
+  async remember(@Req() req: Request) {
+    req.session.cookie.maxAge = 7200_000;
+    await RememberController.whileHandling();
+    return { remembered: true };
+  }
+}
 
 function signedWith(secret: string, sid: string): string {
   const signature = createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
@@ -64,5 +94,52 @@ describe('the session middleware', () => {
     } finally {
       await scoped.close();
     }
+  });
+});
+
+describe('the TTL restart a request owes at its end', () => {
+  const own = useOwnRedisServer();
+  let app: RunningTestingApp;
+  beforeEach(async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TenantSessionModule.forRoot({
+          tenant: { byHost: TEST_HOSTS },
+          secret: TEST_SECRET,
+          appName: APP,
+          redis: own.server.url,
+          operationTimeoutMs: 300,
+        }),
+      ],
+      controllers: [RememberController],
+    }).compile();
+    app = await startTestingApp(moduleRef);
+  });
+  afterEach(async () => {
+    RememberController.whileHandling = async () => undefined;
+    await own.redis.call('CLIENT', 'UNPAUSE');
+    await app?.close();
+  });
+
+  it('is stored before the response: the new max-age is the TTL in Redis', async () => {
+    const erin = new Visitor(app.http, 'acme.test');
+    await erin.post('/login');
+    const res = await erin.post('/remember');
+    expect(res.status).toBe(201);
+    const ttl = await own.redis.pttl(`sessions:acme:${APP}:${erin.sessionId()}`);
+    expect(ttl).toBeGreaterThan(3600_000);
+  });
+
+  it('answers 503 with no cookie when Redis cannot take it, and the session keeps its old TTL', async () => {
+    const erin = new Visitor(app.http, 'acme.test');
+    await erin.post('/login');
+    const key = `sessions:acme:${APP}:${erin.sessionId()}`;
+    const before = await own.redis.pttl(key);
+    // Writes (GETEX restarts a TTL) wait from now on; reads of the test's own client still work.
+    RememberController.whileHandling = () => own.redis.call('CLIENT', 'PAUSE', '2000', 'WRITE');
+    const res = await erin.post('/remember');
+    expect(res.status).toBe(503);
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(await own.redis.pttl(key)).toBeLessThanOrEqual(before);
   });
 });

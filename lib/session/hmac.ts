@@ -13,7 +13,8 @@ export function hmacSha256(
   payload: string,
   encoding: 'base64' | 'base64url',
 ): string {
-  const key = `${encoding}\u0000${secret}\u0000${payload}`;
+  // The secret's length makes the key unambiguous, whatever characters secret and payload hold.
+  const key = `${encoding}:${secret.length}:${secret}${payload}`;
   let digest = recent.get(key);
   if (digest === undefined) {
     digest = createHmac('sha256', secret).update(payload).digest(encoding);

@@ -102,8 +102,8 @@ export function commitSessionOnResponse(
 /**
  * What must reach the store before the response ends: a save when the session changed, or is
  * new and worth keeping (saveUninitialized, or regenerated during the request, as
- * express-session keeps those); else the store's touch for a session the cookie named (free
- * when the load restarted its TTL moments ago); else nothing.
+ * express-session keeps those); else the store's touch for a session the cookie named, unless
+ * the load restarted its TTL moments ago; else nothing.
  */
 function commitFor(
   session: Session,
@@ -112,17 +112,17 @@ function commitFor(
 ): ((done: (error?: unknown) => void) => void) | undefined {
   const keep = !isPersisted(session) && (settings.saveUninitialized || sid !== settings.loadedId);
   if (hasChanged(session) || keep) return (done) => session.save(done);
-  if (sid !== settings.cookieId) return undefined;
+  if (sid !== settings.cookieId || !settings.store.touchIsDue(sid, session)) return undefined;
   return (done) => void settings.store.touch(sid, session, done);
 }
 
 /** express-session's rule for when a response carries the session cookie. */
 function shouldSetCookie(session: Session, sid: string, settings: SessionCommitSettings): boolean {
-  const modified =
-    sid !== settings.loadedId || hasChanged(session) || ttlRestartOf(session)?.by === 'write';
+  const modified = () =>
+    sid !== settings.loadedId || ttlRestartOf(session)?.by === 'write' || hasChanged(session);
   return sid !== settings.cookieId
-    ? settings.saveUninitialized || modified
-    : settings.rolling || (session.cookie.expires != null && modified);
+    ? settings.saveUninitialized || modified()
+    : settings.rolling || (session.cookie.expires != null && modified());
 }
 
 function appendSetCookie(res: Response, cookie: string): void {

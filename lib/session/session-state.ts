@@ -135,13 +135,11 @@ export function markStored(session: object, fields = sessionFields(session)): vo
 
 /**
  * Whether the session changed since it was loaded or last stored (its data, as express-session
- * decides, or its owner).
+ * decides, or its owner); `fields`, its `sessionFields` when the caller has them already.
  */
-export function hasChanged(session: object): boolean {
+export function hasChanged(session: object, fields = sessionFields(session)): boolean {
   const state = states.get(session);
-  return (
-    state?.ownerChanged === true || sessionFields(session) !== (state?.baseline ?? EMPTY_SESSION)
-  );
+  return state?.ownerChanged === true || fields !== (state?.baseline ?? EMPTY_SESSION);
 }
 
 /** A save of this session failed: it must not be saved again nor get a cookie. */

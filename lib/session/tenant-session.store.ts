@@ -425,26 +425,34 @@ export class TenantSessionStore extends Store {
     // loses track of the new object), though the login already stored it as it is. A session
     // only loaded is written again when asked (`resave: true`), and so is any object given
     // outside a request.
-    const unchanged = isPersisted(session) && !hasChanged(session);
+    const fields = sessionFields(session);
+    const unchanged = isPersisted(session) && !hasChanged(session, fields);
     if (session.req && unchanged && ttlRestartOf(session)?.by === 'write') return;
     try {
-      await this.write(sid, session, session.req);
+      await this.write(sid, session, fields, session.req);
     } catch (error) {
       markSaveFailed(session);
       throw error;
     }
   }
 
-  private async restart(sid: string, session: SessionObject): Promise<void> {
-    const ttlMs = this.ttlOf(sid, session);
+  /**
+   * Whether `touch` would send anything: not when the session's TTL was restarted with the same
+   * value moments ago (the request's own load or save).
+   */
+  touchIsDue(sid: string, session: SessionData): boolean {
+    const ttlMs = this.ttlOf(sid, session as SessionObject);
     const restarted = isHeldFor(session, sid) ? ttlRestartOf(session) : undefined;
-    if (
+    return !(
       restarted &&
       Math.abs(restarted.ttlMs - ttlMs) <= SAME_TTL_TOLERANCE_MS &&
       performance.now() - restarted.at <= ttlMs * FRESH_RESTART_SHARE
-    ) {
-      return;
-    }
+    );
+  }
+
+  private async restart(sid: string, session: SessionObject): Promise<void> {
+    if (!this.touchIsDue(sid, session)) return;
+    const ttlMs = this.ttlOf(sid, session);
     const budget = this.budget(session.req);
     if (ttlMs <= 0) return this.erase(sid, budget);
     const restartedNow = await this.ignoringWrongType(
@@ -510,7 +518,12 @@ export class TenantSessionStore extends Store {
    * admitted (refused if the user was revoked since the request began), stored, then confirmed;
    * one that changes or goes is unindexed only after the session no longer claims it.
    */
-  private async write(sid: string, session: SessionObject, req?: Request): Promise<void> {
+  private async write(
+    sid: string,
+    session: SessionObject,
+    fields: string,
+    req?: Request,
+  ): Promise<void> {
     const context = getRequestContext(req);
     const budget = this.budget(req);
     const ttlMs = this.ttlOf(sid, session);
@@ -549,9 +562,8 @@ export class TenantSessionStore extends Store {
       ));
     }
 
-    // What is written, also the baseline it is marked stored with (once the write succeeded):
-    // a change made while the write was in flight is still a change.
-    const fields = sessionFields(session);
+    // `fields` (the session as the save was asked for) is what is written, also the baseline it
+    // is marked stored with once the write succeeded: a change made meanwhile is still a change.
     const value = this.encode(sid, session, owner, fields);
     const written = await this.backend.write(
       { key, value, ttlMs, onlyIfExists: persisted },
