@@ -11,7 +11,10 @@ import {
 import { isValidCsrfToken } from './http/csrf-token.js';
 import type { ResolvedCsrf } from './options/csrf-options.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from './options/resolved-options.js';
-import { dropDuplicateSessionCookies } from './session/duplicate-session-cookies.js';
+import {
+  dropDuplicateSessionCookies,
+  mayCarryDuplicates,
+} from './session/duplicate-session-cookies.js';
 import { setRequestContext } from './session/request-context.js';
 import { TenantSessionRegistry, type TenantSession } from './session/tenant-session.registry.js';
 import { OperationBudget } from './store/operation-budget.js';
@@ -37,12 +40,15 @@ export class TenantSessionMiddleware implements NestMiddleware {
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const arrivedAt = performance.now();
     const tenant = await this.identifier.identify(req);
-    const tenantSession = await this.registry.get(tenant);
+    const found = this.registry.lookup(tenant);
+    const tenantSession = found instanceof Promise ? await found : found;
     const csrf = isUnsafeMethod(req.method) ? this.options.csrf : undefined;
     if (csrf) refuseForgedRequest(req, tenantSession, csrf);
     const budget = new OperationBudget(this.options.operationTimeoutMs);
     setRequestContext(req, { tenantSession, arrivedAt, budget });
-    await dropDuplicateSessionCookies(req, tenantSession, budget);
+    if (mayCarryDuplicates(req, tenantSession)) {
+      await dropDuplicateSessionCookies(req, tenantSession, budget);
+    }
     await tenantSession.sessionMiddleware.run(req, res, budget);
     if (csrf?.tokenHeader && !isValidCsrfToken(req, req.get(csrf.tokenHeader))) {
       throw new CsrfRejectedException('CSRF_TOKEN_INVALID');

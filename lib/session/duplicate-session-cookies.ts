@@ -73,6 +73,15 @@ export async function dropDuplicateSessionCookies(
     .join('; ');
 }
 
+/**
+ * Whether the Cookie header may hold the session cookie more than once (a substring search):
+ * only then is there anything to drop, so every other request skips the call.
+ */
+export function mayCarryDuplicates(req: Request, { cookieName }: TenantSession): boolean {
+  const header = req.headers.cookie;
+  return header !== undefined && mayRepeat(header, cookieName);
+}
+
 /** Cheap and never wrong the other way: a name found at most once is at most one cookie. */
 function mayRepeat(header: string, name: string): boolean {
   const first = header.indexOf(name);

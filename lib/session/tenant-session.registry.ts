@@ -51,7 +51,8 @@ export interface TenantSession {
  */
 @Injectable()
 export class TenantSessionRegistry {
-  private readonly cache: LruCache<string, Promise<TenantSession>>;
+  /** A tenant's machinery, or its build while it runs. */
+  private readonly cache: LruCache<string, TenantSession | Promise<TenantSession>>;
   private loginHook?: (
     tenant: string,
     userId: string,
@@ -71,17 +72,28 @@ export class TenantSessionRegistry {
    * The tenant's session machinery; the id is validated whoever calls. Only valid ids are ever
    * cached, so a hit (every request but a tenant's first) needs no second check.
    */
-  get(tenantId: string): Promise<TenantSession> {
+  async get(tenantId: string): Promise<TenantSession> {
+    return this.lookup(tenantId);
+  }
+
+  /** `get` without a promise once the tenant is built: the middleware's path, every request. */
+  lookup(tenantId: string): TenantSession | Promise<TenantSession> {
     const cached = this.cache.get(tenantId);
     if (cached) return cached;
     const tenant = assertTenantId(tenantId);
-    let built = this.cache.get(tenant);
-    if (!built) {
-      built = this.build(tenant);
-      this.cache.set(tenant, built);
+    const found = this.cache.get(tenant);
+    if (found) return found;
+    const built = this.build(tenant);
+    this.cache.set(tenant, built);
+    built.then(
+      (tenantSession) => {
+        if (this.cache.peek(tenant) === built) this.cache.set(tenant, tenantSession);
+      },
       // A failed build (say, settings read from a database that is down) is retried next time.
-      built.catch(() => this.cache.delete(tenant));
-    }
+      () => {
+        if (this.cache.peek(tenant) === built) this.cache.delete(tenant);
+      },
+    );
     return built;
   }
 

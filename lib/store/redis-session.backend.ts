@@ -457,20 +457,44 @@ export class RedisSessionBackend implements SessionBackend {
    * turns any failure into a 503 (or WrongTypeError). A timed-out command may still run later
    * on a frozen server; every caller is ordered so that this is harmless.
    */
-  private async timed<T>(operation: () => Promise<T>, budget: OperationBudget): Promise<T> {
+  private timed<T>(operation: () => Promise<T>, budget: OperationBudget): Promise<T> {
+    const refused = this.refusal
+      ? new SessionStoreUnavailableException(this.refusal)
+      : budget.remainingMs <= 0
+        ? new SessionStoreUnavailableException('Redis timed out')
+        : undefined;
+    if (refused) return Promise.reject(this.failed(refused));
     const started = performance.now();
-    try {
-      if (this.refusal) throw new SessionStoreUnavailableException(this.refusal);
-      const allowed = budget.remainingMs;
-      if (allowed <= 0) throw new SessionStoreUnavailableException('Redis timed out');
-      return await withDeadline(operation(), allowed);
-    } catch (error) {
-      const failure = toStoreFailure(error);
-      if (failure instanceof SessionStoreUnavailableException) this.report(failure.reason);
-      throw failure;
-    } finally {
-      budget.spend(performance.now() - started);
-    }
+    // One promise and one timer per round trip (this runs for every command a request sends).
+    return new Promise<T>((resolve, reject) => {
+      const settle = (error: unknown, value?: T) => {
+        clearTimeout(timer);
+        budget.spend(performance.now() - started);
+        if (error === undefined) resolve(value as T);
+        else reject(this.failed(error));
+      };
+      const timer = setTimeout(
+        () => settle(new SessionStoreUnavailableException('Redis timed out')),
+        budget.remainingMs,
+      );
+      let sent: Promise<T>;
+      try {
+        sent = operation();
+      } catch (error) {
+        sent = Promise.reject(error as Error);
+      }
+      sent.then(
+        (value) => settle(undefined, value),
+        (error: unknown) => settle(error ?? new Error('Redis command failed')),
+      );
+    });
+  }
+
+  /** Any failure as the 503 (or WrongTypeError) it becomes; a 503 is reported (throttled). */
+  private failed(error: unknown): Error {
+    const failure = toStoreFailure(error);
+    if (failure instanceof SessionStoreUnavailableException) this.report(failure.reason);
+    return failure;
   }
 
   private report(reason: string): void {
@@ -478,26 +502,6 @@ export class RedisSessionBackend implements SessionBackend {
     this.lastReport = Date.now();
     this.logger.warn(`Session store unavailable: ${reason}`);
   }
-}
-
-/** `work`, or a 503 once `ms` have passed (one timer, no race of promises: this is per command). */
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new SessionStoreUnavailableException('Redis timed out')),
-      ms,
-    );
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error as Error);
-      },
-    );
-  });
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

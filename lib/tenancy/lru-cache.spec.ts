@@ -20,4 +20,14 @@ describe('LruCache', () => {
     expect(cache.get(9_999)).toBe(9_999);
     expect(cache.get(9_899)).toBeUndefined();
   });
+
+  it('peek reads an entry without counting it as used', () => {
+    const cache = new LruCache<string, number>(2);
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect(cache.peek('a')).toBe(1);
+    cache.set('c', 3);
+    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.peek('b')).toBe(2);
+  });
 });
