@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { hmacSha256 } from './hmac.js';
+import { hmacSha256, sameDigest } from './hmac.js';
 
 describe('hmacSha256', () => {
   it('is the HMAC-SHA256 of the payload under the secret, computed or remembered', () => {
@@ -20,5 +20,18 @@ describe('hmacSha256', () => {
       createHmac('sha256', 'secret-ap').update('ayload').digest('base64'),
     );
     expect(hmacSha256('secret-ap', 'ayload', 'base64')).not.toBe(split);
+  });
+});
+
+describe('sameDigest', () => {
+  it('is true for equal digests only, whatever differs (a character, the length, the case)', () => {
+    const digest = hmacSha256('secret-a', 'payload', 'base64url');
+    expect(sameDigest(digest, `${digest}`)).toBe(true);
+    expect(sameDigest(digest, `${digest.slice(0, -1)}${digest.endsWith('A') ? 'B' : 'A'}`)).toBe(
+      false,
+    );
+    expect(sameDigest(digest, digest.slice(1))).toBe(false);
+    expect(sameDigest(digest, digest.toUpperCase())).toBe(digest === digest.toUpperCase());
+    expect(sameDigest('', '')).toBe(true);
   });
 });

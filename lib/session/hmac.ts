@@ -22,3 +22,14 @@ export function hmacSha256(
   }
   return digest;
 }
+
+/**
+ * Whether two digests are equal, in time that depends on their length only (no early exit, so
+ * a forger learns nothing from how long a wrong one took); strings, so no buffers per check.
+ */
+export function sameDigest(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
+}

@@ -1,5 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import { hmacSha256 } from './hmac.js';
+import { hmacSha256, sameDigest } from './hmac.js';
 import type { SessionOwner } from './session-state.js';
 
 /**
@@ -21,11 +20,7 @@ export class OwnerSeal {
 
   /** Whether `seal` was made by any of the tenant's secrets (rotation keeps old ones valid). */
   verify(sid: string, owner: SessionOwner, seal: string): boolean {
-    const given = Buffer.from(seal);
-    return this.secrets.some((secret) => {
-      const expected = Buffer.from(this.digest(secret, sid, owner));
-      return expected.length === given.length && timingSafeEqual(expected, given);
-    });
+    return this.secrets.some((secret) => sameDigest(this.digest(secret, sid, owner), seal));
   }
 
   private digest(secret: string, sid: string, owner: SessionOwner): string {

@@ -46,11 +46,12 @@ export function decodeSession(
     return undefined;
   }
   if (!isObject(parsed) || !isObject(parsed.cookie)) return undefined;
-  const { [OWNER_FIELD]: owner, ...data } = parsed;
-  if (owner === undefined) return { data: data as StoredSessionData };
-  return isSealedOwner(owner)
-    ? { data: data as StoredSessionData, owner }
-    : { data: data as StoredSessionData, unsealed: true };
+  const owner = parsed[OWNER_FIELD];
+  const data = parsed as StoredSessionData;
+  if (owner === undefined) return { data };
+  // Not a copy without it: the owner is written last, and deleting the last property is cheap.
+  delete parsed[OWNER_FIELD];
+  return isSealedOwner(owner) ? { data, owner } : { data, unsealed: true };
 }
 
 /**

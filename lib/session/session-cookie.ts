@@ -1,5 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import { hmacSha256 } from './hmac.js';
+import { hmacSha256, sameDigest } from './hmac.js';
 
 /**
  * The session id a Cookie header carries under `name`, when its signature verifies with one of
@@ -32,14 +31,12 @@ export function verifySessionCookie(
   secrets: readonly string[],
 ): { sid: string; signedByCurrentSecret: boolean } | undefined {
   if (!raw.startsWith('s:')) return undefined;
-  const signed = raw.slice(2);
-  const dot = signed.lastIndexOf('.');
-  if (dot === -1) return undefined;
-  const sid = signed.slice(0, dot);
-  const given = Buffer.from(signed);
+  const dot = raw.lastIndexOf('.');
+  if (dot < 2) return undefined;
+  const sid = raw.slice(2, dot);
+  const given = raw.slice(dot + 1);
   for (let i = 0; i < secrets.length; i++) {
-    const expected = Buffer.from(`${sid}.${signature(sid, secrets[i])}`);
-    if (expected.length === given.length && timingSafeEqual(expected, given)) {
+    if (sameDigest(signature(sid, secrets[i]), given)) {
       return { sid, signedByCurrentSecret: i === 0 };
     }
   }

@@ -661,7 +661,10 @@ export class TenantSessionStore extends Store {
     decoded: NonNullable<ReturnType<typeof decodeSession>>,
   ): SessionOwner | undefined {
     if (decoded.owner) {
-      const { seal, ...owner } = decoded.owner;
+      const owner: SessionOwner & { seal?: string } = decoded.owner;
+      const { seal } = decoded.owner;
+      // The owner as it was sealed, without the seal (written last: a cheap delete, no copy).
+      delete owner.seal;
       if (this.settings.seal.verify(sid, owner, seal)) return owner;
     } else if (!decoded.unsealed) {
       return undefined;
