@@ -1,6 +1,6 @@
-import { Controller, Post, Req } from '@nestjs/common';
+import { Controller, Post, Req, Res } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { createHmac } from 'node:crypto';
 import { SessionLoginService, TenantSessionModule } from 'nestjs-tenant-session';
 import { useOwnRedisServer } from './support/own-redis.js';
@@ -35,6 +35,15 @@ class RememberController {
   async login(@Req() req: Request) {
     await this.logins.login(req, 'erin');
     return {};
+  }
+
+  /** Answers, then ends the response once more (code that writes responses by hand does). */
+  @Post('end-twice')
+  async endTwice(@Req() req: Request, @Res() res: Response) {
+    await RememberController.whileHandling();
+    (req.session as { visits?: number }).visits = 42;
+    res.json({ visits: 42 });
+    res.end();
   }
 
   @Post('remember')
@@ -141,5 +150,15 @@ describe('the TTL restart a request owes at its end', () => {
     expect(res.status).toBe(503);
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(await own.redis.pttl(key)).toBeLessThanOrEqual(before);
+  });
+
+  it('a second res.end while the session is being saved does not answer before it is stored', async () => {
+    const erin = new Visitor(app.http, 'acme.test');
+    await erin.post('/login');
+    const key = `sessions:acme:${APP}:${erin.sessionId()}`;
+    RememberController.whileHandling = () => own.redis.call('CLIENT', 'PAUSE', '150', 'WRITE');
+    const res = await erin.post('/end-twice');
+    expect(res.status).toBe(201);
+    expect(JSON.parse((await own.redis.get(key))!).visits).toBe(42);
   });
 });

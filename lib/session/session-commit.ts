@@ -77,7 +77,8 @@ export function commitSessionOnResponse(
   const end = res.end as End;
   let ending = false;
   res.end = function (this: Response, ...args: unknown[]) {
-    if (ending) return end.apply(this, args);
+    // A second end (the app's, while the save runs) must not end the response before it.
+    if (ending) return this;
     ending = true;
     const session = req.session;
     const sid = req.sessionID;
