@@ -3,9 +3,10 @@ import { LruCache } from '../tenancy/lru-cache.js';
 
 /**
  * Recent results, process-wide: every request of a session checks the same cookie signature and
- * the same owner seal, and a lookup costs a tenth of an HMAC. Bounded (about 3 MB at most).
+ * the same owner seal, and a lookup costs a tenth of an HMAC. Bounded: 4,096 entries, about 1.5 MB
+ * (two per recently active session).
  */
-const recent = new LruCache<string, string>(10_000);
+const recent = new LruCache<string, string>(4096);
 
 /** HMAC-SHA256 of `payload` under `secret`, in `encoding`. */
 export function hmacSha256(
