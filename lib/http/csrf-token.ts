@@ -10,8 +10,8 @@ import { requireRequestContext } from '../session/request-context.js';
  *   new session (a new secret), and an identity set on the session in place changes what is
  *   signed. The token is the same before and after the save that admits the identity, so a
  *   handler can hand out the new token in the response that logs the user in.
- * - A session without a stored copy gets one: writing the secret is what makes express-session
- *   store it, so the token still holds on the visitor's next request.
+ * - A session without a stored copy gets one: writing the secret is what makes the session
+ *   middleware store it, so the token still holds on the visitor's next request.
  * Not an HMAC of the session id with the tenant's secret: that would need no storage for a
  * stored session, but an anonymous one would still need a field to be stored, and a login that
  * keeps its session id would keep the token.

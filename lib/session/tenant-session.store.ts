@@ -45,8 +45,9 @@ type SessionObject = SessionData & Record<string, unknown> & { req?: Request };
 /** express-session derives max-age from a clock reading, so it can be a few ms off the set value. */
 const SAME_TTL_TOLERANCE_MS = 1000;
 /**
- * `touch` leaves a TTL restarted less than this share of it ago: express-session touches as the
- * response ends, after a load that restarted the TTL as the request began, and a session may
+ * `touch` leaves a TTL restarted less than this share of it ago: the session middleware (and
+ * express-session) touches as the response ends, after a load that restarted the TTL as the
+ * request began, and a session may
  * end that much earlier than its cookie says (36 s of an hour) rather than cost a command.
  */
 const FRESH_RESTART_SHARE = 0.01;
@@ -156,8 +157,9 @@ export class TenantSessionStore extends Store {
 
   /**
    * Restarts the session's idle TTL with its own max-age. express-session calls this at the end
-   * of every request that left its session unchanged: the GETEX that loaded it (or the SET that
-   * stored it) restarted the TTL moments ago, so then nothing is sent. Otherwise one GETEX,
+   * of every request that left its session unchanged (the module's session middleware only when
+   * `touchIsDue`): the GETEX that loaded it (or the SET that stored it) restarted the TTL moments
+   * ago, so then nothing is sent. Otherwise one GETEX,
    * which also finds the owner and keeps the user index's lease ahead of the new expiry (RENEW
    * and SET XX when it is low), so a touched session stays revocable.
    */
@@ -231,7 +233,10 @@ export class TenantSessionStore extends Store {
     (req as { session?: unknown }).session = undefined;
   }
 
-  /** Carries the owner over to the `req.session` object express-session builds from loaded data. */
+  /**
+   * Carries the owner over to the `req.session` object built from loaded data (express-session's
+   * `Session`).
+   */
   override createSession(req: Request, data: SessionData): ReturnType<Store['createSession']> {
     const owner = ownerOf(data);
     const session = super.createSession(req, data);
