@@ -255,7 +255,7 @@ describe('Redis memory policy', () => {
         // With noeviction (or no volatile key left to evict) Redis refuses writes: stop there.
         fillerOom = replies.some(([error]) => /OOM/.test(String(error)));
         readableWhenFull = await readAll();
-        await sleep(roundEnd - Date.now());
+        await sleep(Math.max(0, roundEnd - Date.now()));
       }
       // A pipeline's own buffer counts while it runs: top up until a lone small write is refused.
       // Redis may free a client's idle buffers between that and the login (then not full any

@@ -47,11 +47,17 @@ describe('near cache (real Redis)', () => {
     return visitor;
   };
   const key = (visitor: Visitor) => `sessions:acme:near:${visitor.sessionId()}`;
+  /** Commands Redis ran for sessions: the invalidation connection's heartbeat PINGs left out. */
+  const sessionCommands = async (action: () => Promise<unknown>) => {
+    const counts = await countCommands(redis, action);
+    delete counts.ping;
+    return counts;
+  };
   /** Polls (bounded) until the instance's cache is on again after a gap. */
   const cacheServes = async (visitor: Visitor) => {
     for (let i = 0; i < 50; i++) {
       await visitor.get('/me');
-      const counts = await countCommands(redis, () => visitor.get('/me'));
+      const counts = await sessionCommands(() => visitor.get('/me'));
       if (Object.keys(counts).length === 0) return;
       await sleep(50);
     }
@@ -63,7 +69,7 @@ describe('near cache (real Redis)', () => {
     const alice = await loginAs(app, 'alice');
     await alice.get('/me');
 
-    const counts = await countCommands(redis, async () => {
+    const counts = await sessionCommands(async () => {
       for (let i = 0; i < 20; i++) expect((await alice.get('/me')).status).toBe(200);
     });
 
@@ -75,7 +81,7 @@ describe('near cache (real Redis)', () => {
     const alice = await loginAs(app, 'alice');
     await alice.get('/me');
 
-    const counts = await countCommands(redis, async () => {
+    const counts = await sessionCommands(async () => {
       for (let i = 1; i <= 5; i++) {
         expect((await alice.post('/increment')).body.count).toBe(i);
         expect((await alice.get('/me')).body.count).toBe(i);
