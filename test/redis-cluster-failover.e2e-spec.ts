@@ -103,13 +103,18 @@ describe('on a Redis Cluster of 3 masters and 3 replicas (cluster-node-timeout 1
    */
   async function trafficThroughKill(t: TestApp, prefix: string) {
     const traffic = startTraffic({ http: t.http, prefix });
-    await sleep(1000);
-    const [victim] = await cluster.masters();
-    await cluster.kill(victim);
-    await cluster.restart(victim);
-    await serviceResumed(t.http);
-    await sleep(1000);
-    return traffic.stop();
+    try {
+      await sleep(1000);
+      const [victim] = await cluster.masters();
+      await cluster.kill(victim);
+      await cluster.restart(victim);
+      await serviceResumed(t.http);
+      await sleep(1000);
+    } finally {
+      // Also when the fault failed: traffic left running would spill into the next test.
+      await traffic.stop();
+    }
+    return traffic.tally;
   }
 
   it('kill -9 of one master: requests answer 503, never 500 or past their deadline; service resumes by itself; no acknowledged revocation is undone; revokeAll then leaves no session anyone holds', async () => {

@@ -108,11 +108,16 @@ describe('on Sentinel (a primary, two replicas, three sentinels, down-after 1 s)
   async function trafficThrough(t: TestApp, prefix: string, fault: () => Promise<unknown>) {
     await group.settled();
     const traffic = startTraffic({ http: t.http, prefix });
-    await sleep(1000);
-    await fault();
-    await serviceResumed(t.http);
-    await sleep(1000);
-    return { tally: await traffic.stop() };
+    try {
+      await sleep(1000);
+      await fault();
+      await serviceResumed(t.http);
+      await sleep(1000);
+    } finally {
+      // Also when the fault failed: traffic left running would spill into the next test.
+      await traffic.stop();
+    }
+    return { tally: traffic.tally };
   }
 
   it('kill -9 of the primary: requests answer 503, never 500 or past their deadline; service resumes by itself; no acknowledged revocation is undone; revokeAll then leaves no session', async () => {
