@@ -11,10 +11,7 @@ import {
 import { isValidCsrfToken } from './http/csrf-token.js';
 import type { ResolvedCsrf } from './options/csrf-options.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from './options/resolved-options.js';
-import {
-  dropDuplicateSessionCookies,
-  mayCarryDuplicates,
-} from './session/duplicate-session-cookies.js';
+import { dropDuplicateSessionCookies } from './session/duplicate-session-cookies.js';
 import { setRequestContext } from './session/request-context.js';
 import { TenantSessionRegistry, type TenantSession } from './session/tenant-session.registry.js';
 import { OperationBudget } from './store/operation-budget.js';
@@ -46,9 +43,8 @@ export class TenantSessionMiddleware implements NestMiddleware {
     if (csrf) refuseForgedRequest(req, tenantSession, csrf);
     const budget = new OperationBudget(this.options.operationTimeoutMs);
     setRequestContext(req, { tenantSession, arrivedAt, budget });
-    if (mayCarryDuplicates(req, tenantSession)) {
-      await dropDuplicateSessionCookies(req, tenantSession, budget);
-    }
+    const dropping = dropDuplicateSessionCookies(req, tenantSession, budget);
+    if (dropping) await dropping;
     await tenantSession.sessionMiddleware.run(req, res, budget);
     if (csrf?.tokenHeader && !isValidCsrfToken(req, req.get(csrf.tokenHeader))) {
       throw new CsrfRejectedException('CSRF_TOKEN_INVALID');

@@ -3,8 +3,10 @@ import { performance } from 'node:perf_hooks';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import {
   audit,
+  revokeEveryone,
   serviceResumed,
   startTraffic,
+  storedSessionKeys,
   type TrafficTally,
 } from './support/failover-traffic.js';
 import { startRedisCluster, type RedisCluster } from './support/redis-cluster.mjs';
@@ -20,37 +22,6 @@ const DURABILITY = { replicas: 1, timeoutMs: 300 };
 const EVENT_WAIT_MS = 20_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** revokeAll for every user, retried past 503s while the cluster settles. */
-async function revokeEveryone(t: TestApp, users: string[]): Promise<void> {
-  for (const user of [...users, 'resume-probe']) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await t.sessions.revokeAll('acme', user);
-        break;
-      } catch (error) {
-        if (attempt === 50) throw error;
-        await sleep(200);
-      }
-    }
-  }
-}
-
-/** Session keys of `app` on every master. */
-async function storedSessions(cluster: RedisCluster, app: string): Promise<number> {
-  let count = 0;
-  for (const port of await cluster.masters()) {
-    const node = new Redis(port, '127.0.0.1');
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `sessions:acme:${app}:*`);
-      cursor = next;
-      count += keys.length;
-    } while (cursor !== '0');
-    node.disconnect();
-  }
-  return count;
-}
 
 function expectOnly503s(tally: TrafficTally): void {
   expect(tally.unexpected).toEqual([]);
@@ -135,7 +106,7 @@ describe('on a Redis Cluster of 3 masters and 3 replicas (cluster-node-timeout 1
     expectOnly503s(tally);
     expect(await audit(tally)).toEqual({ lostLogins: 0, lostWrites: 0, undoneRevocations: 0 });
     await revokeEveryone(t, tally.users);
-    expect(await storedSessions(cluster, appName)).toBe(0);
+    expect(await storedSessionKeys(await cluster.masters(), appName)).toBe(0);
   }, 120_000);
 
   it('too few replicas (min-replicas-to-write above the replicas): login, read, write and revoke answer 503, never 500', async () => {

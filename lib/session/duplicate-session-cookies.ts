@@ -40,18 +40,28 @@ export function distinctVerified(sids: readonly (string | undefined)[]): string[
 
 /**
  * Leaves at most one cookie of the tenant's session cookie name in the request's Cookie header,
- * the one `pickSessionCookie` picks, before express-session reads it. With one cookie of that
- * name (every request but an attacked one) this is a substring search; with several, one round
- * trip to see which sessions exist when two or more verify, on the request's budget.
+ * the one `pickSessionCookie` picks, before the session middleware reads it. With one cookie of
+ * that name (every request but an attacked one) this is a substring search and nothing to wait
+ * for (undefined); with several, one round trip to see which sessions exist when two or more
+ * verify, on the request's budget.
  */
-export async function dropDuplicateSessionCookies(
+export function dropDuplicateSessionCookies(
   req: Request,
   tenantSession: TenantSession,
   budget: OperationBudget,
-): Promise<void> {
+): Promise<void> | undefined {
   const header = req.headers.cookie;
+  if (header === undefined || !mayRepeat(header, tenantSession.cookieName)) return undefined;
+  return keepOneSessionCookie(req, header, tenantSession, budget);
+}
+
+async function keepOneSessionCookie(
+  req: Request,
+  header: string,
+  tenantSession: TenantSession,
+  budget: OperationBudget,
+): Promise<void> {
   const name = tenantSession.cookieName;
-  if (header === undefined || !mayRepeat(header, name)) return;
   const pairs = header.split(';').map((text) => ({ text, cookie: parseCookiePair(text) }));
   const candidates = pairs.filter(({ cookie }) => cookie?.name === name);
   if (candidates.length < 2) return;
@@ -71,15 +81,6 @@ export async function dropDuplicateSessionCookies(
     .filter((pair) => pair.cookie?.name !== name || pair === kept)
     .map(({ text }) => text.trim())
     .join('; ');
-}
-
-/**
- * Whether the Cookie header may hold the session cookie more than once (a substring search):
- * only then is there anything to drop, so every other request skips the call.
- */
-export function mayCarryDuplicates(req: Request, { cookieName }: TenantSession): boolean {
-  const header = req.headers.cookie;
-  return header !== undefined && mayRepeat(header, cookieName);
 }
 
 /** Cheap and never wrong the other way: a name found at most once is at most one cookie. */

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { Session } from 'express-session';
 import onHeaders from 'on-headers';
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
-import { signedCookieValue } from './session-cookie.js';
+import { isSecureRequest, signedCookieValue } from './session-cookie.js';
 import { hasChanged, isPersisted, saveFailed, ttlRestartOf } from './session-state.js';
 import type { TenantSessionStore } from './tenant-session.store.js';
 
@@ -11,21 +11,24 @@ type End = (this: Response, ...args: unknown[]) => Response;
 /** express-session's Cookie serializes itself (its `data`, by the `cookie` package). */
 type SerializableCookie = Session['cookie'] & { serialize(name: string, value: string): string };
 
-/** What the commit needs to know about the request's session cookie. */
+/** What every commit of a tenant's sessions shares, fixed when the tenant is built. */
 export interface SessionCommitSettings {
   cookieName: string;
   /** The secret new cookies are signed with. */
   secret: string;
   rolling: boolean;
   saveUninitialized: boolean;
+  store: TenantSessionStore;
+}
+
+/** What one request's commit knows about its session cookie. */
+export interface RequestCookie {
   /** The session id the request's cookie carried (its signature verified), if any. */
   cookieId: string | undefined;
   /** That cookie's value when it is exactly what a Set-Cookie for `cookieId` carries. */
   signedCookie: string | undefined;
   /** The id the session had once loaded or made (a regenerate changes `req.sessionID`). */
   loadedId: string;
-  store: TenantSessionStore;
-  isSecure(): boolean;
 }
 
 const logger = new Logger('TenantSession');
@@ -49,6 +52,7 @@ export function commitSessionOnResponse(
   req: Request,
   res: Response,
   settings: SessionCommitSettings,
+  cookie: RequestCookie,
 ): void {
   let touched = false;
   const touch = (session: Session) => {
@@ -61,12 +65,13 @@ export function commitSessionOnResponse(
   onHeaders(res, () => {
     const session = req.session;
     const sid = req.sessionID;
-    if (!session || typeof sid !== 'string' || !shouldSetCookie(session, sid, settings)) return;
-    if (session.cookie.secure && !settings.isSecure()) return;
+    if (!session || typeof sid !== 'string') return;
+    if (!shouldSetCookie(session, sid, settings, cookie)) return;
+    if (session.cookie.secure && !isSecureRequest(req)) return;
     touch(session);
     const value =
-      sid === settings.cookieId && settings.signedCookie
-        ? settings.signedCookie
+      sid === cookie.cookieId && cookie.signedCookie
+        ? cookie.signedCookie
         : signedCookieValue(sid, settings.secret);
     appendSetCookie(
       res,
@@ -85,7 +90,7 @@ export function commitSessionOnResponse(
     if (!session || typeof sid !== 'string') return end.apply(this, args);
     if (saveFailed(session)) return dropSession(req, () => end.apply(this, args));
     touch(session);
-    const commit = commitFor(session, sid, settings);
+    const commit = commitFor(session, sid, settings, cookie);
     if (!commit) return end.apply(this, args);
     const streamed = res.headersSent;
     commit((error) => {
@@ -110,18 +115,24 @@ function commitFor(
   session: Session,
   sid: string,
   settings: SessionCommitSettings,
+  cookie: RequestCookie,
 ): ((done: (error?: unknown) => void) => void) | undefined {
-  const keep = !isPersisted(session) && (settings.saveUninitialized || sid !== settings.loadedId);
+  const keep = !isPersisted(session) && (settings.saveUninitialized || sid !== cookie.loadedId);
   if (hasChanged(session) || keep) return (done) => session.save(done);
-  if (sid !== settings.cookieId || !settings.store.touchIsDue(sid, session)) return undefined;
+  if (sid !== cookie.cookieId || !settings.store.touchIsDue(sid, session)) return undefined;
   return (done) => void settings.store.touch(sid, session, done);
 }
 
 /** express-session's rule for when a response carries the session cookie. */
-function shouldSetCookie(session: Session, sid: string, settings: SessionCommitSettings): boolean {
+function shouldSetCookie(
+  session: Session,
+  sid: string,
+  settings: SessionCommitSettings,
+  cookie: RequestCookie,
+): boolean {
   const modified = () =>
-    sid !== settings.loadedId || ttlRestartOf(session)?.by === 'write' || hasChanged(session);
-  return sid !== settings.cookieId
+    sid !== cookie.loadedId || ttlRestartOf(session)?.by === 'write' || hasChanged(session);
+  return sid !== cookie.cookieId
     ? settings.saveUninitialized || modified()
     : settings.rolling || (session.cookie.expires != null && modified());
 }

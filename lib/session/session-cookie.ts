@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import { hmacSha256, sameDigest } from './hmac.js';
 
 /**
@@ -87,4 +88,9 @@ export function parseCookiePair(pair: string): { name: string; value: string } |
   } catch {
     return { name, value };
   }
+}
+
+/** express-session's test for Secure cookies: the socket is TLS, or Express says so (`trust proxy`). */
+export function isSecureRequest(req: Request): boolean {
+  return (req.socket as { encrypted?: boolean }).encrypted === true || req.secure === true;
 }

@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
 import { Cookie, Session, type CookieOptions, type SessionData } from 'express-session';
 import type { OperationBudget } from '../store/operation-budget.js';
-import { commitSessionOnResponse } from './session-commit.js';
-import { cookieValue, verifySessionCookie } from './session-cookie.js';
+import { commitSessionOnResponse, type SessionCommitSettings } from './session-commit.js';
+import { cookieValue, isSecureRequest, verifySessionCookie } from './session-cookie.js';
 import type { TenantSessionStore } from './tenant-session.store.js';
 
 /** One tenant's session cookie and how its sessions are made and kept. */
@@ -30,11 +30,21 @@ export interface SessionMiddlewareSettings {
  *   the response goes out in one write (see session-commit.ts).
  */
 export class SessionMiddleware {
+  /** What every commit of this tenant's sessions shares. */
+  private readonly commit: SessionCommitSettings;
+
   constructor(
     private readonly store: TenantSessionStore,
     private readonly settings: SessionMiddlewareSettings,
   ) {
     store.generate = (req) => this.generate(req);
+    this.commit = {
+      cookieName: settings.cookieName,
+      secret: settings.secrets[0],
+      rolling: settings.rolling,
+      saveUninitialized: settings.saveUninitialized,
+      store,
+    };
   }
 
   /** Gives the request its session (loaded, or new) and commits it as the response ends. */
@@ -54,16 +64,10 @@ export class SessionMiddleware {
     } else {
       this.generate(req);
     }
-    commitSessionOnResponse(req, res, {
-      cookieName,
-      secret: secrets[0],
-      rolling: this.settings.rolling,
-      saveUninitialized: this.settings.saveUninitialized,
+    commitSessionOnResponse(req, res, this.commit, {
       cookieId,
       signedCookie: verified?.signedByCurrentSecret ? raw : undefined,
       loadedId: req.sessionID,
-      store: this.store,
-      isSecure: () => isSecure(req),
     });
   }
 
@@ -75,14 +79,10 @@ export class SessionMiddleware {
       req,
     );
     const cookie = new (Cookie as unknown as new (options: CookieOptions) => Cookie)(options);
-    if (options.secure === 'auto') cookie.secure = isSecure(req);
-    if ((options.sameSite as string) === 'auto') cookie.sameSite = isSecure(req) ? 'none' : 'lax';
+    if (options.secure === 'auto') cookie.secure = isSecureRequest(req);
+    if ((options.sameSite as string) === 'auto')
+      cookie.sameSite = isSecureRequest(req) ? 'none' : 'lax';
     session.cookie = cookie;
     req.session = session as Request['session'];
   }
-}
-
-/** express-session's test: the socket is TLS, or Express says so (`trust proxy`). */
-function isSecure(req: Request): boolean {
-  return (req.socket as { encrypted?: boolean }).encrypted === true || req.secure === true;
 }

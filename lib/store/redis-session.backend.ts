@@ -465,17 +465,24 @@ export class RedisSessionBackend implements SessionBackend {
         : undefined;
     if (refused) return Promise.reject(this.failed(refused));
     const started = performance.now();
+    const allowedMs = budget.remainingMs;
     // One promise and one timer per round trip (this runs for every command a request sends).
     return new Promise<T>((resolve, reject) => {
-      const settle = (error: unknown, value?: T) => {
+      let settled = false;
+      const settle = (error: unknown, value?: T, timedOut = false) => {
+        // A reply after the deadline changes nothing: the round trip already failed.
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        budget.spend(performance.now() - started);
+        // A timer may fire a fraction of a millisecond early: timing out spends it all.
+        const spentMs = performance.now() - started;
+        budget.spend(timedOut ? Math.max(spentMs, allowedMs) : spentMs);
         if (error === undefined) resolve(value as T);
         else reject(this.failed(error));
       };
       const timer = setTimeout(
-        () => settle(new SessionStoreUnavailableException('Redis timed out')),
-        budget.remainingMs,
+        () => settle(new SessionStoreUnavailableException('Redis timed out'), undefined, true),
+        allowedMs,
       );
       let sent: Promise<T>;
       try {

@@ -4,6 +4,7 @@
 // Every answer is tallied; afterwards `audit` checks what was acknowledged against what is left.
 import { performance } from 'node:perf_hooks';
 import type request from 'supertest';
+import { askRedis } from './redis-server.mjs';
 import { Visitor } from './visitor.js';
 
 type App = ConstructorParameters<typeof Visitor>[0];
@@ -195,4 +196,40 @@ export async function audit(tally: TrafficTally, { limitMs = 30_000 } = {}): Pro
     if ((await read(visitor)).status !== 401) result.undoneRevocations++;
   }
   return result;
+}
+
+/** revokeAll for every user (and the resume probe), retried past 503s while the store settles. */
+export async function revokeEveryone(
+  app: { sessions: { revokeAll(tenant: string, userId: string): Promise<unknown> } },
+  users: string[],
+): Promise<void> {
+  for (const user of [...users, 'resume-probe']) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await app.sessions.revokeAll('acme', user);
+        break;
+      } catch (error) {
+        if (attempt === 50) throw error;
+        await sleep(200);
+      }
+    }
+  }
+}
+
+/** Session keys of `app` (tenant acme) on the servers at `ports`, a SCAN of each. */
+export async function storedSessionKeys(ports: number[], app: string): Promise<number> {
+  let count = 0;
+  for (const port of ports) {
+    count += await askRedis(port, async (client) => {
+      let cursor = '0';
+      let keys = 0;
+      do {
+        const [next, found] = await client.scan(cursor, 'MATCH', `sessions:acme:${app}:*`);
+        cursor = next;
+        keys += found.length;
+      } while (cursor !== '0');
+      return keys;
+    });
+  }
+  return count;
 }
