@@ -34,7 +34,7 @@ export function pickSessionCookie(
 }
 
 /** The distinct ids that verify, in order: those that need a look in the store to pick. */
-export function distinctVerified(sids: readonly (string | undefined)[]): string[] {
+function distinctVerified(sids: readonly (string | undefined)[]): string[] {
   return [...new Set(sids.filter((sid): sid is string => sid !== undefined))];
 }
 
