@@ -68,12 +68,7 @@ export class CommandMonitor {
   }
 
   static async open(url: string): Promise<CommandMonitor> {
-    // No ready check: its INFO could be answered after MONITOR output began, which ioredis
-    // takes for a reply out of order ("Command queue state error", seen once in a CI run).
-    const connection = await new Redis(url, {
-      lazyConnect: true,
-      enableReadyCheck: false,
-    }).monitor();
+    const connection = await new Redis(url, { lazyConnect: true }).monitor();
     const control = new Redis(url);
     // A server stopped at the end of a suite is not an error worth reporting.
     connection.on('error', () => undefined);
