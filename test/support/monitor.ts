@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { connect, type Socket } from 'node:net';
 
 /** One command a client sent, as MONITOR reports it (commands run inside scripts are left out). */
 export interface MonitoredCommand {
@@ -51,29 +52,42 @@ export class CommandMonitor {
   private lastSeenAt = Date.now();
 
   private constructor(
-    private readonly connection: Redis,
+    private readonly connection: Socket,
     private readonly control: Redis,
-  ) {
-    connection.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source === 'lua') return;
-      this.lastSeenAt = Date.now();
-      const [name = '', ...rest] = args;
-      const barrier = name.toLowerCase() === 'echo' && this.barriers.get(rest[0]);
-      if (barrier) {
-        this.barriers.delete(rest[0]);
-        return barrier();
-      }
-      this.seen({ name: name.toLowerCase(), args: rest, source });
-    });
-  }
+  ) {}
 
+  /**
+   * MONITOR is read from a plain socket, not an ioredis client: ioredis's own start-up
+   * commands (ready check, INFO) could have their replies land among MONITOR's lines, which
+   * broke its reply queue ("Command queue state error").
+   */
   static async open(url: string): Promise<CommandMonitor> {
-    const connection = await new Redis(url, { lazyConnect: true }).monitor();
+    const { hostname, port } = new URL(url);
+    const connection = connect(Number(port), hostname);
     const control = new Redis(url);
     // A server stopped at the end of a suite is not an error worth reporting.
-    connection.on('error', () => undefined);
     control.on('error', () => undefined);
-    return new CommandMonitor(connection, control);
+    const monitor = new CommandMonitor(connection, control);
+    await new Promise<void>((resolve, reject) => {
+      let pending = '';
+      let started = false;
+      connection.once('error', reject);
+      connection.setEncoding('utf8');
+      connection.on('data', (chunk: string) => {
+        const lines = (pending + chunk).split('\r\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) {
+          if (started) monitor.line(line);
+          else if (line === '+OK') {
+            started = true;
+            connection.off('error', reject).on('error', () => undefined);
+            resolve();
+          } else reject(new Error(`MONITOR was refused: ${line}`));
+        }
+      });
+      connection.write('MONITOR\r\n');
+    });
+    return monitor;
   }
 
   /**
@@ -152,10 +166,33 @@ export class CommandMonitor {
 
   close(): void {
     this.disarm();
-    this.connection.disconnect();
+    this.connection.destroy();
     this.control.disconnect();
     for (const release of this.barriers.values()) release();
     this.barriers.clear();
+  }
+
+  /**
+   * One MONITOR line: `+<time> [<db> <client address | lua>] "<name>" "<arg>" ...`, each argument
+   * escaped by the server (a script's newlines stay `\\n`).
+   */
+  private line(line: string): void {
+    const open = line.indexOf(' [');
+    const close = line.indexOf('] "', open);
+    if (!line.startsWith('+') || open < 0 || close < 0) return;
+    const source = line.slice(open + 2, close).split(' ')[1] ?? '';
+    if (source === 'lua') return;
+    this.lastSeenAt = Date.now();
+    const [name = '', ...args] = line
+      .slice(close + 3, -1)
+      .split('" "')
+      .map((arg) => arg.replace(/\\"/g, '"'));
+    const barrier = name.toLowerCase() === 'echo' && this.barriers.get(args[0]);
+    if (barrier) {
+      this.barriers.delete(args[0]);
+      return barrier();
+    }
+    this.seen({ name: name.toLowerCase(), args, source });
   }
 
   private seen(command: MonitoredCommand): void {

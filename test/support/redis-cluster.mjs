@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { askRedis as ask, freePort, pollUntil } from './redis-server.mjs';
+import { askRedis as ask, pollUntil, spawnOnFreePort, spawnVerified } from './redis-server.mjs';
 
 const run = promisify(execFile);
 
@@ -35,8 +35,10 @@ const run = promisify(execFile);
  */
 export async function startRedisCluster({ replicas = 0, nodeTimeoutMs = 15_000 } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'redis-cluster-'));
+  /** @type {number[]} */
   const ports = [];
-  for (let i = 0; i < 3 * (1 + replicas); i++) ports.push(await freePort());
+  /** @type {import('node:child_process').ChildProcess[]} */
+  const children = [];
   /** @type {Set<number>} */
   const paused = new Set();
   /** @param {number} port */
@@ -63,7 +65,6 @@ export async function startRedisCluster({ replicas = 0, nodeTimeoutMs = 15_000 }
       ],
       { stdio: 'ignore' },
     );
-  const children = ports.map(spawnNode);
   const stop = async () => {
     await Promise.all(
       children.map((child) => {
@@ -76,7 +77,11 @@ export async function startRedisCluster({ replicas = 0, nodeTimeoutMs = 15_000 }
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) await waitForPort(port);
+    for (let i = 0; i < 3 * (1 + replicas); i++) {
+      const { port, child } = await spawnOnFreePort(spawnNode);
+      ports.push(port);
+      children.push(child);
+    }
     await run('redis-cli', [
       '--cluster',
       'create',
@@ -119,8 +124,7 @@ export async function startRedisCluster({ replicas = 0, nodeTimeoutMs = 15_000 }
       await waitForClusterOk(others[0]);
     },
     async restart(port) {
-      children[ports.indexOf(port)] = spawnNode(port);
-      await waitForPort(port);
+      children[ports.indexOf(port)] = await spawnVerified(port, spawnNode);
       await waitForReplicas([port], 1);
     },
     pause(port) {
@@ -147,10 +151,6 @@ export async function startRedisCluster({ replicas = 0, nodeTimeoutMs = 15_000 }
     stop,
   };
 }
-
-/** @param {number} port */
-const waitForPort = (port) =>
-  poll(() => ask(port, async (client) => (await client.ping()) === 'PONG'));
 
 /** @param {number} port */
 const waitForClusterOk = (port) =>

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { askRedis as ask, freePort, pollUntil, startRedisServer } from './redis-server.mjs';
+import { askRedis as ask, pollUntil, spawnOnFreePort, startRedisServer } from './redis-server.mjs';
 
 /**
  * @typedef {object} RedisSentinel
@@ -212,22 +212,26 @@ async function askSentinels(sentinels, name) {
  */
 async function spawnSentinel(masterPort, name, { quorum, downAfterMs }) {
   const dir = await mkdtemp(join(tmpdir(), 'redis-sentinel-'));
-  const port = await freePort();
   const config = join(dir, 'sentinel.conf');
-  await writeFile(
-    config,
-    [
-      `port ${port}`,
-      'bind 127.0.0.1',
-      `dir ${dir}`,
-      `sentinel monitor ${name} 127.0.0.1 ${masterPort} ${quorum}`,
-      `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
-      // Also the least time between two failovers of the same primary (twice this).
-      `sentinel failover-timeout ${name} ${Math.max(3 * downAfterMs, 3000)}`,
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('redis-sentinel', [config], { stdio: 'ignore' });
+  const { port, child } = await spawnOnFreePort(async (port) => {
+    await writeFile(
+      config,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${masterPort} ${quorum}`,
+        `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+        // Also the least time between two failovers of the same primary (twice this).
+        `sentinel failover-timeout ${name} ${Math.max(3 * downAfterMs, 3000)}`,
+        '',
+      ].join('\n'),
+    );
+    return spawn('redis-sentinel', [config], { stdio: 'ignore' });
+  }).catch(async (error) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  });
   const stop = async () => {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));

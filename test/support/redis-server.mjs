@@ -20,25 +20,22 @@ import { Redis } from 'ioredis';
  * @returns {Promise<RedisServer>}
  */
 export async function startRedisServer(extraArgs = []) {
-  const port = await freePort();
   /** @type {import('node:child_process').ChildProcess | undefined} */
   let child;
   let everStarted = false;
   const server = {
-    port,
-    url: `redis://127.0.0.1:${port}`,
+    port: 0,
+    url: '',
     get running() {
       return child !== undefined;
     },
     async start() {
-      // Another process may take the port between freePort() and the bind: the first start
-      // then moves to another port (later restarts keep theirs, which clients know).
-      for (let attempt = 1; ; attempt++) {
-        child = spawn(
+      const spawnAt = (/** @type {number} */ port) =>
+        spawn(
           'redis-server',
           [
             '--port',
-            String(server.port),
+            String(port),
             '--bind',
             '127.0.0.1',
             '--save',
@@ -49,22 +46,11 @@ export async function startRedisServer(extraArgs = []) {
           ],
           { stdio: 'ignore' },
         );
-        const started = child;
-        const failed = new Promise((_, reject) => {
-          started.once('error', (error) =>
-            reject(new Error(`redis-server could not start (is it installed?): ${error.message}`)),
-          );
-          started.once('exit', () => reject(new PortTakenError()));
-        });
-        try {
-          await Promise.race([waitForPing(server.port, started), failed]);
-          return;
-        } catch (error) {
-          started.kill('SIGKILL');
-          if (!(error instanceof PortTakenError) || everStarted || attempt === 5) throw error;
-          server.port = await freePort();
-          server.url = `redis://127.0.0.1:${server.port}`;
-        }
+      // The first start may move to another port; restarts keep theirs, which clients know.
+      if (everStarted) child = await spawnVerified(server.port, spawnAt);
+      else {
+        ({ port: server.port, child } = await spawnOnFreePort(spawnAt));
+        server.url = `redis://127.0.0.1:${server.port}`;
       }
     },
     pause() {
@@ -95,16 +81,63 @@ class PortTakenError extends Error {
   }
 }
 
-/** @returns {Promise<number>} a loopback port nobody listens on right now */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = /** @type {import('node:net').AddressInfo} */ (probe.address());
-      probe.close(() => resolve(address.port));
+/** Ports this process handed out: the kernel may pick a just-closed port again. */
+const handedOut = new Set();
+
+/** @returns {Promise<number>} a loopback port nobody listens on right now, new to this process */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const probe = createServer();
+      probe.once('error', reject);
+      probe.listen(0, '127.0.0.1', () => {
+        const address = /** @type {import('node:net').AddressInfo} */ (probe.address());
+        probe.close(() => resolve(address.port));
+      });
     });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+/**
+ * Starts a server (redis-server or sentinel) on a free port, retrying on another port when a
+ * different process won the port between freePort() and the bind (at most 5 tries).
+ * @param {(port: number) => import('node:child_process').ChildProcess | Promise<import('node:child_process').ChildProcess>} spawnAt
+ * @returns {Promise<{ port: number, child: import('node:child_process').ChildProcess }>}
+ */
+export async function spawnOnFreePort(spawnAt) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return { port, child: await spawnVerified(port, spawnAt) };
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === 5) throw error;
+    }
+  }
+}
+
+/**
+ * Starts a server on `port` and resolves once it answers as itself (by pid).
+ * @param {number} port
+ * @param {(port: number) => import('node:child_process').ChildProcess | Promise<import('node:child_process').ChildProcess>} spawnAt
+ */
+export async function spawnVerified(port, spawnAt) {
+  const child = await spawnAt(port);
+  const failed = new Promise((_, reject) => {
+    child.once('error', (error) =>
+      reject(new Error(`${child.spawnfile} could not start (is it installed?): ${error.message}`)),
+    );
+    child.once('exit', () => reject(new PortTakenError()));
   });
+  try {
+    await Promise.race([waitForPing(port, child), failed]);
+    return child;
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
 }
 
 /**
