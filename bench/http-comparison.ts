@@ -13,7 +13,7 @@ import { httpRequest, logIn, runLoad, type LoadRequest, type LoadResult } from '
 import { redisWorkSince, resetRedisStats } from './redis-commands.js';
 
 export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e';
-export type ScenarioId = 'read' | 'modify';
+export type ScenarioId = 'read' | 'modify' | 'read-light';
 /** How the servers reach Redis: directly on loopback, or through the delay proxy. */
 export type LinkId = 'loopback' | 'delayed';
 
@@ -67,10 +67,22 @@ export const APPS: Record<AppId, BenchApp> = {
 
 export const SCENARIOS: Record<
   ScenarioId,
-  { label: string; method: 'GET' | 'POST'; path: string }
+  {
+    label: string;
+    method: 'GET' | 'POST';
+    path: string;
+    /** Instead of the run's: a light load, where a server is not busy and round trips show. */
+    connections?: number;
+  }
 > = {
   read: { label: 'logged-in read-only (GET /me)', method: 'GET', path: '/me' },
   modify: { label: 'session-modifying (POST /increment)', method: 'POST', path: '/increment' },
+  'read-light': {
+    label: 'logged-in read-only (GET /me) at a light load, 2 connections',
+    method: 'GET',
+    path: '/me',
+    connections: 2,
+  },
 };
 
 export interface PhaseResult extends LoadResult {
@@ -137,16 +149,11 @@ async function runPhases(
     const results: PhaseResult[] = [];
     for (const scenario of Object.keys(SCENARIOS) as ScenarioId[]) {
       const requests = requestsFor(scenario);
-      await runLoad(server.port, requests, {
-        connections: o.connections,
-        seconds: o.warmupSeconds,
-      });
+      const connections = SCENARIOS[scenario].connections ?? o.connections;
+      await runLoad(server.port, requests, { connections, seconds: o.warmupSeconds });
       const appCpuBefore = await server.cpuMicros();
       const cpuAtReset = await resetRedisStats(o.redis);
-      const load = await runLoad(server.port, requests, {
-        connections: o.connections,
-        seconds: o.measureSeconds,
-      });
+      const load = await runLoad(server.port, requests, { connections, seconds: o.measureSeconds });
       const work = await redisWorkSince(o.redis, cpuAtReset);
       const appCpu = (await server.cpuMicros()) - appCpuBefore;
       const perRequest = (n: number) => (load.requests > 0 ? n / load.requests : 0);
@@ -170,7 +177,7 @@ async function runPhases(
       };
       results.push(phase);
       o.log(
-        `  round ${round} ${link.padEnd(8)} (${app}) ${scenario.padEnd(6)} ` +
+        `  round ${round} ${link.padEnd(8)} (${app}) ${scenario.padEnd(10)} ` +
           `${phase.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
           `  p50 ${phase.p50Ms} ms  p99 ${phase.p99Ms} ms` +
           `  server CPU ${phase.appCpuMicrosPerRequest.toFixed(0)} µs/req` +

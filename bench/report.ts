@@ -163,7 +163,7 @@ export function toMarkdown(report: BenchReport): string {
     lines.push(
       '## Requests: one logged-in user per tenant, autocannon',
       '',
-      `${s.connections} connections, ${s.warmupSeconds} s warm-up then ${s.measureSeconds} s measured, ` +
+      `${s.connections} connections (unless a table says otherwise), ${s.warmupSeconds} s warm-up then ${s.measureSeconds} s measured, ` +
         `${s.rounds} interleaved rounds (medians shown); every server in its own process ` +
         '(NODE_ENV=production, no logger). Server CPU from `process.cpuUsage()` of the server ' +
         'process; Redis figures from `INFO commandstats` / `INFO cpu` deltas.',

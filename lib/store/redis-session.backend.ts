@@ -19,6 +19,7 @@ import type {
   SessionWrite,
   StoredSession,
 } from './session-backend.interface.js';
+import { WriteCoalescing } from './write-coalescing.js';
 
 type RedisClient = Redis | Cluster;
 
@@ -46,6 +47,7 @@ export class RedisSessionBackend implements SessionBackend {
   private refusal: string | undefined;
   private lastReport = 0;
   private readonly recheck: NodeJS.Timeout;
+  private readonly coalescing: WriteCoalescing;
   private readonly replicated?: ReplicatedWrites;
   /** How a revocation's writes are sent (see `revoked`). */
   private readonly revocations: ReplicatedWrites;
@@ -63,6 +65,7 @@ export class RedisSessionBackend implements SessionBackend {
     durability?: TenantSessionDurability,
   ) {
     this.recheck = setInterval(() => void this.check(), RECHECK_INTERVAL_MS).unref();
+    this.coalescing = new WriteCoalescing(client);
     if (durability) this.replicated = new ReplicatedWrites(client, () => durability);
     this.revocations =
       this.replicated ??
@@ -474,6 +477,7 @@ export class RedisSessionBackend implements SessionBackend {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.coalescing.answered();
         // A timer may fire a fraction of a millisecond early: timing out spends it all.
         const spentMs = performance.now() - started;
         budget.spend(timedOut ? Math.max(spentMs, allowedMs) : spentMs);
@@ -486,6 +490,7 @@ export class RedisSessionBackend implements SessionBackend {
       );
       let sent: Promise<T>;
       try {
+        this.coalescing.sending();
         sent = operation();
       } catch (error) {
         sent = Promise.reject(error as Error);
