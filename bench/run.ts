@@ -44,7 +44,7 @@ const settings = {
   sessionsRevoked: 1_000,
   revocationRepetitions: 5,
   scaleSessions: 10_000,
-  visibilityRounds: 200,
+  visibilityRounds: 1000,
   delayMs: Number(process.env.BENCH_DELAY_MS ?? 0.25),
   listingSessions: 30_000,
   listingConnections: 10,
