@@ -1,6 +1,12 @@
-/** A size-bounded map that drops the least recently used entry (Map keeps insertion order). */
+/**
+ * A size-bounded map that drops a least recently used entry past its bound. "Second chance"
+ * (CLOCK) rather than strict LRU: a read only marks its entry used instead of moving it to the
+ * back of the Map (a delete and a re-insert, which churns the Map's table on every read of the
+ * request path); eviction walks from the oldest entry, moving the used ones to the back unmarked,
+ * and drops the first one not used since it was last passed.
+ */
 export class LruCache<K, V> {
-  private readonly entries = new Map<K, V>();
+  private readonly entries = new Map<K, { value: V; used: boolean }>();
 
   constructor(readonly maxSize: number) {}
 
@@ -9,25 +15,26 @@ export class LruCache<K, V> {
   }
 
   get(key: K): V | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    entry.used = true;
+    return entry.value;
   }
 
   /** The value without counting as a use. */
   peek(key: K): V | undefined {
-    return this.entries.get(key);
+    return this.entries.get(key)?.value;
   }
 
   set(key: K, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    if (this.entries.size > this.maxSize) {
-      this.entries.delete(this.entries.keys().next().value as K);
+    const entry = this.entries.get(key);
+    if (entry !== undefined) {
+      entry.value = value;
+      entry.used = true;
+      return;
     }
+    this.entries.set(key, { value, used: false });
+    if (this.entries.size > this.maxSize) this.evictOne();
   }
 
   delete(key: K): void {
@@ -36,5 +43,14 @@ export class LruCache<K, V> {
 
   clear(): void {
     this.entries.clear();
+  }
+
+  private evictOne(): void {
+    for (const [key, entry] of this.entries) {
+      this.entries.delete(key);
+      if (!entry.used) return;
+      entry.used = false;
+      this.entries.set(key, entry);
+    }
   }
 }
