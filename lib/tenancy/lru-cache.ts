@@ -33,8 +33,9 @@ export class LruCache<K, V> {
       entry.used = true;
       return;
     }
-    this.entries.set(key, { value, used: false });
-    if (this.entries.size > this.maxSize) this.evictOne();
+    // Room first: a new entry is not used yet, and must not be its own victim.
+    if (this.entries.size >= this.maxSize) this.evictOne();
+    if (this.maxSize > 0) this.entries.set(key, { value, used: false });
   }
 
   delete(key: K): void {
