@@ -170,7 +170,7 @@ export interface TenantSessionModuleOptions {
   csrf?: false | CsrfOptions;
   /** Per-tenant overrides of cookie name/domain, idle TTL, secret and trusted origins. */
   tenantSettings?: TenantSettingsSource;
-  /** Most tenants whose store stays built in memory (least recently used are dropped). Default 1000. */
+  /** Most tenants whose store stays built in memory (ones not used lately are dropped). Default 1000. */
   maxCachedTenants?: number;
   /** Routes that get tenant + session middleware. Default: all routes. */
   forRoutes?: TenantSessionRoute[];

@@ -18,7 +18,7 @@ export interface NearCacheRead {
  * Session JSON recently read from Redis, kept only while Redis can tell this process about every
  * change (the invalidation listener enables it, and disables it the moment it cannot): never
  * a value Redis said changed or went, never one read before the cache was (re-)enabled, never
- * a reply that raced an invalidation of its key. Bounded (least recently used dropped first).
+ * a reply that raced an invalidation of its key. Bounded (one not used lately dropped first).
  * Pure bookkeeping: the backend decorator and the listener drive it.
  */
 export class NearCache {

@@ -3,7 +3,7 @@ import { LruCache } from './lru-cache.js';
 /** Which tenants exist: a fixed list, or a lookup (a database, a service) answering yes or no. */
 export type KnownTenantsSource = string[] | ((tenant: string) => boolean | Promise<boolean>);
 
-/** How long an answer is trusted, and how many are kept (least recently used dropped). */
+/** How long an answer is trusted, and how many are kept (ones not used lately dropped). */
 const KNOWN_FOR_MS = 5 * 60_000;
 const UNKNOWN_FOR_MS = 30_000;
 const MAX_ANSWERS = 10_000;
