@@ -1,12 +1,13 @@
 import type { Cluster, Redis } from 'ioredis';
 
 /**
- * Commands sent in one turn of the event loop leave in one write: the connection's socket is
- * corked at the first and uncorked once the turn's I/O callbacks have run (setImmediate), so
- * the GETEXs of requests that arrive together cost Redis and the kernel one write, not one
- * each. Not ioredis's `enableAutoPipelining`: that keeps one batch in flight per connection,
- * so a command waits for the previous batch's replies, a whole round trip more at a light load
- * on a Redis a network hop away. Here batches never wait for each other.
+ * While commands await their replies, the next ones sent in the same turn of the event loop
+ * leave in one write: the connection's socket is corked and uncorked once the turn's I/O
+ * callbacks have run (setImmediate), so the GETEXs of requests that arrive together cost Redis
+ * and the kernel one write, not one each. A command on an idle connection leaves at once. Not
+ * ioredis's `enableAutoPipelining`: that keeps one batch in flight per connection, so a command
+ * waits for the previous batch's replies, a whole round trip more at a light load on a Redis a
+ * network hop away. Here batches never wait for each other.
  *
  * A single Redis (or Sentinel's primary) only: a Cluster's commands go out on one connection per
  * node, and are left as they are.
