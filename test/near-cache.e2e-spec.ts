@@ -95,9 +95,11 @@ describe('near cache (real Redis)', () => {
     const app = await start({ idleTtl: 10 });
     const alice = await loginAs(app, 'alice');
     const started = performance.now();
+    let lastRead = started;
     const reads = await countCommands(redis, async () => {
       for (let i = 0; i < 30; i++) {
         expect((await alice.get('/me')).status).toBe(200);
+        lastRead = performance.now();
         await sleep(10);
       }
     });
@@ -108,7 +110,10 @@ describe('near cache (real Redis)', () => {
     expect(restarts).toBeGreaterThan(0);
     expect(restarts).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 1);
     expect(restarts).toBeLessThan(30);
-    expect(await redis.pttl(key(alice))).toBeGreaterThan(10_000 - 100 - 100);
+    // Restarted within 1 % before the last read, and running down since (a busy machine may
+    // take a while between the last read and this PTTL).
+    const ttl = await redis.pttl(key(alice));
+    expect(ttl).toBeGreaterThan(10_000 - 100 - (performance.now() - lastRead) - 20);
   });
 
   it('after a revocation on another instance, serves no stale entry', async () => {

@@ -456,7 +456,13 @@ describe('logout interrupted by a Redis freeze', () => {
     } else {
       expectUnavailable(outcome);
     }
-    expect(await status(leaving)).toBe(401);
+    // The session ended, unless the freeze landed before Redis wrote the frozen step's reply
+    // (MONITOR's line can go out first): then the logout failed at that step and sent nothing
+    // more, and the session is as it was. Either way nothing is half done.
+    if ((await status(leaving)) !== 401) {
+      expect(after.filter((command) => command.startsWith('getdel '))).toEqual([]);
+      expect(await status(leaving)).toBe(200);
+    }
     await expectEveryLiveSessionIndexed(rig.redis);
     for (const other of others) expect(await status(other)).toBe(200);
 
