@@ -13,11 +13,15 @@ import type { Cluster, Redis } from 'ioredis';
  * node, and are left as they are.
  */
 export class WriteCoalescing {
+  /** The single connection to hold writes on; none for a Cluster (decided once, here). */
+  private readonly connection: Redis | undefined;
   private corked = false;
   /** Commands sent and not yet answered (or given up on). */
   private awaited = 0;
 
-  constructor(private readonly client: Redis | Cluster) {}
+  constructor(client: Redis | Cluster) {
+    this.connection = client.isCluster ? undefined : (client as Redis);
+  }
 
   /**
    * Call as a command is about to be sent. On an idle connection it leaves at once: nothing is
@@ -34,8 +38,8 @@ export class WriteCoalescing {
   }
 
   private hold(): void {
-    if (this.corked || this.client.isCluster) return;
-    const { stream, status } = this.client as Redis;
+    if (this.corked || !this.connection) return;
+    const { stream, status } = this.connection;
     if (status !== 'ready' || !stream) return;
     stream.cork();
     this.corked = true;
