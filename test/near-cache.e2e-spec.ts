@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
+import type { NearCachedRedisBackend } from '../lib/store/near-cached.backend.js';
+import { OperationBudget } from '../lib/store/operation-budget.js';
 import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
 import { useOwnRedisServer } from './support/own-redis.js';
 import { startRedisCluster } from './support/redis-cluster.mjs';
@@ -114,6 +116,28 @@ describe('near cache (real Redis)', () => {
     // take a while between the last read and this PTTL).
     const ttl = await redis.pttl(key(alice));
     expect(ttl).toBeGreaterThan(10_000 - 100 - (performance.now() - lastRead) - 20);
+  });
+
+  it('answers a hit once the event-loop turn is over, obeying a change made in the turn', async () => {
+    const stale = 'sessions:acme:near:turn';
+    await redis.set(stale, 'as first read', 'PX', 60_000);
+    const app = await start();
+    const backend = (await app.registry.get('acme')).backend as unknown as NearCachedRedisBackend;
+    const load = () => backend.load(stale, 60_000, new OperationBudget(5_000));
+    // Bounded: the cache turns on once the invalidation connection is in place.
+    let cached = false;
+    for (let i = 0; i < 50 && !cached; i++, await sleep(20)) {
+      await load();
+      cached = Object.keys(await sessionCommands(load)).length === 0;
+    }
+    expect(cached).toBe(true);
+
+    const read = load();
+    // In the same turn, after the hit was found: this process deletes the key.
+    const removed = backend.remove([stale], new OperationBudget(5_000));
+
+    expect(await read).toBeNull();
+    expect(await removed).toBe(1);
   });
 
   it('after a revocation on another instance, serves no stale entry', async () => {

@@ -14,6 +14,9 @@ import type { SessionWrite } from './session-backend.interface.js';
  */
 const TTL_REFRESH_SHARE = 0.01;
 
+/** Resolves once the I/O callbacks of this turn of the event loop have run. */
+const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Settings of the near cache (the module's `nearCache` option, checked). */
 export interface NearCacheSettings {
   maxEntries: number;
@@ -61,9 +64,14 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
 
   override async load(key: string, ttlMs: number, budget: OperationBudget): Promise<string | null> {
     const slackMs = ttlMs * TTL_REFRESH_SHARE;
+    // A hit is answered once this turn's I/O callbacks have run, together with the other
+    // requests that arrived in the turn, as a batch of Redis replies would be: their responses
+    // then leave together, which costs less CPU per request under load. It is looked up again
+    // then, so an invalidation that arrived meanwhile is obeyed.
+    if (this.fresh(key, ttlMs, slackMs)) await endOfTurn();
     const now = performance.now();
-    const cached = this.cache.get(key);
-    if (cached && cached.expiresAt - now >= ttlMs - slackMs) return cached.value;
+    const cached = this.fresh(key, ttlMs, slackMs, now);
+    if (cached) return cached.value;
     const read = this.cache.beginRead(key);
     try {
       // Half the slack in Redis: a read here comes once the cached TTL ran down by the slack,
@@ -76,6 +84,17 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
       this.cache.endRead(read, undefined);
       throw error;
     }
+  }
+
+  /** The cached session, unless its TTL ran down by more than the slack since it was read. */
+  private fresh(
+    key: string,
+    ttlMs: number,
+    slackMs: number,
+    now = performance.now(),
+  ): NearCacheEntry | undefined {
+    const cached = this.cache.get(key);
+    return cached && cached.expiresAt - now >= ttlMs - slackMs ? cached : undefined;
   }
 
   override expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
