@@ -1,8 +1,8 @@
 /**
  * Target 2: the same routes served by (a) Express + express-session + connect-redis,
- * (b) Nest without sessions, (c) Nest with this module and several tenants and (d) Nest with
- * express-session + connect-redis (what Nest users wire up today), each in its own child
- * process, for a logged-in read-only request and a session-modifying one, with Redis on
+ * (b) Nest without sessions, (c) Nest with this module and several tenants, (d) Nest with
+ * express-session + connect-redis (what Nest users wire up today), (e) (c) with the near cache
+ * and (f) (d) on express-session's in-process MemoryStore, each in its own child process, for a logged-in read-only request and a session-modifying one, with Redis on
  * loopback and behind a delay proxy (a Redis a network hop away, where round trips show).
  * Per phase: log in (one cookie per tenant), warm up, RESETSTAT, measure, read Redis counters.
  */
@@ -12,7 +12,7 @@ import { startChildServer } from './child-server.js';
 import { httpRequest, logIn, runLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import { redisWorkSince, resetRedisStats } from './redis-commands.js';
 
-export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e';
+export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
 export type ScenarioId = 'read' | 'modify' | 'read-light';
 /** How the servers reach Redis: directly on loopback, or through the delay proxy. */
 export type LinkId = 'loopback' | 'delayed';
@@ -61,6 +61,13 @@ export const APPS: Record<AppId, BenchApp> = {
     script: 'apps/nest-tenant-session.js',
     env: { BENCH_NEAR_CACHE: 'on' },
     hosts: Object.keys(BENCH_HOSTS),
+    sessions: true,
+  },
+  f: {
+    label: "(d) on express-session's in-process MemoryStore (no Redis, the floor for (e))",
+    script: 'apps/nest-connect-redis.js',
+    env: { BENCH_SESSION_STORE: 'memory' },
+    hosts: ['app.bench.test'],
     sessions: true,
   },
 };

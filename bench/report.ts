@@ -50,6 +50,9 @@ export interface HttpSummary {
     rpsEOverB?: number;
     rpsEOverD?: number;
     nearCacheHitRatio?: number;
+    /** (f), express-session's in-process MemoryStore: what sessions cost with no Redis at all. */
+    rpsFOverB?: number;
+    rpsEOverF?: number;
   };
 }
 
@@ -126,7 +129,7 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         appCpuMicrosPerRequest: median(runs.map((r) => r.appCpuMicrosPerRequest)),
       };
     }
-    const { a, b, c, d, e } = apps;
+    const { a, b, c, d, e, f } = apps;
     return {
       scenario,
       link,
@@ -143,6 +146,8 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         rpsEOverD: d && e ? e.requestsPerSecond / d.requestsPerSecond : undefined,
         // A read that meets Redis sends one GET (and a PTTL); one served from memory none.
         nearCacheHitRatio: e ? 1 - (e.redisCommandsByName.get ?? 0) : undefined,
+        rpsFOverB: b && f ? f.requestsPerSecond / b.requestsPerSecond : undefined,
+        rpsEOverF: e && f ? e.requestsPerSecond / f.requestsPerSecond : undefined,
       },
     };
   });
@@ -200,7 +205,8 @@ export function toMarkdown(report: BenchReport): string {
           `${ratio(q.redisCommandsCOverA)} Redis commands per request · (c)/(b): ` +
           `${ratio(q.rpsCOverB)} requests/s · (e)/(b): ${ratio(q.rpsEOverB)}, (e)/(d): ` +
           `${ratio(q.rpsEOverD)} requests/s, near-cache hit ratio ` +
-          `${q.nearCacheHitRatio === undefined ? 'n/a' : `${(100 * q.nearCacheHitRatio).toFixed(1)} %`}`,
+          `${q.nearCacheHitRatio === undefined ? 'n/a' : `${(100 * q.nearCacheHitRatio).toFixed(1)} %`} · ` +
+          `(f)/(b): ${ratio(q.rpsFOverB)}, (e)/(f): ${ratio(q.rpsEOverF)} requests/s`,
         '',
       );
     }

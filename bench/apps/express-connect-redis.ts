@@ -6,7 +6,7 @@
 import express, { type Request, type Response } from 'express';
 import { Redis } from 'ioredis';
 import { announceReady, benchServerEnv } from './bench-app.js';
-import { connectRedisSession } from './connect-redis-session.js';
+import { connectRedisSession } from './express-session-setup.js';
 
 const { port, redisUrl } = benchServerEnv();
 const redis = new Redis(redisUrl);
