@@ -14,24 +14,30 @@ export interface RequestContext {
   budget: OperationBudget;
 }
 
-const contexts = new WeakMap<Request, RequestContext>();
+/**
+ * On the request, under a symbol private to this module (no other code can name it): a field
+ * load for each of the request's several lookups, where a WeakMap costs a hash lookup each and
+ * weak entries for the garbage collector to trace.
+ */
+const CONTEXT = Symbol('tenant-session request context');
+type WithContext = Request & { [CONTEXT]?: RequestContext };
 
 export function setRequestContext(req: Request, context: RequestContext): void {
-  contexts.set(req, context);
+  (req as WithContext)[CONTEXT] = context;
 }
 
 export function getRequestContext(req: Request | undefined): RequestContext | undefined {
-  return req ? contexts.get(req) : undefined;
+  return (req as WithContext | undefined)?.[CONTEXT];
 }
 
 /** The tenant id resolved (and validated) for this request, for guards, interceptors, services. */
 export function getRequestTenant(req: Request): string | undefined {
-  return contexts.get(req)?.tenantSession.tenant;
+  return getRequestContext(req)?.tenantSession.tenant;
 }
 
 /** The request's context, or a clear error when the module's middleware did not run for it. */
 export function requireRequestContext(req: Request): RequestContext {
-  const context = contexts.get(req);
+  const context = getRequestContext(req);
   if (!context) {
     throw new Error(
       'No session on this request: the route is outside TenantSessionModule forRoutes/exclude',
