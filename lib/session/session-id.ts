@@ -40,14 +40,22 @@ export function generateSessionId(req: Request, nowMs: number, lifetimeMs: numbe
 
 const PARTS = /^[\w-]{32}(?:\.([0-9a-z]{1,10}))?(?:~([0-9a-z]{1,10}))?$/;
 
+/** The last id parsed: a request asks about its session's id several times in a row. */
+let lastParsed: { sid: string; parts: RegExpExecArray | null } | undefined;
+
+function partsOf(sid: string): RegExpExecArray | null {
+  if (lastParsed?.sid !== sid) lastParsed = { sid, parts: PARTS.exec(sid) };
+  return lastParsed.parts;
+}
+
 /** The max-age a session id made here carries, if any. */
 export function maxAgeOfSessionId(sid: string): number | undefined {
-  return positive(PARTS.exec(sid)?.[1]);
+  return positive(partsOf(sid)?.[1]);
 }
 
 /** The absolute deadline (ms epoch, Redis clock) a session id made here carries, if any. */
 export function deadlineOfSessionId(sid: string): number | undefined {
-  const seconds = positive(PARTS.exec(sid)?.[2]);
+  const seconds = positive(partsOf(sid)?.[2]);
   return seconds === undefined ? undefined : seconds * 1000;
 }
 
