@@ -66,7 +66,8 @@ try {
   if (wanted('http')) {
     log(
       'HTTP: (ref) Express, (a) Express + connect-redis, (b) Nest, (c) Nest + this module, ' +
-        `(d) Nest + connect-redis; Redis on loopback and behind a ${settings.delayMs} ms delay`,
+        `(d) Nest + connect-redis, (e) (c) with the near cache, (f) (d) on MemoryStore; ` +
+        `Redis on loopback and behind a ${settings.delayMs} ms delay`,
     );
     const phases = await runHttpComparison({
       redis,
