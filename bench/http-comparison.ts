@@ -2,8 +2,9 @@
  * Target 2: the same routes served by (a) Express + express-session + connect-redis,
  * (b) Nest without sessions, (c) Nest with this module and several tenants, (d) Nest with
  * express-session + connect-redis (what Nest users wire up today), (e) (c) with the near cache
- * and (f) (d) on express-session's in-process MemoryStore, each in its own child process, for a logged-in read-only request and a session-modifying one, with Redis on
- * loopback and behind a delay proxy (a Redis a network hop away, where round trips show).
+ * and (f) (d) on express-session's in-process MemoryStore, each in its own child process, for a
+ * logged-in read-only request and a session-modifying one, with Redis on loopback and behind a
+ * delay proxy (a Redis a network hop away, where round trips show).
  * Per phase: log in (one cookie per tenant), warm up, RESETSTAT, measure, read Redis counters.
  */
 import type { Redis } from 'ioredis';

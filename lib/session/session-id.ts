@@ -41,11 +41,15 @@ export function generateSessionId(req: Request, nowMs: number, lifetimeMs: numbe
 const PARTS = /^[\w-]{32}(?:\.([0-9a-z]{1,10}))?(?:~([0-9a-z]{1,10}))?$/;
 
 /** The last id parsed: a request asks about its session's id several times in a row. */
-let lastParsed: { sid: string; parts: RegExpExecArray | null } | undefined;
+let lastSid: string | undefined;
+let lastParts: RegExpExecArray | null = null;
 
 function partsOf(sid: string): RegExpExecArray | null {
-  if (lastParsed?.sid !== sid) lastParsed = { sid, parts: PARTS.exec(sid) };
-  return lastParsed.parts;
+  if (sid !== lastSid) {
+    lastParts = PARTS.exec(sid);
+    lastSid = sid;
+  }
+  return lastParts;
 }
 
 /** The max-age a session id made here carries, if any. */

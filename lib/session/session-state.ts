@@ -48,12 +48,13 @@ interface SessionState {
 }
 
 const STATE = Symbol('tenant-session state');
+type WithState = object & { [STATE]?: SessionState };
 /** For the rare object that cannot take a property (frozen, sealed, non-extensible). */
 const sealedObjectStates = new WeakMap<object, SessionState>();
 
 function stateIfAny(session: object): SessionState | undefined {
   return (
-    (session as { [STATE]?: SessionState })[STATE] ??
+    (session as WithState)[STATE] ??
     (Object.isExtensible(session) ? undefined : sealedObjectStates.get(session))
   );
 }
@@ -132,8 +133,8 @@ export function forgetUnlessHeldFor(session: object, sid: string): void {
 
 /** Drops everything the store knew about the object. */
 export function forget(session: object): void {
-  const state = stateIfAny(session);
-  if (state) for (const fact of Object.keys(state)) delete state[fact as keyof SessionState];
+  if (STATE in session) (session as WithState)[STATE] = undefined;
+  else sealedObjectStates.delete(session);
 }
 
 /** Whether the session object was loaded from the store or has been stored since. */
