@@ -23,6 +23,7 @@ export { SessionRevokedException } from './errors/session-revoked.exception.js';
 export { RecentLoginRequiredException } from './errors/recent-login-required.exception.js';
 export { CsrfRejectedException, type CsrfRejection } from './errors/csrf-rejected.exception.js';
 export { InvalidSessionPageException } from './errors/invalid-session-page.exception.js';
+export { InvalidUserIdException } from './errors/invalid-user-id.exception.js';
 
 export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
 export type { KnownTenantsSource } from './tenancy/known-tenants.js';

@@ -429,6 +429,29 @@ describe('sample app over HTTP', () => {
       expect((await admin.get('/me')).status).toBe(200);
     });
 
+    it('answers a user id no session can have (300 characters) with 400 INVALID_USER_ID', async () => {
+      const admin = await loggedIn('admin');
+
+      const res = await admin.post(`/admin/users/${'x'.repeat(300)}/revoke`);
+
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        code: 'INVALID_USER_ID',
+        message: 'userId must be a non-empty string of at most 256 characters',
+      });
+      expect((await admin.get('/me')).status).toBe(200);
+    });
+
+    it('is 403 for a user who is not an admin, whatever the user id', async () => {
+      const alice = await loggedIn('alice');
+
+      const res = await alice.post(`/admin/users/${'x'.repeat(300)}/revoke`);
+
+      expect(res.status).toBe(403);
+    });
+
     it('an admin of globex is no admin on acme', async () => {
       const globexAdmin = await loggedIn('admin', GLOBEX);
       const bob = await loggedIn('bob');

@@ -107,6 +107,13 @@ describe('the session middleware', () => {
 });
 
 describe('the TTL restart a request owes at its end', () => {
+  /**
+   * A request's whole wait on Redis: well above the short write pause a request must wait
+   * through (PAUSE_MS), well below the long one it must give up on (STALL_MS).
+   */
+  const OPERATION_TIMEOUT_MS = 1500;
+  const PAUSE_MS = 150;
+  const STALL_MS = 5000;
   const own = useOwnRedisServer();
   let app: RunningTestingApp;
   beforeEach(async () => {
@@ -117,7 +124,7 @@ describe('the TTL restart a request owes at its end', () => {
           secret: TEST_SECRET,
           appName: APP,
           redis: own.server.url,
-          operationTimeoutMs: 300,
+          operationTimeoutMs: OPERATION_TIMEOUT_MS,
         }),
       ],
       controllers: [RememberController],
@@ -132,7 +139,7 @@ describe('the TTL restart a request owes at its end', () => {
 
   it('is stored before the response: the new max-age is the TTL in Redis', async () => {
     const erin = new Visitor(app.http, 'acme.test');
-    await erin.post('/login');
+    expect((await erin.post('/login')).status).toBe(201);
     const res = await erin.post('/remember');
     expect(res.status).toBe(201);
     const ttl = await own.redis.pttl(`sessions:acme:${APP}:${erin.sessionId()}`);
@@ -141,11 +148,12 @@ describe('the TTL restart a request owes at its end', () => {
 
   it('answers 503 with no cookie when Redis cannot take it, and the session keeps its old TTL', async () => {
     const erin = new Visitor(app.http, 'acme.test');
-    await erin.post('/login');
+    expect((await erin.post('/login')).status).toBe(201);
     const key = `sessions:acme:${APP}:${erin.sessionId()}`;
     const before = await own.redis.pttl(key);
     // Writes (GETEX restarts a TTL) wait from now on; reads of the test's own client still work.
-    RememberController.whileHandling = () => own.redis.call('CLIENT', 'PAUSE', '2000', 'WRITE');
+    RememberController.whileHandling = () =>
+      own.redis.call('CLIENT', 'PAUSE', String(STALL_MS), 'WRITE');
     const res = await erin.post('/remember');
     expect(res.status).toBe(503);
     expect(res.headers['set-cookie']).toBeUndefined();
@@ -154,9 +162,10 @@ describe('the TTL restart a request owes at its end', () => {
 
   it('a second res.end while the session is being saved does not answer before it is stored', async () => {
     const erin = new Visitor(app.http, 'acme.test');
-    await erin.post('/login');
+    expect((await erin.post('/login')).status).toBe(201);
     const key = `sessions:acme:${APP}:${erin.sessionId()}`;
-    RememberController.whileHandling = () => own.redis.call('CLIENT', 'PAUSE', '150', 'WRITE');
+    RememberController.whileHandling = () =>
+      own.redis.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE');
     const res = await erin.post('/end-twice');
     expect(res.status).toBe(201);
     expect(JSON.parse((await own.redis.get(key))!).visits).toBe(42);

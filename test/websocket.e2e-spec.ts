@@ -2,6 +2,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { SessionRevokedEvent } from 'nestjs-tenant-session';
 import { performance } from 'node:perf_hooks';
 import type { Socket as ClientSocket } from 'socket.io-client';
+import request from 'supertest';
 import { signature } from '../lib/session/session-cookie.js';
 import { startAppProcess, type AppProcess } from './support/fault-app-process.js';
 import { CommandMonitor } from './support/monitor.js';
@@ -191,6 +192,108 @@ describe('a socket gets its tenant and session at the handshake', () => {
     // PTTL counts down in real time: nothing restarted it (a restart would put it back near 3600 s).
     expect(after).toBeLessThanOrEqual(before - elapsed + 50);
     expect(after).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * Several cookies of the session's name in one handshake (one tossed from a sibling subdomain):
+ * the socket runs with the session an HTTP request with the same Cookie header runs with, never
+ * the first cookie's (see duplicate-cookies.e2e-spec.ts for HTTP).
+ */
+describe('a handshake with several session cookies gets the session HTTP would', () => {
+  const APP = 'ws-duplicate-cookies';
+  let app: WsApp;
+
+  beforeAll(async () => {
+    app = await startWsApp({ appName: APP });
+  });
+  afterAll(() => app?.close());
+
+  /** `name=value` of the visitor's session cookie. */
+  const sid = (visitor: Visitor) => `sid=${visitor.cookies.get('sid')}`;
+  const GARBAGE = 'sid=garbage';
+  async function goneCookie(): Promise<string> {
+    const mallory = await loginOn(app.url, 'mallory');
+    const cookie = sid(mallory);
+    expect((await mallory.post('/logout')).status).toBe(201);
+    return cookie;
+  }
+
+  /** Who HTTP and a socket each say the visitor is, sending exactly these cookies in order. */
+  async function whoIs(cookies: string[]) {
+    const cookie = cookies.join('; ');
+    const me = await request(app.url).get('/me').set('Host', 'acme.test').set('Cookie', cookie);
+    const socket = await open(app.url, { cookie });
+    const { userId } = await ask(socket, 'whoami');
+    return {
+      http: me.status === 200 ? me.body.userId : me.status,
+      socket: userId,
+      socketOf: socket,
+    };
+  }
+
+  it.each([
+    ['garbage, then alice', async (alice: string) => [GARBAGE, alice]],
+    ['alice, then garbage', async (alice: string) => [alice, GARBAGE]],
+    ['a gone session, then alice', async (alice: string) => [await goneCookie(), alice]],
+    ['alice, then a gone session', async (alice: string) => [alice, await goneCookie()]],
+    ['alice twice', async (alice: string) => [alice, alice]],
+  ])('%s: the socket is alice, as over HTTP', async (_, cookies) => {
+    const alice = sid(await loginOn(app.url, 'alice'));
+    const { http, socket } = await whoIs(await cookies(alice));
+    expect(http).toBe('alice');
+    expect(socket).toBe('alice');
+  });
+
+  it.each(['first', 'second'])(
+    "two live sessions, alice's %s: the socket is anonymous, as HTTP answers 401",
+    async (place) => {
+      const alice = await loginOn(app.url, 'alice');
+      const bob = await loginOn(app.url, 'bob');
+      const cookies = place === 'first' ? [sid(alice), sid(bob)] : [sid(bob), sid(alice)];
+      const { http, socket, socketOf } = await whoIs(cookies);
+      expect(http).toBe(401);
+      expect(socket).toBeNull();
+      const refused = nextException(socketOf);
+      socketOf.emit('secret', {});
+      expect(await refused).toMatchObject({ message: 'Login required' });
+      // Neither session was touched: each still works with its own cookie alone.
+      expect(await whoIs([sid(alice)])).toMatchObject({ http: 'alice', socket: 'alice' });
+      expect(await whoIs([sid(bob)])).toMatchObject({ http: 'bob', socket: 'bob' });
+    },
+  );
+
+  it('the socket picked that way ends when its session is revoked', async () => {
+    await loginOn(app.url, 'carol');
+    const carol = sid(await loginOn(app.url, 'carol'));
+    const { socket, socketOf } = await whoIs([GARBAGE, await goneCookie(), carol]);
+    expect(socket).toBe('carol');
+    const ended = ending(socketOf);
+    expect(await app.sessions.revokeAll('acme', 'carol')).toBe(2);
+    expect((await within(EVENT_WAIT_MS, ended, 'the sign-out')).ended).toEqual({
+      reason: 'revoked',
+    });
+  });
+
+  it('a Redis failure while telling two cookies apart refuses the handshake, as HTTP answers 503', async () => {
+    const gate = await TcpGate.start(Number(new URL(process.env.TEST_REDIS_URL!).port));
+    const gated = await startWsApp({ appName: APP, redis: gate.url });
+    try {
+      const alice = sid(await loginOn(gated.url, 'alice'));
+      const cookie = [await goneCookie(), alice].join('; ');
+      gate.close();
+      const me = await request(gated.url).get('/me').set('Host', 'acme.test').set('Cookie', cookie);
+      expect(me.status).toBe(503);
+      const refusal = await connectSocket(gated.url, { cookie }).then(
+        () => undefined,
+        (error: Error & { data?: unknown }) => error,
+      );
+      expect(refusal?.message).toBe('Session store unavailable');
+      expect(refusal?.data).toEqual({ status: 503, code: 'SESSION_STORE_UNAVAILABLE' });
+    } finally {
+      await gated.close();
+      await gate.stop();
+    }
   });
 });
 

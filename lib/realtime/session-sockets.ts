@@ -48,12 +48,13 @@ const RECENT_END_MS = 60_000;
 
 /**
  * Sessions for sockets. At the handshake: the tenant (the module's resolver, on the handshake
- * request), the session id (the signed cookie, checked with that tenant's secrets) and the
- * session itself, read without restarting its TTL. Afterwards, per logged-in session with
- * sockets here: it ends them, with a `session:ended` event first, when the session is revoked or
- * logged out on any instance (the event bus), or expires. Expiry is one read at the time Redis
- * gave (then again when HTTP activity extended it), so a socket costs one read per idle TTL and
- * never keeps a session alive. When the bus was disconnected, every session is read again.
+ * request), the session id (the signed cookie, checked with that tenant's secrets, picked among
+ * duplicates as for HTTP) and the session itself, read without restarting its TTL. Afterwards,
+ * per logged-in session with sockets here: it ends them, with a `session:ended` event first,
+ * when the session is revoked or logged out on any instance (the event bus), or expires. Expiry
+ * is one read at the time Redis gave (then again when HTTP activity extended it), so a socket
+ * costs one read per idle TTL and never keeps a session alive. When the bus was disconnected,
+ * every session is read again.
  */
 @Injectable()
 export class SessionSockets implements OnApplicationShutdown {
@@ -79,7 +80,9 @@ export class SessionSockets implements OnApplicationShutdown {
   /**
    * The handshake: reads the socket's tenant and session, without extending it. Throws
    * HandshakeRefusedError for an unknown tenant, a page of another origin, or a store that does
-   * not answer. A missing, forged or foreign cookie is an anonymous socket, as over HTTP.
+   * not answer. A missing, forged or foreign cookie is an anonymous socket, as over HTTP; of
+   * several session cookies, the socket gets the one an HTTP request would run with (none when
+   * two name existing sessions).
    */
   async open(
     request: IncomingMessage,
@@ -93,10 +96,11 @@ export class SessionSockets implements OnApplicationShutdown {
       }
       const tenant = await this.identifier.identify(request);
       const { store, sessionIdFromCookie } = await this.registry.get(tenant);
-      const sid = sessionIdFromCookie(request.headers.cookie);
-      // Events received from here on may concern what this read returns (see `watch`).
+      // Events received from here on may concern what these reads return (see `watch`).
       const readAt = performance.now();
-      const [stored] = sid === undefined ? [] : await store.snapshots([sid]);
+      const budget = store.budget();
+      const sid = await sessionIdFromCookie(request.headers.cookie, budget);
+      const [stored] = sid === undefined ? [] : await store.snapshots([sid], budget);
       if (sid === undefined || stored === undefined) {
         return { data: { tenant }, readAt, ttlMs: 0, loginRequired };
       }

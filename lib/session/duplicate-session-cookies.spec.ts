@@ -1,4 +1,14 @@
-import { pickSessionCookie } from './duplicate-session-cookies.js';
+import { ConsoleLogger, Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import fc from 'fast-check';
+import { OperationBudget } from '../store/operation-budget.js';
+import {
+  dropDuplicateSessionCookies,
+  pickSessionCookie,
+  sessionIdFromCookies,
+  type SessionCookieJar,
+} from './duplicate-session-cookies.js';
+import { cookieValue, signature, unsignedSessionId } from './session-cookie.js';
 
 describe('pickSessionCookie', () => {
   it('picks the only cookie that verifies, wherever it is, without asking the store', () => {
@@ -26,5 +36,67 @@ describe('pickSessionCookie', () => {
 
   it('picks none when nothing verifies', () => {
     expect(pickSessionCookie([undefined, undefined])).toBeUndefined();
+  });
+});
+
+describe('a socket handshake and an HTTP request with the same Cookie header', () => {
+  const SECRET = 'first-secret-0123456789abcdefghij';
+  const ALIVE = new Set(['alice', 'bob']);
+  /** The tenant's cookie rules, over a store in which only ALIVE's sessions exist. */
+  const jar = {
+    cookieName: 'sid',
+    verifiedSessionId: (value: string) => unsignedSessionId(value, [SECRET]),
+    store: {
+      inspect: async (sids: string[]) =>
+        sids.map((sid) => ({
+          value: ALIVE.has(sid) ? '{}' : null,
+          ttlMs: ALIVE.has(sid) ? 1 : -2,
+        })),
+    },
+  } as unknown as SessionCookieJar;
+  const budget = new OperationBudget(1000);
+  const warnings: string[] = [];
+  beforeAll(() => {
+    Logger.overrideLogger({ log() {}, error() {}, warn: (message) => warnings.push(message) });
+  });
+  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+
+  /** The id the session middleware runs with once the duplicates are dropped. */
+  async function httpSessionId(header: string): Promise<string | undefined> {
+    const req = { headers: { cookie: header } } as Request;
+    await dropDuplicateSessionCookies(req, jar, budget);
+    const raw = cookieValue(req.headers.cookie!, 'sid');
+    return raw === undefined ? undefined : unsignedSessionId(raw, [SECRET]);
+  }
+
+  const signed = (sid: string) => `s%3A${sid}.${encodeURIComponent(signature(sid, SECRET))}`;
+  const pair = fc.oneof(
+    fc.constantFrom('alice', 'bob', 'gone').map((sid) => `sid=${signed(sid)}`),
+    fc.constantFrom('sid=garbage', 'sid=s%3Aalice.AAAA', 'sid=', 'sid', 'xsid=1', 'theme=dark'),
+    fc.constantFrom('alice', 'gone').map((sid) => ` sid = "${signed(sid)}" `),
+  );
+
+  it('run with the same session id, whatever cookies of the name it carries', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(pair, { minLength: 1, maxLength: 5 }), async (pairs) => {
+        const header = pairs.join(';');
+        expect(await sessionIdFromCookies(header, jar, budget)).toBe(await httpSessionId(header));
+      }),
+    );
+  });
+
+  it.each([
+    ['garbage, then a live session', `sid=garbage; sid=${signed('alice')}`, 'alice'],
+    ['a gone session, then a live one', `sid=${signed('gone')}; sid=${signed('alice')}`, 'alice'],
+    ['two live sessions', `sid=${signed('bob')}; sid=${signed('alice')}`, undefined],
+  ])('with %s, the socket gets what HTTP gets', async (_, header, expected) => {
+    expect(await sessionIdFromCookies(header, jar, budget)).toBe(expected);
+    expect(await httpSessionId(header)).toBe(expected);
+  });
+
+  it('says so in the log when two live sessions leave the handshake without one', async () => {
+    warnings.length = 0;
+    await sessionIdFromCookies(`sid=${signed('bob')}; sid=${signed('alice')}`, jar, budget);
+    expect(warnings).toEqual([expect.stringContaining('cookies of several existing sessions')]);
   });
 });

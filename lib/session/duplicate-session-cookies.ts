@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import type { OperationBudget } from '../store/operation-budget.js';
-import { parseCookiePair } from './session-cookie.js';
+import { cookieValue, parseCookiePair } from './session-cookie.js';
 import type { TenantSession } from './tenant-session.registry.js';
 
 const logger = new Logger('TenantSession');
@@ -38,6 +38,9 @@ function distinctVerified(sids: readonly (string | undefined)[]): string[] {
   return [...new Set(sids.filter((sid): sid is string => sid !== undefined))];
 }
 
+/** What telling a tenant's session cookies apart needs of its machinery. */
+export type SessionCookieJar = Pick<TenantSession, 'cookieName' | 'verifiedSessionId' | 'store'>;
+
 /**
  * Leaves at most one cookie of the tenant's session cookie name in the request's Cookie header,
  * the one `pickSessionCookie` picks, before the session middleware reads it. With one cookie of
@@ -47,28 +50,75 @@ function distinctVerified(sids: readonly (string | undefined)[]): string[] {
  */
 export function dropDuplicateSessionCookies(
   req: Request,
-  tenantSession: TenantSession,
+  jar: SessionCookieJar,
   budget: OperationBudget,
 ): Promise<void> | undefined {
   const header = req.headers.cookie;
-  if (header === undefined || !mayRepeat(header, tenantSession.cookieName)) return undefined;
-  return keepOneSessionCookie(req, header, tenantSession, budget);
+  if (header === undefined || !mayRepeat(header, jar.cookieName)) return undefined;
+  return keepOneSessionCookie(req, header, jar, budget);
+}
+
+/**
+ * The session id a request with this Cookie header runs with: the id of the cookie
+ * `dropDuplicateSessionCookies` keeps, when it verifies. For requests the session middleware
+ * never sees (a socket handshake), so they get the session an HTTP request would, never another.
+ */
+export async function sessionIdFromCookies(
+  header: string | undefined,
+  jar: SessionCookieJar,
+  budget: OperationBudget,
+): Promise<string | undefined> {
+  if (header === undefined) return undefined;
+  if (!mayRepeat(header, jar.cookieName)) {
+    const raw = cookieValue(header, jar.cookieName);
+    return raw === undefined ? undefined : jar.verifiedSessionId(raw);
+  }
+  const { candidates, winner } = await chooseSessionCookie(header, jar, budget);
+  return winner === undefined ? undefined : candidates[winner].sid;
 }
 
 async function keepOneSessionCookie(
   req: Request,
   header: string,
-  tenantSession: TenantSession,
+  jar: SessionCookieJar,
   budget: OperationBudget,
 ): Promise<void> {
-  const name = tenantSession.cookieName;
-  const pairs = header.split(';').map((text) => ({ text, cookie: parseCookiePair(text) }));
-  const candidates = pairs.filter(({ cookie }) => cookie?.name === name);
+  const { pairs, candidates, winner } = await chooseSessionCookie(header, jar, budget);
   if (candidates.length < 2) return;
-  const sids = candidates.map(({ cookie }) => tenantSession.verifiedSessionId(cookie!.value));
+  const kept = winner === undefined ? undefined : candidates[winner].pair;
+  req.headers.cookie = pairs
+    .filter((pair) => pair.cookie?.name !== jar.cookieName || pair === kept)
+    .map(({ text }) => text.trim())
+    .join('; ');
+}
+
+interface CookiePair {
+  text: string;
+  cookie?: { name: string; value: string };
+}
+
+/** A Cookie header's pairs, those of the session cookie's name, and which of them wins. */
+interface SessionCookieChoice {
+  pairs: CookiePair[];
+  candidates: { pair: CookiePair; sid?: string }[];
+  winner?: number;
+}
+
+async function chooseSessionCookie(
+  header: string,
+  jar: SessionCookieJar,
+  budget: OperationBudget,
+): Promise<SessionCookieChoice> {
+  const name = jar.cookieName;
+  const pairs: CookiePair[] = header
+    .split(';')
+    .map((text) => ({ text, cookie: parseCookiePair(text) }));
+  const candidates = pairs
+    .filter(({ cookie }) => cookie?.name === name)
+    .map((pair) => ({ pair, sid: jar.verifiedSessionId(pair.cookie!.value) }));
+  const sids = candidates.map(({ sid }) => sid);
   const verified = distinctVerified(sids);
-  const existing =
-    verified.length > 1 ? await existingSessions(tenantSession, verified, budget) : undefined;
+  const existing = verified.length > 1 ? await existingSessions(jar, verified, budget) : undefined;
   const winner = pickSessionCookie(sids, existing);
   if (winner === undefined && verified.length > 0) {
     logger.warn(
@@ -76,11 +126,7 @@ async function keepOneSessionCookie(
         'a session (a cookie tossed from a sibling subdomain?)',
     );
   }
-  const kept = winner === undefined ? undefined : candidates[winner];
-  req.headers.cookie = pairs
-    .filter((pair) => pair.cookie?.name !== name || pair === kept)
-    .map(({ text }) => text.trim())
-    .join('; ');
+  return { pairs, candidates, winner };
 }
 
 /** Cheap and never wrong the other way: a name found at most once is at most one cookie. */
@@ -90,7 +136,7 @@ function mayRepeat(header: string, name: string): boolean {
 }
 
 async function existingSessions(
-  { store }: TenantSession,
+  { store }: SessionCookieJar,
   sids: string[],
   budget: OperationBudget,
 ): Promise<Set<string>> {

@@ -2,25 +2,12 @@ import type { Request } from 'express';
 import { hmacSha256, sameDigest } from './hmac.js';
 
 /**
- * The session id a Cookie header carries under `name`, when its signature verifies with one of
- * `secrets`; what express-session reads (its cookie parsing and cookie-signature's `s:` scheme),
- * for requests express-session never sees, such as a WebSocket handshake. A missing, unsigned
- * or forged cookie is no session id, as it is for express-session.
+ * The session id in one cookie value (`s:<id>.<signature>`), when one of `secrets` signed it:
+ * cookie-signature's `s:` scheme, as express-session checks it. An unsigned or forged value is
+ * no session id, as it is for express-session.
  */
-export function signedSessionId(
-  header: string | undefined,
-  name: string,
-  secrets: readonly string[],
-): string | undefined {
-  return unsignedSessionId(header === undefined ? undefined : cookieValue(header, name), secrets);
-}
-
-/** The session id in one cookie value (`s:<id>.<signature>`), when one of `secrets` signed it. */
-export function unsignedSessionId(
-  raw: string | undefined,
-  secrets: readonly string[],
-): string | undefined {
-  return raw === undefined ? undefined : verifySessionCookie(raw, secrets)?.sid;
+export function unsignedSessionId(raw: string, secrets: readonly string[]): string | undefined {
+  return verifySessionCookie(raw, secrets)?.sid;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { Cookie, Session, type CookieOptions, type SessionData } from 'express-session';
 import type { OperationBudget } from '../store/operation-budget.js';
+import { isWithinCookiePath } from './cookie-path.js';
 import { commitSessionOnResponse, type SessionCommitSettings } from './session-commit.js';
 import { cookieValue, isSecureRequest, verifySessionCookie } from './session-cookie.js';
 import type { TenantSessionStore } from './tenant-session.store.js';
@@ -51,7 +52,7 @@ export class SessionMiddleware {
   async run(req: Request, res: Response, budget: OperationBudget): Promise<void> {
     const { cookie, cookieName, secrets } = this.settings;
     // A cookie scoped to a path is never sent outside it: no session there, as express-session.
-    if (cookie.path && !req.originalUrl.startsWith(cookie.path)) return;
+    if (cookie.path && !isWithinCookiePath(req.originalUrl, cookie.path)) return;
     req.sessionStore = this.store as unknown as Request['sessionStore'];
     const header = req.headers.cookie;
     const raw = header === undefined ? undefined : cookieValue(header, cookieName);

@@ -9,12 +9,14 @@ import type { TenantSessionSettings } from '../options/tenant-session-options.in
 import { TenantKeys } from '../store/keys.js';
 import type { SessionBackend } from '../store/session-backend.interface.js';
 import { SessionBackends } from '../store/session-backends.js';
+import type { OperationBudget } from '../store/operation-budget.js';
 import { DEFAULT_DEPLOYMENT } from '../options/deployments-option.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
 import { UserSessionIndex } from '../user-index/user-session-index.js';
 import { LruCache } from '../tenancy/lru-cache.js';
+import { sessionIdFromCookies } from './duplicate-session-cookies.js';
 import { OwnerSeal } from './owner-seal.js';
-import { signedSessionId, unsignedSessionId } from './session-cookie.js';
+import { unsignedSessionId } from './session-cookie.js';
 import { generateSessionId } from './session-id.js';
 import { SessionMiddleware } from './session-middleware.js';
 import { TenantSessionStore } from './tenant-session.store.js';
@@ -32,10 +34,16 @@ export interface TenantSession {
   cookieName: string;
   cookieDomain?: string;
   /**
-   * The session id a Cookie header carries for this tenant, its signature checked with the
-   * tenant's secrets as express-session checks it; for requests outside express-session (sockets).
+   * The session id a request with this Cookie header runs with in this tenant, for requests
+   * outside the session middleware (sockets): its signature checked with the tenant's secrets,
+   * and of several cookies of the name the one an HTTP request would keep (see
+   * duplicate-session-cookies.ts), which reads the store when two or more verify. On `budget`,
+   * else one of its own.
    */
-  sessionIdFromCookie(cookieHeader: string | undefined): string | undefined;
+  sessionIdFromCookie(
+    cookieHeader: string | undefined,
+    budget?: OperationBudget,
+  ): Promise<string | undefined>;
   /** The session id in one value of the session cookie, when its signature verifies. */
   verifiedSessionId(cookieValue: string): string | undefined;
   /** Origins besides the request's own that may send unsafe requests (module's and tenant's). */
@@ -162,6 +170,8 @@ export class TenantSessionRegistry {
       saveUninitialized: o.saveUninitialized,
       generateId: (req) => generateSessionId(req, backend.now(), lifetimeMs),
     });
+    const verifiedSessionId = (value: string) => unsignedSessionId(value, secrets);
+    const jar = { cookieName, verifiedSessionId, store };
     return {
       tenant,
       deployment,
@@ -171,8 +181,9 @@ export class TenantSessionRegistry {
       sessionMiddleware,
       cookieName,
       cookieDomain,
-      sessionIdFromCookie: (header) => signedSessionId(header, cookieName, secrets),
-      verifiedSessionId: (value) => unsignedSessionId(value, secrets),
+      sessionIdFromCookie: (header, budget = store.budget()) =>
+        sessionIdFromCookies(header, jar, budget),
+      verifiedSessionId,
       trustedOrigins: new Set([
         ...(o.csrf?.trustedOrigins ?? []),
         ...(settings.trustedOrigins ?? []),

@@ -25,11 +25,12 @@ type IoSocket = Parameters<IoAdapter['bindMessageHandlers']>[0];
  * socket.io for Nest gateways, with the tenant and session of each socket:
  * `app.useWebSocketAdapter(new TenantSessionIoAdapter(app))`. Every handshake (every namespace a
  * gateway uses) resolves the tenant with the module's resolver, checks the signed session cookie
- * with that tenant's secrets and reads the session without extending it; gateways get them
- * through `@Tenant()`, `@Session()`, `@SessionUserId()`, `SessionAuthGuard` and `socket.data`
- * (`TenantSocketData`). An unknown tenant or a foreign page is refused (`connect_error`); no or
- * a bad cookie is an anonymous socket. A socket whose session is revoked, logged out or expires,
- * on this instance or another, gets `session:ended` `{ reason }` and is disconnected.
+ * with that tenant's secrets (of several, the one an HTTP request would keep) and reads the
+ * session without extending it; gateways get them through `@Tenant()`, `@Session()`,
+ * `@SessionUserId()`, `SessionAuthGuard` and `socket.data` (`TenantSocketData`). An unknown
+ * tenant or a foreign page is refused (`connect_error`); no or a bad cookie is an anonymous
+ * socket. A socket whose session is revoked, logged out or expires, on this instance or
+ * another, gets `session:ended` `{ reason }` and is disconnected.
  */
 export class TenantSessionIoAdapter extends IoAdapter {
   private readonly prepared = new WeakSet<object>();

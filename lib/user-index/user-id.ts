@@ -1,3 +1,5 @@
+import { InvalidUserIdException } from '../errors/invalid-user-id.exception.js';
+
 /** User ids end up inside index keys: non-empty strings of bounded length. */
 export const MAX_USER_ID_LENGTH = 256;
 
@@ -9,12 +11,13 @@ export function normalizeUserId(raw: unknown): string | undefined {
     : undefined;
 }
 
-/** Like `normalizeUserId`, for API calls where a bad id is a programming error. */
+/**
+ * Like `normalizeUserId`, for the services' entry points: an id they cannot use is refused with
+ * InvalidUserIdException (400), since it often comes from a request (a route parameter).
+ */
 export function checkUserId(userId: string): string {
   if (typeof userId !== 'string' || normalizeUserId(userId) === undefined) {
-    throw new TypeError(
-      `userId must be a non-empty string of at most ${MAX_USER_ID_LENGTH} characters`,
-    );
+    throw new InvalidUserIdException(MAX_USER_ID_LENGTH);
   }
   return userId;
 }
