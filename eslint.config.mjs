@@ -3,13 +3,14 @@ import tseslint from 'typescript-eslint';
 /**
  * lib/ is layered; a folder may import only from the folders before it, never from a later one
  * (and never from the module files at the root of lib/):
- * errors ← tenancy ← options ← store ← user-index ← session ← revocation ← identity ←
+ * errors ← util ← tenancy ← options ← store ← user-index ← session ← revocation ← identity ←
  * realtime ← http ← health ← socket-io ← root. lib/health (the terminus indicator) and
  * lib/socket-io (the socket.io adapter) are entry points of their own: they load optional peers,
  * which nothing reachable from lib/index.ts may import.
  */
 const LAYERS = [
   'errors',
+  'util',
   'tenancy',
   'options',
   'store',

@@ -282,17 +282,23 @@ describe('module configuration', () => {
     await browser.post('/login', { user: 'alice' });
     const key = `sessions:acme:settings:${browser.sessionId()}`;
 
-    for (const corrupt of [
-      '{not json',
-      '[]',
-      '{"cookie":1}',
-      '{"cookie":{},"_owner":{"userId":7}}',
-    ]) {
+    for (const corrupt of ['{not json', '[]', '{"cookie":1}']) {
       await redis.set(key, corrupt, 'EX', 60);
       const res = await browser.get('/me');
       expect(res.status).toBe(401);
       expect(await redis.get(key)).toBe(corrupt);
     }
+  });
+
+  it('refuses a session whose owner is not one the module writes, and deletes it', async () => {
+    t = await createTestApp({ appName: 'settings' });
+    const browser = new Visitor(t.http, 'acme.test');
+    await browser.post('/login', { user: 'alice' });
+    const key = `sessions:acme:settings:${browser.sessionId()}`;
+    await redis.set(key, '{"cookie":{},"_owner":{"userId":7}}', 'EX', 60);
+
+    expect((await browser.get('/me')).status).toBe(401);
+    expect(await redis.exists(key)).toBe(0);
   });
 
   it('keeps at most maxCachedTenants stores built, and rebuilds on demand', async () => {
@@ -361,5 +367,22 @@ describe('module configuration', () => {
     await expect(
       createTestApp({ appName: 'ok', tenant: { byHost: { 'x.test': 'not valid' } } }),
     ).rejects.toThrow(/invalid tenant id/);
+  });
+
+  it('rejects durations and cookie settings no Set-Cookie or Redis TTL could carry', async () => {
+    const refused = (options: Partial<Parameters<typeof createTestApp>[0]>) =>
+      expect(createTestApp({ appName: 'ok', ...options })).rejects;
+    await refused({ idleTtl: 1e16 }).toThrow(/idleTtl must be at most 31557600000 \(1000 years\)/);
+    await refused({ absoluteLifetime: 4e10 }).toThrow(/absoluteLifetime must be at most/);
+    await refused({ cookieName: 'my sid' }).toThrow(/the name "my sid" is not a token/);
+    await refused({ cookie: { domain: 'a b' } }).toThrow(/cookie\.domain "a b" is not a domain/);
+    await refused({ cookie: { path: '/\u0001' } }).toThrow(/cookie\.path/);
+    await refused({ cookie: { sameSite: 'bogus' as never } }).toThrow(/cookie\.sameSite/);
+    await refused({ tenantSettings: { acme: { idleTtl: 1e16 } } }).toThrow(
+      /tenantSettings\[acme\]\.idleTtl must be at most/,
+    );
+    await refused({ tenantSettings: { acme: { cookieDomain: 'a b' } } }).toThrow(
+      /tenantSettings\[acme\]: .*cookie\.domain "a b"/,
+    );
   });
 });

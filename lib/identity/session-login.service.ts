@@ -1,22 +1,29 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import type { SessionData } from 'express-session';
+import { Session, type SessionData } from 'express-session';
 import { performance } from 'node:perf_hooks';
 import { LoginRequiredException } from '../errors/login-required.exception.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
+import { MAX_SESSION_AGE_MS, MAX_SESSION_AGE_SECONDS } from '../options/session-age-limit.js';
 import { requireRequestContext } from '../session/request-context.js';
 import { requestSessionId } from '../session/session-id.js';
 import { checkUserId } from '../user-index/user-id.js';
 
 export interface LoginOptions {
-  /** Fields to put in the new session before its first save. */
+  /**
+   * Fields to put in the new session before its first save; not `cookie` (see `maxAge`) nor a
+   * name the session object already has (`id`, `save`, ...).
+   */
   data?: Partial<SessionData>;
-  /** This session's own idle timeout in ms ("remember me"); default: the tenant's idle TTL. */
+  /**
+   * This session's own idle timeout in ms ("remember me"), at least 1 and at most 1000 years;
+   * default: the tenant's idle TTL.
+   */
   maxAge?: number;
   /**
-   * This session's absolute lifetime in seconds (it ends this long after the login, however
-   * active); default: the tenant's `absoluteLifetime`. A "remember me" longer than that needs
-   * this too.
+   * This session's absolute lifetime in whole seconds, at most 1000 years (it ends this long
+   * after the login, however active); default: the tenant's `absoluteLifetime`. A "remember
+   * me" longer than that needs this too.
    */
   absoluteLifetime?: number;
   /**
@@ -33,6 +40,7 @@ export interface LoginOptions {
  * binding app data cannot forge or change), indexed, stored and confirmed before this resolves;
  * it is refused (LoginRevokedException) when a revocation of the user raced it. Logins made
  * any other way (passport, the app's own fields, see the `identity` option) are indexed too.
+ * Arguments no session can carry are a TypeError, before anything is changed or written.
  */
 @Injectable()
 export class SessionLoginService {
@@ -40,12 +48,14 @@ export class SessionLoginService {
 
   async login(req: Request, userId: string, options: LoginOptions = {}): Promise<void> {
     checkUserId(userId);
+    checkLoginOptions(options);
     const context = requireRequestContext(req);
     const { tenantSession } = context;
     if (options.began === 'now') context.arrivedAt = performance.now();
     requestSessionId(req, {
       maxAgeMs: options.maxAge,
-      lifetimeMs: lifetimeMs(options.absoluteLifetime),
+      lifetimeMs:
+        options.absoluteLifetime === undefined ? undefined : options.absoluteLifetime * 1000,
     });
     await callback((done) => tenantSession.store.regenerate(req, done));
     const session = req.session;
@@ -98,12 +108,52 @@ export class SessionLoginService {
   }
 }
 
-function lifetimeMs(seconds: number | undefined): number | undefined {
-  if (seconds === undefined) return undefined;
-  if (!Number.isInteger(seconds) || seconds <= 0) {
-    throw new TypeError(`absoluteLifetime must be a positive integer (seconds), got ${seconds}`);
+/**
+ * A login's options as a session can carry them: durations a cookie Expires, a Redis TTL and a
+ * session id can hold (see session-age-limit.ts), and data that leaves the session's cookie and
+ * methods alone (`Object.assign` would replace them, and the response's commit would throw).
+ */
+function checkLoginOptions(options: LoginOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('login options must be an object');
   }
-  return seconds * 1000;
+  const { maxAge, absoluteLifetime, data, began } = options;
+  if (
+    maxAge !== undefined &&
+    !(typeof maxAge === 'number' && maxAge >= 1 && maxAge <= MAX_SESSION_AGE_MS)
+  ) {
+    throw new TypeError(
+      `maxAge must be a number of ms from 1 to ${MAX_SESSION_AGE_MS} (1000 years), got ${String(maxAge)}`,
+    );
+  }
+  if (
+    absoluteLifetime !== undefined &&
+    !(
+      Number.isInteger(absoluteLifetime) &&
+      absoluteLifetime > 0 &&
+      absoluteLifetime <= MAX_SESSION_AGE_SECONDS
+    )
+  ) {
+    throw new TypeError(
+      `absoluteLifetime must be whole seconds from 1 to ${MAX_SESSION_AGE_SECONDS} (1000 years), got ${String(absoluteLifetime)}`,
+    );
+  }
+  if (data !== undefined) {
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new TypeError('data must be an object of session fields');
+    }
+    const taken = Object.keys(data).find(
+      (key) => key === 'cookie' || key === 'id' || key === 'req' || key in Session.prototype,
+    );
+    if (taken !== undefined) {
+      throw new TypeError(
+        `data.${taken} would replace the session's own ${taken}: set cookie options through maxAge, and pick another field name`,
+      );
+    }
+  }
+  if (began !== undefined && began !== 'with-request' && began !== 'now') {
+    throw new TypeError(`began must be 'with-request' or 'now', got ${String(began)}`);
+  }
 }
 
 function callback(run: (done: (err?: unknown) => void) => void): Promise<void> {

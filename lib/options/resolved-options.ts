@@ -4,12 +4,14 @@ import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.erro
 import { normalizeTenantId } from '../tenancy/tenant-id.js';
 import { createTenantResolver, restrictToKnownTenants } from '../tenancy/tenant-resolver.js';
 import type { TenantResolverFn } from '../tenancy/tenant-resolution.interface.js';
+import { checkCookieAttributes } from './cookie-attributes.js';
 import { checkCookiePrefix } from './cookie-prefix.js';
 import { checkTrustedOrigins, resolveCsrf, type ResolvedCsrf } from './csrf-options.js';
 import { checkDeploymentName, checkDeployments } from './deployments-option.js';
 import { checkKeyTemplates } from './key-templates.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
+import { MAX_SESSION_AGE_SECONDS } from './session-age-limit.js';
 import type { SessionRevokedEvent } from './session-revoked.event.js';
 import type {
   AuthenticatedCheck,
@@ -93,6 +95,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
   const cookieName = options.cookieName ?? 'sid';
   const cookie = { ...DEFAULT_COOKIE, ...options.cookie };
   checkCookiePrefix('cookieName', cookieName, cookie);
+  checkCookieAttributes('cookieName, cookie', cookieName, cookie);
   const deployments = checkDeployments(options.deployments);
   if (options.tenantSettings && typeof options.tenantSettings === 'object') {
     for (const [tenant, settings] of Object.entries(options.tenantSettings)) {
@@ -117,8 +120,8 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     secrets: checkSecrets(options.secret, 'secret'),
     keyPrefix,
     indexPrefix,
-    idleTtlSeconds: positiveInteger('idleTtl', options.idleTtl ?? 3600),
-    absoluteLifetimeSeconds: positiveInteger(
+    idleTtlSeconds: sessionSeconds('idleTtl', options.idleTtl ?? 3600),
+    absoluteLifetimeSeconds: sessionSeconds(
       'absoluteLifetime',
       options.absoluteLifetime ?? DEFAULT_ABSOLUTE_LIFETIME_SECONDS,
     ),
@@ -172,14 +175,14 @@ export function checkTenantSettings(
   if (settings?.secret !== undefined) checkSecrets(settings.secret, where);
   for (const name of ['idleTtl', 'absoluteLifetime'] as const) {
     const value = settings?.[name];
-    if (value !== undefined) positiveInteger(`${where}.${name}`, value);
+    if (value !== undefined) sessionSeconds(`${where}.${name}`, value);
   }
   checkTrustedOrigins(`${where}.trustedOrigins`, settings?.trustedOrigins);
   if (settings?.cookieName !== undefined || settings?.cookieDomain !== undefined) {
-    checkCookiePrefix(where, settings.cookieName ?? defaults.cookieName, {
-      ...defaults.cookie,
-      domain: settings.cookieDomain ?? defaults.cookie.domain,
-    });
+    const name = settings.cookieName ?? defaults.cookieName;
+    const cookie = { ...defaults.cookie, domain: settings.cookieDomain ?? defaults.cookie.domain };
+    checkCookiePrefix(where, name, cookie);
+    checkCookieAttributes(where, name, cookie);
   }
 }
 
@@ -241,6 +244,17 @@ function checkAfterSession(handlers: unknown): RequestHandler[] {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) {
     throw new InvalidTenantSessionOptionsError(`${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+/** A session duration in seconds: a TTL, a Date and a session id must all carry it. */
+function sessionSeconds(name: string, value: number): number {
+  positiveInteger(name, value);
+  if (value > MAX_SESSION_AGE_SECONDS) {
+    throw new InvalidTenantSessionOptionsError(
+      `${name} must be at most ${MAX_SESSION_AGE_SECONDS} (1000 years), got ${value}`,
+    );
   }
   return value;
 }

@@ -1,4 +1,11 @@
 import type { SessionData } from 'express-session';
+import {
+  isCookieDomain,
+  isCookiePath,
+  isCookiePriority,
+  isSameSite,
+} from '../options/cookie-attributes.js';
+import { MAX_SESSION_AGE_MS } from '../options/session-age-limit.js';
 import type { SessionOwner } from './session-state.js';
 
 /** Field of the stored JSON holding the sealed owner; other services see ordinary session data. */
@@ -33,8 +40,16 @@ export function encodeSession(
 }
 
 /**
- * Parses stored JSON; `undefined` means corrupt (not an object with a cookie). An `_owner` that
- * is not shaped like one is returned as `unsealed`, to be ignored like a forged one.
+ * Deepest nesting of stored JSON that is still a session: JSON.stringify recurses, so data
+ * nested much deeper would throw (RangeError) each time the session is compared or written.
+ */
+const MAX_DEPTH = 1000;
+
+/**
+ * Parses stored JSON; `undefined` means corrupt: not an object with a cookie express-session can
+ * rebuild and serialize (see `isStoredCookie`), or nested deeper than it can be written back.
+ * An `_owner` that is not shaped like one is returned as `unsealed`, to be ignored like a forged
+ * one.
  */
 export function decodeSession(
   raw: string,
@@ -45,7 +60,10 @@ export function decodeSession(
   } catch {
     return undefined;
   }
-  if (!isObject(parsed) || !isObject(parsed.cookie)) return undefined;
+  if (!isObject(parsed) || !isObject(parsed.cookie) || !isStoredCookie(parsed.cookie)) {
+    return undefined;
+  }
+  if (nestsTooDeep(raw)) return undefined;
   const owner = parsed[OWNER_FIELD];
   const data = parsed as StoredSessionData;
   if (owner === undefined) return { data };
@@ -69,6 +87,108 @@ export function sessionTtlMs(
   const expires = data.cookie?.expires;
   const until = expires ? new Date(expires).getTime() : NaN;
   return Number.isFinite(until) ? until - Date.now() : fallbackMs;
+}
+
+/** The last path and domain found valid: every session of a tenant stores the same ones. */
+let validPath = '/';
+let validDomain: string | undefined;
+
+/**
+ * Whether express-session's Cookie, rebuilt from this, can be serialized as the response ends.
+ * It copies every stored field onto itself, setters and methods included, so only its own
+ * fields may be there (as `Cookie.data` writes them), each as the `cookie` package accepts it:
+ * else `serialize` throws, or a setter throws on the `touch` that comes before it. Dates and
+ * max-ages must land within the session age limit, and max-ages are whole ms (express-session
+ * derives them from Dates), so each is a valid Expires and Redis TTL.
+ */
+function isStoredCookie(cookie: Record<string, unknown>): boolean {
+  for (const field in cookie) {
+    const value = cookie[field];
+    switch (field) {
+      case 'originalMaxAge':
+        if (value !== null && !isStoredMaxAge(value)) return false;
+        break;
+      case 'expires':
+        if (value !== null && !isStoredExpiry(value)) return false;
+        break;
+      case 'path':
+        if (value === validPath || value === null) break;
+        if (typeof value !== 'string' || !isCookiePath(value)) return false;
+        validPath = value;
+        break;
+      case 'domain':
+        if (value === validDomain || value === null || value === '') break;
+        if (typeof value !== 'string' || !isCookieDomain(value)) return false;
+        validDomain = value;
+        break;
+      case 'sameSite':
+        if (value !== null && !isSameSite(value)) return false;
+        break;
+      case 'priority':
+        if (value !== null && !isCookiePriority(value)) return false;
+        break;
+      case 'secure':
+      case 'httpOnly':
+      case 'partitioned':
+        if (value !== null && typeof value !== 'boolean') return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+function isStoredMaxAge(value: unknown): boolean {
+  return Number.isInteger(value) && Math.abs(value as number) <= MAX_SESSION_AGE_MS;
+}
+
+/**
+ * An expiry as JSON writes a Date, no further from now than the age limit. Not a number: Cookie
+ * keeps one as it is, and its `maxAge` would then read an epoch as an age.
+ */
+function isStoredExpiry(value: unknown): boolean {
+  return (
+    typeof value === 'string' && Math.abs(Date.parse(value) - Date.now()) <= MAX_SESSION_AGE_MS
+  );
+}
+
+/** Whether JSON text (valid) nests arrays and objects deeper than MAX_DEPTH. */
+function nestsTooDeep(raw: string): boolean {
+  // Each level takes two characters, and at least one bracket: most values have too few of
+  // either to go deep, which native searches tell without a loop over every character.
+  if (raw.length <= 2 * MAX_DEPTH || countUpTo(raw, '{') + countUpTo(raw, '[') <= MAX_DEPTH) {
+    return false;
+  }
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const code = raw.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c) i++;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x7b || code === 0x5b) {
+      if (++depth > MAX_DEPTH) return true;
+    } else if (code === 0x7d || code === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** How often `char` occurs in `text`, counting no further than MAX_DEPTH + 1. */
+function countUpTo(text: string, char: string): number {
+  let count = 0;
+  for (
+    let at = text.indexOf(char);
+    at !== -1 && count <= MAX_DEPTH;
+    at = text.indexOf(char, at + 1)
+  ) {
+    count++;
+  }
+  return count;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -10,6 +10,7 @@ import {
   Res,
   UseGuards,
   type LoggerService,
+  type Type,
 } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
@@ -179,11 +180,12 @@ export interface TestApp {
 /**
  * A Nest app with the module on the test Redis (or the embedded store with `redis: undefined`).
  * Give each suite its own `appName` so suites sharing the server never see each other's keys.
- * Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to capture them.
+ * Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to capture them;
+ * `controllers` adds a suite's own routes beside the shared ones.
  */
 export async function createTestApp(
   options: Partial<TenantSessionModuleOptions> & { appName: string },
-  { logger }: { logger?: LoggerService } = {},
+  { logger, controllers = [] }: { logger?: LoggerService; controllers?: Type[] } = {},
 ): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -194,7 +196,7 @@ export async function createTestApp(
         redis: 'redis' in options ? options.redis : process.env.TEST_REDIS_URL,
       }),
     ],
-    controllers: [TestController],
+    controllers: [TestController, ...controllers],
   }).compile();
   const running = await startTestingApp(moduleRef, { logger });
   const { app } = running;
