@@ -6,6 +6,7 @@ import { TenantKeys } from '../lib/store/keys.js';
 import { OperationBudget } from '../lib/store/operation-budget.js';
 import { NOT_BEFORE_MEMBER, NOT_BEFORE_RETENTION_MS } from '../lib/store/scripts.js';
 import type {
+  LoginStart,
   IndexPage,
   IndexPosition,
   SessionBackend,
@@ -26,6 +27,25 @@ const randomId = () => Math.random().toString(36).slice(2, 10);
 
 /** Ample for one call on a busy machine: these tests are about semantics, not deadlines. */
 const budget = () => new OperationBudget(5000);
+
+/** A request's read (its TTL restarted), the value only. */
+const loadValue = (backend: SessionBackend, key: string, ttlMs: number, work: OperationBudget) =>
+  backend.read(key, { mode: 'always', ttlMs }, undefined, work).then((read) => read.value);
+
+/** A renewal that is due: the lease extended to now + `leaseMs`, unless already past that. */
+const renew = (
+  backend: SessionBackend,
+  indexKey: string,
+  sid: string,
+  leaseMs: number,
+  work: OperationBudget,
+) => backend.lease(indexKey, sid, leaseMs, leaseMs, work);
+
+/** A login that began `agoMs` before now, dated both ways as the store dates it (LoginStart). */
+const ago = (backend: SessionBackend, agoMs: number): LoginStart => ({
+  agoMs,
+  at: backend.now() - agoMs,
+});
 
 /** A budget some earlier step of the same unit of work used up. */
 function spentBudget(): OperationBudget {
@@ -89,7 +109,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
   };
   /** Admits a login that began `sinceMs` ago and returns its lease (fails the test if refused). */
   const admitted = async (sid: string, leaseMs: number, sinceMs = 0, index = indexKey()) => {
-    const admission = await backend.admit(index, sid, leaseMs, sinceMs, budget());
+    const admission = await backend.admit(index, sid, leaseMs, ago(backend, sinceMs), budget());
     if (!admission.admitted) throw new Error(`login ${sid} was refused`);
     return admission.until;
   };
@@ -100,16 +120,16 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     it('load returns what was written and restarts its TTL', async () => {
       await put('s1', '{"a":1}', 1000);
       await sleep(300);
-      expect(await backend.load(key('s1'), 1500, budget())).toBe('{"a":1}');
+      expect(await loadValue(backend, key('s1'), 1500, budget())).toBe('{"a":1}');
       // Past the first TTL, within the restarted one.
       await sleep(1000);
-      expect(await backend.load(key('s1'), 1500, budget())).toBe('{"a":1}');
+      expect(await loadValue(backend, key('s1'), 1500, budget())).toBe('{"a":1}');
       await sleep(2000);
-      expect(await backend.load(key('s1'), 1500, budget())).toBeNull();
+      expect(await loadValue(backend, key('s1'), 1500, budget())).toBeNull();
     });
 
     it('load of a missing session returns null and creates nothing', async () => {
-      expect(await backend.load(key('missing'), 60_000, budget())).toBeNull();
+      expect(await loadValue(backend, key('missing'), 60_000, budget())).toBeNull();
       await expectGone('missing');
     });
 
@@ -128,7 +148,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
       await put('here', '{"v":1}', 60_000);
       expect(await update('here', '{"v":2}', 60_000)).toBe(true);
-      expect(await backend.load(key('here'), 60_000, budget())).toBe('{"v":2}');
+      expect(await loadValue(backend, key('here'), 60_000, budget())).toBe('{"v":2}');
     });
 
     it('a write with ttlMs sets the TTL; without ttlMs it keeps the current one (KEEPTTL)', async () => {
@@ -233,7 +253,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
   describe('admit', () => {
     it('admits a login and returns a lease of now + leaseMs on the store clock', async () => {
       const before = Date.now();
-      const admission = await backend.admit(indexKey(), 'sid-a', 60_000, 0, budget());
+      const admission = await backend.admit(indexKey(), 'sid-a', 60_000, ago(backend, 0), budget());
       expect(admission).toEqual({
         admitted: true,
         now: expect.any(Number),
@@ -258,12 +278,14 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       await sleep(600);
       await admitted('b', 60_000, 100);
 
-      const admission = await backend.admit(indexKey(), 'c', 60_000, 0, budget());
+      const admission = await backend.admit(indexKey(), 'c', 60_000, ago(backend, 0), budget());
 
       expect(admission).toMatchObject({ admitted: true, entries: 3 });
-      expect(await backend.admit(indexKey(), 'c', 60_000, 0, budget())).toMatchObject({
-        entries: 3,
-      });
+      expect(await backend.admit(indexKey(), 'c', 60_000, ago(backend, 0), budget())).toMatchObject(
+        {
+          entries: 3,
+        },
+      );
     });
 
     it("refuses a login that began before the user's last revocation, and indexes nothing", async () => {
@@ -272,9 +294,34 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       await backend.entries(indexKey(), true, budget());
 
       expect(
-        await backend.admit(indexKey(), 'late', 60_000, performance.now() - loginBegan, budget()),
+        await backend.admit(
+          indexKey(),
+          'late',
+          60_000,
+          ago(backend, performance.now() - loginBegan),
+          budget(),
+        ),
       ).toEqual({ admitted: false });
       expect(await probe.members(indexKey())).toEqual([NOT_BEFORE_MEMBER]);
+    });
+
+    it('dates a login by the earlier of its two datings: a command that waited in transit cannot make a login look younger than a revocation', async () => {
+      const loginBegan = backend.now();
+      await sleep(100);
+      await backend.entries(indexKey(), true, budget());
+      // Sent "0 ms after the login began", but the login began before the revocation.
+      const delayed = { agoMs: 0, at: loginBegan };
+      expect(await backend.admit(indexKey(), 'delayed', 60_000, delayed, budget())).toEqual({
+        admitted: false,
+      });
+      expect(await backend.confirm(indexKey(), 'delayed', delayed, budget())).toBe(false);
+      // Either dating alone after the revocation is not enough: both must be.
+      await sleep(100);
+      const skewed = { agoMs: 1_000, at: backend.now() };
+      expect(await backend.admit(indexKey(), 'skewed', 60_000, skewed, budget())).toEqual({
+        admitted: false,
+      });
+      expect(await sids()).toEqual([]);
     });
 
     it("admits a login that began after the user's last revocation", async () => {
@@ -286,7 +333,13 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
     it('refuses any login older than NOT_BEFORE_RETENTION_MS, even with no revocation recorded', async () => {
       expect(
-        await backend.admit(indexKey(), 'old', 60_000, NOT_BEFORE_RETENTION_MS + 1, budget()),
+        await backend.admit(
+          indexKey(),
+          'old',
+          60_000,
+          ago(backend, NOT_BEFORE_RETENTION_MS + 1),
+          budget(),
+        ),
       ).toEqual({ admitted: false });
       // Not for want of a not-before: a younger login is admitted.
       await admitted('young', 60_000, NOT_BEFORE_RETENTION_MS - 60_000);
@@ -303,7 +356,13 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       await sleep(700);
 
       expect(
-        await backend.admit(indexKey(), 'slow', 60_000, performance.now() - loginBegan, budget()),
+        await backend.admit(
+          indexKey(),
+          'slow',
+          60_000,
+          ago(backend, performance.now() - loginBegan),
+          budget(),
+        ),
       ).toEqual({ admitted: false });
       expect(await probe.notBefore(indexKey())).not.toBeNull();
     });
@@ -330,7 +389,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       expect(afterRevocation).toBeLessThanOrEqual(NOT_BEFORE_RETENTION_MS + 1);
 
       // Later writes recompute the TTL from the leases and the not-before together.
-      await backend.renew(indexKey(), 'a', 2000, budget());
+      await renew(backend, indexKey(), 'a', 2000, budget());
       expect(await probe.ttlMs(indexKey())).toBeGreaterThan(NOT_BEFORE_RETENTION_MS - 5000);
       await sleep(300);
       await admitted('long', NOT_BEFORE_RETENTION_MS + 60_000, 100);
@@ -342,9 +401,9 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     it('is true for an admitted login with no revocation since it began', async () => {
       const began = performance.now();
       await admitted('a', 60_000);
-      expect(await backend.confirm(indexKey(), 'a', performance.now() - began, budget())).toBe(
-        true,
-      );
+      expect(
+        await backend.confirm(indexKey(), 'a', ago(backend, performance.now() - began), budget()),
+      ).toBe(true);
     });
 
     it('is true for a login that began after the last revocation', async () => {
@@ -352,9 +411,9 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       await sleep(300);
       const began = performance.now();
       await admitted('b', 60_000);
-      expect(await backend.confirm(indexKey(), 'b', performance.now() - began, budget())).toBe(
-        true,
-      );
+      expect(
+        await backend.confirm(indexKey(), 'b', ago(backend, performance.now() - began), budget()),
+      ).toBe(true);
     });
 
     it('is false once the user was revoked after the login began, though its entry remains', async () => {
@@ -362,9 +421,9 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       await admitted('a', 60_000);
       await sleep(100);
       await backend.entries(indexKey(), true, budget());
-      expect(await backend.confirm(indexKey(), 'a', performance.now() - began, budget())).toBe(
-        false,
-      );
+      expect(
+        await backend.confirm(indexKey(), 'a', ago(backend, performance.now() - began), budget()),
+      ).toBe(false);
       expect(await sids()).toEqual(['a']);
     });
 
@@ -372,27 +431,46 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       const began = performance.now();
       await admitted('a', 60_000);
       await backend.unindex(indexKey(), ['a'], budget());
-      expect(await backend.confirm(indexKey(), 'a', performance.now() - began, budget())).toBe(
-        false,
-      );
-      expect(await backend.confirm(indexKey(), 'never', 0, budget())).toBe(false);
+      expect(
+        await backend.confirm(indexKey(), 'a', ago(backend, performance.now() - began), budget()),
+      ).toBe(false);
+      expect(await backend.confirm(indexKey(), 'never', ago(backend, 0), budget())).toBe(false);
     });
   });
 
-  describe('renew', () => {
+  describe('lease', () => {
     it('raises a lease and never lowers it', async () => {
       const first = await admitted('a', 30_000);
-      expect(await backend.renew(indexKey(), 'a', 10_000, budget())).toBe(first);
+      expect(await renew(backend, indexKey(), 'a', 10_000, budget())).toBe(first);
       expect(await backend.entries(indexKey(), false, budget())).toEqual([
         { sid: 'a', until: first },
       ]);
 
-      const raised = await backend.renew(indexKey(), 'a', 60_000, budget());
+      const raised = (await renew(backend, indexKey(), 'a', 60_000, budget()))!;
       expect(raised - first).toBeGreaterThanOrEqual(30_000);
       expect(raised - first).toBeLessThan(40_000);
       expect(await backend.entries(indexKey(), false, budget())).toEqual([
         { sid: 'a', until: raised },
       ]);
+    });
+
+    it('never adds back an entry that is gone: removed, past its lease, or never admitted', async () => {
+      await admitted('removed', 60_000);
+      await backend.unindex(indexKey(), ['removed'], budget());
+      await admitted('short', 200);
+      await sleep(500);
+      for (const sid of ['removed', 'short', 'never']) {
+        expect(await renew(backend, indexKey(), sid, 60_000, budget())).toBeUndefined();
+      }
+      expect(await sids()).toEqual([]);
+    });
+
+    it('extends only a lease with less than renewBelowMs left, and reports it either way', async () => {
+      const first = await admitted('a', 30_000);
+      expect(await backend.lease(indexKey(), 'a', 60_000, 20_000, budget())).toBe(first);
+      const raised = (await backend.lease(indexKey(), 'a', 60_000, 40_000, budget()))!;
+      expect(raised - first).toBeGreaterThanOrEqual(29_000);
+      expect(await backend.lease(indexKey(), 'a', 0, 0, budget())).toBe(raised);
     });
 
     it('drops entries whose lease passed and keeps the not-before', async () => {
@@ -402,7 +480,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       const notBefore = await probe.notBefore(indexKey());
       await sleep(700);
 
-      await backend.renew(indexKey(), 'long', 60_000, budget());
+      await renew(backend, indexKey(), 'long', 60_000, budget());
 
       expect((await probe.members(indexKey())).sort()).toEqual(['long', NOT_BEFORE_MEMBER].sort());
       expect(await probe.notBefore(indexKey())).toBe(notBefore);
@@ -459,7 +537,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       await probe.plantNotBefore(indexKey(), ahead);
       await backend.entries(indexKey(), true, budget());
       expect(await probe.notBefore(indexKey())).toBe(ahead);
-      expect(await backend.admit(indexKey(), 'now', 60_000, 0, budget())).toEqual({
+      expect(await backend.admit(indexKey(), 'now', 60_000, ago(backend, 0), budget())).toEqual({
         admitted: false,
       });
     });
@@ -573,7 +651,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       for (const [i, sid] of ['a', 'b', 'c', 'd'].entries()) await admitted(sid, 10_000 * (i + 1));
       const first = await backend.page(indexKey(), undefined, 2, budget());
 
-      await backend.renew(indexKey(), 'a', 120_000, budget());
+      await renew(backend, indexKey(), 'a', 120_000, budget());
       const rest = await backend.page(indexKey(), first.next, 10, budget());
 
       expect([...first.entries, ...rest.entries].map((e) => e.sid)).toEqual([
@@ -606,7 +684,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       expect(
         await outcomes(
           {
-            load: () => backend.load(key('k'), 1000, spentBudget()),
+            load: () => loadValue(backend, key('k'), 1000, spentBudget()),
             expire: () => backend.expire(key('k'), 1000, spentBudget()),
             write: () =>
               backend.write({ key: key('k'), value: 'x', onlyIfExists: false }, spentBudget()),
@@ -619,9 +697,9 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
             inspect: () => backend.inspect([key('k')], spentBudget()),
             remove: () => backend.remove([key('k')], spentBudget()),
             removeMatching: () => backend.removeMatching([`${ns}*`], spentBudget()),
-            admit: () => backend.admit(indexKey(), 'b', 60_000, 0, spentBudget()),
-            confirm: () => backend.confirm(indexKey(), 'a', 0, spentBudget()),
-            renew: () => backend.renew(indexKey(), 'a', 120_000, spentBudget()),
+            admit: () => backend.admit(indexKey(), 'b', 60_000, ago(backend, 0), spentBudget()),
+            confirm: () => backend.confirm(indexKey(), 'a', ago(backend, 0), spentBudget()),
+            renew: () => renew(backend, indexKey(), 'a', 120_000, spentBudget()),
             entries: () => backend.entries(indexKey(), false, spentBudget()),
             page: () => backend.page(indexKey(), undefined, 10, spentBudget()),
             'entries revoking': () => backend.entries(indexKey(), true, spentBudget()),
@@ -659,8 +737,8 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       const shared = new OperationBudget(5000);
       const started = performance.now();
       await put('k', 'v', 60_000);
-      await backend.load(key('k'), 60_000, shared);
-      await backend.admit(indexKey(), 'a', 60_000, 0, shared);
+      await loadValue(backend, key('k'), 60_000, shared);
+      await backend.admit(indexKey(), 'a', 60_000, ago(backend, 0), shared);
       await backend.entries(indexKey(), false, shared);
       const elapsed = performance.now() - started;
 
@@ -694,7 +772,7 @@ describe('RedisSessionBackend beyond the contract', () => {
 
       expect(
         await outcomes({
-          load: () => backend.load(sessionKey, 1000, budget()),
+          load: () => loadValue(backend, sessionKey, 1000, budget()),
           take: () => backend.take(sessionKey, budget()),
           inspect: () => backend.inspect([sessionKey], budget()),
         }),
@@ -710,9 +788,9 @@ describe('RedisSessionBackend beyond the contract', () => {
 
       expect(
         await outcomes({
-          admit: () => backend.admit(index, 'a', 60_000, 0, budget()),
-          confirm: () => backend.confirm(index, 'a', 0, budget()),
-          renew: () => backend.renew(index, 'a', 60_000, budget()),
+          admit: () => backend.admit(index, 'a', 60_000, ago(backend, 0), budget()),
+          confirm: () => backend.confirm(index, 'a', ago(backend, 0), budget()),
+          renew: () => renew(backend, index, 'a', 60_000, budget()),
           entries: () => backend.entries(index, false, budget()),
           'entries revoking': () => backend.entries(index, true, budget()),
           page: () => backend.page(index, undefined, 10, budget()),
@@ -768,7 +846,7 @@ describe('RedisSessionBackend beyond the contract', () => {
       await watch();
 
       const refused = await outcomes({
-        load: () => backend.load(sessionKey, 1000, spentBudget()),
+        load: () => loadValue(backend, sessionKey, 1000, spentBudget()),
         expire: () => backend.expire(sessionKey, 1000, spentBudget()),
         write: () =>
           backend.write({ key: sessionKey, value: 'x', onlyIfExists: false }, spentBudget()),
@@ -776,9 +854,9 @@ describe('RedisSessionBackend beyond the contract', () => {
         inspect: () => backend.inspect([sessionKey], spentBudget()),
         remove: () => backend.remove([sessionKey], spentBudget()),
         removeMatching: () => backend.removeMatching([`${ns}*`], spentBudget()),
-        admit: () => backend.admit(index, 'b', 60_000, 0, spentBudget()),
-        confirm: () => backend.confirm(index, 'a', 0, spentBudget()),
-        renew: () => backend.renew(index, 'a', 60_000, spentBudget()),
+        admit: () => backend.admit(index, 'b', 60_000, ago(backend, 0), spentBudget()),
+        confirm: () => backend.confirm(index, 'a', ago(backend, 0), spentBudget()),
+        renew: () => renew(backend, index, 'a', 60_000, spentBudget()),
         entries: () => backend.entries(index, true, spentBudget()),
         unindex: () => backend.unindex(index, ['a'], spentBudget()),
       });
@@ -787,7 +865,7 @@ describe('RedisSessionBackend beyond the contract', () => {
       expect(new Set(Object.values(refused))).toEqual(new Set(['503: Redis timed out']));
       expect(monitor.commands()).toEqual([]);
       // The same call with budget left is seen: the monitor was watching.
-      await backend.load(sessionKey, 1000, budget());
+      await loadValue(backend, sessionKey, 1000, budget());
       await monitor.barrier();
       expect(monitor.commands()).toEqual([`getex ${sessionKey}`]);
     });
@@ -798,7 +876,7 @@ describe('RedisSessionBackend beyond the contract', () => {
       server.pause();
       const started = performance.now();
       const stalled = await outcomes({
-        load: () => backend.load(`${ns}sessions:stalled`, 60_000, work),
+        load: () => loadValue(backend, `${ns}sessions:stalled`, 60_000, work),
       });
       const elapsed = performance.now() - started;
       server.resume();
@@ -830,7 +908,7 @@ describe('RedisSessionBackend beyond the contract', () => {
       server.pause();
       const resume = setTimeout(() => server.resume(), 400);
       const started = performance.now();
-      expect(await backend.load(`${ns}sessions:k`, 60_000, work)).toBe('v');
+      expect(await loadValue(backend, `${ns}sessions:k`, 60_000, work)).toBe('v');
       const elapsed = performance.now() - started;
       clearTimeout(resume);
 
@@ -886,7 +964,7 @@ describe('RedisSessionBackend beyond the contract', () => {
       const index = `${ns}sessions-index:${user}`;
       await redis.config('SET', 'min-replicas-to-write', '1');
 
-      const refused = await backend.admit(index, 'a', 60_000, 0, budget()).then(
+      const refused = await backend.admit(index, 'a', 60_000, ago(backend, 0), budget()).then(
         () => undefined,
         (error: unknown) => error,
       );
@@ -902,7 +980,7 @@ describe('RedisSessionBackend beyond the contract', () => {
     it('on a full Redis (noeviction), session writes fail with 503 but a revocation still records its not-before', async () => {
       const { backend, redis, probe } = fixture;
       const index = `${ns}sessions-index:alice`;
-      expect(await backend.admit(index, 'a', 60_000, 0, budget())).toMatchObject({
+      expect(await backend.admit(index, 'a', 60_000, ago(backend, 0), budget())).toMatchObject({
         admitted: true,
       });
       await redis.config('SET', 'maxmemory', '1');
@@ -933,7 +1011,8 @@ describe('RedisSessionBackend beyond the contract', () => {
               { key: `${ns}sessions:k`, value: '{}', ttlMs: 60_000, onlyIfExists: false },
               budget(),
             ),
-          admit: () => backend.admit(`${ns}sessions-index:alice`, 'a', 60_000, 0, budget()),
+          admit: () =>
+            backend.admit(`${ns}sessions-index:alice`, 'a', 60_000, ago(backend, 0), budget()),
           'entries revoking': () => backend.entries(`${ns}sessions-index:alice`, true, budget()),
         }),
       ).toEqual({

@@ -431,7 +431,7 @@ describe('where the store differs from connect-redis (deliberately)', () => {
         const counts = await countCommands(own.redis, async () => {
           expect((await visitor.get('/read')).body).toEqual({ user: 'alice' });
         });
-        expect(counts).toEqual({ getex: 1 });
+        expect(counts).toEqual({ evalsha: 1 });
       }
       // The session middleware does not even call it: the load restarted the TTL just now.
       expect(touched).toEqual([]);
@@ -446,7 +446,7 @@ describe('where the store differs from connect-redis (deliberately)', () => {
         expect((await visitor.get('/read?delayMs=1500')).status).toBe(200);
       });
 
-      expect(counts).toEqual({ getex: 2 });
+      expect(counts).toEqual({ evalsha: 2 });
       expect(await own.redis.pttl(`sessions:acme:touch:${visitor.sessionId()}`)).toBeGreaterThan(
         58_000,
       );
@@ -462,7 +462,7 @@ describe('where the store differs from connect-redis (deliberately)', () => {
       const again = handMade({ cookie: { originalMaxAge: 120_000 } });
       const counts = await countCommands(own.redis, () => store.touch('abc', again));
 
-      expect(counts).toEqual({ getex: 1 });
+      expect(counts).toEqual({ evalsha: 1 });
       expect(await own.redis.pttl('sessions:acme:cr:abc')).toBeGreaterThan(119_000);
       await store.touch('gone', handMade({ cookie: { originalMaxAge: 120_000 } }));
       expect(await own.redis.exists('sessions:acme:cr:gone')).toBe(0);

@@ -16,7 +16,14 @@ describe('write coalescing', () => {
   let backend: RedisSessionBackend;
   let socket: Redis['stream'];
   const load = (sid: string) =>
-    backend.load(`sessions:acme:wc:${sid}`, 60_000, new OperationBudget(5_000));
+    backend
+      .read(
+        `sessions:acme:wc:${sid}`,
+        { mode: 'always', ttlMs: 60_000 },
+        undefined,
+        new OperationBudget(5_000),
+      )
+      .then((read) => read.value);
   const readsByServer = async () =>
     Number(/^total_reads_processed:(\d+)/m.exec(await own.redis.info('stats'))![1]);
   const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));

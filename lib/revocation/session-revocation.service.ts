@@ -8,7 +8,7 @@ import { sessionTtlMs } from '../session/session-codec.js';
 import { sessionHandle } from '../session/session-handle.js';
 import type { ActiveSession } from './active-session.interface.js';
 import { deadlineOfSessionId } from '../session/session-id.js';
-import { ownerOf, type SessionOwner } from '../session/session-state.js';
+import type { SessionOwner } from '../session/session-state.js';
 import { TenantSessionRegistry, type TenantSession } from '../session/tenant-session.registry.js';
 import { OperationBudget } from '../store/operation-budget.js';
 import type { IndexEntry } from '../store/session-backend.interface.js';
@@ -60,8 +60,7 @@ export class SessionRevocationService {
 
   /**
    * One page of a user's live sessions (see `SessionPage` for the order and what a walk through
-   * the pages sees), with their total: two round trips (three when it finds ended sessions,
-   * whose entries it drops) however many sessions the user has. `current` marks the caller's own
+   * the pages sees), with their total: two round trips however many sessions the user has. `current` marks the caller's own
    * session. An unusable `limit` or `cursor` is an InvalidSessionPageException (400).
    */
   async list(
@@ -203,31 +202,26 @@ export class SessionRevocationService {
   }
 
   /**
-   * The sessions of these entries that are still alive and still the user's, oldest login first,
-   * each read and decoded once, in one round trip. Entries whose session ended (or moved to
-   * another identity) are dropped, in one more.
+   * The sessions of these entries that are stored and still the user's, oldest login first,
+   * each read and decoded once, in one round trip. An entry whose session is not there is left
+   * alone: it may be a login between its admission and its write (removing it would let that
+   * login live unindexed), and an ended session's entry goes when its lease does.
    */
   private async liveSessions(
-    { store, index, backend }: TenantSession,
+    { store, backend }: TenantSession,
     userId: string,
     entries: IndexEntry[],
     budget: OperationBudget,
   ): Promise<LiveSession[]> {
     const sids = entries.map((e) => e.sid);
-    const snapshots = await store.snapshots(sids, budget);
+    const owned = await store.ownedBy(userId, sids, budget);
     const now = backend.now();
     const live: LiveSession[] = [];
-    const dead: string[] = [];
-    snapshots.forEach((snapshot, i) => {
-      const owner = snapshot && ownerOf(snapshot.data);
-      if (!snapshot || owner?.userId !== userId) {
-        dead.push(sids[i]);
-        return;
-      }
-      const ttlMs = sessionTtlMs(snapshot.data, store.idleTtlMs);
-      live.push({ sid: sids[i], owner, expiresAt: now + snapshot.ttlMs, ttlMs });
+    owned.forEach((session, i) => {
+      if (!session) return;
+      const ttlMs = sessionTtlMs(session.data, store.idleTtlMs);
+      live.push({ sid: sids[i], owner: session.owner, expiresAt: now + session.ttlMs, ttlMs });
     });
-    await index.remove(userId, dead, budget);
     return live.sort((a, b) => a.owner.createdAt - b.owner.createdAt);
   }
 

@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { Store, type SessionData } from 'express-session';
 import { performance } from 'node:perf_hooks';
@@ -8,13 +7,17 @@ import { WrongTypeError } from '../errors/wrong-type.error.js';
 import type { SessionIdentity } from '../options/tenant-session-options.interface.js';
 import type { TenantKeys } from '../store/keys.js';
 import { OperationBudget, RoundTripBudget } from '../store/operation-budget.js';
-import type { SessionBackend, StoredSession } from '../store/session-backend.interface.js';
+import type {
+  SessionBackend,
+  StoredSession,
+  TtlRestart,
+} from '../store/session-backend.interface.js';
 import { normalizeUserId } from '../user-index/user-id.js';
+import { ThrottledLogger } from '../util/throttled-logger.js';
 import type { UserSessionIndex } from '../user-index/user-session-index.js';
 import type { OwnerSeal } from './owner-seal.js';
 import { getRequestContext, requestAgeMs } from './request-context.js';
 import { decodeSession, encodeSession, sessionTtlMs } from './session-codec.js';
-import { sessionHandle } from './session-handle.js';
 import { deadlineOfSessionId, maxAgeOfSessionId } from './session-id.js';
 import {
   bindOwner,
@@ -90,6 +93,13 @@ export interface TenantStoreSettings {
   afterLogout(userId: string, sid: string): void;
 }
 
+/** What stored JSON means to the tenant (see `TenantSessionStore.interpret`). */
+interface Interpretation {
+  verdict: 'owned' | 'anonymous' | 'refused';
+  data: SessionObject;
+  owner?: SessionOwner;
+}
+
 /** A session as a pure read finds it (see `snapshots`). */
 export interface SessionSnapshot {
   data: SessionData;
@@ -114,7 +124,8 @@ export interface SessionSnapshot {
  *   user indexes.
  */
 export class TenantSessionStore extends Store {
-  private readonly logger = new Logger('TenantSession');
+  /** Bad stored data repeats on every request that carries its cookie: said once a minute. */
+  private readonly log = new ThrottledLogger('TenantSession', 60_000);
   /** Gives `req` a new session; installed by the session middleware (ours or express-session). */
   declare generate: (req: Request) => void;
   readonly keys: TenantKeys;
@@ -247,22 +258,58 @@ export class TenantSessionStore extends Store {
   }
 
   /**
-   * Sessions as stored, with who they belong to and the TTL they have left, in one round trip
-   * (GET and PTTL per session), restarting nothing: what sockets read, since they must never keep
-   * a session alive. Undefined for one that is gone (or corrupt).
+   * Sessions as they would serve now, with who they belong to and the TTL they have left,
+   * restarting nothing: what sockets read, since they must never keep a session alive. One round
+   * trip (GET and PTTL per session), plus one to check the index entries of logged-in ones.
+   * Undefined for one that is gone, corrupt, refused or no longer admitted by its user's index.
    */
   async snapshots(
     sids: string[],
     budget = this.budget(),
   ): Promise<(SessionSnapshot | undefined)[]> {
     const stored = await this.inspect(sids, budget);
+    return Promise.all(
+      sids.map(async (sid, i) => {
+        const { value, ttlMs } = stored[i];
+        const found = value === null ? undefined : this.interpret(sid, value);
+        if (!found || found.verdict === 'refused') return undefined;
+        const { data, owner } = found;
+        if (found.verdict === 'owned') {
+          const lease = await this.settings.index.lease(owner!.userId, sid, 0, budget);
+          if (lease === undefined) return undefined;
+          owner!.indexedUntil = lease;
+        }
+        if (owner) bindOwner(data, owner);
+        markLoaded(data, sid);
+        // A key without a TTL (written by something else) lives by the session's own one.
+        const left = ttlMs >= 0 ? ttlMs : this.ttlOf(sid, data);
+        return { data, userId: found.verdict === 'owned' ? owner!.userId : undefined, ttlMs: left };
+      }),
+    );
+  }
+
+  /**
+   * A user's sessions as stored, for listings: each one whose key exists and whose sealed owner
+   * is that user, with the TTL it has left; undefined for any other (gone, not yet stored, moved
+   * to another identity, sealed with a secret this instance does not have). The index entries
+   * are the caller's: nothing here removes one, since an entry without its session may be a
+   * login in flight.
+   */
+  async ownedBy(
+    userId: string,
+    sids: string[],
+    budget: OperationBudget,
+  ): Promise<({ owner: SessionOwner; data: SessionData; ttlMs: number } | undefined)[]> {
+    const stored = await this.inspect(sids, budget);
     return sids.map((sid, i) => {
       const { value, ttlMs } = stored[i];
-      const data = value === null ? null : this.decodeListed(sid, value);
-      if (!data) return undefined;
-      // A key without a TTL (written by something else) lives by the session's own one.
-      const left = ttlMs >= 0 ? ttlMs : this.ttlOf(sid, data);
-      return { data, userId: this.identityOf(data), ttlMs: left };
+      const found = value === null ? undefined : this.interpret(sid, value);
+      if (found?.verdict !== 'owned' || found.owner!.userId !== userId) return undefined;
+      return {
+        owner: found.owner!,
+        data: found.data,
+        ttlMs: ttlMs >= 0 ? ttlMs : this.ttlOf(sid, found.data),
+      };
     });
   }
 
@@ -357,7 +404,7 @@ export class TenantSessionStore extends Store {
       return await work();
     } catch (error) {
       if (!(error instanceof WrongTypeError)) throw error;
-      this.logger.warn(`Ignoring a key of the wrong Redis type (session ${sessionHandle(sid)})`);
+      this.log.warn('Ignoring a key of the wrong Redis type at a session key');
       return none;
     }
   }
@@ -366,7 +413,7 @@ export class TenantSessionStore extends Store {
     const expectedTtlMs = this.withinLifetime(sid, maxAgeOfSessionId(sid) ?? this.idleTtlMs);
     // Past its absolute deadline (Redis is about to expire the key by itself): over, unread.
     if (expectedTtlMs <= 0) return this.erase(sid, budget).then(() => null);
-    const loaded = await this.loadStored(sid, expectedTtlMs, budget);
+    const loaded = await this.loadServing(sid, { mode: 'always', ttlMs: expectedTtlMs }, budget);
     if (!loaded) return null;
     const { data, owner } = loaded;
     const ttlMs = this.ttlOf(sid, data);
@@ -375,8 +422,6 @@ export class TenantSessionStore extends Store {
       // Only data written by hand can carry an expiry date that has passed (see sessionTtlMs).
       await this.erase(sid, budget);
       return null;
-    } else if (owner && this.settings.index.needsRenewal(owner.indexedUntil, ttlMs)) {
-      if (!(await this.renewLease(sid, data, owner, ttlMs, budget))) return null;
     } else if (Math.abs(ttlMs - expectedTtlMs) > SAME_TTL_TOLERANCE_MS) {
       // The application changed this session's max-age after its id was made.
       await this.backend.expire(this.keys.session(sid), ttlMs, budget);
@@ -388,38 +433,72 @@ export class TenantSessionStore extends Store {
     return data;
   }
 
-  /** GETEX with `ttlMs`; the data and its verified owner, or null when gone or corrupt. */
-  private async loadStored(
+  /**
+   * Reads a session as `restart` says and decides whether it may serve: the data and its owner
+   * (verified, and admitted by the user's index, its lease renewed when low), or null when it is
+   * gone, corrupt or must not serve. One that must not serve is deleted: a session its index no
+   * longer admits (revoked or logged out, then written back by something that loaded it before,
+   * or left by a login that never completed), one whose owner does not verify, and one whose
+   * data claims a user with no owner to show for it.
+   */
+  private async loadServing(
     sid: string,
-    ttlMs: number,
+    restart: TtlRestart,
     budget: OperationBudget,
   ): Promise<{ data: SessionObject; owner?: SessionOwner } | null> {
-    const raw = await this.backend.load(this.keys.session(sid), ttlMs, budget);
-    if (raw === null) return null;
-    const decoded = decodeSession(raw);
-    if (!decoded) {
-      // Left in place for inspection; the visitor simply starts a new session.
-      this.logger.warn(`Ignoring corrupt session data (session ${sessionHandle(sid)})`);
+    const key = this.keys.session(sid);
+    const ttlMs = restart.mode === 'never' ? this.idleTtlMs : restart.ttlMs;
+    const check = this.settings.index.entryCheck(sid, ttlMs);
+    const read = await this.backend.read(key, restart, check, budget);
+    if (read.value === null) return null;
+    const found = this.interpret(sid, read.value);
+    if (!found) return null;
+    if (found.verdict === 'refused') {
+      await this.backend.remove([key], budget);
       return null;
     }
-    return { data: decoded.data, owner: this.verifiedOwner(sid, decoded) };
+    const { data, owner } = found;
+    if (found.verdict === 'owned') {
+      const lease =
+        read.entry && read.entry.userId === owner!.userId
+          ? read.entry.lease
+          : await this.settings.index.lease(owner!.userId, sid, ttlMs, budget);
+      if (lease === undefined) {
+        await this.backend.remove([key], budget);
+        return null;
+      }
+      owner!.indexedUntil = lease;
+    }
+    return { data, owner };
   }
 
   /**
-   * Extends the index lease of a session just loaded (index first: if the write never happens,
-   * the entry just outlives its session); false when the session was revoked since.
+   * What stored JSON means to this tenant, by the rule every read applies: `owned` when its
+   * sealed owner verifies and its data (or the login binding) claims that same user; `anonymous`
+   * when it claims nobody (an owner it still carries is unindexed by its next save); `refused`
+   * when its owner is there but does not verify (edited, or sealed with a secret this instance
+   * lacks), or its data claims a user no owner vouches for (an identity written outside the
+   * module, or another user than its owner's). Undefined when corrupt (logged, left in place).
    */
-  private async renewLease(
-    sid: string,
-    data: object,
-    owner: SessionOwner,
-    ttlMs: number,
-    budget: OperationBudget,
-  ): Promise<boolean> {
-    owner.indexedUntil = await this.settings.index.renew(owner.userId, sid, ttlMs, budget);
-    const value = this.encode(sid, data, owner);
-    const key = this.keys.session(sid);
-    return this.backend.write({ key, value, onlyIfExists: true }, budget);
+  private interpret(sid: string, raw: string): Interpretation | undefined {
+    const decoded = decodeSession(raw);
+    if (!decoded) {
+      this.log.warn('Ignoring corrupt session data');
+      return undefined;
+    }
+    const { data } = decoded;
+    const owner = this.verifiedOwner(sid, decoded);
+    const tampered = !owner && (decoded.owner !== undefined || decoded.unsealed === true);
+    const claimed =
+      owner?.via === 'login' ? owner.userId : normalizeUserId(this.settings.identity(data));
+    if (tampered) {
+      this.log.warn('Refusing a session whose owner does not verify (edited, or another secret)');
+      return { verdict: 'refused', data };
+    }
+    if (claimed === undefined) return { verdict: 'anonymous', data, owner };
+    if (owner?.userId === claimed) return { verdict: 'owned', data, owner };
+    this.log.warn('Refusing a session whose data names a user its owner does not vouch for');
+    return { verdict: 'refused', data };
   }
 
   private async save(sid: string, session: SessionObject): Promise<void> {
@@ -462,26 +541,10 @@ export class TenantSessionStore extends Store {
     if (ttlMs <= 0) return this.erase(sid, budget);
     const restartedNow = await this.ignoringWrongType(
       sid,
-      async () => {
-        const loaded = await this.loadStored(sid, ttlMs, budget);
-        const owner = loaded?.owner;
-        if (owner && this.settings.index.needsRenewal(owner.indexedUntil, ttlMs)) {
-          await this.renewLease(sid, loaded.data, owner, ttlMs, budget);
-        }
-        return true;
-      },
+      async () => (await this.loadServing(sid, { mode: 'always', ttlMs }, budget)) !== null,
       false,
     );
     if (restartedNow) markTtlRestarted(session, ttlMs, 'read');
-  }
-
-  private decodeListed(sid: string, raw: string): SessionObject | null {
-    const decoded = decodeSession(raw);
-    if (!decoded) return null;
-    const owner = this.verifiedOwner(sid, decoded);
-    if (owner) bindOwner(decoded.data, owner);
-    markLoaded(decoded.data, sid);
-    return decoded.data;
   }
 
   private async listIds(): Promise<string[]> {
@@ -546,13 +609,16 @@ export class TenantSessionStore extends Store {
     } else if (indexed?.userId === identity) {
       owner = indexed;
       if (this.settings.index.needsRenewal(owner.indexedUntil, ttlMs)) {
-        owner.indexedUntil = await this.settings.index.renew(identity, sid, ttlMs, budget);
+        const lease = await this.settings.index.lease(identity, sid, ttlMs, budget);
+        // Its index no longer admits it: revoked while this request held it.
+        if (lease === undefined) throw new SessionRevokedException();
+        owner.indexedUntil = lease;
       }
     } else {
       if (persisted) {
-        this.logger.warn(
-          `An identity appeared on session ${sessionHandle(sid)} without a new session id ` +
-            '(session fixation risk): regenerate the session when logging in',
+        this.log.warn(
+          'An identity appeared on a session without a new session id (session fixation ' +
+            'risk): regenerate the session when logging in',
         );
       }
       const since = requestAgeMs(context);
@@ -571,7 +637,13 @@ export class TenantSessionStore extends Store {
     // is marked stored with once the write succeeded: a change made meanwhile is still a change.
     const value = this.encode(sid, session, owner, fields);
     const written = await this.backend.write(
-      { key, value, ttlMs, onlyIfExists: persisted },
+      {
+        key,
+        value,
+        ttlMs,
+        onlyIfExists: persisted,
+        owner: owner && { userId: owner.userId, indexKey: this.keys.index(owner.userId), sid },
+      },
       budget,
     );
     if (!written) throw new SessionRevokedException();
@@ -661,23 +733,17 @@ export class TenantSessionStore extends Store {
     return this.identityOf(session) === owner.userId ? owner : undefined;
   }
 
+  /** The owner sealed in stored JSON, when this tenant's secrets made its seal. */
   private verifiedOwner(
     sid: string,
     decoded: NonNullable<ReturnType<typeof decodeSession>>,
   ): SessionOwner | undefined {
-    if (decoded.owner) {
-      const owner: SessionOwner & { seal?: string } = decoded.owner;
-      const { seal } = decoded.owner;
-      // The owner as it was sealed, without the seal (written last: a cheap delete, no copy).
-      delete owner.seal;
-      if (this.settings.seal.verify(sid, owner, seal)) return owner;
-    } else if (!decoded.unsealed) {
-      return undefined;
-    }
-    this.logger.warn(
-      `Ignoring a session owner this library did not write (session ${sessionHandle(sid)})`,
-    );
-    return undefined;
+    if (!decoded.owner) return undefined;
+    const owner: SessionOwner & { seal?: string } = decoded.owner;
+    const { seal } = decoded.owner;
+    // The owner as it was sealed, without the seal (written last: a cheap delete, no copy).
+    delete owner.seal;
+    return this.settings.seal.verify(sid, owner, seal) ? owner : undefined;
   }
 
   private encode(

@@ -5,12 +5,16 @@ import type { OperationBudget } from './operation-budget.js';
 import { NOT_BEFORE_RETENTION_MS } from './scripts.js';
 import type {
   Admission,
+  EntryCheck,
   IndexEntry,
   IndexPage,
   IndexPosition,
+  LoginStart,
   SessionBackend,
+  SessionRead,
   SessionWrite,
   StoredSession,
+  TtlRestart,
 } from './session-backend.interface.js';
 
 interface Entry<T> {
@@ -41,15 +45,27 @@ export class MemorySessionBackend implements SessionBackend {
   private readonly sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
 
   now(): number {
-    return Date.now();
+    return preciseNow();
   }
 
-  async load(key: string, ttlMs: number, budget: OperationBudget): Promise<string | null> {
+  /** The session alone: its owner's entry is left to `lease`, as on a Redis Cluster. */
+  async read(
+    key: string,
+    restart: TtlRestart,
+    _check: EntryCheck | undefined,
+    budget: OperationBudget,
+  ): Promise<SessionRead> {
     this.start(budget);
     const entry = this.live(this.sessions, key);
-    if (!entry) return null;
-    entry.expiresAt = Date.now() + ttlMs;
-    return entry.value;
+    if (!entry) return { value: null, ttlMs: -2 };
+    const now = Date.now();
+    const left = entry.expiresAt === Infinity ? -1 : entry.expiresAt - now;
+    const due =
+      restart.mode === 'always' ||
+      (restart.mode === 'ran-down' && (left < 0 || left < restart.ttlMs - restart.slackMs));
+    if (!due) return { value: entry.value, ttlMs: left };
+    entry.expiresAt = now + restart.ttlMs;
+    return { value: entry.value, ttlMs: restart.ttlMs };
   }
 
   async expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
@@ -129,14 +145,15 @@ export class MemorySessionBackend implements SessionBackend {
     indexKey: string,
     sid: string,
     leaseMs: number,
-    sinceMs: number,
+    began: LoginStart,
     budget: OperationBudget,
   ): Promise<Admission> {
     this.start(budget);
     const now = preciseNow();
     const index = this.tidy(indexKey, now);
-    if (sinceMs > NOT_BEFORE_RETENTION_MS) return { admitted: false };
-    if (index.notBefore !== undefined && index.notBefore >= now - sinceMs) {
+    const beganAt = earliest(began, now);
+    if (now - beganAt > NOT_BEFORE_RETENTION_MS) return { admitted: false };
+    if (index.notBefore !== undefined && index.notBefore >= beganAt) {
       return { admitted: false };
     }
     const until = this.raise(indexKey, index, sid, Math.floor(now + leaseMs));
@@ -151,25 +168,31 @@ export class MemorySessionBackend implements SessionBackend {
   async confirm(
     indexKey: string,
     sid: string,
-    sinceMs: number,
+    began: LoginStart,
     budget: OperationBudget,
   ): Promise<boolean> {
     this.start(budget);
     const now = preciseNow();
     const index = this.tidy(indexKey, now);
-    if (index.notBefore !== undefined && index.notBefore >= now - sinceMs) return false;
+    if (index.notBefore !== undefined && index.notBefore >= earliest(began, now)) return false;
     return index.leases.has(sid);
   }
 
-  async renew(
+  /** Mirrors scripts.ts LEASE. */
+  async lease(
     indexKey: string,
     sid: string,
     leaseMs: number,
+    renewBelowMs: number,
     budget: OperationBudget,
-  ): Promise<number> {
+  ): Promise<number | undefined> {
     this.start(budget);
     const now = preciseNow();
-    return this.raise(indexKey, this.tidy(indexKey, now), sid, Math.floor(now + leaseMs));
+    const index = this.tidy(indexKey, now);
+    const lease = index.leases.get(sid);
+    if (lease === undefined) return undefined;
+    if (lease >= now + renewBelowMs) return lease;
+    return this.raise(indexKey, index, sid, Math.floor(now + leaseMs));
   }
 
   async entries(
@@ -280,6 +303,11 @@ export class MemorySessionBackend implements SessionBackend {
       for (const [key, entry] of store) if (entry.expiresAt <= now) store.delete(key);
     }
   }
+}
+
+/** Mirrors the scripts' `beganAt`. */
+function earliest(began: LoginStart, now: number): number {
+  return Math.min(now - began.agoMs, began.at);
 }
 
 /** As Redis's `redis.sha1hex`. */

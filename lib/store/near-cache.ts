@@ -1,10 +1,13 @@
 import { LruCache } from '../tenancy/lru-cache.js';
+import type { OwnerRef } from './session-backend.interface.js';
 
-/** A session as this process last read it from Redis. */
+/** A session as this process last read or wrote it. */
 export interface NearCacheEntry {
   value: string;
   /** When Redis will expire the key, as of that read (ms, this process's performance clock). */
   expiresAt: number;
+  /** The owner its value names, when the read (or the write) said. */
+  owner?: OwnerRef;
 }
 
 /** A read in flight: what it started under, to tell whether its reply may be kept. */
@@ -12,25 +15,70 @@ export interface NearCacheRead {
   key: string;
   generation: number;
   version: number;
+  /** The count of invalidations when it began (see `ChangeLog`). */
+  seen: number;
 }
 
 /**
- * Session JSON recently read from Redis, kept only while Redis can tell this process about every
- * change (the invalidation listener enables it, and disables it the moment it cannot): never
- * a value Redis said changed or went, never one read before the cache was (re-)enabled, never
- * a reply that raced an invalidation of its key. Bounded (one not used lately dropped first).
- * Pure bookkeeping: the backend decorator and the listener drive it.
+ * When each key was last invalidated, as a count of invalidations: a reply that names a key
+ * the read did not know beforehand (an owner's index key) is checked against it. Bounded: a key
+ * forgotten to make room counts as changed just then, so the answer is exact or errs towards
+ * "changed".
+ */
+class ChangeLog {
+  private readonly changed: LruCache<string, number>;
+  private count = 0;
+  private floor = 0;
+
+  constructor(maxKeys: number) {
+    this.changed = new LruCache(maxKeys, (_, at) => (this.floor = Math.max(this.floor, at)));
+  }
+
+  get now(): number {
+    return this.count;
+  }
+
+  record(key: string): void {
+    this.changed.set(key, ++this.count);
+  }
+
+  changedSince(key: string, seen: number): boolean {
+    return (this.changed.peek(key) ?? this.floor) > seen;
+  }
+
+  /** Everything counts as changed before now (a reconnect). */
+  reset(): void {
+    this.changed.clear();
+    this.floor = ++this.count;
+  }
+}
+
+/**
+ * Sessions and index entries recently read from Redis, kept only while Redis can tell this
+ * process about every change (the invalidation listener enables it, and disables it the moment it
+ * cannot): never a value Redis said changed or went, never one read before the cache was
+ * (re-)enabled, never a reply that raced an invalidation of its key. Two kinds of fact, each
+ * kept under the key it comes from, so a change of one key drops only what it could change:
+ * - session JSON, by session key, with the owner it names;
+ * - leases, by index key and session id: whether a user's index admits a session, which a
+ *   revocation or a logout changes by writing that index key.
+ * Bounded (one not used lately dropped first). Pure bookkeeping: the backend decorator and the
+ * listener drive it.
  */
 export class NearCache {
   private readonly entries: LruCache<string, NearCacheEntry>;
+  private readonly leases: LruCache<string, Map<string, number | undefined>>;
   /** Invalidations seen per key while reads of it were in flight, and how many are in flight. */
   private readonly inFlight = new Map<string, { reads: number; version: number }>();
+  private readonly changes: ChangeLog;
   /** Bumped on every enable and disable: reads begun before then are not kept. */
   private generation = 0;
   private on = false;
 
   constructor(maxEntries: number) {
     this.entries = new LruCache(maxEntries);
+    this.leases = new LruCache(maxEntries);
+    this.changes = new ChangeLog(maxEntries);
   }
 
   get enabled(): boolean {
@@ -57,21 +105,39 @@ export class NearCache {
     return this.on ? this.entries.get(key) : undefined;
   }
 
+  /** The cached lease of an owner's entry: a number, undefined (not admitted), or unknown. */
+  leaseOf(owner: OwnerRef): { lease: number | undefined } | undefined {
+    const leases = this.on ? this.leases.get(owner.indexKey) : undefined;
+    return leases?.has(owner.sid) ? { lease: leases.get(owner.sid) } : undefined;
+  }
+
   beginRead(key: string): NearCacheRead {
     const flight = this.inFlight.get(key) ?? { reads: 0, version: 0 };
     flight.reads++;
     this.inFlight.set(key, flight);
-    return { key, generation: this.generation, version: flight.version };
+    return { key, generation: this.generation, version: flight.version, seen: this.changes.now };
   }
 
   /** The read's reply: kept when nothing invalidated its key or the cache meanwhile. */
   endRead(read: NearCacheRead, entry: NearCacheEntry | undefined): void {
-    const flight = this.inFlight.get(read.key);
-    const raced = flight !== undefined && flight.version !== read.version;
-    if (flight && --flight.reads === 0) this.inFlight.delete(read.key);
-    if (entry && this.on && !raced && read.generation === this.generation) {
-      this.entries.set(read.key, entry);
-    }
+    if (this.end(read, false) || !entry) return;
+    this.entries.set(read.key, entry);
+  }
+
+  /**
+   * A lease Redis reported (read with a session, or on its own) as the count of invalidations
+   * stood at `seen`: kept unless its index key changed since.
+   */
+  keepLease(
+    { indexKey, sid }: Omit<OwnerRef, 'userId'>,
+    lease: number | undefined,
+    { seen, generation }: { seen: number; generation: number },
+  ): void {
+    if (!this.on || generation !== this.generation) return;
+    if (this.changes.changedSince(indexKey, seen)) return;
+    let leases = this.leases.get(indexKey);
+    if (!leases) this.leases.set(indexKey, (leases = new Map()));
+    leases.set(sid, lease);
   }
 
   /**
@@ -80,21 +146,19 @@ export class NearCache {
    * change of the key while the write was on its way.
    */
   endWrite(write: NearCacheRead, entry: NearCacheEntry | undefined): void {
-    const flight = this.inFlight.get(write.key);
-    const raced = flight !== undefined && flight.version !== write.version;
-    if (flight) {
-      flight.version++;
-      if (--flight.reads === 0) this.inFlight.delete(write.key);
-    }
+    const raced = this.end(write, true);
     this.entries.delete(write.key);
-    if (entry && this.on && !raced && write.generation === this.generation) {
-      this.entries.set(write.key, entry);
-    }
+    if (entry && !raced) this.entries.set(write.key, entry);
   }
 
-  /** Redis said the key changed or went (or this process is about to change it). */
+  /**
+   * Redis said the key changed or went (or this process is about to change it): a session's
+   * JSON, or a user's index and so every lease read from it.
+   */
   invalidate(key: string): void {
     this.entries.delete(key);
+    this.leases.delete(key);
+    this.changes.record(key);
     const flight = this.inFlight.get(key);
     if (flight) flight.version++;
   }
@@ -102,6 +166,28 @@ export class NearCache {
   /** Forget everything (a FLUSHALL, a reconnect): reads in flight are not kept either. */
   clear(): void {
     this.entries.clear();
+    this.leases.clear();
+    this.changes.reset();
     this.generation++;
+  }
+
+  /** The generation and invalidation count now, for a read whose keys are not known yet. */
+  mark(): { seen: number; generation: number } {
+    return { seen: this.changes.now, generation: this.generation };
+  }
+
+  /**
+   * Ends a read or a write (which spoils the reads of its key still in flight); whether its own
+   * key changed, or the cache was reset, meanwhile.
+   */
+  private end(read: NearCacheRead, wrote: boolean): boolean {
+    const flight = this.inFlight.get(read.key);
+    const raced =
+      (flight !== undefined && flight.version !== read.version) ||
+      read.generation !== this.generation ||
+      !this.on;
+    if (flight && wrote) flight.version++;
+    if (flight && --flight.reads === 0) this.inFlight.delete(read.key);
+    return raced;
   }
 }

@@ -5,7 +5,16 @@ import { InvalidationListener } from './invalidation-listener.js';
 import { NearCache, type NearCacheEntry } from './near-cache.js';
 import type { OperationBudget } from './operation-budget.js';
 import { RedisSessionBackend } from './redis-session.backend.js';
-import type { SessionWrite } from './session-backend.interface.js';
+import type {
+  Admission,
+  EntryCheck,
+  IndexEntry,
+  LoginStart,
+  OwnerRef,
+  SessionRead,
+  SessionWrite,
+  TtlRestart,
+} from './session-backend.interface.js';
 
 /**
  * A session's TTL is restarted at most once per this share of it: a read that finds more left
@@ -13,6 +22,13 @@ import type { SessionWrite } from './session-backend.interface.js';
  * may so end up to this much earlier than its cookie says, as with `touch` (36 s of an hour).
  */
 const TTL_REFRESH_SHARE = 0.01;
+
+/** The owner a read's reply names, and where its entry lies. */
+function ownerOfRead(read: SessionRead, check: EntryCheck | undefined): OwnerRef | undefined {
+  if (!read.entry || !check) return undefined;
+  const { userId } = read.entry;
+  return { userId, indexKey: check.indexPrefix + userId, sid: check.sid };
+}
 
 /** Resolves once the I/O callbacks of this turn of the event loop have run. */
 const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -32,7 +48,9 @@ export interface NearCacheSettings {
  * session do not keep invalidating each other. Every write this process makes invalidates its own entry before
  * it is sent and again once it is done, so no read racing it keeps what it replaced; a session
  * it wrote with a TTL it keeps, as written.
- * Index keys are never cached: revocations, logins and leases always meet Redis.
+ * Leases are cached too, by index key: a read served from the cache also needs its owner's lease
+ * (a session serves only while its user's index admits it), and a revocation or a logout reaches
+ * the cache as an invalidation of that user's index key.
  */
 export class NearCachedRedisBackend extends RedisSessionBackend {
   private readonly cache: NearCache;
@@ -62,7 +80,18 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
     return this.cache.size;
   }
 
-  override async load(key: string, ttlMs: number, budget: OperationBudget): Promise<string | null> {
+  /**
+   * A request's read (`always` restarting the TTL), served from the cache when fresh; other reads
+   * (sockets, listings) go to Redis as they are.
+   */
+  override async read(
+    key: string,
+    restart: TtlRestart,
+    check: EntryCheck | undefined,
+    budget: OperationBudget,
+  ): Promise<SessionRead> {
+    if (restart.mode !== 'always') return super.read(key, restart, check, budget);
+    const { ttlMs } = restart;
     const slackMs = ttlMs * TTL_REFRESH_SHARE;
     // A hit is answered once this turn's I/O callbacks have run, together with the other
     // requests that arrived in the turn, as a batch of Redis replies would be: their responses
@@ -71,17 +100,27 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
     if (this.fresh(key, ttlMs, slackMs)) await endOfTurn();
     const now = performance.now();
     const cached = this.fresh(key, ttlMs, slackMs, now);
-    if (cached) return cached.value;
-    const read = this.cache.beginRead(key);
+    if (cached) {
+      const hit: SessionRead = { value: cached.value, ttlMs: cached.expiresAt - now };
+      const known = cached.owner && this.cache.leaseOf(cached.owner);
+      if (known) hit.entry = { userId: cached.owner!.userId, lease: known.lease };
+      return hit;
+    }
+    const pending = this.cache.beginRead(key);
     try {
       // Half the slack in Redis: a read here comes once the cached TTL ran down by the slack,
       // so it restarts the TTL; another instance's read just after a restart does not.
-      const { value, ttlMs: left } = await this.readShared(key, ttlMs, slackMs / 2, budget);
+      const ranDown: TtlRestart = { mode: 'ran-down', ttlMs, slackMs: slackMs / 2 };
+      const read = await super.read(key, ranDown, check, budget);
+      const owner = ownerOfRead(read, check);
+      if (owner) this.cache.keepLease(owner, read.entry!.lease, pending);
       // From when it was sent: Redis ran it later, so the key lives at least this long.
-      this.cache.endRead(read, value === null ? undefined : { value, expiresAt: now + left });
-      return value;
+      const entry =
+        read.value === null ? undefined : { value: read.value, expiresAt: now + read.ttlMs, owner };
+      this.cache.endRead(pending, entry);
+      return read;
     } catch (error) {
-      this.cache.endRead(read, undefined);
+      this.cache.endRead(pending, undefined);
       throw error;
     }
   }
@@ -101,15 +140,18 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
     return this.changing([key], () => super.expire(key, ttlMs, budget));
   }
 
-  /** Keeps what it wrote (with a TTL): the next read of the session needs no round trip. */
+  /**
+   * Keeps what it wrote (with a TTL), and the owner it names: the next read of the session needs
+   * no round trip when its owner's lease is cached too.
+   */
   override write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
-    const { key, value, ttlMs } = write;
+    const { key, value, ttlMs, owner } = write;
     const sent = performance.now();
     return this.changing(
       [key],
       () => super.write(write, budget),
       (written) =>
-        written && ttlMs !== undefined ? { value, expiresAt: sent + ttlMs } : undefined,
+        written && ttlMs !== undefined ? { value, expiresAt: sent + ttlMs, owner } : undefined,
     );
   }
 
@@ -128,6 +170,51 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
     } finally {
       this.cache.clear();
     }
+  }
+
+  override admit(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    began: LoginStart,
+    budget: OperationBudget,
+  ): Promise<Admission> {
+    return this.changing([indexKey], () => super.admit(indexKey, sid, leaseMs, began, budget));
+  }
+
+  /**
+   * Keeps the lease it learns. A renewal is this process's own change of the index, which Redis
+   * does not echo: it changes that one session's lease, which is what is kept.
+   */
+  override async lease(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    renewBelowMs: number,
+    budget: OperationBudget,
+  ): Promise<number | undefined> {
+    const before = this.cache.mark();
+    const lease = await super.lease(indexKey, sid, leaseMs, renewBelowMs, budget);
+    this.cache.keepLease({ indexKey, sid }, lease, before);
+    return lease;
+  }
+
+  override entries(
+    indexKey: string,
+    revoking: boolean,
+    budget: OperationBudget,
+  ): Promise<IndexEntry[]> {
+    if (!revoking) return super.entries(indexKey, revoking, budget);
+    return this.changing([indexKey], () => super.entries(indexKey, revoking, budget));
+  }
+
+  override unindex(
+    indexKey: string,
+    sids: string[],
+    budget: OperationBudget,
+    revoking = false,
+  ): Promise<void> {
+    return this.changing([indexKey], () => super.unindex(indexKey, sids, budget, revoking));
   }
 
   override async close(): Promise<void> {

@@ -9,21 +9,28 @@ import type { OperationBudget } from './operation-budget.js';
 import { unwrap, type Command } from './redis-command.js';
 import { toStoreFailure } from './redis-failure.js';
 import { ReplicatedWrites } from './replicated-writes.js';
-import { ADMIT, CONFIRM, ENTRIES, NOT_BEFORE_MEMBER, PAGE, RENEW } from './scripts.js';
+import { ADMIT, CONFIRM, ENTRIES, LEASE, NOT_BEFORE_MEMBER, PAGE, READ } from './scripts.js';
+import { ScriptCache } from './script-cache.js';
 import type {
   Admission,
+  EntryCheck,
   IndexEntry,
   IndexPage,
   IndexPosition,
+  LoginStart,
   SessionBackend,
+  SessionRead,
   SessionWrite,
   StoredSession,
+  TtlRestart,
 } from './session-backend.interface.js';
 import { WriteCoalescing } from './write-coalescing.js';
 
 type RedisClient = Redis | Cluster;
 
 const SCAN_BATCH = 1000;
+/** The scripts requests run (by digest): loaded on every server as soon as it is reachable. */
+const REQUEST_SCRIPTS = [READ, LEASE];
 /** How often the Redis clock offset and the eviction policy are checked again. */
 const RECHECK_INTERVAL_MS = 30_000;
 /** At most one "unavailable" log line per this interval: an outage fails every request. */
@@ -48,6 +55,7 @@ export class RedisSessionBackend implements SessionBackend {
   private lastReport = 0;
   private readonly recheck: NodeJS.Timeout;
   private readonly coalescing: WriteCoalescing;
+  private readonly scripts: ScriptCache;
   private readonly replicated?: ReplicatedWrites;
   /** How a revocation's writes are sent (see `revoked`). */
   private readonly revocations: ReplicatedWrites;
@@ -66,13 +74,14 @@ export class RedisSessionBackend implements SessionBackend {
   ) {
     this.recheck = setInterval(() => void this.check(), RECHECK_INTERVAL_MS).unref();
     this.coalescing = new WriteCoalescing(client);
+    this.scripts = new ScriptCache(client);
     if (durability) this.replicated = new ReplicatedWrites(client, () => durability);
-    this.revocations =
-      this.replicated ??
-      new ReplicatedWrites(client, () => ({
-        replicas: this.replicaWatch.expected,
-        timeoutMs: REVOCATION_WAIT_MS,
-      }));
+    // Every replica the primary had, whatever `durability` asks for the other writes: it may
+    // only raise that number, never lower it (a revocation must survive the failover).
+    this.revocations = new ReplicatedWrites(client, () => ({
+      replicas: Math.max(this.replicaWatch.expected, durability?.replicas ?? 0),
+      timeoutMs: Math.max(REVOCATION_WAIT_MS, durability?.timeoutMs ?? 0),
+    }));
   }
 
   /**
@@ -84,6 +93,7 @@ export class RedisSessionBackend implements SessionBackend {
       // Maybe another primary now (a failover): its replicas are counted afresh.
       this.replicaWatch = { expected: 0, seenAt: 0, checkedAt: -Infinity };
       void this.check();
+      void this.scripts.load(this.masters(), REQUEST_SCRIPTS).catch(() => undefined);
     });
   }
 
@@ -91,34 +101,57 @@ export class RedisSessionBackend implements SessionBackend {
     return Date.now() + this.clockOffsetMs;
   }
 
-  load(key: string, ttlMs: number, budget: OperationBudget): Promise<string | null> {
-    return this.timed(() => this.client.getex(key, 'PX', ttlMs), budget);
+  /**
+   * One command: on a single Redis the READ script, which also reads the owner's entry; on a
+   * Cluster (the index lies in another slot) GETEX, or GET and PTTL, and PEXPIRE only when the
+   * TTL ran down (one round trip more then).
+   */
+  async read(
+    key: string,
+    restart: TtlRestart,
+    check: EntryCheck | undefined,
+    budget: OperationBudget,
+  ): Promise<SessionRead> {
+    if (check && !this.client.isCluster) return this.readWithEntry(key, restart, check, budget);
+    if (restart.mode === 'always') {
+      const value = await this.timed(() => this.client.getex(key, 'PX', restart.ttlMs), budget);
+      return { value, ttlMs: value === null ? -2 : restart.ttlMs };
+    }
+    const [stored] = await this.inspect([key], budget);
+    if (stored.value === null || restart.mode === 'never') return stored;
+    if (stored.ttlMs >= 0 && stored.ttlMs >= restart.ttlMs - restart.slackMs) return stored;
+    await this.timed(() => this.client.pexpire(key, restart.ttlMs), budget);
+    return { value: stored.value, ttlMs: restart.ttlMs };
   }
 
-  /**
-   * A session and its TTL (GET and PTTL, one round trip), the TTL restarted (PEXPIRE, one more)
-   * only when it ran down by more than `slackMs`: the near cache's read. Not one script: a
-   * script's writes are not this connection's for `CLIENT TRACKING ... NOLOOP`.
-   */
-  async readShared(
+  private async readWithEntry(
     key: string,
-    ttlMs: number,
-    slackMs: number,
+    restart: TtlRestart,
+    check: EntryCheck,
     budget: OperationBudget,
-  ): Promise<{ value: string | null; ttlMs: number }> {
-    const [value, left] = (await this.timed(
+  ): Promise<SessionRead> {
+    const ttlMs = restart.mode === 'never' ? 0 : restart.ttlMs;
+    const slackMs = restart.mode === 'ran-down' ? restart.slackMs : 0;
+    const [value, left, userId, lease] = (await this.timed(
       () =>
-        this.together([
-          ['get', key],
-          ['pttl', key],
-        ]),
+        this.scripts.run(
+          READ,
+          [key],
+          [
+            restart.mode,
+            Math.round(ttlMs),
+            Math.round(slackMs),
+            check.indexPrefix,
+            check.sid,
+            Math.ceil(check.leaseMs),
+            Math.ceil(check.renewBelowMs),
+          ],
+        ),
       budget,
-    )) as [string | null, number];
-    if (value === null) return { value, ttlMs: -2 };
-    if (left >= 0 && left >= ttlMs - slackMs) return { value, ttlMs: left };
-    // Not `this.expire`: the near cache treats that as a change of the session it is reading.
-    await this.timed(() => this.client.pexpire(key, ttlMs), budget);
-    return { value, ttlMs };
+    )) as [string | null, number, string | null, number | null];
+    const read: SessionRead = { value, ttlMs: left };
+    if (userId !== null) read.entry = { userId, lease: lease ?? undefined };
+    return read;
   }
 
   async expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
@@ -204,7 +237,7 @@ export class RedisSessionBackend implements SessionBackend {
     indexKey: string,
     sid: string,
     leaseMs: number,
-    sinceMs: number,
+    began: LoginStart,
     budget: OperationBudget,
   ): Promise<Admission> {
     const reply = (await this.timed(
@@ -216,7 +249,8 @@ export class RedisSessionBackend implements SessionBackend {
           indexKey,
           sid,
           Math.ceil(leaseMs),
-          sinceMs.toFixed(3),
+          began.agoMs.toFixed(3),
+          began.at.toFixed(3),
         ]),
       budget,
     )) as number[];
@@ -228,26 +262,37 @@ export class RedisSessionBackend implements SessionBackend {
   async confirm(
     indexKey: string,
     sid: string,
-    sinceMs: number,
+    began: LoginStart,
     budget: OperationBudget,
   ): Promise<boolean> {
     const reply = await this.timed(
-      () => this.acknowledged(['eval', CONFIRM, 1, indexKey, sid, sinceMs.toFixed(3)]),
+      () =>
+        this.acknowledged([
+          'eval',
+          CONFIRM,
+          1,
+          indexKey,
+          sid,
+          began.agoMs.toFixed(3),
+          began.at.toFixed(3),
+        ]),
       budget,
     );
     return reply === 1;
   }
 
-  async renew(
+  async lease(
     indexKey: string,
     sid: string,
     leaseMs: number,
+    renewBelowMs: number,
     budget: OperationBudget,
-  ): Promise<number> {
-    return (await this.timed(
-      () => this.client.eval(RENEW, 1, indexKey, sid, Math.ceil(leaseMs)),
+  ): Promise<number | undefined> {
+    const lease = await this.timed(
+      () => this.scripts.run(LEASE, [indexKey], [sid, Math.ceil(leaseMs), Math.ceil(renewBelowMs)]),
       budget,
-    )) as number;
+    );
+    return lease === null ? undefined : (lease as number);
   }
 
   async entries(
@@ -342,6 +387,7 @@ export class RedisSessionBackend implements SessionBackend {
     const unsafe = await this.unsafeNode();
     if (unsafe && !this.allowUnsafeEviction) throw UnsafeEvictionPolicyError.create(...unsafe);
     await this.syncClock();
+    await this.scripts.load(this.masters(), REQUEST_SCRIPTS);
   }
 
   async close(): Promise<void> {
@@ -408,17 +454,17 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   /**
-   * A revocation's writes (its not-before, DELs, ZREMs). With `durability`, confirmed like every
-   * acknowledged write. Without, on a single primary (Sentinel), still confirmed (`WAIT`, same
-   * round trip) by every replica it had online within the last minute: a failover promotes a
-   * replica, and a revocation that answered must not come back then, whatever the app chose for
-   * its other writes (a graceful failover otherwise loses the writes of its window). Fewer in
-   * time is a 503, and a revocation is safe to run again.
+   * A revocation's writes (its not-before, DELs, ZREMs). On a single primary (Sentinel),
+   * confirmed (`WAIT`, same round trip) by every replica it had online within the last minute,
+   * and by at least as many as `durability` asks: a failover promotes a replica, and a
+   * revocation that answered must not come back then, whatever the app chose for its other
+   * writes (a graceful failover otherwise loses the writes of its window). Fewer in time is a
+   * 503, and a revocation is safe to run again.
    */
   private async revoked(commands: Command[]): Promise<unknown[]> {
     // A Cluster's failover of a live master is coordinated (the master stops and waits for its
     // replica); Sentinel's is not, and a killed node loses what it had either way.
-    if (!this.replicated && !this.client.isCluster) await this.watchReplicas();
+    if (!this.client.isCluster) await this.watchReplicas();
     return this.revocations.send(commands);
   }
 

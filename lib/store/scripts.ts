@@ -1,13 +1,22 @@
 /**
- * Lua scripts of the per-user index; each touches exactly one key (Redis Cluster safe) and reads
- * time from the Redis server (TIME), so no decision depends on app instances' clocks agreeing.
+ * Lua scripts of the per-user index; each touches one index key (Redis Cluster safe), except
+ * READ, which a single Redis or Sentinel's primary runs (see there), and reads time from the
+ * Redis server (TIME), so no decision depends on app instances' clocks agreeing.
  *
  * An index is a sorted set: member sid, score "indexed until" (a lease, ms). One reserved member,
  * NOT_BEFORE, holds the time of the user's last revocation: a login that began before it is
  * refused, and it is kept NOT_BEFORE_RETENTION_MS, past which any login that could have begun
  * before it is refused for its age alone. Entries past their lease belong to dead sessions and
  * are dropped on every write (`tidy`).
+ *
+ * The invariant these scripts keep (README "Guarantees"): a session serves only while its user's
+ * index holds its entry with a live lease. ADMIT alone creates an entry (a login); a revocation,
+ * a logout or the lease's end alone removes one; a renewal (READ, LEASE) only ever extends an
+ * entry that is still there, so it never re-admits a session a revocation removed.
  */
+
+/** The stored JSON's owner field (session-codec.ts writes it, last). */
+export const OWNER_FIELD = '_owner';
 
 /** A member that can never be a session id (ids are base64url, with an optional `.suffix`). */
 export const NOT_BEFORE_MEMBER = '!not-before';
@@ -40,19 +49,38 @@ local function expire(key, nb)
   if nb then at = math.max(at, nb + ${NOT_BEFORE_RETENTION_MS}) end
   if at > now then redis.call('PEXPIREAT', key, math.ceil(at)) end
 end
+-- When a login began, by the earlier of: \`ago\` ms before this runs (the app measured it before
+-- sending, so a command that waited in transit would date the login later than it began), and
+-- \`at\`, the app's estimate of this clock then.
+local function beganAt(ago, at)
+  return math.min(now - tonumber(ago), tonumber(at))
+end
+-- The live lease of sid in the index, extended to now + leaseMs when less than belowMs is left;
+-- false when the index holds no live entry for it (never added back: XX).
+local function keep(key, sid, leaseMs, belowMs)
+  local lease = tonumber(redis.call('ZSCORE', key, sid))
+  if not lease or lease <= now then return false end
+  if lease >= now + belowMs then return lease end
+  local nb = tidy(key)
+  lease = math.floor(now + leaseMs)
+  redis.call('ZADD', key, 'XX', 'GT', lease, sid)
+  expire(key, nb)
+  return tonumber(redis.call('ZSCORE', key, sid))
+end
 `;
 
 /**
  * Indexes a session whose identity just appeared (a login), unless a revocation of that user
  * happened since the login began. KEYS[1] index; ARGV[1] sid, ARGV[2] lease length (ms),
- * ARGV[3] how long ago the login began (ms). Returns {1, now, lease, entries} or {0, now};
+ * ARGV[3] how long before sending the login began, ARGV[4] when it began by the app's estimate
+ * of this clock (see `began`). Returns {1, now, lease, entries} or {0, now};
  * entries = how many live entries the index now holds, this one included (the cap reads it).
  */
 export const ADMIT = script(
   'admit',
   `
-local began = now - tonumber(ARGV[3])
-if tonumber(ARGV[3]) > ${NOT_BEFORE_RETENTION_MS} then return {0, now} end
+local began = beganAt(ARGV[3], ARGV[4])
+if now - began > ${NOT_BEFORE_RETENTION_MS} then return {0, now} end
 local nb = tidy(KEYS[1])
 if nb and nb >= began then return {0, now} end
 local lease = math.floor(now + tonumber(ARGV[2]))
@@ -66,13 +94,14 @@ return {1, now, lease, entries}
 
 /**
  * After the session of a login was stored: is it still indexed, with no revocation since the
- * login began? KEYS[1] index; ARGV[1] sid, ARGV[2] how long ago the login began (ms). 1 or 0.
+ * login began? KEYS[1] index; ARGV[1] sid, ARGV[2] and ARGV[3] when the login began (as ADMIT's
+ * ARGV[3] and ARGV[4]). 1 or 0.
  */
 export const CONFIRM = script(
   'confirm',
   `
 local nb = redis.call('ZSCORE', KEYS[1], NB)
-if nb and tonumber(nb) >= now - tonumber(ARGV[2]) then return 0 end
+if nb and tonumber(nb) >= beganAt(ARGV[2], ARGV[3]) then return 0 end
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if lease and tonumber(lease) > now then return 1 end
 return 0
@@ -80,17 +109,60 @@ return 0
 );
 
 /**
- * Extends an indexed session's lease (never shortens it). KEYS[1] index; ARGV[1] sid,
- * ARGV[2] lease length (ms). Returns the new lease.
+ * A session's entry: its live lease, extended when it runs low (see `keep`), or false when the
+ * index no longer admits the session. KEYS[1] index; ARGV[1] sid, ARGV[2] lease length (ms),
+ * ARGV[3] extend when less than this is left (ms).
  */
-export const RENEW = script(
-  'renew',
+export const LEASE = script(
+  'lease',
   `
-local nb = tidy(KEYS[1])
-local lease = math.floor(now + tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
-expire(KEYS[1], nb)
-return tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))
+return keep(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+`,
+);
+
+/**
+ * A session read and, in the same step, the index entry of the user its stored owner names, so
+ * a logged-in read stays one command. KEYS[1] session key; ARGV[1] TTL restart: 'always' (to
+ * ARGV[2] ms, as GETEX PX), 'ran-down' (only when less than ARGV[2] - ARGV[3] ms is left, so
+ * instances that share a session do not keep rewriting it) or 'never'; ARGV[4] index prefix;
+ * ARGV[5] sid; ARGV[6] lease length and ARGV[7] renew-below (ms, see `keep`). Returns
+ * {value, TTL left (ms, -1 none), owner's user id, lease}, {false, -2} when there is no session,
+ * and false for the user id when the value names no owner this script can read (the caller
+ * then checks the index itself), false for the lease when the index does not admit it.
+ *
+ * The user id is found as text, not by decoding the JSON: the owner is written last, so its last
+ * occurrence is taken, and one with an escape is left to the caller. It is only a guess: the
+ * caller verifies the owner's seal and uses the entry only when the names match. The index key is
+ * built here, not passed in KEYS, which a single Redis allows; a Cluster cannot (another slot),
+ * and reads there check the index in a second step.
+ */
+export const READ = script(
+  'read',
+  `
+local value = redis.call('GET', KEYS[1])
+if not value then return {false, -2} end
+local left = redis.call('PTTL', KEYS[1])
+local mode, ttl = ARGV[1], tonumber(ARGV[2])
+if mode == 'always' or (mode == 'ran-down' and (left < 0 or left < ttl - tonumber(ARGV[3]))) then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  left = ttl
+end
+local marker, from, found = '"${OWNER_FIELD}":{"userId":"', 1, nil
+while true do
+  local s, e = string.find(value, marker, from, true)
+  if not s then break end
+  found, from = e, e + 1
+end
+if not found then return {value, left, false, false} end
+local close = string.find(value, '"', found + 1, true)
+local user = close and string.sub(value, found + 1, close - 1)
+if not user or user == '' or string.find(user, '\\\\', 1, true) then
+  return {value, left, false, false}
+end
+local key = ARGV[4] .. user
+local kind = redis.call('TYPE', key)['ok']
+if kind ~= 'zset' and kind ~= 'none' then return {value, left, false, false} end
+return {value, left, user, keep(key, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]))}
 `,
 );
 

@@ -47,7 +47,14 @@ export async function createSessionBackends(options: ResolvedOptions): Promise<S
  */
 async function createSessionBackend(
   redis: RedisSource,
-  { operationTimeoutMs, allowUnsafeEviction, nearCache, keyPrefix, durability }: ResolvedOptions,
+  {
+    operationTimeoutMs,
+    allowUnsafeEviction,
+    nearCache,
+    keyPrefix,
+    indexPrefix,
+    durability,
+  }: ResolvedOptions,
   deployment: string,
 ): Promise<SessionBackend> {
   if (redis.kind === 'embedded') {
@@ -69,7 +76,7 @@ async function createSessionBackend(
         !given,
         allowUnsafeEviction,
         durability,
-        trackedPrefixes(keyPrefix),
+        trackedPrefixes([keyPrefix, indexPrefix]),
         // The invalidation connection answers a PING within a request's budget, or the cache is off.
         { ...nearCache, heartbeatMs: operationTimeoutMs },
       )
@@ -102,12 +109,19 @@ function nearCacheClient(client: Redis | Cluster): Redis {
 }
 
 /**
- * The key prefixes Redis reports changes of: the session key template up to its first
- * placeholder (`sessions:` by default), every tenant's and app's sessions under it.
+ * The key prefixes Redis reports changes of: the session and index key templates up to their
+ * first placeholder (`sessions:` and `sessions-index:` by default), every tenant's and app's
+ * sessions and indexes under them. An empty one tracks every key.
  */
-function trackedPrefixes(keyPrefix: string): string[] {
-  const literal = keyPrefix.slice(0, keyPrefix.indexOf('{'));
-  return literal === '' ? [] : [literal];
+function trackedPrefixes(templates: string[]): string[] {
+  const literals = templates.map((template) => template.slice(0, template.indexOf('{')));
+  // Redis refuses prefixes that overlap; the shorter one covers the longer.
+  return literals.filter(
+    (literal, i) =>
+      !literals.some(
+        (other, j) => j !== i && literal.startsWith(other) && (other !== literal || j < i),
+      ),
+  );
 }
 
 function createClient(redis: RedisSource, timeoutMs: number): Redis {

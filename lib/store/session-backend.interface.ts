@@ -1,5 +1,12 @@
 import type { OperationBudget } from './operation-budget.js';
 
+/** Where the index entry of a session's owner lies. */
+export interface OwnerRef {
+  userId: string;
+  indexKey: string;
+  sid: string;
+}
+
 /** One session write. */
 export interface SessionWrite {
   key: string;
@@ -8,12 +15,52 @@ export interface SessionWrite {
   ttlMs?: number;
   /** Only overwrite a session that still exists, so a revoked session is never written back. */
   onlyIfExists: boolean;
+  /** The owner the written value names, if any (a near cache keeps it with the value). */
+  owner?: OwnerRef;
 }
 
 /** A stored session as seen by listing: its JSON (null when gone) and remaining TTL in ms. */
 export interface StoredSession {
   value: string | null;
   ttlMs: number;
+}
+
+/**
+ * How a read treats the session's TTL: restarted to `ttlMs` (a request's read, as GETEX PX),
+ * restarted only once less than `ttlMs - slackMs` is left (reads shared by several instances
+ * through their near caches), or left as it is (sockets, listings).
+ */
+export type TtlRestart =
+  | { mode: 'always'; ttlMs: number }
+  | { mode: 'ran-down'; ttlMs: number; slackMs: number }
+  | { mode: 'never' };
+
+/**
+ * Where the index entry of a session's owner is, for backends that read it in the same step as
+ * the session (see `SessionBackend.read`); the lease rule's lengths (user-index/index-lease.ts).
+ */
+export interface EntryCheck {
+  indexPrefix: string;
+  sid: string;
+  leaseMs: number;
+  renewBelowMs: number;
+}
+
+/** The index entry a read found for the user its session's stored owner names. */
+export interface OwnerEntry {
+  userId: string;
+  /** The entry's live lease (extended if it ran low), or undefined: the index does not admit it. */
+  lease: number | undefined;
+}
+
+/** A session read: its JSON (null when gone), the TTL it has left, and maybe its owner's entry. */
+export interface SessionRead extends StoredSession {
+  /**
+   * Read in the same step when the backend could (a single Redis); absent otherwise, and then
+   * the caller checks the index itself. Only a guess at the owner: use it only for the user
+   * whose sealed owner the value turns out to hold.
+   */
+  entry?: OwnerEntry;
 }
 
 /** One index entry: a session id and the lease ("indexed until", ms, Redis clock). */
@@ -42,6 +89,16 @@ export interface IndexPage {
 }
 
 /**
+ * When a login began (its request arrived): `agoMs` before the command was sent, and `at` by the
+ * store clock estimate (ms). A command may wait in transit or in the server's queue, which would
+ * make `agoMs` alone date the login later than it began; the earlier of the two counts.
+ */
+export interface LoginStart {
+  agoMs: number;
+  at: number;
+}
+
+/**
  * The answer to a login's request to be indexed; `entries` counts the user's entries with a live
  * lease, this one included: an upper bound of their live sessions, read at no extra cost.
  */
@@ -58,8 +115,17 @@ export type Admission =
 export interface SessionBackend {
   /** The store's clock (ms), for lease decisions: the Redis server's, not this host's. */
   now(): number;
-  /** Returns a session and restarts its idle TTL, in one command. */
-  load(key: string, ttlMs: number, budget: OperationBudget): Promise<string | null>;
+  /**
+   * Reads a session, treating its TTL as `restart` says, in one command; given `check`, also
+   * reads (and renews, see `lease`) the index entry of the owner its value names, when the
+   * backend can do both in that one step.
+   */
+  read(
+    key: string,
+    restart: TtlRestart,
+    check: EntryCheck | undefined,
+    budget: OperationBudget,
+  ): Promise<SessionRead>;
   /** Sets a session's TTL (for sessions whose own max-age differs from the default). */
   expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void>;
   /** Writes a session; false when `onlyIfExists` found it gone. */
@@ -85,18 +151,27 @@ export interface SessionBackend {
     indexKey: string,
     sid: string,
     leaseMs: number,
-    sinceMs: number,
+    began: LoginStart,
     budget: OperationBudget,
   ): Promise<Admission>;
   /** Whether a login's session is still indexed and unrevoked (scripts.ts CONFIRM). */
   confirm(
     indexKey: string,
     sid: string,
-    sinceMs: number,
+    began: LoginStart,
     budget: OperationBudget,
   ): Promise<boolean>;
-  /** Extends an entry's lease; returns it. */
-  renew(indexKey: string, sid: string, leaseMs: number, budget: OperationBudget): Promise<number>;
+  /**
+   * The entry's live lease, extended to now + `leaseMs` when less than `renewBelowMs` is left;
+   * undefined when the index holds no live entry for `sid` (never added back, scripts.ts LEASE).
+   */
+  lease(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    renewBelowMs: number,
+    budget: OperationBudget,
+  ): Promise<number | undefined>;
   /** Live entries, after recording a revocation (not-before = now) when `revoking`. */
   entries(indexKey: string, revoking: boolean, budget: OperationBudget): Promise<IndexEntry[]>;
   /**

@@ -8,7 +8,11 @@
 export class LruCache<K, V> {
   private readonly entries = new Map<K, { value: V; used: boolean }>();
 
-  constructor(readonly maxSize: number) {}
+  /** `onEvict` hears of each entry dropped to make room (not of deletes or replacements). */
+  constructor(
+    readonly maxSize: number,
+    private readonly onEvict?: (key: K, value: V) => void,
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -49,7 +53,7 @@ export class LruCache<K, V> {
   private evictOne(): void {
     for (const [key, entry] of this.entries) {
       this.entries.delete(key);
-      if (!entry.used) return;
+      if (!entry.used) return this.onEvict?.(key, entry.value);
       entry.used = false;
       this.entries.set(key, entry);
     }

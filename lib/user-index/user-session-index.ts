@@ -5,22 +5,28 @@ import type { TenantKeys } from '../store/keys.js';
 import type { OperationBudget } from '../store/operation-budget.js';
 import type {
   Admission,
+  EntryCheck,
   IndexEntry,
   IndexPage,
   IndexPosition,
+  LoginStart,
   SessionBackend,
 } from '../store/session-backend.interface.js';
-import { leaseLengthMs, needsLeaseRenewal } from './index-lease.js';
+import { leaseLengthMs, needsLeaseRenewal, renewBelowMs } from './index-lease.js';
 
 /**
  * One tenant's per-user session indexes: the only class that writes them, and the owner of the
  * lease rule (index-lease.ts) and of the not-before rule (a login that began before its user's
  * last revocation is not admitted). Every method is one round trip on one key.
  *
- * Ordering, which replaces cross-key atomicity (a user's index and sessions sit on different
- * Cluster slots): an entry is always written before its session and removed after it, so an
+ * The invariant it keeps: a session serves only while its user's index holds its entry with a
+ * live lease (every read checks, see TenantSessionStore). Only `admit` (a login) adds an entry;
+ * only a revocation, a logout (`remove`) or the lease's end removes one; a renewal never adds
+ * one back. Ordering replaces cross-key atomicity (a user's index and sessions sit on different
+ * Cluster slots): an entry is written before its session and removed after it, so an
  * interruption at any point leaves at worst an entry without a session (harmless, it is dropped
- * when its lease passes), never a live session without an entry.
+ * when its lease passes) or a session without an entry (which cannot serve), and a retried
+ * revocation finds everything it did not finish.
  */
 export class UserSessionIndex {
   private readonly logger = new Logger('TenantSession');
@@ -30,22 +36,30 @@ export class UserSessionIndex {
     private readonly keys: TenantKeys,
   ) {}
 
-  /** Indexes a new login's session, unless the user was revoked since it began `sinceMs` ago. */
+  /**
+   * Indexes a new login's session, unless the user was revoked since the login began, `agoMs`
+   * before now.
+   */
   admit(
     userId: string,
     sid: string,
     ttlMs: number,
-    sinceMs: number,
+    agoMs: number,
     budget: OperationBudget,
   ): Promise<Admission> {
     return this.onIndex(userId, (key) =>
-      this.backend.admit(key, sid, leaseLengthMs(ttlMs), sinceMs, budget),
+      this.backend.admit(key, sid, leaseLengthMs(ttlMs), this.began(agoMs), budget),
     );
   }
 
   /** After the login's session was stored: still indexed, and still no revocation since? */
-  confirm(userId: string, sid: string, sinceMs: number, budget: OperationBudget): Promise<boolean> {
-    return this.onIndex(userId, (key) => this.backend.confirm(key, sid, sinceMs, budget));
+  confirm(userId: string, sid: string, agoMs: number, budget: OperationBudget): Promise<boolean> {
+    return this.onIndex(userId, (key) => this.backend.confirm(key, sid, this.began(agoMs), budget));
+  }
+
+  /** A login that began `agoMs` before now, dated both ways (see LoginStart). */
+  private began(agoMs: number): LoginStart {
+    return { agoMs, at: this.backend.now() - agoMs };
   }
 
   /** Whether a session read or written now must extend its lease first. */
@@ -53,9 +67,33 @@ export class UserSessionIndex {
     return needsLeaseRenewal(indexedUntil, this.backend.now(), ttlMs);
   }
 
-  /** Extends a session's lease to 3 TTLs from now; returns it. */
-  renew(userId: string, sid: string, ttlMs: number, budget: OperationBudget): Promise<number> {
-    return this.backend.renew(this.keys.index(userId), sid, leaseLengthMs(ttlMs), budget);
+  /**
+   * The session's live lease, extended to 3 TTLs from now when it ran low; undefined when the
+   * index no longer admits the session (revoked, logged out, or past its lease): such a session
+   * must not serve. Never adds an entry back.
+   */
+  lease(
+    userId: string,
+    sid: string,
+    ttlMs: number,
+    budget: OperationBudget,
+  ): Promise<number | undefined> {
+    return this.onIndex(userId, (key) =>
+      this.backend.lease(key, sid, leaseLengthMs(ttlMs), renewBelowMs(ttlMs), budget),
+    );
+  }
+
+  /**
+   * Where a read finds a session's entry in the same step as the session, on backends that can
+   * (see SessionBackend.read).
+   */
+  entryCheck(sid: string, ttlMs: number): EntryCheck {
+    return {
+      indexPrefix: this.keys.indexPrefix,
+      sid,
+      leaseMs: leaseLengthMs(ttlMs),
+      renewBelowMs: renewBelowMs(ttlMs),
+    };
   }
 
   /** The user's entries with a live lease, oldest lease first. */

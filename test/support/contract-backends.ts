@@ -75,39 +75,40 @@ interface MemoryIndexEntry {
 
 function memoryBackend(): ContractBackend {
   const backend = new MemorySessionBackend();
+  return { backend, probe: memoryProbe(backend), close: () => backend.close() };
+}
+
+/** Reads and plants an in-process backend's index state, as a second Redis client would. */
+export function memoryProbe(backend: MemorySessionBackend): IndexProbe {
   const indexes = (backend as unknown as { indexes: Map<string, MemoryIndexEntry> }).indexes;
   const live = (key: string) => {
     const entry = indexes.get(key);
     return entry && entry.expiresAt > Date.now() ? entry : undefined;
   };
   return {
-    backend,
-    probe: {
-      members: async (key) => {
-        const index = live(key)?.value;
-        if (!index) return [];
-        const members = [...index.leases.keys()];
-        return index.notBefore === undefined ? members : [...members, NOT_BEFORE_MEMBER];
-      },
-      ttlMs: async (key) => {
-        const entry = live(key);
-        if (!entry) return -2;
-        return entry.expiresAt === Infinity ? -1 : entry.expiresAt - Date.now();
-      },
-      notBefore: async (key) => live(key)?.value.notBefore ?? null,
-      plantNotBefore: async (key, at) => {
-        const entry: MemoryIndexEntry = live(key) ?? { value: { leases: new Map() }, expiresAt: 0 };
-        entry.value.notBefore = at;
-        entry.expiresAt = Math.max(entry.expiresAt, at + NOT_BEFORE_RETENTION_MS);
-        indexes.set(key, entry);
-      },
-      plantEntry: async (key, sid, until) => {
-        const entry: MemoryIndexEntry = live(key) ?? { value: { leases: new Map() }, expiresAt: 0 };
-        entry.value.leases.set(sid, until);
-        entry.expiresAt = Math.max(entry.expiresAt, until);
-        indexes.set(key, entry);
-      },
+    members: async (key) => {
+      const index = live(key)?.value;
+      if (!index) return [];
+      const members = [...index.leases.keys()];
+      return index.notBefore === undefined ? members : [...members, NOT_BEFORE_MEMBER];
     },
-    close: () => backend.close(),
+    ttlMs: async (key) => {
+      const entry = live(key);
+      if (!entry) return -2;
+      return entry.expiresAt === Infinity ? -1 : entry.expiresAt - Date.now();
+    },
+    notBefore: async (key) => live(key)?.value.notBefore ?? null,
+    plantNotBefore: async (key, at) => {
+      const entry: MemoryIndexEntry = live(key) ?? { value: { leases: new Map() }, expiresAt: 0 };
+      entry.value.notBefore = at;
+      entry.expiresAt = Math.max(entry.expiresAt, at + NOT_BEFORE_RETENTION_MS);
+      indexes.set(key, entry);
+    },
+    plantEntry: async (key, sid, until) => {
+      const entry: MemoryIndexEntry = live(key) ?? { value: { leases: new Map() }, expiresAt: 0 };
+      entry.value.leases.set(sid, until);
+      entry.expiresAt = Math.max(entry.expiresAt, until);
+      indexes.set(key, entry);
+    },
   };
 }

@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import * as scripts from '../../lib/store/scripts.js';
 
 /** One command a client sent, as MONITOR reports it (commands run inside scripts are left out). */
 export interface MonitoredCommand {
@@ -12,11 +14,34 @@ export interface MonitoredCommand {
 
 export type CommandPredicate = (command: MonitoredCommand) => boolean;
 
-/** One of the library's scripts, recognised by its first line `-- tenant-session:<name>`. */
+/** A script's first line, or its name for a digest; any other first argument as it is. */
+function scriptName(arg: string): string {
+  for (const [name, digest] of SCRIPT_DIGESTS) if (digest === arg) return `(${name})`;
+  return arg.split('\\n', 1)[0];
+}
+
+/** The library's scripts by name (their first line is `-- tenant-session:<name>`), as digests. */
+const SCRIPT_DIGESTS = new Map(
+  Object.values(scripts)
+    .filter((text): text is string => typeof text === 'string' && text.startsWith('-- tenant-'))
+    .map((text) => [
+      /^-- tenant-session:(\w+)/.exec(text)![1],
+      createHash('sha1').update(text).digest('hex'),
+    ]),
+);
+
+/**
+ * One of the library's scripts, sent whole (EVAL, recognised by its first line
+ * `-- tenant-session:<name>`) or by digest (EVALSHA).
+ */
 export function script(name: string): CommandPredicate {
+  const digest = SCRIPT_DIGESTS.get(name);
+  if (!digest) throw new Error(`no script named ${name} in lib/store/scripts.ts`);
   // MONITOR escapes the script's newlines as `\n`.
   return (command) =>
-    command.name === 'eval' && (command.args[0] ?? '').startsWith(`-- tenant-session:${name}\\n`);
+    (command.name === 'eval' &&
+      (command.args[0] ?? '').startsWith(`-- tenant-session:${name}\\n`)) ||
+    (command.name === 'evalsha' && command.args[0] === digest);
 }
 
 /** A plain command on a key starting with `keyPrefix` (a whole key is a prefix too). */
@@ -161,7 +186,14 @@ export class CommandMonitor {
 
   /** The commands seen since the last reset, as `name key` (a script as its first line). */
   commands(): string[] {
-    return this.log.map(({ name, args }) => `${name} ${(args[0] ?? '').split('\\n', 1)[0]}`);
+    return this.log.map(({ name, args }) => `${name} ${scriptName(args[0] ?? '')}`);
+  }
+
+  /** How many times each command was seen since the last reset (scripts' own calls left out). */
+  counts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const { name } of this.log) counts[name] = (counts[name] ?? 0) + 1;
+    return counts;
   }
 
   close(): void {
