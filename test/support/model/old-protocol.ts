@@ -1,0 +1,78 @@
+import type { TenantSessionStore } from '../../../lib/session/tenant-session.store.js';
+import { OperationBudget } from '../../../lib/store/operation-budget.js';
+import type { SessionBackend } from '../../../lib/store/session-backend.interface.js';
+import type { IndexProbe } from '../contract-backends.js';
+import { RENEWING_TTL_MS, type ProtocolVariant, type ProtocolWorld } from './protocol-world.js';
+
+/**
+ * 0.4.1's versions of the three protocol steps issue 18 found wanting, for showing that the
+ * model finds each bug when today's step is swapped back for the old one. Each is written from
+ * 0.4.1's behaviour (see its store and scripts), not imported: that code is gone.
+ */
+
+const budget = () => new OperationBudget(30_000);
+const FAR_FUTURE = 8.64e15;
+
+/**
+ * Item 1: `liveSessions()` dropped (ZREM) every entry whose session it did not find, or whose
+ * owner did not verify: a login between its admission and its write looks exactly like that.
+ */
+export const listingUnindexes: ProtocolVariant = {
+  async list(world: ProtocolWorld, store: TenantSessionStore, userId: string) {
+    const page = await world.index.page(userId, undefined, 100, budget());
+    const sids = page.entries.map((entry) => entry.sid);
+    const owned = await store.ownedBy(userId, sids, budget());
+    const dead = sids.filter((_, i) => owned[i] === undefined);
+    await world.index.remove(userId, dead, budget());
+  },
+};
+
+/** Item 2: the RENEW script re-added (ZADD GT) an entry that was no longer there. */
+export function renewalReadmits(probe: () => IndexProbe): ProtocolVariant {
+  return {
+    backend: (backend) =>
+      decorate(backend, {
+        // Reads leave the renewal to `lease`, as on a Cluster.
+        read: (key, restart, _check, work) => backend.read(key, restart, undefined, work),
+        lease: async (indexKey, sid, leaseMs, renewBelowMs, work) => {
+          const lease = await backend.lease(indexKey, sid, leaseMs, renewBelowMs, work);
+          // 0.4.1 renewed only leases it read as running low: here, the renewing instance's.
+          if (lease !== undefined || renewBelowMs < 2 * RENEWING_TTL_MS) return lease;
+          const until = Math.floor(backend.now() + leaseMs);
+          await probe().plantEntry(indexKey, sid, until);
+          return until;
+        },
+      }),
+  };
+}
+
+/** Item 3: reads never looked at the index: a session key alone made a session serve. */
+export const readsIgnoreTheIndex: ProtocolVariant = {
+  backend: (backend) =>
+    decorate(backend, {
+      read: (key, restart, _check, work) => backend.read(key, restart, undefined, work),
+      lease: async (indexKey, sid, leaseMs, renewBelowMs, work) =>
+        (await backend.lease(indexKey, sid, leaseMs, renewBelowMs, work)) ?? FAR_FUTURE,
+    }),
+};
+
+/** Several old steps at once, as 0.4.1 had them together. */
+export function together(...variants: ProtocolVariant[]): ProtocolVariant {
+  return {
+    backend: (backend) =>
+      variants.reduce((on, variant) => (variant.backend ? variant.backend(on) : on), backend),
+    list: variants.find((variant) => variant.list)?.list,
+  };
+}
+
+/** The backend with some methods replaced. */
+function decorate(backend: SessionBackend, methods: Partial<SessionBackend>): SessionBackend {
+  return new Proxy(backend, {
+    get: (target, property, receiver) => {
+      const own = (methods as Record<string | symbol, unknown>)[property];
+      if (own !== undefined) return own;
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
