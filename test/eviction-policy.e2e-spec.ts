@@ -168,6 +168,22 @@ describe('Redis memory policy', () => {
     expect(logged.errors).toHaveLength(1);
   });
 
+  it('a session whose index was evicted no longer serves: revocation cannot miss it', async () => {
+    const server = await serverWith([]);
+    const t = await appOn(server);
+    const redis = clientOf(server);
+    const laptop = await loginAs(t, 'alice');
+    const phone = await loginAs(t, 'alice');
+    expect((await laptop.get('/me')).status).toBe(200);
+
+    // As an eviction would: the index key goes, the sessions stay.
+    await redis.del(`sessions-index:acme:${APP}:alice`);
+
+    for (const browser of [laptop, phone]) expect((await browser.get('/me')).status).toBe(401);
+    expect(await redis.keys(`sessions:acme:${APP}:*`)).toEqual([]);
+    expect(await t.sessions.revokeAll('acme', 'alice')).toBe(0);
+  });
+
   describe('measured: which policies keep revocation exact', () => {
     const USERS = 10;
     const SESSIONS_PER_USER = 3;

@@ -131,6 +131,7 @@ export class SessionRevocationService {
    * of the user: a login calls it only when its admission counted more entries than the cap.
    */
   async enforceCap(tenantId: string, userId: string, cap: number, req?: Request): Promise<number> {
+    checkUserId(userId);
     const tenantSession = await this.registry.get(tenantId);
     const budget = tenantSession.store.budget(req);
     const entries = await tenantSession.index.entries(userId, budget);
@@ -145,7 +146,7 @@ export class SessionRevocationService {
   async revokeTenant(tenantId: string): Promise<number> {
     const tenant = assertTenantId(tenantId);
     const { store, backend } = await this.registry.get(tenant);
-    const removed = await backend.removeMatching(store.keys.scanPatterns(), this.budget());
+    const removed = await backend.removeMatching(store.keys.scanPatterns(), this.budget(), true);
     this.registry.forget(tenant);
     return this.emit(tenant, 'tenant', removed);
   }

@@ -163,10 +163,14 @@ export class NearCachedRedisBackend extends RedisSessionBackend {
     return this.changing(keys, () => super.remove(keys, budget, revoking));
   }
 
-  override async removeMatching(patterns: string[], budget: OperationBudget): Promise<number> {
+  override async removeMatching(
+    patterns: string[],
+    budget: OperationBudget,
+    revoking = false,
+  ): Promise<number> {
     this.cache.clear();
     try {
-      return await super.removeMatching(patterns, budget);
+      return await super.removeMatching(patterns, budget, revoking);
     } finally {
       this.cache.clear();
     }

@@ -221,14 +221,18 @@ export class RedisSessionBackend implements SessionBackend {
     }
   }
 
-  async removeMatching(patterns: string[], budget: OperationBudget): Promise<number> {
+  async removeMatching(
+    patterns: string[],
+    budget: OperationBudget,
+    revoking = false,
+  ): Promise<number> {
     // Deletion goes through `remove`, which routes keys on a cluster. One pattern on every
     // master before the next (sessions before indexes, see scanPatterns): an interrupted
     // off-boarding must not drop one master's indexes while another's sessions live.
     let removed = 0;
     for (const pattern of patterns) {
       for await (const keys of this.scan(pattern, budget))
-        removed += await this.remove(keys, budget);
+        removed += await this.remove(keys, budget, revoking);
     }
     return removed;
   }

@@ -144,8 +144,11 @@ export interface SessionBackend {
    * the keyspace, not in the matches: for admin work (a store's `all`, `ids`, `length`).
    */
   scan(pattern: string, budget: OperationBudget): AsyncIterable<string[]>;
-  /** Deletes every key matching the SCAN patterns (tenant off-boarding only); returns the count. */
-  removeMatching(patterns: string[], budget: OperationBudget): Promise<number>;
+  /**
+   * Deletes every key matching the SCAN patterns (a store's `clear`, tenant off-boarding);
+   * returns the count. `revoking`: see `remove`.
+   */
+  removeMatching(patterns: string[], budget: OperationBudget, revoking?: boolean): Promise<number>;
   /** Indexes a login's session unless the user was revoked since it began (scripts.ts ADMIT). */
   admit(
     indexKey: string,
