@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
  * lib/ is layered; a folder may import only from the folders before it, never from a later one
  * (and never from the module files at the root of lib/):
  * errors ← util ← tenancy ← options ← store ← user-index ← session ← revocation ← identity ←
- * realtime ← http ← health ← socket-io ← root. lib/health (the terminus indicator) and
+ * realtime ← http ← express ← health ← socket-io ← root. lib/health (the terminus indicator) and
  * lib/socket-io (the socket.io adapter) are entry points of their own: they load optional peers,
  * which nothing reachable from lib/index.ts may import.
  */
@@ -20,6 +20,7 @@ const LAYERS = [
   'identity',
   'realtime',
   'http',
+  'express',
   'health',
   'socket-io',
 ];
@@ -41,23 +42,32 @@ const optionalPeersOutside = (folder) =>
         })),
   );
 
-const layerRules = LAYERS.map((layer, i) => ({
-  files: [`lib/${layer}/**/*.ts`],
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        paths: optionalPeersOutside(layer),
-        patterns: [
-          {
-            group: [...LAYERS.slice(i + 1).map((higher) => `../${higher}/*`), '../*.js'],
-            message: `lib/${layer} sits below that folder: import only from ${LAYERS.slice(0, i).join(', ') || 'no other folder'} (see eslint.config.mjs)`,
-          },
-        ],
-      },
-    ],
-  },
-}));
+/**
+ * A layer's rule for its files at `depth` below lib/<layer> (0: directly in it, 1: in a subfolder,
+ * as lib/store/redis): no import from a later layer, nor from the module files at lib/'s root.
+ */
+const layerRule = (layer, i, depth) => {
+  const up = '../'.repeat(depth + 1);
+  return {
+    files: [depth === 0 ? `lib/${layer}/*.ts` : `lib/${layer}/*/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: optionalPeersOutside(layer),
+          patterns: [
+            {
+              group: [...LAYERS.slice(i + 1).map((higher) => `${up}${higher}/*`), `${up}*.js`],
+              message: `lib/${layer} sits below that folder: import only from ${LAYERS.slice(0, i).join(', ') || 'no other folder'} (see eslint.config.mjs)`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+};
+
+const layerRules = LAYERS.flatMap((layer, i) => [layerRule(layer, i, 0), layerRule(layer, i, 1)]);
 
 export default tseslint.config(
   {

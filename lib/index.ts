@@ -28,16 +28,15 @@ export { InvalidUserIdException } from './errors/invalid-user-id.exception.js';
 export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolution.interface.js';
 export type { KnownTenantsSource } from './tenancy/known-tenants.js';
 export { TENANT_ID_PATTERN, normalizeTenantId } from './tenancy/tenant-id.js';
-export { getRequestTenant } from './session/request-context.js';
+export { getRequestTenant, sessionUserId } from './session/request-context.js';
 export { TenantIdentifier } from './tenancy/tenant-identifier.js';
 
-export { TenantSessionRegistry, type TenantSession } from './session/tenant-session.registry.js';
-export {
+export { TenantSessionRegistry } from './session/tenant-session.registry.js';
+export type {
+  StoreCallback,
   TenantSessionStore,
-  type ListedSession,
-  type StoreCallback,
-} from './session/tenant-session.store.js';
-export { SessionBackend } from './store/session-backend.interface.js';
+} from './session/tenant-session-store.interface.js';
+export type { ListedSession } from './session/session-listing.js';
 
 export { SessionLoginService, type LoginOptions } from './identity/session-login.service.js';
 export { SessionRevocationService } from './revocation/session-revocation.service.js';

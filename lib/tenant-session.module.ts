@@ -4,8 +4,10 @@ import {
   type MiddlewareConsumer,
   type NestModule,
   type OnApplicationShutdown,
+  type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { TenantSessionMiddleware } from './express/tenant-session.middleware.js';
 import { RecentLoginGuard } from './http/recent-login.guard.js';
 import { SessionAuthGuard } from './http/session-auth.guard.js';
 import { SessionLoginService } from './identity/session-login.service.js';
@@ -18,33 +20,38 @@ import { createSessionEventBus } from './realtime/session-event-bus.factory.js';
 import { SessionEventBus } from './realtime/session-event-bus.interface.js';
 import { SessionEventRelay } from './realtime/session-event-relay.js';
 import { SessionSockets } from './realtime/session-sockets.js';
+import { RevocationEvents } from './revocation/revocation-events.js';
+import { SessionCap } from './revocation/session-cap.js';
 import { SessionRevocationService } from './revocation/session-revocation.service.js';
+import { SessionRevoker } from './revocation/session-revoker.js';
+import { SessionLifecycle } from './session/session-lifecycle.js';
 import { TenantSessionRegistry } from './session/tenant-session.registry.js';
-import { createSessionBackends } from './store/session-backend.factory.js';
-import { SessionBackend } from './store/session-backend.interface.js';
-import { SessionBackends } from './store/session-backends.js';
+import { Deployments } from './store/deployments.js';
+import { connectDeployments } from './store/deployments.factory.js';
 import { TenantIdentifier } from './tenancy/tenant-identifier.js';
 import {
   ConfigurableModuleClass,
   TENANT_SESSION_OPTIONS,
 } from './tenant-session.module-definition.js';
-import { TenantSessionMiddleware } from './tenant-session.middleware.js';
 
 /**
- * Per-tenant Redis sessions for Nest on Express. `TenantSessionModule.forRoot(options)` or
+ * Per-tenant Redis sessions for Nest. `TenantSessionModule.forRoot(options)` or
  * `.forRootAsync({ imports, inject, useFactory | useClass | useExisting })`, `isGlobal` optional.
- * Applies, on the configured routes: tenant resolution, then that tenant's session middleware,
- * then the app's `afterSession` middleware (`passport.session()`).
+ * Applies, on the configured routes: tenant resolution, then that tenant's session, then the
+ * app's `afterSession` middleware (`passport.session()`). The module is where its parts are
+ * wired together, at start: who hears of logins (the session cap, the event relay), of
+ * revocations (the `onRevoked` option, the relay) and of session events (sockets, the relay).
  */
 @Module({
   providers: [
     { provide: RESOLVED_OPTIONS, useFactory: resolveOptions, inject: [TENANT_SESSION_OPTIONS] },
-    { provide: SessionBackends, useFactory: createSessionBackends, inject: [RESOLVED_OPTIONS] },
-    // The default deployment's, for code written before deployments existed.
+    { provide: Deployments, useFactory: connectDeployments, inject: [RESOLVED_OPTIONS] },
+    { provide: SessionLifecycle, useFactory: () => new SessionLifecycle() },
+    { provide: RevocationEvents, useFactory: () => new RevocationEvents() },
     {
-      provide: SessionBackend,
-      useFactory: (backends: SessionBackends) => backends.get(),
-      inject: [SessionBackends],
+      provide: SessionRevoker,
+      useFactory: (events: RevocationEvents) => new SessionRevoker(events),
+      inject: [RevocationEvents],
     },
     {
       provide: TenantIdentifier,
@@ -58,9 +65,14 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
     {
       provide: SessionEventBus,
       useFactory: createSessionEventBus,
-      inject: [RESOLVED_OPTIONS, SessionBackends, TenantSessionRegistry],
+      inject: [RESOLVED_OPTIONS, Deployments, TenantSessionRegistry],
     },
-    SessionEventRelay,
+    {
+      provide: SessionEventRelay,
+      useFactory: (bus: SessionEventBus, events: RevocationEvents) =>
+        new SessionEventRelay(bus, events),
+      inject: [SessionEventBus, RevocationEvents],
+    },
     SessionSockets,
     TenantSessionRegistry,
     SessionRevocationService,
@@ -72,23 +84,31 @@ import { TenantSessionMiddleware } from './tenant-session.middleware.js';
   exports: [
     RESOLVED_OPTIONS,
     TenantIdentifier,
-    SessionBackend,
-    SessionBackends,
+    Deployments,
     TenantSessionRegistry,
     SessionRevocationService,
     SessionLoginService,
     SessionAuthGuard,
     RecentLoginGuard,
+    SessionSockets,
+    SessionLifecycle,
+    SessionRevoker,
   ],
 })
 export class TenantSessionModule
   extends ConfigurableModuleClass
-  implements NestModule, OnApplicationShutdown
+  implements NestModule, OnModuleInit, OnApplicationShutdown
 {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
-    private readonly backends: SessionBackends,
-    @Inject(SessionEventBus) private readonly events: SessionEventBus,
+    private readonly deployments: Deployments,
+    @Inject(SessionEventBus) private readonly bus: SessionEventBus,
+    private readonly lifecycle: SessionLifecycle,
+    private readonly revocations: RevocationEvents,
+    private readonly revoker: SessionRevoker,
+    private readonly relay: SessionEventRelay,
+    private readonly sockets: SessionSockets,
+    private readonly registry: TenantSessionRegistry,
   ) {
     super();
   }
@@ -100,9 +120,23 @@ export class TenantSessionModule
       .forRoutes(...this.options.forRoutes);
   }
 
+  onModuleInit(): void {
+    const { onRevoked, maxSessionsPerUser, operationTimeoutMs } = this.options;
+    if (onRevoked) this.revocations.listen(onRevoked);
+    this.revocations.listen((event) => this.relay.revoked(event));
+    if (maxSessionsPerUser !== false) {
+      this.lifecycle.listen(
+        new SessionCap(this.registry, this.revoker, maxSessionsPerUser, operationTimeoutMs),
+      );
+    }
+    this.lifecycle.listen(this.relay);
+    this.bus.subscribe((event, remote) => this.relay.received(event, remote));
+    this.sockets.listenTo(this.bus);
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    await this.events.close();
-    await this.backends.close();
+    await this.bus.close();
+    await this.deployments.close();
   }
 }
 

@@ -63,12 +63,15 @@ describe('absolute session lifetime (real Redis)', () => {
   it("caps a remember-me session at the tenant's lifetime unless the login asks for more", async () => {
     await start({ absoluteLifetime: DAY_S });
     const thirtyDays = 30 * DAY_S * 1000;
-    const capped = await loginAs('alice', { maxAge: thirtyDays });
+    const capped = await loginAs('alice', { idleTtl: thirtyDays / 1000 });
     expect(await redis.pttl(key(capped))).toBeLessThanOrEqual(DAY_S * 1000 + 1000);
     await capped.get('/me');
     expect(await redis.pttl(key(capped))).toBeLessThanOrEqual(DAY_S * 1000 + 1000);
 
-    const remembered = await loginAs('bob', { maxAge: thirtyDays, absoluteLifetime: 31 * DAY_S });
+    const remembered = await loginAs('bob', {
+      idleTtl: thirtyDays / 1000,
+      absoluteLifetime: 31 * DAY_S,
+    });
     await remembered.get('/me');
     expect(await redis.pttl(key(remembered))).toBeGreaterThan(thirtyDays - 60_000);
   });

@@ -5,12 +5,12 @@ import { WrongTypeError } from '../lib/errors/wrong-type.error.js';
 import { TenantKeys } from '../lib/store/keys.js';
 import { OperationBudget } from '../lib/store/operation-budget.js';
 import { NOT_BEFORE_MEMBER, NOT_BEFORE_RETENTION_MS } from '../lib/store/scripts.js';
+import type { SessionBackend } from '../lib/store/session-backend.interface.js';
 import type {
-  LoginStart,
   IndexPage,
   IndexPosition,
-  SessionBackend,
-} from '../lib/store/session-backend.interface.js';
+  LoginStart,
+} from '../lib/store/user-index-store.interface.js';
 import {
   CONTRACT_BACKENDS,
   redisBackend,
@@ -30,7 +30,7 @@ const budget = () => new OperationBudget(5000);
 
 /** A request's read (its TTL restarted), the value only. */
 const loadValue = (backend: SessionBackend, key: string, ttlMs: number, work: OperationBudget) =>
-  backend.read(key, { mode: 'always', ttlMs }, undefined, work).then((read) => read.value);
+  backend.keys.read(key, { mode: 'always', ttlMs }, undefined, work).then((read) => read.value);
 
 /** A renewal that is due: the lease extended to now + `leaseMs`, unless already past that. */
 const renew = (
@@ -39,12 +39,12 @@ const renew = (
   sid: string,
   leaseMs: number,
   work: OperationBudget,
-) => backend.lease(indexKey, sid, leaseMs, leaseMs, work);
+) => backend.indexes.lease(indexKey, sid, leaseMs, leaseMs, work);
 
 /** A login that began `agoMs` before now, dated both ways as the store dates it (LoginStart). */
 const ago = (backend: SessionBackend, agoMs: number): LoginStart => ({
   agoMs,
-  at: backend.now() - agoMs,
+  at: backend.lifecycle.now() - agoMs,
 });
 
 /** A budget some earlier step of the same unit of work used up. */
@@ -98,23 +98,29 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
   const key = (name: string) => `${ns}sessions:${name}`;
   const indexKey = (user = 'alice') => `${ns}sessions-index:${user}`;
   const put = (name: string, value: string, ttlMs: number) =>
-    backend.write({ key: key(name), value, ttlMs, onlyIfExists: false }, budget());
+    backend.keys.write({ key: key(name), value, ttlMs, onlyIfExists: false }, budget());
   const update = (name: string, value: string, ttlMs?: number) =>
-    backend.write({ key: key(name), value, ttlMs, onlyIfExists: true }, budget());
+    backend.keys.write({ key: key(name), value, ttlMs, onlyIfExists: true }, budget());
   const gone = { value: null, ttlMs: expect.any(Number) as number };
   const expectGone = async (...names: string[]) => {
-    const stored = await backend.inspect(names.map(key), budget());
+    const stored = await backend.keys.inspect(names.map(key), budget());
     expect(stored).toEqual(names.map(() => gone));
     for (const { ttlMs } of stored) expect(ttlMs).toBeLessThan(0);
   };
   /** Admits a login that began `sinceMs` ago and returns its lease (fails the test if refused). */
   const admitted = async (sid: string, leaseMs: number, sinceMs = 0, index = indexKey()) => {
-    const admission = await backend.admit(index, sid, leaseMs, ago(backend, sinceMs), budget());
+    const admission = await backend.indexes.admit(
+      index,
+      sid,
+      leaseMs,
+      ago(backend, sinceMs),
+      budget(),
+    );
     if (!admission.admitted) throw new Error(`login ${sid} was refused`);
     return admission.until;
   };
   const sids = async (index = indexKey()) =>
-    (await backend.entries(index, false, budget())).map((entry) => entry.sid);
+    (await backend.indexes.entries(index, false, budget())).map((entry) => entry.sid);
 
   describe('sessions', () => {
     it('load returns what was written and restarts its TTL', async () => {
@@ -137,7 +143,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       expect(await update('never-written', '{}', 60_000)).toBe(false);
 
       await put('taken', '{}', 60_000);
-      await backend.take(key('taken'), budget());
+      await backend.keys.take(key('taken'), budget());
       expect(await update('taken', '{}', 60_000)).toBe(false);
 
       await put('expired', '{}', 200);
@@ -154,13 +160,13 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     it('a write with ttlMs sets the TTL; without ttlMs it keeps the current one (KEEPTTL)', async () => {
       await put('k', '1', 60_000);
       expect(await update('k', '2')).toBe(true);
-      const [kept] = await backend.inspect([key('k')], budget());
+      const [kept] = await backend.keys.inspect([key('k')], budget());
       expect(kept.value).toBe('2');
       expect(kept.ttlMs).toBeGreaterThan(50_000);
       expect(kept.ttlMs).toBeLessThanOrEqual(60_000);
 
       expect(await update('k', '3', 5000)).toBe(true);
-      const [shortened] = await backend.inspect([key('k')], budget());
+      const [shortened] = await backend.keys.inspect([key('k')], budget());
       expect(shortened.value).toBe('3');
       expect(shortened.ttlMs).toBeGreaterThan(3000);
       expect(shortened.ttlMs).toBeLessThanOrEqual(5000);
@@ -175,20 +181,20 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
     it('expire sets a session TTL, and creates nothing for a missing one', async () => {
       await put('k', 'x', 100_000);
-      await backend.expire(key('k'), 2000, budget());
-      const [stored] = await backend.inspect([key('k')], budget());
+      await backend.keys.expire(key('k'), 2000, budget());
+      const [stored] = await backend.keys.inspect([key('k')], budget());
       expect(stored.value).toBe('x');
       expect(stored.ttlMs).toBeGreaterThan(1000);
       expect(stored.ttlMs).toBeLessThanOrEqual(2000);
 
-      await backend.expire(key('missing'), 2000, budget());
+      await backend.keys.expire(key('missing'), 2000, budget());
       await expectGone('missing');
     });
 
     it('take returns a session and deletes it; a second take returns null', async () => {
       await put('k', '{"user":"alice"}', 60_000);
-      expect(await backend.take(key('k'), budget())).toBe('{"user":"alice"}');
-      expect(await backend.take(key('k'), budget())).toBeNull();
+      expect(await backend.keys.take(key('k'), budget())).toBe('{"user":"alice"}');
+      expect(await backend.keys.take(key('k'), budget())).toBeNull();
       await expectGone('k');
     });
 
@@ -196,7 +202,10 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       await put('a', 'A', 60_000);
       await put('b', 'B', 200);
       await sleep(600);
-      const [a, missing, b] = await backend.inspect([key('a'), key('missing'), key('b')], budget());
+      const [a, missing, b] = await backend.keys.inspect(
+        [key('a'), key('missing'), key('b')],
+        budget(),
+      );
       expect(a.value).toBe('A');
       expect(a.ttlMs).toBeGreaterThan(50_000);
       expect(a.ttlMs).toBeLessThanOrEqual(60_000);
@@ -204,15 +213,15 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
         expect(vanished.value).toBeNull();
         expect(vanished.ttlMs).toBeLessThan(0);
       }
-      expect(await backend.inspect([], budget())).toEqual([]);
+      expect(await backend.keys.inspect([], budget())).toEqual([]);
     });
 
     it('remove deletes sessions and says how many existed', async () => {
       await put('a', 'A', 60_000);
       await put('b', 'B', 60_000);
-      expect(await backend.remove([key('a'), key('missing'), key('b')], budget())).toBe(2);
+      expect(await backend.keys.remove([key('a'), key('missing'), key('b')], budget())).toBe(2);
       await expectGone('a', 'b');
-      expect(await backend.remove([], budget())).toBe(0);
+      expect(await backend.keys.remove([], budget())).toBe(0);
     });
 
     it("removeMatching deletes a tenant's sessions and indexes only, taking glob characters in its prefixes literally", async () => {
@@ -229,7 +238,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       ];
       for (const keys of [target, ...neighbours]) {
         for (const sid of ['s1', 's2']) {
-          await backend.write(
+          await backend.keys.write(
             { key: keys.session(sid), value: '{}', ttlMs: 60_000, onlyIfExists: false },
             budget(),
           );
@@ -237,10 +246,10 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
         await admitted('s1', 60_000, 0, keys.index('alice'));
       }
 
-      expect(await backend.removeMatching(target.scanPatterns(), budget())).toBe(3);
+      expect(await backend.keys.removeMatching(target.scanPatterns(), budget())).toBe(3);
 
       const sessions = (keys: TenantKeys) =>
-        backend.inspect([keys.session('s1'), keys.session('s2')], budget());
+        backend.keys.inspect([keys.session('s1'), keys.session('s2')], budget());
       expect((await sessions(target)).map((s) => s.value)).toEqual([null, null]);
       expect(await sids(target.index('alice'))).toEqual([]);
       for (const keys of neighbours) {
@@ -253,7 +262,13 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
   describe('admit', () => {
     it('admits a login and returns a lease of now + leaseMs on the store clock', async () => {
       const before = Date.now();
-      const admission = await backend.admit(indexKey(), 'sid-a', 60_000, ago(backend, 0), budget());
+      const admission = await backend.indexes.admit(
+        indexKey(),
+        'sid-a',
+        60_000,
+        ago(backend, 0),
+        budget(),
+      );
       expect(admission).toEqual({
         admitted: true,
         now: expect.any(Number),
@@ -265,8 +280,8 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       // The store's clock is this machine's here; the margin absorbs a busy event loop.
       expect(admission.now).toBeGreaterThanOrEqual(before - 1000);
       expect(admission.now).toBeLessThanOrEqual(Date.now() + 1000);
-      expect(Math.abs(backend.now() - admission.now)).toBeLessThan(1000);
-      expect(await backend.entries(indexKey(), false, budget())).toEqual([
+      expect(Math.abs(backend.lifecycle.now() - admission.now)).toBeLessThan(1000);
+      expect(await backend.indexes.entries(indexKey(), false, budget())).toEqual([
         { sid: 'sid-a', until: admission.until },
       ]);
     });
@@ -274,27 +289,33 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     it("counts the user's entries with a live lease, its own included, never the not-before", async () => {
       await admitted('passed', 200);
       await admitted('a', 60_000);
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       await sleep(600);
       await admitted('b', 60_000, 100);
 
-      const admission = await backend.admit(indexKey(), 'c', 60_000, ago(backend, 0), budget());
+      const admission = await backend.indexes.admit(
+        indexKey(),
+        'c',
+        60_000,
+        ago(backend, 0),
+        budget(),
+      );
 
       expect(admission).toMatchObject({ admitted: true, entries: 3 });
-      expect(await backend.admit(indexKey(), 'c', 60_000, ago(backend, 0), budget())).toMatchObject(
-        {
-          entries: 3,
-        },
-      );
+      expect(
+        await backend.indexes.admit(indexKey(), 'c', 60_000, ago(backend, 0), budget()),
+      ).toMatchObject({
+        entries: 3,
+      });
     });
 
     it("refuses a login that began before the user's last revocation, and indexes nothing", async () => {
       const loginBegan = performance.now();
       await sleep(100);
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
 
       expect(
-        await backend.admit(
+        await backend.indexes.admit(
           indexKey(),
           'late',
           60_000,
@@ -306,26 +327,28 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     });
 
     it('dates a login by the earlier of its two datings: a command that waited in transit cannot make a login look younger than a revocation', async () => {
-      const loginBegan = backend.now();
+      const loginBegan = backend.lifecycle.now();
       await sleep(100);
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       // Sent "0 ms after the login began", but the login began before the revocation.
       const delayed = { agoMs: 0, at: loginBegan };
-      expect(await backend.admit(indexKey(), 'delayed', 60_000, delayed, budget())).toEqual({
-        admitted: false,
-      });
-      expect(await backend.confirm(indexKey(), 'delayed', delayed, budget())).toBe(false);
+      expect(await backend.indexes.admit(indexKey(), 'delayed', 60_000, delayed, budget())).toEqual(
+        {
+          admitted: false,
+        },
+      );
+      expect(await backend.indexes.confirm(indexKey(), 'delayed', delayed, budget())).toBe(false);
       // Either dating alone after the revocation is not enough: both must be.
       await sleep(100);
-      const skewed = { agoMs: 1_000, at: backend.now() };
-      expect(await backend.admit(indexKey(), 'skewed', 60_000, skewed, budget())).toEqual({
+      const skewed = { agoMs: 1_000, at: backend.lifecycle.now() };
+      expect(await backend.indexes.admit(indexKey(), 'skewed', 60_000, skewed, budget())).toEqual({
         admitted: false,
       });
       expect(await sids()).toEqual([]);
     });
 
     it("admits a login that began after the user's last revocation", async () => {
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       await sleep(300);
       await admitted('after', 60_000, 100);
       expect(await sids()).toEqual(['after']);
@@ -333,7 +356,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
     it('refuses any login older than NOT_BEFORE_RETENTION_MS, even with no revocation recorded', async () => {
       expect(
-        await backend.admit(
+        await backend.indexes.admit(
           indexKey(),
           'old',
           60_000,
@@ -350,13 +373,13 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       const loginBegan = performance.now();
       await sleep(100);
       await admitted('short', 300);
-      await backend.entries(indexKey(), true, budget());
-      await backend.unindex(indexKey(), ['short'], budget());
+      await backend.indexes.entries(indexKey(), true, budget());
+      await backend.indexes.unindex(indexKey(), ['short'], budget());
       expect(await probe.members(indexKey())).toEqual([NOT_BEFORE_MEMBER]);
       await sleep(700);
 
       expect(
-        await backend.admit(
+        await backend.indexes.admit(
           indexKey(),
           'slow',
           60_000,
@@ -382,7 +405,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
     it('lives at least NOT_BEFORE_RETENTION_MS after a revocation, past its shorter leases', async () => {
       await admitted('a', 1000);
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       const afterRevocation = await probe.ttlMs(indexKey());
       expect(afterRevocation).toBeGreaterThan(NOT_BEFORE_RETENTION_MS - 5000);
       // The not-before has sub-millisecond precision; the key's expiry rounds it up.
@@ -402,17 +425,27 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       const began = performance.now();
       await admitted('a', 60_000);
       expect(
-        await backend.confirm(indexKey(), 'a', ago(backend, performance.now() - began), budget()),
+        await backend.indexes.confirm(
+          indexKey(),
+          'a',
+          ago(backend, performance.now() - began),
+          budget(),
+        ),
       ).toBe(true);
     });
 
     it('is true for a login that began after the last revocation', async () => {
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       await sleep(300);
       const began = performance.now();
       await admitted('b', 60_000);
       expect(
-        await backend.confirm(indexKey(), 'b', ago(backend, performance.now() - began), budget()),
+        await backend.indexes.confirm(
+          indexKey(),
+          'b',
+          ago(backend, performance.now() - began),
+          budget(),
+        ),
       ).toBe(true);
     });
 
@@ -420,9 +453,14 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       const began = performance.now();
       await admitted('a', 60_000);
       await sleep(100);
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       expect(
-        await backend.confirm(indexKey(), 'a', ago(backend, performance.now() - began), budget()),
+        await backend.indexes.confirm(
+          indexKey(),
+          'a',
+          ago(backend, performance.now() - began),
+          budget(),
+        ),
       ).toBe(false);
       expect(await sids()).toEqual(['a']);
     });
@@ -430,11 +468,18 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     it('is false when the entry was removed, or never indexed', async () => {
       const began = performance.now();
       await admitted('a', 60_000);
-      await backend.unindex(indexKey(), ['a'], budget());
+      await backend.indexes.unindex(indexKey(), ['a'], budget());
       expect(
-        await backend.confirm(indexKey(), 'a', ago(backend, performance.now() - began), budget()),
+        await backend.indexes.confirm(
+          indexKey(),
+          'a',
+          ago(backend, performance.now() - began),
+          budget(),
+        ),
       ).toBe(false);
-      expect(await backend.confirm(indexKey(), 'never', ago(backend, 0), budget())).toBe(false);
+      expect(await backend.indexes.confirm(indexKey(), 'never', ago(backend, 0), budget())).toBe(
+        false,
+      );
     });
   });
 
@@ -442,21 +487,21 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     it('raises a lease and never lowers it', async () => {
       const first = await admitted('a', 30_000);
       expect(await renew(backend, indexKey(), 'a', 10_000, budget())).toBe(first);
-      expect(await backend.entries(indexKey(), false, budget())).toEqual([
+      expect(await backend.indexes.entries(indexKey(), false, budget())).toEqual([
         { sid: 'a', until: first },
       ]);
 
       const raised = (await renew(backend, indexKey(), 'a', 60_000, budget()))!;
       expect(raised - first).toBeGreaterThanOrEqual(30_000);
       expect(raised - first).toBeLessThan(40_000);
-      expect(await backend.entries(indexKey(), false, budget())).toEqual([
+      expect(await backend.indexes.entries(indexKey(), false, budget())).toEqual([
         { sid: 'a', until: raised },
       ]);
     });
 
     it('never adds back an entry that is gone: removed, past its lease, or never admitted', async () => {
       await admitted('removed', 60_000);
-      await backend.unindex(indexKey(), ['removed'], budget());
+      await backend.indexes.unindex(indexKey(), ['removed'], budget());
       await admitted('short', 200);
       await sleep(500);
       for (const sid of ['removed', 'short', 'never']) {
@@ -467,16 +512,16 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
     it('extends only a lease with less than renewBelowMs left, and reports it either way', async () => {
       const first = await admitted('a', 30_000);
-      expect(await backend.lease(indexKey(), 'a', 60_000, 20_000, budget())).toBe(first);
-      const raised = (await backend.lease(indexKey(), 'a', 60_000, 40_000, budget()))!;
+      expect(await backend.indexes.lease(indexKey(), 'a', 60_000, 20_000, budget())).toBe(first);
+      const raised = (await backend.indexes.lease(indexKey(), 'a', 60_000, 40_000, budget()))!;
       expect(raised - first).toBeGreaterThanOrEqual(29_000);
-      expect(await backend.lease(indexKey(), 'a', 0, 0, budget())).toBe(raised);
+      expect(await backend.indexes.lease(indexKey(), 'a', 0, 0, budget())).toBe(raised);
     });
 
     it('drops entries whose lease passed and keeps the not-before', async () => {
       await admitted('short', 300);
       await admitted('long', 60_000);
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       const notBefore = await probe.notBefore(indexKey());
       await sleep(700);
 
@@ -495,7 +540,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       await admitted('passed', 200);
       await sleep(600);
 
-      const entries = await backend.entries(indexKey(), false, budget());
+      const entries = await backend.indexes.entries(indexKey(), false, budget());
       expect(entries.map((e) => e.sid)).toEqual(['a', 'b', 'c']);
       expect(entries.map((e) => e.until)).toEqual([...entries.map((e) => e.until)].sort());
       expect(await probe.notBefore(indexKey())).toBeNull();
@@ -505,9 +550,9 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
     it('with revoking, records a not-before of now and lists the entries it leaves in place', async () => {
       await admitted('a', 60_000);
-      const before = backend.now();
-      const entries = await backend.entries(indexKey(), true, budget());
-      const after = backend.now();
+      const before = backend.lifecycle.now();
+      const entries = await backend.indexes.entries(indexKey(), true, budget());
+      const after = backend.lifecycle.now();
 
       expect(entries.map((e) => e.sid)).toEqual(['a']);
       const notBefore = await probe.notBefore(indexKey());
@@ -516,28 +561,30 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     });
 
     it('never lists the not-before member', async () => {
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       expect(await probe.members(indexKey())).toEqual([NOT_BEFORE_MEMBER]);
-      expect(await backend.entries(indexKey(), false, budget())).toEqual([]);
-      expect(await backend.entries(indexKey(), true, budget())).toEqual([]);
+      expect(await backend.indexes.entries(indexKey(), false, budget())).toEqual([]);
+      expect(await backend.indexes.entries(indexKey(), true, budget())).toEqual([]);
       await sleep(300);
       await admitted('a', 60_000, 100);
       expect(await sids()).toEqual(['a']);
     });
 
     it('moves the not-before forward, never back', async () => {
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       const first = (await probe.notBefore(indexKey()))!;
       await sleep(100);
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       expect(await probe.notBefore(indexKey())).toBeGreaterThan(first);
 
       // As recorded by a store whose clock ran a minute ahead (a failover, say).
-      const ahead = backend.now() + 60_000;
+      const ahead = backend.lifecycle.now() + 60_000;
       await probe.plantNotBefore(indexKey(), ahead);
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       expect(await probe.notBefore(indexKey())).toBe(ahead);
-      expect(await backend.admit(indexKey(), 'now', 60_000, ago(backend, 0), budget())).toEqual({
+      expect(
+        await backend.indexes.admit(indexKey(), 'now', 60_000, ago(backend, 0), budget()),
+      ).toEqual({
         admitted: false,
       });
     });
@@ -549,7 +596,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       const pages: IndexPage[] = [];
       let after: IndexPosition | undefined;
       do {
-        const page = await backend.page(index, after, limit, budget());
+        const page = await backend.indexes.page(index, after, limit, budget());
         pages.push(page);
         after = page.next;
         if (pages.length > maxPages) throw new Error('the walk does not end');
@@ -574,14 +621,14 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       expect(pages.map((p) => p.next === undefined)).toEqual([false, false, true]);
       const leases = pagedSids(pages).map((sid, i) => pages.flatMap((p) => p.entries)[i].until);
       expect(leases).toEqual([...leases].sort((x, y) => x - y));
-      expect(await backend.page(indexKey(), undefined, 5, budget())).toMatchObject({
+      expect(await backend.indexes.page(indexKey(), undefined, 5, budget())).toMatchObject({
         total: 5,
         next: undefined,
       });
     });
 
     it('an empty or missing index is one empty last page', async () => {
-      expect(await backend.page(indexKey('nobody'), undefined, 10, budget())).toEqual({
+      expect(await backend.indexes.page(indexKey('nobody'), undefined, 10, budget())).toEqual({
         entries: [],
         total: 0,
         next: undefined,
@@ -589,7 +636,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     });
 
     it('splits entries sharing one lease across pages, each paged exactly once', async () => {
-      const until = backend.now() + 60_000;
+      const until = backend.lifecycle.now() + 60_000;
       const sids = Array.from({ length: 7 }, (_, i) => `same-${i}`);
       for (const sid of sids) await probe.plantEntry(indexKey(), sid, until);
       await admitted('later', 120_000);
@@ -603,20 +650,20 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
     it('never pages the not-before member or an entry whose lease passed, nor counts them', async () => {
       await admitted('passed', 200);
-      await backend.entries(indexKey(), true, budget());
+      await backend.indexes.entries(indexKey(), true, budget());
       await sleep(600);
       await admitted('a', 60_000, 100);
       // As recorded by a store whose clock ran a minute ahead: a not-before in the future.
       const otherIndex = indexKey('bob');
       await admitted('b', 60_000, 0, otherIndex);
-      await probe.plantNotBefore(otherIndex, backend.now() + 60_000);
+      await probe.plantNotBefore(otherIndex, backend.lifecycle.now() + 60_000);
 
-      expect(await backend.page(indexKey(), undefined, 10, budget())).toEqual({
+      expect(await backend.indexes.page(indexKey(), undefined, 10, budget())).toEqual({
         entries: [{ sid: 'a', until: expect.any(Number) }],
         total: 1,
         next: undefined,
       });
-      expect(await backend.page(otherIndex, undefined, 1, budget())).toEqual({
+      expect(await backend.indexes.page(otherIndex, undefined, 1, budget())).toEqual({
         entries: [{ sid: 'b', until: expect.any(Number) }],
         total: 1,
         next: undefined,
@@ -637,11 +684,11 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
     it('a position stays good after its entry is gone, and nothing present throughout is skipped', async () => {
       for (const [i, sid] of ['a', 'b', 'c', 'd'].entries()) await admitted(sid, 10_000 * (i + 1));
-      const first = await backend.page(indexKey(), undefined, 2, budget());
+      const first = await backend.indexes.page(indexKey(), undefined, 2, budget());
       expect(first.entries.map((e) => e.sid)).toEqual(['a', 'b']);
 
-      await backend.unindex(indexKey(), ['b'], budget());
-      const second = await backend.page(indexKey(), first.next, 2, budget());
+      await backend.indexes.unindex(indexKey(), ['b'], budget());
+      const second = await backend.indexes.page(indexKey(), first.next, 2, budget());
 
       expect(second.entries.map((e) => e.sid)).toEqual(['c', 'd']);
       expect(second).toMatchObject({ total: 3, next: undefined });
@@ -649,10 +696,10 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
     it('an entry renewed during a walk is paged again later; the others once each', async () => {
       for (const [i, sid] of ['a', 'b', 'c', 'd'].entries()) await admitted(sid, 10_000 * (i + 1));
-      const first = await backend.page(indexKey(), undefined, 2, budget());
+      const first = await backend.indexes.page(indexKey(), undefined, 2, budget());
 
       await renew(backend, indexKey(), 'a', 120_000, budget());
-      const rest = await backend.page(indexKey(), first.next, 10, budget());
+      const rest = await backend.indexes.page(indexKey(), first.next, 10, budget());
 
       expect([...first.entries, ...rest.entries].map((e) => e.sid)).toEqual([
         'a',
@@ -668,10 +715,10 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     it('removes only the given entries; an absent one is no error', async () => {
       await admitted('a', 60_000);
       await admitted('b', 60_000);
-      await backend.unindex(indexKey(), ['a', 'never'], budget());
+      await backend.indexes.unindex(indexKey(), ['a', 'never'], budget());
       expect(await sids()).toEqual(['b']);
-      await backend.unindex(indexKey('nobody'), ['a'], budget());
-      await backend.unindex(indexKey(), [], budget());
+      await backend.indexes.unindex(indexKey('nobody'), ['a'], budget());
+      await backend.indexes.unindex(indexKey(), [], budget());
       expect(await sids()).toEqual(['b']);
     });
   });
@@ -685,25 +732,26 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
         await outcomes(
           {
             load: () => loadValue(backend, key('k'), 1000, spentBudget()),
-            expire: () => backend.expire(key('k'), 1000, spentBudget()),
+            expire: () => backend.keys.expire(key('k'), 1000, spentBudget()),
             write: () =>
-              backend.write({ key: key('k'), value: 'x', onlyIfExists: false }, spentBudget()),
+              backend.keys.write({ key: key('k'), value: 'x', onlyIfExists: false }, spentBudget()),
             'write new': () =>
-              backend.write(
+              backend.keys.write(
                 { key: key('new'), value: 'x', ttlMs: 60_000, onlyIfExists: false },
                 spentBudget(),
               ),
-            take: () => backend.take(key('k'), spentBudget()),
-            inspect: () => backend.inspect([key('k')], spentBudget()),
-            remove: () => backend.remove([key('k')], spentBudget()),
-            removeMatching: () => backend.removeMatching([`${ns}*`], spentBudget()),
-            admit: () => backend.admit(indexKey(), 'b', 60_000, ago(backend, 0), spentBudget()),
-            confirm: () => backend.confirm(indexKey(), 'a', ago(backend, 0), spentBudget()),
+            take: () => backend.keys.take(key('k'), spentBudget()),
+            inspect: () => backend.keys.inspect([key('k')], spentBudget()),
+            remove: () => backend.keys.remove([key('k')], spentBudget()),
+            removeMatching: () => backend.keys.removeMatching([`${ns}*`], spentBudget()),
+            admit: () =>
+              backend.indexes.admit(indexKey(), 'b', 60_000, ago(backend, 0), spentBudget()),
+            confirm: () => backend.indexes.confirm(indexKey(), 'a', ago(backend, 0), spentBudget()),
             renew: () => renew(backend, indexKey(), 'a', 120_000, spentBudget()),
-            entries: () => backend.entries(indexKey(), false, spentBudget()),
-            page: () => backend.page(indexKey(), undefined, 10, spentBudget()),
-            'entries revoking': () => backend.entries(indexKey(), true, spentBudget()),
-            unindex: () => backend.unindex(indexKey(), ['a'], spentBudget()),
+            entries: () => backend.indexes.entries(indexKey(), false, spentBudget()),
+            page: () => backend.indexes.page(indexKey(), undefined, 10, spentBudget()),
+            'entries revoking': () => backend.indexes.entries(indexKey(), true, spentBudget()),
+            unindex: () => backend.indexes.unindex(indexKey(), ['a'], spentBudget()),
           },
           { reasons: false },
         ),
@@ -725,12 +773,14 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
         unindex: '503',
       });
 
-      const [k, created] = await backend.inspect([key('k'), key('new')], budget());
+      const [k, created] = await backend.keys.inspect([key('k'), key('new')], budget());
       expect(k.value).toBe('v');
       expect(k.ttlMs).toBeGreaterThan(50_000);
       expect(created.value).toBeNull();
       expect(await probe.members(indexKey())).toEqual(['a']);
-      expect(await backend.entries(indexKey(), false, budget())).toEqual([{ sid: 'a', until }]);
+      expect(await backend.indexes.entries(indexKey(), false, budget())).toEqual([
+        { sid: 'a', until },
+      ]);
     });
 
     it('a call spends from its budget no more than it waited', async () => {
@@ -738,8 +788,8 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       const started = performance.now();
       await put('k', 'v', 60_000);
       await loadValue(backend, key('k'), 60_000, shared);
-      await backend.admit(indexKey(), 'a', 60_000, ago(backend, 0), shared);
-      await backend.entries(indexKey(), false, shared);
+      await backend.indexes.admit(indexKey(), 'a', 60_000, ago(backend, 0), shared);
+      await backend.indexes.entries(indexKey(), false, shared);
       const elapsed = performance.now() - started;
 
       const spent = shared.limitMs - shared.remainingMs;
@@ -749,7 +799,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
   });
 
   it('ready answers true for a backend that can serve', async () => {
-    expect(await backend.ready(1000)).toBe(true);
+    expect(await backend.lifecycle.ready(1000)).toBe(true);
   });
 });
 
@@ -773,8 +823,8 @@ describe('RedisSessionBackend beyond the contract', () => {
       expect(
         await outcomes({
           load: () => loadValue(backend, sessionKey, 1000, budget()),
-          take: () => backend.take(sessionKey, budget()),
-          inspect: () => backend.inspect([sessionKey], budget()),
+          take: () => backend.keys.take(sessionKey, budget()),
+          inspect: () => backend.keys.inspect([sessionKey], budget()),
         }),
       ).toEqual({ load: 'WrongTypeError', take: 'WrongTypeError', inspect: 'WrongTypeError' });
       expect(await redis.hgetall(sessionKey)).toEqual({ field: 'value' });
@@ -788,13 +838,13 @@ describe('RedisSessionBackend beyond the contract', () => {
 
       expect(
         await outcomes({
-          admit: () => backend.admit(index, 'a', 60_000, ago(backend, 0), budget()),
-          confirm: () => backend.confirm(index, 'a', ago(backend, 0), budget()),
+          admit: () => backend.indexes.admit(index, 'a', 60_000, ago(backend, 0), budget()),
+          confirm: () => backend.indexes.confirm(index, 'a', ago(backend, 0), budget()),
           renew: () => renew(backend, index, 'a', 60_000, budget()),
-          entries: () => backend.entries(index, false, budget()),
-          'entries revoking': () => backend.entries(index, true, budget()),
-          page: () => backend.page(index, undefined, 10, budget()),
-          unindex: () => backend.unindex(index, ['a'], budget()),
+          entries: () => backend.indexes.entries(index, false, budget()),
+          'entries revoking': () => backend.indexes.entries(index, true, budget()),
+          page: () => backend.indexes.page(index, undefined, 10, budget()),
+          unindex: () => backend.indexes.unindex(index, ['a'], budget()),
         }),
       ).toEqual({
         admit: 'WrongTypeError',
@@ -847,18 +897,18 @@ describe('RedisSessionBackend beyond the contract', () => {
 
       const refused = await outcomes({
         load: () => loadValue(backend, sessionKey, 1000, spentBudget()),
-        expire: () => backend.expire(sessionKey, 1000, spentBudget()),
+        expire: () => backend.keys.expire(sessionKey, 1000, spentBudget()),
         write: () =>
-          backend.write({ key: sessionKey, value: 'x', onlyIfExists: false }, spentBudget()),
-        take: () => backend.take(sessionKey, spentBudget()),
-        inspect: () => backend.inspect([sessionKey], spentBudget()),
-        remove: () => backend.remove([sessionKey], spentBudget()),
-        removeMatching: () => backend.removeMatching([`${ns}*`], spentBudget()),
-        admit: () => backend.admit(index, 'b', 60_000, ago(backend, 0), spentBudget()),
-        confirm: () => backend.confirm(index, 'a', ago(backend, 0), spentBudget()),
+          backend.keys.write({ key: sessionKey, value: 'x', onlyIfExists: false }, spentBudget()),
+        take: () => backend.keys.take(sessionKey, spentBudget()),
+        inspect: () => backend.keys.inspect([sessionKey], spentBudget()),
+        remove: () => backend.keys.remove([sessionKey], spentBudget()),
+        removeMatching: () => backend.keys.removeMatching([`${ns}*`], spentBudget()),
+        admit: () => backend.indexes.admit(index, 'b', 60_000, ago(backend, 0), spentBudget()),
+        confirm: () => backend.indexes.confirm(index, 'a', ago(backend, 0), spentBudget()),
         renew: () => renew(backend, index, 'a', 60_000, spentBudget()),
-        entries: () => backend.entries(index, true, spentBudget()),
-        unindex: () => backend.unindex(index, ['a'], spentBudget()),
+        entries: () => backend.indexes.entries(index, true, spentBudget()),
+        unindex: () => backend.indexes.unindex(index, ['a'], spentBudget()),
       });
       await monitor.barrier();
 
@@ -890,7 +940,7 @@ describe('RedisSessionBackend beyond the contract', () => {
       const next = `${ns}sessions:next`;
       expect(
         await outcomes({
-          write: () => backend.write({ key: next, value: '{}', onlyIfExists: false }, work),
+          write: () => backend.keys.write({ key: next, value: '{}', onlyIfExists: false }, work),
         }),
       ).toEqual({ write: '503: Redis timed out' });
       await monitor.barrier();
@@ -900,7 +950,7 @@ describe('RedisSessionBackend beyond the contract', () => {
 
     it('a call spends from its budget what it waited on a stalled server', async () => {
       const { backend } = fixture;
-      await backend.write(
+      await backend.keys.write(
         { key: `${ns}sessions:k`, value: 'v', ttlMs: 60_000, onlyIfExists: false },
         budget(),
       );
@@ -943,7 +993,7 @@ describe('RedisSessionBackend beyond the contract', () => {
         const json = `{"secret":"VALUE${randomId()}"}`;
         await redis.config('SET', parameter, value);
 
-        const failure = await backend
+        const failure = await backend.keys
           .write({ key: sessionKey, value: json, ttlMs: 60_000, onlyIfExists: false }, budget())
           .then(
             () => undefined,
@@ -964,10 +1014,12 @@ describe('RedisSessionBackend beyond the contract', () => {
       const index = `${ns}sessions-index:${user}`;
       await redis.config('SET', 'min-replicas-to-write', '1');
 
-      const refused = await backend.admit(index, 'a', 60_000, ago(backend, 0), budget()).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      const refused = await backend.indexes
+        .admit(index, 'a', 60_000, ago(backend, 0), budget())
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
 
       expect(refused).toBeInstanceOf(SessionStoreUnavailableException);
       expect((refused as SessionStoreUnavailableException).reason).toBe(
@@ -980,7 +1032,9 @@ describe('RedisSessionBackend beyond the contract', () => {
     it('on a full Redis (noeviction), session writes fail with 503 but a revocation still records its not-before', async () => {
       const { backend, redis, probe } = fixture;
       const index = `${ns}sessions-index:alice`;
-      expect(await backend.admit(index, 'a', 60_000, ago(backend, 0), budget())).toMatchObject({
+      expect(
+        await backend.indexes.admit(index, 'a', 60_000, ago(backend, 0), budget()),
+      ).toMatchObject({
         admitted: true,
       });
       await redis.config('SET', 'maxmemory', '1');
@@ -988,11 +1042,11 @@ describe('RedisSessionBackend beyond the contract', () => {
       expect(
         await outcomes({
           write: () =>
-            backend.write(
+            backend.keys.write(
               { key: `${ns}sessions:k`, value: '{}', ttlMs: 60_000, onlyIfExists: false },
               budget(),
             ),
-          'entries revoking': () => backend.entries(index, true, budget()),
+          'entries revoking': () => backend.indexes.entries(index, true, budget()),
         }),
       ).toEqual({
         write: '503: Redis is out of memory (maxmemory reached, policy noeviction)',
@@ -1007,13 +1061,20 @@ describe('RedisSessionBackend beyond the contract', () => {
       expect(
         await outcomes({
           write: () =>
-            backend.write(
+            backend.keys.write(
               { key: `${ns}sessions:k`, value: '{}', ttlMs: 60_000, onlyIfExists: false },
               budget(),
             ),
           admit: () =>
-            backend.admit(`${ns}sessions-index:alice`, 'a', 60_000, ago(backend, 0), budget()),
-          'entries revoking': () => backend.entries(`${ns}sessions-index:alice`, true, budget()),
+            backend.indexes.admit(
+              `${ns}sessions-index:alice`,
+              'a',
+              60_000,
+              ago(backend, 0),
+              budget(),
+            ),
+          'entries revoking': () =>
+            backend.indexes.entries(`${ns}sessions-index:alice`, true, budget()),
         }),
       ).toEqual({
         write: '503: Redis is a read-only replica (failover in progress?)',

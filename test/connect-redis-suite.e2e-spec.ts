@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   InvalidTenantSessionOptionsError,
-  SessionBackend,
   SessionLoginService,
   SessionRevocationService,
   SessionStoreUnavailableException,
@@ -48,10 +47,12 @@ interface Probe {
   raw(sid: string): Promise<string | null>;
 }
 
-function probeOf(t: TestApp, store: TenantSessionStore): Probe {
-  const backend = t.app.get<SessionBackend>(SessionBackend);
-  const inspect = async (sid: string) =>
-    (await backend.inspect([store.keys.session(sid)], new OperationBudget(5000)))[0];
+/** Reads acme's session keys as they are, beside the store under test. */
+function probeOf(t: TestApp): Probe {
+  const inspect = async (sid: string) => {
+    const { backend, keys } = await t.registry.get('acme');
+    return (await backend.keys.inspect([keys.session(sid)], new OperationBudget(5000)))[0];
+  };
   return {
     ttlSeconds: async (sid) => (await inspect(sid)).ttlMs / 1000,
     raw: async (sid) => (await inspect(sid)).value,
@@ -159,8 +160,9 @@ describe("connect-redis 8.1's store suite, ported", () => {
       // connect-redis: prefix "sess:", ttl one day, scanCount 100, JSON, touch and TTL enabled.
       // Ours: the tenant's prefix, the module's idleTtl (one hour unless set), JSON as
       // connect-redis writes it, touch and TTL always on (SCAN pages of 1000, not an option).
-      expect(store.keys.sessionPrefix).toBe('sessions:acme:cr:');
-      expect(store.idleTtlMs).toBe(3600 * 1000);
+      const acme = await t.registry.get('acme');
+      expect(acme.keys.sessionPrefix).toBe('sessions:acme:cr:');
+      expect(acme.lifetime.idleTtlMs).toBe(3600 * 1000);
       const sess = handMade({ foo: 'bar', cookie: { originalMaxAge: null } });
       await store.set('123', sess);
       expect(JSON.parse((await own.redis.get('sessions:acme:cr:123'))!)).toEqual(sess);
@@ -171,7 +173,7 @@ describe("connect-redis 8.1's store suite, ported", () => {
     it('lifecycle', async () => {
       t = await createTestApp({ appName: 'cr', redis: own.server.url, idleTtl: ONE_DAY_SECONDS });
       const store = await t.registry.store('acme');
-      await lifecycle(store, probeOf(t, store));
+      await lifecycle(store, probeOf(t));
     }, 60_000);
   });
 
@@ -194,7 +196,7 @@ describe("connect-redis 8.1's store suite, ported", () => {
       const store = await t.registry.store('acme');
       const perMaster = async () =>
         Promise.all(client.nodes('master').map((node) => node.dbsize()));
-      await lifecycle(store, probeOf(t, store), async () => {
+      await lifecycle(store, probeOf(t), async () => {
         // The 1000 sessions are spread over all three masters, so a count of 1000 means each
         // master was scanned.
         expect((await perMaster()).filter((n) => n > 0)).toHaveLength(3);
@@ -215,7 +217,7 @@ describe("connect-redis 8.1's store suite, ported", () => {
         allowEmbeddedStore: true,
       });
       const store = await t.registry.store('acme');
-      await lifecycle(store, probeOf(t, store));
+      await lifecycle(store, probeOf(t));
     }, 60_000);
   });
 });
@@ -299,7 +301,7 @@ describe('where the store differs from connect-redis (deliberately)', () => {
     expect(await store.get('abc')).toEqual(sess);
     const peeked = await store.peek('abc');
     expect(peeked).toEqual(sess);
-    expect(store.identityOf(peeked)).toBe('alice');
+    expect((await t.registry.get('acme')).owners.identityOf(peeked)).toBe('alice');
     expect(await store.all()).toEqual([{ ...sess, id: 'abc' }]);
     // and the user index lists it, which connect-redis has no notion of
     expect(await own.redis.zrange('sessions-index:acme:cr:alice', '0', '-1')).toEqual(['abc']);

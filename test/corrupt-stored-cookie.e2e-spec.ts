@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { Redis } from 'ioredis';
 import { SessionLoginService } from 'nestjs-tenant-session';
 import request from 'supertest';
-import { MAX_SESSION_AGE_MS, MAX_SESSION_AGE_SECONDS } from '../lib/options/session-age-limit.js';
+import { MAX_SESSION_AGE_SECONDS } from '../lib/options/session-age-limit.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
 /**
@@ -42,12 +42,12 @@ class MisuseController {
   @Post('login-with')
   async loginWith(
     @Req() req: Request,
-    @Body() body: { user: string; maxAge?: unknown; absoluteLifetime?: unknown; data?: object },
+    @Body() body: { user: string; idleTtl?: unknown; absoluteLifetime?: unknown; data?: object },
   ) {
     const number = (value: unknown) => (typeof value === 'string' ? Number(value) : value);
     try {
       await this.logins.login(req, body.user, {
-        maxAge: number(body.maxAge) as number | undefined,
+        idleTtl: number(body.idleTtl) as number | undefined,
         absoluteLifetime: number(body.absoluteLifetime) as number | undefined,
         data: body.data ?? { user: body.user },
       });
@@ -176,12 +176,13 @@ describe('a stored session express-session cannot serialize, a bad argument, a f
 
   describe('login options no cookie or Redis TTL can carry are a TypeError at the call', () => {
     it.each([
-      ['maxAge 1e16', { maxAge: 1e16 }],
-      ['maxAge 0', { maxAge: 0 }],
-      ['maxAge -1000', { maxAge: -1000 }],
-      ['maxAge NaN', { maxAge: 'NaN' }],
-      ['maxAge Infinity', { maxAge: 'Infinity' }],
-      ['maxAge a string', { maxAge: '1h' }],
+      ['idleTtl 1e16', { idleTtl: 1e16 }],
+      ['idleTtl 0', { idleTtl: 0 }],
+      ['idleTtl -1000', { idleTtl: -1000 }],
+      ['idleTtl NaN', { idleTtl: 'NaN' }],
+      ['idleTtl Infinity', { idleTtl: 'Infinity' }],
+      ['idleTtl a string', { idleTtl: '1h' }],
+      ['idleTtl 0.5', { idleTtl: 0.5 }],
       ['absoluteLifetime 1e16 s', { absoluteLifetime: 1e16 }],
       ['absoluteLifetime 0.5 s', { absoluteLifetime: 0.5 }],
       ['data with a cookie', { data: { cookie: { maxAge: 1e16 } } }],
@@ -199,7 +200,7 @@ describe('a stored session express-session cannot serialize, a bad argument, a f
     });
 
     it('a route that lets the TypeError through answers 500 at once (it never answered)', async () => {
-      const res = await send('post', '/login', undefined, { user: 'frank', maxAge: 1e16 });
+      const res = await send('post', '/login', undefined, { user: 'frank', idleTtl: 1e16 });
 
       expect(res.status).toBe(500);
       expect(setCookies(res)).toEqual([]);
@@ -209,7 +210,7 @@ describe('a stored session express-session cannot serialize, a bad argument, a f
     it('the largest max-age and lifetime allowed log in', async () => {
       const res = await send('post', '/login-with', undefined, {
         user: 'grace',
-        maxAge: MAX_SESSION_AGE_MS,
+        idleTtl: MAX_SESSION_AGE_SECONDS,
         absoluteLifetime: MAX_SESSION_AGE_SECONDS,
       });
 

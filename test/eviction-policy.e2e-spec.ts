@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { SessionBackend, UnsafeEvictionPolicyError } from 'nestjs-tenant-session';
+import { UnsafeEvictionPolicyError } from 'nestjs-tenant-session';
+import { Deployments } from '../lib/store/deployments.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.mjs';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { Visitor } from './support/visitor.js';
@@ -125,7 +126,7 @@ describe('Redis memory policy', () => {
       warn: () => undefined,
     };
     t.app.useLogger(capture);
-    const client = (t.app.get(SessionBackend) as unknown as { client: Redis }).client;
+    const client = t.app.get(Deployments).get().lifecycle.pubSubClient as Redis;
     const admin = clientOf(server);
     const visitor = await loginAs(t, 'alice');
     expect((await visitor.get('/me')).status).toBe(200);

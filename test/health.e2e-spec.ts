@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { InvalidTenantSessionOptionsError, SessionBackend } from 'nestjs-tenant-session';
+import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
+import { Deployments } from '../lib/store/deployments.js';
 import request from 'supertest';
 import { TenantSessionHealthIndicator } from 'nestjs-tenant-session/health';
 import { createHealthApp, type HealthApp } from './support/health-app.js';
@@ -151,7 +152,7 @@ describe('TenantSessionHealthIndicator (@nestjs/terminus) on a route outside ten
 
     it('is down while Redis runs a memory policy that can evict session indexes, as session requests are refused', async () => {
       const admin = new Redis(server.url);
-      const client = (h.app.get(SessionBackend) as unknown as { client: Redis }).client;
+      const client = h.app.get(Deployments).get().lifecycle.pubSubClient as Redis;
       /** Drops the app's connection; the backend checks the policy again once it is back. */
       const reconnect = async () => {
         const ready = new Promise((resolve) => client.once('ready', resolve));

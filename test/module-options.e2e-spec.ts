@@ -19,15 +19,15 @@ import {
   getRequestTenant,
   Public,
   SessionAuthGuard,
-  SessionBackend,
   SessionLoginService,
   Tenant,
   TenantSessionModule,
   TenantSessionRegistry,
-  TenantSessionStore,
   type TenantSessionModuleOptions,
   type TenantSessionOptionsFactory,
 } from 'nestjs-tenant-session';
+import { TenantStore } from '../lib/session/tenant-store.js';
+import { Deployments } from '../lib/store/deployments.js';
 import { createTestApp, TEST_HOSTS, TEST_SECRET, type TestApp } from './support/test-app.js';
 import { Visitor } from './support/visitor.js';
 
@@ -313,8 +313,8 @@ describe('module configuration', () => {
     expect(t.registry.cachedTenants).toBe(2);
 
     const store = await t.registry.store('t1');
-    expect(store).toBeInstanceOf(TenantSessionStore);
-    expect(store.keys.session('abc')).toBe('sessions:t1:settings:abc');
+    expect(store).toBeInstanceOf(TenantStore);
+    expect((await t.registry.get('t1')).keys.session('abc')).toBe('sessions:t1:settings:abc');
     expect(t.app.get(TenantSessionRegistry)).toBe(t.registry);
   });
 
@@ -343,7 +343,7 @@ describe('module configuration', () => {
     const given = new Redis(process.env.TEST_REDIS_URL!);
     const withGiven = await createTestApp({ appName: 'clients', redis: given });
     const withOwn = await createTestApp({ appName: 'clients' });
-    const own = (withOwn.app.get(SessionBackend) as unknown as { client: Redis }).client;
+    const own = withOwn.app.get(Deployments).get().lifecycle.pubSubClient as Redis;
     expect(own.status).toBe('ready');
 
     const ownEnded = new Promise((resolve) => own.once('end', resolve));

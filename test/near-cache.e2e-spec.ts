@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
-import type { NearCachedRedisBackend } from '../lib/store/near-cached.backend.js';
+import type { NearCachedSessionKeys } from '../lib/store/near-cache/near-cached-session-keys.js';
 import { OperationBudget } from '../lib/store/operation-budget.js';
 import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
 import { useOwnRedisServer } from './support/own-redis.js';
@@ -125,9 +125,9 @@ describe('near cache (real Redis)', () => {
     const stale = 'sessions:acme:near:turn';
     await redis.set(stale, 'as first read', 'PX', 60_000);
     const app = await start();
-    const backend = (await app.registry.get('acme')).backend as unknown as NearCachedRedisBackend;
+    const { backend } = await app.registry.get('acme');
     const load = () =>
-      backend
+      backend.keys
         .read(stale, { mode: 'always', ttlMs: 60_000 }, undefined, new OperationBudget(5_000))
         .then((read) => read.value);
     // Bounded: the cache turns on once the invalidation connection is in place.
@@ -140,7 +140,7 @@ describe('near cache (real Redis)', () => {
 
     const read = load();
     // In the same turn, after the hit was found: this process deletes the key.
-    const removed = backend.remove([stale], new OperationBudget(5_000));
+    const removed = backend.keys.remove([stale], new OperationBudget(5_000));
 
     expect(await read).toBeNull();
     expect(await removed).toBe(1);
@@ -229,10 +229,8 @@ describe('near cache (real Redis)', () => {
     const visitors = [];
     for (let i = 0; i < 6; i++) visitors.push(await loginAs(app, `user-${i}`));
     for (const visitor of visitors) await visitor.get('/me');
-    const backend = (await app.registry.get('acme')).backend as unknown as {
-      cachedSessions: number;
-    };
-    expect(backend.cachedSessions).toBe(3);
+    const keys = (await app.registry.get('acme')).backend.keys as NearCachedSessionKeys;
+    expect(keys.cachedSessions).toBe(3);
   });
 
   it('refuses a Cluster', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { RedisSessionBackend } from '../lib/store/redis-session.backend.js';
+import { RedisBackend } from '../lib/store/redis/redis-backend.js';
 import type { SessionBackend } from '../lib/store/session-backend.interface.js';
 import { memoryProbe, type IndexProbe } from './support/contract-backends.js';
 import { everySchedule, runSchedule, type Actor } from './support/model/explorer.js';
@@ -355,7 +355,10 @@ describe('the revocation invariant, model-checked', () => {
       const own = useOwnRedisServer();
       let run = 0;
       const onRedis = async (): Promise<Backends> => {
-        const backend = new RedisSessionBackend(new Redis(own.server.url), true, false);
+        const backend = new RedisBackend(new Redis(own.server.url), {
+          ownsClient: true,
+          allowUnsafeEviction: false,
+        });
         await backend.ready(5000);
         const redis = own.redis;
         const probe: IndexProbe = {

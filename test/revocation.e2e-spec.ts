@@ -164,7 +164,7 @@ describe('SessionRevocationService (real Redis)', () => {
       const phone = await loginAs('alice', 'acme.test', 'phone');
       const tablet = await loginAs('alice', 'acme.test', 'tablet');
       const kiosk = new Visitor(t.http, 'acme.test', 'kiosk');
-      await kiosk.post('/login', { user: 'alice', maxAge: 1000 });
+      await kiosk.post('/login', { user: 'alice', idleTtl: 1 });
       await phone.post('/logout');
       const tabletHandle = (await tablet.get('/sessions')).body.find(
         (s: { current: boolean }) => s.current,
@@ -314,7 +314,7 @@ describe('SessionRevocationService (real Redis)', () => {
     const thirtyDays = 30 * 24 * 3600 * 1000;
     await remembered.post('/login', {
       user: 'alice',
-      maxAge: thirtyDays,
+      idleTtl: thirtyDays / 1000,
       absoluteLifetime: 31 * 24 * 3600,
     });
 

@@ -1,22 +1,22 @@
 import type { Redis } from 'ioredis';
-import { SessionBackend } from 'nestjs-tenant-session';
-import type { RedisSessionBackend } from '../lib/store/redis-session.backend.js';
+import { Deployments } from '../lib/store/deployments.js';
+import type { SessionBackend } from '../lib/store/session-backend.interface.js';
 import { OperationBudget } from '../lib/store/operation-budget.js';
 import { useOwnRedisServer } from './support/own-redis.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
 /**
- * Write coalescing (lib/store/write-coalescing.ts), on the connection the module makes: a
+ * Write coalescing (lib/store/redis/write-coalescing.ts), on the connection the module makes: a
  * command on an idle connection leaves at once; commands sent while others await their replies
  * leave together, in one write, at the end of the event-loop turn.
  */
 describe('write coalescing', () => {
   const own = useOwnRedisServer();
   let t: TestApp;
-  let backend: RedisSessionBackend;
+  let backend: SessionBackend;
   let socket: Redis['stream'];
   const load = (sid: string) =>
-    backend
+    backend.keys
       .read(
         `sessions:acme:wc:${sid}`,
         { mode: 'always', ttlMs: 60_000 },
@@ -30,8 +30,8 @@ describe('write coalescing', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ appName: 'wc', redis: own.server.url });
-    backend = t.app.get<RedisSessionBackend>(SessionBackend);
-    socket = (backend.client as Redis).stream;
+    backend = t.app.get(Deployments).get();
+    socket = (backend.lifecycle.pubSubClient as Redis).stream;
   });
   afterAll(() => t?.close());
 

@@ -5,7 +5,7 @@ import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.erro
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import { OperationBudget } from '../store/operation-budget.js';
-import { SessionBackends } from '../store/session-backends.js';
+import { Deployments } from '../store/deployments.js';
 
 export interface TenantSessionPingOptions {
   /** Longest wait for every answer, in ms. Default: the module's `operationTimeoutMs`. */
@@ -22,7 +22,7 @@ export interface TenantSessionPingOptions {
  */
 @Injectable()
 export class TenantSessionHealthIndicator implements OnModuleInit {
-  private store?: { backends: SessionBackends; defaultTimeoutMs: number };
+  private store?: { backends: Deployments; defaultTimeoutMs: number };
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -57,7 +57,7 @@ export class TenantSessionHealthIndicator implements OnModuleInit {
       await Promise.all(
         deployments.map(async ([deployment, backend]) => {
           try {
-            await backend.ping(budget);
+            await backend.lifecycle.ping(budget);
             return undefined;
           } catch (error) {
             const reason =
@@ -76,10 +76,10 @@ export class TenantSessionHealthIndicator implements OnModuleInit {
     });
   }
 
-  private locateStore(): { backends: SessionBackends; defaultTimeoutMs: number } {
+  private locateStore(): { backends: Deployments; defaultTimeoutMs: number } {
     if (this.store) return this.store;
     try {
-      const backends = this.moduleRef.get(SessionBackends, { strict: false });
+      const backends = this.moduleRef.get(Deployments, { strict: false });
       const options = this.moduleRef.get<ResolvedOptions>(RESOLVED_OPTIONS, { strict: false });
       return (this.store = { backends, defaultTimeoutMs: options.operationTimeoutMs });
     } catch {

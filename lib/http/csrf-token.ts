@@ -1,6 +1,7 @@
-import type { Request } from 'express';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { requireRequestContext } from '../session/request-context.js';
+import { randomBytes } from 'node:crypto';
+import { requireTenantSessions } from '../session/request-context.js';
+import type { SessionRequest } from '../session/session-request.js';
+import { hmacSha256, sameDigest } from '../util/hmac.js';
 
 /**
  * Where token mode keeps its state: a random secret in the session's own data (this field),
@@ -25,8 +26,8 @@ type SessionFields = Record<string, unknown>;
  * hidden field, a JSON answer) and send back in the token header on unsafe requests, when the
  * `csrf.token` option is on. Valid for as long as the session, until its next login.
  */
-export function csrfToken(req: Request): string {
-  const { tenantSession } = requireRequestContext(req);
+export function csrfToken(req: SessionRequest): string {
+  const { owners } = requireTenantSessions(req);
   const session = req.session as unknown as SessionFields | undefined;
   if (!session) throw new Error('csrfToken(req): the request has no session');
   let secret = session[SECRET_FIELD];
@@ -34,21 +35,19 @@ export function csrfToken(req: Request): string {
     secret = randomBytes(32).toString('base64url');
     session[SECRET_FIELD] = secret;
   }
-  return tokenOf(secret as string, tenantSession.store.identityOf(session));
+  return tokenOf(secret as string, owners.identityOf(session));
 }
 
 /** Whether `given` is this request's session's token (compared in constant time). */
-export function isValidCsrfToken(req: Request, given: string | undefined): boolean {
+export function isValidCsrfToken(req: SessionRequest, given: string | undefined): boolean {
   const session = req.session as unknown as SessionFields | undefined;
   const secret = session?.[SECRET_FIELD];
   if (typeof secret !== 'string' || given === undefined) return false;
-  const { tenantSession } = requireRequestContext(req);
-  const expected = Buffer.from(tokenOf(secret, tenantSession.store.identityOf(session)));
-  const received = Buffer.from(given);
-  return expected.length === received.length && timingSafeEqual(expected, received);
+  const { owners } = requireTenantSessions(req);
+  return sameDigest(tokenOf(secret, owners.identityOf(session)), given);
 }
 
 function tokenOf(secret: string, identity: string | undefined): string {
   const subject = identity === undefined ? 'anonymous' : `user:${identity}`;
-  return createHmac('sha256', secret).update(subject).digest('base64url');
+  return hmacSha256(secret, subject, 'base64url');
 }

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { LoginRequiredException } from '../errors/login-required.exception.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import { requireSocketSession, type TenantSocketData } from '../realtime/socket-session.js';
-import { getRequestContext } from '../session/request-context.js';
+import { getRequestContext, sessionUserId } from '../session/request-context.js';
 import { IS_PUBLIC } from './public.decorator.js';
 
 /**
@@ -39,9 +39,8 @@ export class SessionAuthGuard implements CanActivate {
     const session = req.session;
     if (!session) return false;
     const check = this.options.authenticated;
-    if (check === undefined) {
-      return getRequestContext(req)?.tenantSession.store.identityOf(session) !== undefined;
-    }
+    if (check === undefined)
+      return getRequestContext(req) !== undefined && sessionUserId(req) !== undefined;
     if (typeof check === 'function') return check(session, req);
     return (session as unknown as Record<string, unknown>)[check] != null;
   }

@@ -1,8 +1,8 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
 import { LoginRequiredException } from '../errors/login-required.exception.js';
 import { requireSocketSession } from '../realtime/socket-session.js';
-import { getRequestContext } from '../session/request-context.js';
+import { sessionUserId } from '../session/request-context.js';
+import type { SessionRequest } from '../session/session-request.js';
 
 /**
  * The id of the user the request's session belongs to (`@SessionUserId() userId: string`);
@@ -15,8 +15,7 @@ export const SessionUserId = createParamDecorator((_: unknown, context: Executio
     if (socket.data.userId === undefined) throw socket.loginRequired();
     return socket.data.userId;
   }
-  const req = context.switchToHttp().getRequest<Request>();
-  const userId = getRequestContext(req)?.tenantSession.store.identityOf(req.session);
+  const userId = sessionUserId(context.switchToHttp().getRequest<SessionRequest>());
   if (userId === undefined) throw new LoginRequiredException();
   return userId;
 });

@@ -1,25 +1,26 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { Injectable } from '@nestjs/common';
 import { Session, type SessionData } from 'express-session';
 import { performance } from 'node:perf_hooks';
 import { LoginRequiredException } from '../errors/login-required.exception.js';
-import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
-import { MAX_SESSION_AGE_MS, MAX_SESSION_AGE_SECONDS } from '../options/session-age-limit.js';
-import { requireRequestContext } from '../session/request-context.js';
+import { MAX_SESSION_AGE_SECONDS } from '../options/session-age-limit.js';
+import { requireTenantSessions, sessionUserId } from '../session/request-context.js';
+import { getRequestFacts } from '../session/request-facts.js';
 import { requestSessionId } from '../session/session-id.js';
+import type { SessionRequest } from '../session/session-request.js';
 import { checkUserId } from '../user-index/user-id.js';
 
+/** How a login is made; durations in seconds, as every option of the module's. */
 export interface LoginOptions {
   /**
-   * Fields to put in the new session before its first save; not `cookie` (see `maxAge`) nor a
+   * Fields to put in the new session before its first save; not `cookie` (see `idleTtl`) nor a
    * name the session object already has (`id`, `save`, ...).
    */
   data?: Partial<SessionData>;
   /**
-   * This session's own idle timeout in ms ("remember me"), at least 1 and at most 1000 years;
-   * default: the tenant's idle TTL.
+   * This session's own idle timeout in whole seconds ("remember me"), at most 1000 years;
+   * default: the tenant's `idleTtl`.
    */
-  maxAge?: number;
+  idleTtl?: number;
   /**
    * This session's absolute lifetime in whole seconds, at most 1000 years (it ends this long
    * after the login, however active); default: the tenant's `absoluteLifetime`. A "remember
@@ -44,35 +45,35 @@ export interface LoginOptions {
  */
 @Injectable()
 export class SessionLoginService {
-  constructor(@Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions) {}
-
-  async login(req: Request, userId: string, options: LoginOptions = {}): Promise<void> {
+  async login(req: SessionRequest, userId: string, options: LoginOptions = {}): Promise<void> {
     checkUserId(userId);
     checkLoginOptions(options);
-    const context = requireRequestContext(req);
-    const { tenantSession } = context;
-    if (options.began === 'now') context.arrivedAt = performance.now();
+    const tenant = requireTenantSessions(req);
+    const facts = getRequestFacts(req)!;
+    if (options.began === 'now') facts.arrivedAt = performance.now();
+    const idleTtlMs = options.idleTtl === undefined ? undefined : options.idleTtl * 1000;
     requestSessionId(req, {
-      maxAgeMs: options.maxAge,
+      maxAgeMs: idleTtlMs,
       lifetimeMs:
         options.absoluteLifetime === undefined ? undefined : options.absoluteLifetime * 1000,
     });
-    await callback((done) => tenantSession.store.regenerate(req, done));
-    const session = req.session;
-    if (options.maxAge !== undefined) session.cookie.maxAge = options.maxAge;
+    await callback((done) => tenant.store.regenerate(req, done));
+    const session = req.session!;
+    if (idleTtlMs !== undefined) session.cookie.maxAge = idleTtlMs;
     Object.assign(session, options.data);
-    tenantSession.store.bindLogin(session, userId, req);
+    tenant.owners.bindLogin(session, userId, facts.client);
     // The save also applies maxSessionsPerUser; if that fails, the login stands (indexed) but
     // the save counts as failed, so no cookie goes out with the error.
     await callback((done) => session.save(done));
   }
 
-  /** Destroys this request's session (and its index entry) and clears its cookie. */
-  async logout(req: Request, res: Response): Promise<void> {
-    const { tenantSession } = requireRequestContext(req);
-    const { store, cookieName, cookieDomain } = tenantSession;
-    if (req.session) await store.end(req);
-    res.clearCookie(cookieName, { path: this.options.cookie.path, domain: cookieDomain });
+  /** Destroys this request's session (and its index entry); its answer clears the cookie. */
+  async logout(req: SessionRequest): Promise<void> {
+    const tenant = requireTenantSessions(req);
+    const facts = getRequestFacts(req)!;
+    if (req.session) await tenant.writer.erase(req.sessionID!, facts.budget, true);
+    req.session = undefined;
+    facts.signedOut = true;
   }
 
   /**
@@ -81,30 +82,29 @@ export class SessionLoginService {
    * authentication time, stored before this resolves. LoginRequiredException when the session
    * is not logged in.
    */
-  async reauthenticated(req: Request): Promise<Date> {
-    const { store } = requireRequestContext(req).tenantSession;
-    const at = store.recordAuthentication(req.session);
+  async reauthenticated(req: SessionRequest): Promise<Date> {
+    const at = requireTenantSessions(req).owners.recordAuthentication(req.session ?? {});
     if (at === undefined) throw new LoginRequiredException();
-    await callback((done) => req.session.save(done));
+    await callback((done) => req.session!.save(done));
     return new Date(at);
   }
 
   /** When this request's user last proved who they are (login or re-authentication). */
-  authenticatedAt(req: Request): Date | undefined {
-    const at = requireRequestContext(req).tenantSession.store.authenticatedAt(req.session);
+  authenticatedAt(req: SessionRequest): Date | undefined {
+    const at = requireTenantSessions(req).owners.authenticatedAt(req.session);
     return at === undefined ? undefined : new Date(at);
   }
 
   /** Whether that was at most `maxAgeSeconds` ago (false when not logged in). */
-  isRecentLogin(req: Request, maxAgeSeconds: number): boolean {
-    const { store } = requireRequestContext(req).tenantSession;
-    const ago = store.msSinceAuthentication(req.session);
+  isRecentLogin(req: SessionRequest, maxAgeSeconds: number): boolean {
+    const ago = requireTenantSessions(req).owners.msSinceAuthentication(req.session);
     return ago !== undefined && ago <= maxAgeSeconds * 1000;
   }
 
   /** The user this request's session belongs to, if it is logged in (by any means). */
-  userId(req: Request): string | undefined {
-    return requireRequestContext(req).tenantSession.store.identityOf(req.session);
+  userId(req: SessionRequest): string | undefined {
+    requireTenantSessions(req);
+    return sessionUserId(req);
   }
 }
 
@@ -117,26 +117,16 @@ function checkLoginOptions(options: LoginOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('login options must be an object');
   }
-  const { maxAge, absoluteLifetime, data, began } = options;
-  if (
-    maxAge !== undefined &&
-    !(typeof maxAge === 'number' && maxAge >= 1 && maxAge <= MAX_SESSION_AGE_MS)
-  ) {
-    throw new TypeError(
-      `maxAge must be a number of ms from 1 to ${MAX_SESSION_AGE_MS} (1000 years), got ${String(maxAge)}`,
-    );
-  }
-  if (
-    absoluteLifetime !== undefined &&
-    !(
-      Number.isInteger(absoluteLifetime) &&
-      absoluteLifetime > 0 &&
-      absoluteLifetime <= MAX_SESSION_AGE_SECONDS
-    )
-  ) {
-    throw new TypeError(
-      `absoluteLifetime must be whole seconds from 1 to ${MAX_SESSION_AGE_SECONDS} (1000 years), got ${String(absoluteLifetime)}`,
-    );
+  const { idleTtl, absoluteLifetime, data, began } = options;
+  for (const [name, seconds] of [
+    ['idleTtl', idleTtl],
+    ['absoluteLifetime', absoluteLifetime],
+  ] as const) {
+    if (seconds !== undefined && !isSessionAge(seconds)) {
+      throw new TypeError(
+        `${name} must be whole seconds from 1 to ${MAX_SESSION_AGE_SECONDS} (1000 years), got ${String(seconds)}`,
+      );
+    }
   }
   if (data !== undefined) {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -147,13 +137,21 @@ function checkLoginOptions(options: LoginOptions): void {
     );
     if (taken !== undefined) {
       throw new TypeError(
-        `data.${taken} would replace the session's own ${taken}: set cookie options through maxAge, and pick another field name`,
+        `data.${taken} would replace the session's own ${taken}: set the idle timeout through idleTtl, and pick another field name`,
       );
     }
   }
   if (began !== undefined && began !== 'with-request' && began !== 'now') {
     throw new TypeError(`began must be 'with-request' or 'now', got ${String(began)}`);
   }
+}
+
+function isSessionAge(seconds: unknown): boolean {
+  return (
+    Number.isInteger(seconds) &&
+    (seconds as number) > 0 &&
+    (seconds as number) <= MAX_SESSION_AGE_SECONDS
+  );
 }
 
 function callback(run: (done: (err?: unknown) => void) => void): Promise<void> {

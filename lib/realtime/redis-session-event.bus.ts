@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { LruCache } from '../tenancy/lru-cache.js';
+import { LruCache } from '../util/lru-cache.js';
 import { LocalSessionEventBus } from './local-session-event.bus.js';
 import { decodeEvent, encodeEvent, eventsChannel, type SessionEvent } from './session-event.js';
 

@@ -1,9 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { ResolvedOptions } from '../options/resolved-options.js';
 import type { TenantSessionRegistry } from '../session/tenant-session.registry.js';
-import { RedisSessionBackend } from '../store/redis-session.backend.js';
+import type { Deployments } from '../store/deployments.js';
 import type { SessionBackend } from '../store/session-backend.interface.js';
-import type { SessionBackends } from '../store/session-backends.js';
 import { LocalSessionEventBus } from './local-session-event.bus.js';
 import { PlacedSessionEventBus } from './placed-session-event.bus.js';
 import { RedisSessionEventBus } from './redis-session-event.bus.js';
@@ -17,11 +16,11 @@ import type { SessionEventBus } from './session-event-bus.interface.js';
  */
 export async function createSessionEventBus(
   options: ResolvedOptions,
-  backends: SessionBackends,
+  deployments: Deployments,
   registry: TenantSessionRegistry,
 ): Promise<SessionEventBus> {
   const buses = await Promise.all(
-    backends
+    deployments
       .entries()
       .map(
         async ([deployment, backend]) => [deployment, await busBeside(options, backend)] as const,
@@ -38,8 +37,8 @@ async function busBeside(
   options: ResolvedOptions,
   backend: SessionBackend,
 ): Promise<SessionEventBus> {
-  if (!(backend instanceof RedisSessionBackend)) return new LocalSessionEventBus();
-  const { client } = backend;
+  const client = backend.lifecycle.pubSubClient;
+  if (!client) return new LocalSessionEventBus();
   const bus = new RedisSessionEventBus(client, options.appName, options.operationTimeoutMs);
   bus.start();
   if (client.status === 'ready' && !(await bus.subscribed(options.operationTimeoutMs * 5))) {

@@ -1,48 +1,43 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { SessionRevocationService } from '../revocation/session-revocation.service.js';
+import type { SessionRevokedEvent } from '../options/session-revoked.event.js';
+import type { RevocationEvents } from '../revocation/revocation-events.js';
 import { sessionHandle } from '../session/session-handle.js';
-import { TenantSessionRegistry } from '../session/tenant-session.registry.js';
-import { SessionEventBus } from './session-event-bus.interface.js';
+import type { LogoutEvent, SessionLifecycleListener } from '../session/session-lifecycle.js';
+import type { SessionEvent } from './session-event.js';
+import type { SessionEventBus } from './session-event-bus.interface.js';
 
 /**
- * Puts the module's session endings on the bus: every revocation (as `onRevoked` listeners hear
- * it) and every logout the stores see (a session destroyed, or its identity removed, however
- * the app did it). Revocations from other instances go to the `onRevoked` listeners here,
- * marked `remote: true`.
+ * Puts the module's session endings on the bus, and hands revocations other instances made to
+ * this instance's revocation listeners (marked `remote: true`). The module wires its three
+ * entries: `revoked` to the revocation events, `loggedOut` to the session lifecycle (a session
+ * destroyed, or its identity removed, however the app did it), `received` to the bus.
  */
-@Injectable()
-export class SessionEventRelay {
+export class SessionEventRelay implements SessionLifecycleListener {
   constructor(
-    @Inject(SessionEventBus) bus: SessionEventBus,
-    revocations: SessionRevocationService,
-    registry: TenantSessionRegistry,
-  ) {
-    // Awaited (one PUBLISH): once a revocation returns, every instance has been told, or the
-    // bus keeps the event and sends it again until Redis takes it.
-    revocations.onRevoked(async ({ remote, ...revocation }) => {
-      if (!remote) await bus.publish({ type: 'revoked', ...revocation });
+    private readonly bus: SessionEventBus,
+    private readonly revocations: RevocationEvents,
+  ) {}
+
+  /**
+   * Awaited (one PUBLISH): once a revocation returns, every instance has been told, or the bus
+   * keeps the event and sends it again until Redis takes it.
+   */
+  async revoked({ remote, ...revocation }: SessionRevokedEvent): Promise<void> {
+    if (!remote) await this.bus.publish({ type: 'revoked', ...revocation });
+  }
+
+  loggedOut({ tenant, userId, sid }: LogoutEvent): void {
+    void this.bus.publish({
+      type: 'logout',
+      tenant,
+      userId,
+      sessions: [sessionHandle(sid)],
+      at: new Date(),
     });
-    registry.afterLogout((tenant, userId, sid) => {
-      void bus.publish({
-        type: 'logout',
-        tenant,
-        userId,
-        sessions: [sessionHandle(sid)],
-        at: new Date(),
-      });
-    });
-    bus.subscribe((event, remote) => {
-      if (!remote || event.type !== 'revoked') return;
-      const { tenant, userId, reason, revoked, sessions, at } = event;
-      void revocations.deliverRemote({
-        tenant,
-        userId,
-        reason,
-        revoked,
-        sessions,
-        at,
-        remote: true,
-      });
-    });
+  }
+
+  received(event: SessionEvent, remote: boolean): void {
+    if (!remote || event.type !== 'revoked') return;
+    const { tenant, userId, reason, revoked, sessions, at } = event;
+    void this.revocations.notify({ tenant, userId, reason, revoked, sessions, at, remote: true });
   }
 }

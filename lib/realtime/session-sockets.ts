@@ -6,10 +6,12 @@ import { HandshakeRefusedError } from '../errors/handshake-refused.error.js';
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
 import { sessionHandle } from '../session/session-handle.js';
 import { TenantSessionRegistry } from '../session/tenant-session.registry.js';
-import type { SessionSnapshot } from '../session/tenant-session.store.js';
+import type { SessionSnapshot } from '../session/session-reader.js';
+import { OperationBudget } from '../store/operation-budget.js';
 import { TenantIdentifier } from '../tenancy/tenant-identifier.js';
 import type { SessionEvent } from './session-event.js';
-import { SessionEventBus } from './session-event-bus.interface.js';
+import type { SessionEventBus } from './session-event-bus.interface.js';
+import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import {
   getSocketSession,
   SESSION_ENDED_EVENT,
@@ -71,8 +73,11 @@ export class SessionSockets implements OnApplicationShutdown {
   constructor(
     private readonly identifier: TenantIdentifier,
     private readonly registry: TenantSessionRegistry,
-    @Inject(SessionEventBus) bus: SessionEventBus,
-  ) {
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+  ) {}
+
+  /** Follows the session events on `bus` (the module wires it at start). */
+  listenTo(bus: SessionEventBus): void {
     bus.subscribe((event) => this.onEvent(event));
     bus.onResubscribed(() => void this.check([...this.watches.values()]));
   }
@@ -95,12 +100,12 @@ export class SessionSockets implements OnApplicationShutdown {
         throw HandshakeRefusedError.originNotAllowed();
       }
       const tenant = await this.identifier.identify(request);
-      const { store, sessionIdFromCookie } = await this.registry.get(tenant);
+      const { reader, cookie } = await this.registry.get(tenant);
       // Events received from here on may concern what these reads return (see `watch`).
       const readAt = performance.now();
-      const budget = store.budget();
-      const sid = await sessionIdFromCookie(request.headers.cookie, budget);
-      const [stored] = sid === undefined ? [] : await store.snapshots([sid], budget);
+      const budget = this.budget();
+      const sid = await cookie.sessionIdFrom(request.headers.cookie, budget);
+      const [stored] = sid === undefined ? [] : await reader.snapshots([sid], budget);
       if (sid === undefined || stored === undefined) {
         return { data: { tenant }, readAt, ttlMs: 0, loginRequired };
       }
@@ -151,6 +156,10 @@ export class SessionSockets implements OnApplicationShutdown {
     }
   }
 
+  private budget(): OperationBudget {
+    return new OperationBudget(this.options.operationTimeoutMs);
+  }
+
   onApplicationShutdown(): void {
     for (const watch of this.watches.values()) clearTimeout(watch.timer);
     this.watches.clear();
@@ -191,8 +200,11 @@ export class SessionSockets implements OnApplicationShutdown {
         const batch = list.slice(i, i + CHECK_BATCH);
         const readAt = performance.now();
         try {
-          const { store } = await this.registry.get(tenant);
-          const stored = await store.snapshots(batch.map((w) => w.sid));
+          const { reader } = await this.registry.get(tenant);
+          const stored = await reader.snapshots(
+            batch.map((w) => w.sid),
+            this.budget(),
+          );
           batch.forEach((watch, j) => this.apply(watch, stored[j], readAt));
         } catch (error) {
           // The store is away: try again later; the socket stays until then.

@@ -1,6 +1,6 @@
-import type { Request } from 'express';
+import type { SessionRequest } from '../session/session-request.js';
 import { InvalidSessionPageException } from '../errors/invalid-session-page.exception.js';
-import type { IndexPosition } from '../store/session-backend.interface.js';
+import type { IndexPosition } from '../store/user-index-store.interface.js';
 import type { ActiveSession } from './active-session.interface.js';
 
 /** Sessions a page holds unless `limit` says otherwise. */
@@ -15,7 +15,7 @@ export interface SessionListOptions {
   /** The `nextCursor` of the previous page, as it was; leave out for the first page. */
   cursor?: string;
   /** The request whose own session is marked `current`. */
-  current?: Request;
+  current?: SessionRequest;
 }
 
 /**

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
-import type { Request } from 'express';
 import type { OperationBudget } from '../store/operation-budget.js';
 import { cookieValue, parseCookiePair } from './session-cookie.js';
-import type { TenantSession } from './tenant-session.registry.js';
+import type { SessionRequest } from './session-request.js';
 
 const logger = new Logger('TenantSession');
 
@@ -38,8 +37,14 @@ function distinctVerified(sids: readonly (string | undefined)[]): string[] {
   return [...new Set(sids.filter((sid): sid is string => sid !== undefined))];
 }
 
-/** What telling a tenant's session cookies apart needs of its machinery. */
-export type SessionCookieJar = Pick<TenantSession, 'cookieName' | 'verifiedSessionId' | 'store'>;
+/** What telling a tenant's session cookies apart needs of its machinery (see TenantCookie). */
+export interface SessionCookieJar {
+  cookieName: string;
+  /** The session id in one value of the session cookie, when its signature verifies. */
+  verifiedSessionId(cookieValue: string): string | undefined;
+  /** Which of these sessions exist, in one round trip. */
+  existing(sids: string[], budget: OperationBudget): Promise<Set<string>>;
+}
 
 /**
  * Leaves at most one cookie of the tenant's session cookie name in the request's Cookie header,
@@ -49,7 +54,7 @@ export type SessionCookieJar = Pick<TenantSession, 'cookieName' | 'verifiedSessi
  * verify, on the request's budget.
  */
 export function dropDuplicateSessionCookies(
-  req: Request,
+  req: SessionRequest,
   jar: SessionCookieJar,
   budget: OperationBudget,
 ): Promise<void> | undefined {
@@ -78,7 +83,7 @@ export async function sessionIdFromCookies(
 }
 
 async function keepOneSessionCookie(
-  req: Request,
+  req: SessionRequest,
   header: string,
   jar: SessionCookieJar,
   budget: OperationBudget,
@@ -118,7 +123,7 @@ async function chooseSessionCookie(
     .map((pair) => ({ pair, sid: jar.verifiedSessionId(pair.cookie!.value) }));
   const sids = candidates.map(({ sid }) => sid);
   const verified = distinctVerified(sids);
-  const existing = verified.length > 1 ? await existingSessions(jar, verified, budget) : undefined;
+  const existing = verified.length > 1 ? await jar.existing(verified, budget) : undefined;
   const winner = pickSessionCookie(sids, existing);
   if (winner === undefined && verified.length > 0) {
     logger.warn(
@@ -133,13 +138,4 @@ async function chooseSessionCookie(
 function mayRepeat(header: string, name: string): boolean {
   const first = header.indexOf(name);
   return first !== -1 && header.indexOf(name, first + name.length) !== -1;
-}
-
-async function existingSessions(
-  { store }: SessionCookieJar,
-  sids: string[],
-  budget: OperationBudget,
-): Promise<Set<string>> {
-  const stored = await store.inspect(sids, budget);
-  return new Set(sids.filter((_, i) => stored[i].value !== null));
 }

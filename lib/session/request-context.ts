@@ -1,52 +1,42 @@
-import type { Request } from 'express';
-import { performance } from 'node:perf_hooks';
-import { OperationBudget } from '../store/operation-budget.js';
-import type { TenantSession } from './tenant-session.registry.js';
+import type { TenantSessions } from './tenant-sessions.js';
 
 /**
- * What the middleware learns once per request and everything downstream reads: the tenant's
- * session machinery, when the request arrived (a login "began" then, for not-before), and the
- * budget all of the request's session work shares on Redis.
+ * The tenant a request belongs to and that tenant's session machinery, set once by the module's
+ * middleware (or a socket's handshake) and read by everything downstream: guards, decorators,
+ * services. Kept on the request under a symbol private to this module.
  */
 export interface RequestContext {
-  tenantSession: TenantSession;
-  arrivedAt: number;
-  budget: OperationBudget;
+  tenant: TenantSessions;
 }
 
-/**
- * On the request, under a symbol private to this module (no other code can name it): a field
- * load for each of the request's several lookups, where a WeakMap costs a hash lookup each and
- * weak entries for the garbage collector to trace.
- */
 const CONTEXT = Symbol('tenant-session request context');
-type WithContext = Request & { [CONTEXT]?: RequestContext };
+type WithContext = object & { [CONTEXT]?: RequestContext };
 
-export function setRequestContext(req: Request, context: RequestContext): void {
+export function setRequestContext(req: object, context: RequestContext): void {
   (req as WithContext)[CONTEXT] = context;
 }
 
-export function getRequestContext(req: Request | undefined): RequestContext | undefined {
+export function getRequestContext(req: object | undefined): RequestContext | undefined {
   return (req as WithContext | undefined)?.[CONTEXT];
 }
 
 /** The tenant id resolved (and validated) for this request, for guards, interceptors, services. */
-export function getRequestTenant(req: Request): string | undefined {
-  return getRequestContext(req)?.tenantSession.tenant;
+export function getRequestTenant(req: object): string | undefined {
+  return getRequestContext(req)?.tenant.tenant;
 }
 
-/** The request's context, or a clear error when the module's middleware did not run for it. */
-export function requireRequestContext(req: Request): RequestContext {
+/** The request's tenant machinery, or a clear error when the module's middleware did not run. */
+export function requireTenantSessions(req: object): TenantSessions {
   const context = getRequestContext(req);
   if (!context) {
     throw new Error(
       'No session on this request: the route is outside TenantSessionModule forRoutes/exclude',
     );
   }
-  return context;
+  return context.tenant;
 }
 
-/** How long ago the request arrived, by this process's monotonic clock (no wall clock). */
-export function requestAgeMs(context: RequestContext | undefined): number {
-  return context ? performance.now() - context.arrivedAt : 0;
+/** The user this request's session belongs to, if it is logged in (by any means). */
+export function sessionUserId(req: object & { session?: object }): string | undefined {
+  return getRequestContext(req)?.tenant.owners.identityOf(req.session);
 }

@@ -2,7 +2,8 @@ import type { Request } from 'express';
 import { Cookie, MemoryStore, type CookieOptions } from 'express-session';
 import fc from 'fast-check';
 import { MAX_SESSION_AGE_MS } from '../options/session-age-limit.js';
-import { decodeSession, encodeSession, OWNER_FIELD, sessionTtlMs } from './session-codec.js';
+import { decodeSession, encodeSession, sessionTtlMs } from './session-codec.js';
+import { OWNER_FIELD } from './stored-session.js';
 import { sessionFields } from './session-state.js';
 
 const owner = {

@@ -1,4 +1,3 @@
-import type { SessionData } from 'express-session';
 import {
   isCookieDomain,
   isCookiePath,
@@ -6,15 +5,7 @@ import {
   isSameSite,
 } from '../options/cookie-attributes.js';
 import { MAX_SESSION_AGE_MS } from '../options/session-age-limit.js';
-import type { SessionOwner } from './session-state.js';
-
-/** Field of the stored JSON holding the sealed owner; other services see ordinary session data. */
-export const OWNER_FIELD = '_owner';
-
-export type StoredSessionData = SessionData & Record<string, unknown>;
-
-/** An owner as stored: the record plus its seal (see owner-seal.ts). */
-export type SealedOwner = SessionOwner & { seal: string };
+import { OWNER_FIELD, type SealedOwner, type StoredSessionData } from './stored-session.js';
 
 /**
  * JSON exactly as connect-redis writes it, plus the sealed owner for sessions with an identity.

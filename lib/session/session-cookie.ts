@@ -1,5 +1,4 @@
-import type { Request } from 'express';
-import { hmacSha256, sameDigest } from './hmac.js';
+import { hmacSha256, sameDigest } from '../util/hmac.js';
 
 /**
  * The session id in one cookie value (`s:<id>.<signature>`), when one of `secrets` signed it:
@@ -75,9 +74,4 @@ export function parseCookiePair(pair: string): { name: string; value: string } |
   } catch {
     return { name, value };
   }
-}
-
-/** express-session's test for Secure cookies: the socket is TLS, or Express says so (`trust proxy`). */
-export function isSecureRequest(req: Request): boolean {
-  return (req.socket as { encrypted?: boolean }).encrypted === true || req.secure === true;
 }

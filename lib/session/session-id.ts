@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Request } from 'express';
 
 /**
  * Session ids: 24 random bytes (base64url), then what a read must know before it has the data:
  * - `.<max-age in base36>` for sessions whose own max-age differs from the tenant's idle TTL
- *   ("remember me"): a read restarts the TTL in the same command that loads the session (GETEX),
+ *   ("remember me"): a read restarts the TTL in the same command that loads the session,
  *   before the data says what the TTL is;
  * - `~<absolute deadline, epoch seconds in base36>`: the session ends then whatever its
- *   activity, so that same GETEX never sets a TTL past it (other services see the key end too).
+ *   activity, so that same read never sets a TTL past it (other services see the key end too).
  * Ids travel signed in the cookie, so neither can be forged; ids made by other services carry
  * neither and live by their data alone.
  */
@@ -18,10 +17,10 @@ export interface SessionIdRequest {
   lifetimeMs?: number;
 }
 
-const pending = new WeakMap<Request, SessionIdRequest>();
+const pending = new WeakMap<object, SessionIdRequest>();
 
 /** Asks for the next session id generated on this request to carry these (a login's options). */
-export function requestSessionId(req: Request, next: SessionIdRequest): void {
+export function requestSessionId(req: object, next: SessionIdRequest): void {
   pending.set(req, next);
 }
 
@@ -29,7 +28,7 @@ export function requestSessionId(req: Request, next: SessionIdRequest): void {
  * express-session's `genid`, given the Redis clock estimate now and the tenant's absolute
  * lifetime: the session made on a login's regeneration ends at that login + the lifetime.
  */
-export function generateSessionId(req: Request, nowMs: number, lifetimeMs: number): string {
+export function generateSessionId(req: object, nowMs: number, lifetimeMs: number): string {
   const random = randomBytes(24).toString('base64url');
   const { maxAgeMs, lifetimeMs: ownLifetimeMs } = pending.get(req) ?? {};
   pending.delete(req);

@@ -5,8 +5,8 @@ import {
   markStored,
   ownerOf,
   sessionFields,
-  type SessionOwner,
 } from './session-state.js';
+import type { SessionOwner } from './stored-session.js';
 
 const owner: SessionOwner = { userId: 'alice', via: 'login', createdAt: 1, indexedUntil: 2 };
 

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { SessionOwner } from './stored-session.js';
 
 /**
  * What the store knows about a live `req.session` object beyond its data, kept out of the
@@ -8,24 +9,6 @@ import { performance } from 'node:perf_hooks';
  * session object. A property, not a WeakMap: several lookups per request cost a field load each,
  * not a hash lookup, and the garbage collector has no weak entries to trace.
  */
-export interface SessionOwner {
-  /** The identity the session is indexed under. */
-  userId: string;
-  /** `login`: bound by SessionLoginService.login; `identity`: read from the session's data. */
-  via: 'login' | 'identity';
-  /** Login time, ms epoch (Redis clock). */
-  createdAt: number;
-  /**
-   * When the user last proved who they are (the login, or a re-authentication since), ms epoch
-   * (Redis clock); absent on owners stored before it existed, which count from `createdAt`.
-   */
-  authenticatedAt?: number;
-  ip?: string;
-  userAgent?: string;
-  /** The user index lists this session until this time (ms, Redis clock); 0 until indexed. */
-  indexedUntil: number;
-}
-
 /** The store restarted the session's TTL (a read's GETEX or a write's SET PX) at `at`. */
 export interface TtlRestart {
   ttlMs: number;

@@ -1,4 +1,4 @@
-import { LruCache } from './lru-cache.js';
+import { LruCache } from '../util/lru-cache.js';
 
 /** Which tenants exist: a fixed list, or a lookup (a database, a service) answering yes or no. */
 export type KnownTenantsSource = string[] | ((tenant: string) => boolean | Promise<boolean>);

@@ -3,15 +3,15 @@ import { SessionStoreUnavailableException } from '../errors/session-store-unavai
 import { WrongTypeError } from '../errors/wrong-type.error.js';
 import type { TenantKeys } from '../store/keys.js';
 import type { OperationBudget } from '../store/operation-budget.js';
+import type { SessionBackend } from '../store/session-backend.interface.js';
+import type { EntryCheck } from '../store/session-key-store.interface.js';
 import type {
   Admission,
-  EntryCheck,
   IndexEntry,
   IndexPage,
   IndexPosition,
   LoginStart,
-  SessionBackend,
-} from '../store/session-backend.interface.js';
+} from '../store/user-index-store.interface.js';
 import { leaseLengthMs, needsLeaseRenewal, renewBelowMs } from './index-lease.js';
 
 /**
@@ -48,23 +48,25 @@ export class UserSessionIndex {
     budget: OperationBudget,
   ): Promise<Admission> {
     return this.onIndex(userId, (key) =>
-      this.backend.admit(key, sid, leaseLengthMs(ttlMs), this.began(agoMs), budget),
+      this.backend.indexes.admit(key, sid, leaseLengthMs(ttlMs), this.began(agoMs), budget),
     );
   }
 
   /** After the login's session was stored: still indexed, and still no revocation since? */
   confirm(userId: string, sid: string, agoMs: number, budget: OperationBudget): Promise<boolean> {
-    return this.onIndex(userId, (key) => this.backend.confirm(key, sid, this.began(agoMs), budget));
+    return this.onIndex(userId, (key) =>
+      this.backend.indexes.confirm(key, sid, this.began(agoMs), budget),
+    );
   }
 
   /** A login that began `agoMs` before now, dated both ways (see LoginStart). */
   private began(agoMs: number): LoginStart {
-    return { agoMs, at: this.backend.now() - agoMs };
+    return { agoMs, at: this.backend.lifecycle.now() - agoMs };
   }
 
   /** Whether a session read or written now must extend its lease first. */
   needsRenewal(indexedUntil: number, ttlMs: number): boolean {
-    return needsLeaseRenewal(indexedUntil, this.backend.now(), ttlMs);
+    return needsLeaseRenewal(indexedUntil, this.backend.lifecycle.now(), ttlMs);
   }
 
   /**
@@ -79,7 +81,7 @@ export class UserSessionIndex {
     budget: OperationBudget,
   ): Promise<number | undefined> {
     return this.onIndex(userId, (key) =>
-      this.backend.lease(key, sid, leaseLengthMs(ttlMs), renewBelowMs(ttlMs), budget),
+      this.backend.indexes.lease(key, sid, leaseLengthMs(ttlMs), renewBelowMs(ttlMs), budget),
     );
   }
 
@@ -98,7 +100,7 @@ export class UserSessionIndex {
 
   /** The user's entries with a live lease, oldest lease first. */
   entries(userId: string, budget: OperationBudget): Promise<IndexEntry[]> {
-    return this.onIndex(userId, (key) => this.backend.entries(key, false, budget));
+    return this.onIndex(userId, (key) => this.backend.indexes.entries(key, false, budget));
   }
 
   /**
@@ -111,7 +113,7 @@ export class UserSessionIndex {
     limit: number,
     budget: OperationBudget,
   ): Promise<IndexPage> {
-    return this.onIndex(userId, (key) => this.backend.page(key, after, limit, budget));
+    return this.onIndex(userId, (key) => this.backend.indexes.page(key, after, limit, budget));
   }
 
   /**
@@ -119,7 +121,7 @@ export class UserSessionIndex {
    * returns the entries to revoke. Removes nothing: see `remove`.
    */
   beginRevocation(userId: string, budget: OperationBudget): Promise<IndexEntry[]> {
-    return this.onIndex(userId, (key) => this.backend.entries(key, true, budget));
+    return this.onIndex(userId, (key) => this.backend.indexes.entries(key, true, budget));
   }
 
   /**
@@ -127,7 +129,7 @@ export class UserSessionIndex {
    * revocation's last step (see SessionBackend.remove).
    */
   remove(userId: string, sids: string[], budget: OperationBudget, revoking = false): Promise<void> {
-    return this.onIndex(userId, (key) => this.backend.unindex(key, sids, budget, revoking));
+    return this.onIndex(userId, (key) => this.backend.indexes.unindex(key, sids, budget, revoking));
   }
 
   /**

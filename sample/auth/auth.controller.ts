@@ -5,10 +5,9 @@ import {
   HttpCode,
   Post,
   Req,
-  Res,
   UseGuards,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import {
   SessionAuthGuard,
   SessionLoginService,
@@ -49,8 +48,8 @@ export class AuthController {
   /** Ends the session whoever logged it in (passport's login lives in it too). */
   @Post('logout')
   @HttpCode(200)
-  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    await this.logins.logout(req, res);
+  async logout(@Req() req: Request) {
+    await this.logins.logout(req);
     return { loggedOut: true };
   }
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import { MemorySessionBackend } from '../../lib/store/memory-session.backend.js';
-import { RedisSessionBackend } from '../../lib/store/redis-session.backend.js';
+import { MemoryBackend } from '../../lib/store/memory/memory-backend.js';
+import { RedisBackend } from '../../lib/store/redis/redis-backend.js';
 import { NOT_BEFORE_MEMBER, NOT_BEFORE_RETENTION_MS } from '../../lib/store/scripts.js';
 import type { SessionBackend } from '../../lib/store/session-backend.interface.js';
 
@@ -39,8 +39,12 @@ export const CONTRACT_BACKENDS: [name: string, create: () => Promise<ContractBac
 
 /** The production backend on `url`, as the module builds it (owns its client, no unsafe eviction). */
 export async function redisBackend(url: string): Promise<ContractBackend & { redis: Redis }> {
-  const backend = new RedisSessionBackend(new Redis(url), true, false);
-  if (!(await backend.ready(5000))) throw new Error(`Redis at ${url} did not become ready`);
+  const backend = new RedisBackend(new Redis(url), {
+    ownsClient: true,
+    allowUnsafeEviction: false,
+  });
+  if (!(await backend.lifecycle.ready(5000)))
+    throw new Error(`Redis at ${url} did not become ready`);
   const redis = new Redis(url);
   return {
     backend,
@@ -61,26 +65,26 @@ export async function redisBackend(url: string): Promise<ContractBackend & { red
       },
     },
     close: async () => {
-      await backend.close();
+      await backend.lifecycle.close();
       redis.disconnect();
     },
   };
 }
 
-/** The state MemorySessionBackend keeps for one index (private; read here as a second client would). */
+/** The state MemoryBackend keeps for one index (private; read here as a second client would). */
 interface MemoryIndexEntry {
   value: { leases: Map<string, number>; notBefore?: number };
   expiresAt: number;
 }
 
 function memoryBackend(): ContractBackend {
-  const backend = new MemorySessionBackend();
-  return { backend, probe: memoryProbe(backend), close: () => backend.close() };
+  const backend = new MemoryBackend();
+  return { backend, probe: memoryProbe(backend), close: () => backend.lifecycle.close() };
 }
 
 /** Reads and plants an in-process backend's index state, as a second Redis client would. */
-export function memoryProbe(backend: MemorySessionBackend): IndexProbe {
-  const indexes = (backend as unknown as { indexes: Map<string, MemoryIndexEntry> }).indexes;
+export function memoryProbe(backend: MemoryBackend): IndexProbe {
+  const indexes = backend.tables.indexes as Map<string, MemoryIndexEntry>;
   const live = (key: string) => {
     const entry = indexes.get(key);
     return entry && entry.expiresAt > Date.now() ? entry : undefined;

@@ -7,7 +7,6 @@ import {
   Post,
   Query,
   Req,
-  Res,
   UseGuards,
   type LoggerService,
   type Type,
@@ -15,7 +14,7 @@ import {
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { startTestingApp } from './testing-app.js';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import {
   CsrfToken,
   Session,
@@ -54,10 +53,10 @@ class TestController {
   @Post('login')
   async login(
     @Req() req: Request,
-    @Body() body: { user: string; maxAge?: number; absoluteLifetime?: number },
+    @Body() body: { user: string; idleTtl?: number; absoluteLifetime?: number },
   ) {
-    const { user, maxAge, absoluteLifetime } = body;
-    await this.logins.login(req, user, { data: { user }, maxAge, absoluteLifetime });
+    const { user, idleTtl, absoluteLifetime } = body;
+    await this.logins.login(req, user, { data: { user }, idleTtl, absoluteLifetime });
     return { user: body.user };
   }
 
@@ -74,8 +73,8 @@ class TestController {
   }
 
   @Post('logout')
-  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    await this.logins.logout(req, res);
+  async logout(@Req() req: Request) {
+    await this.logins.logout(req);
     return { ok: true };
   }
 

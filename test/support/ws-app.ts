@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Inject, Module, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Module, Post, Req, UseGuards } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
@@ -7,7 +7,7 @@ import {
   WebSocketGateway,
   type OnGatewayInit,
 } from '@nestjs/websockets';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import {
   Public,
   Session,
@@ -58,8 +58,8 @@ class WsTestController {
 
   @Public()
   @Post('logout')
-  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    await this.logins.logout(req, res);
+  async logout(@Req() req: Request) {
+    await this.logins.logout(req);
     return { ok: true };
   }
 

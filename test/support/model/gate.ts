@@ -15,8 +15,8 @@ export interface HeldStep {
  */
 const current = new AsyncLocalStorage<{ gate: Gate; actor: string }>();
 
-/** Backend methods that are no step of the protocol: clock, lifecycle, admin scans. */
-const UNGATED = new Set(['now', 'scan', 'ready', 'ping', 'close', 'removeMatching']);
+/** Key store methods that are no step of the protocol: admin scans. */
+const UNGATED = new Set(['scan', 'removeMatching']);
 
 /**
  * Holds every backend call an actor (a protocol operation under test) makes until the
@@ -65,20 +65,28 @@ export class Gate {
     return store?.gate === this ? store.actor : undefined;
   }
 
-  /** The backend with every protocol call held at this gate. */
+  /** The backend with every protocol call (of its key and index stores) held at this gate. */
   wrap(backend: SessionBackend): SessionBackend {
-    return new Proxy(backend, {
-      get: (target, property, receiver) => {
-        const value: unknown = Reflect.get(target, property, receiver);
+    return {
+      keys: this.hold(backend.keys),
+      indexes: this.hold(backend.indexes),
+      lifecycle: backend.lifecycle,
+    };
+  }
+
+  private hold<T extends object>(target: T): T {
+    return new Proxy(target, {
+      get: (object, property, receiver) => {
+        const value: unknown = Reflect.get(object, property, receiver);
         if (typeof value !== 'function') return value;
         const method = value as (...args: unknown[]) => unknown;
-        if (UNGATED.has(String(property))) return method.bind(target);
+        if (UNGATED.has(String(property))) return method.bind(object);
         return async (...args: unknown[]) => {
           await this.pass(describe(String(property), args));
-          if (this.actorNow() === undefined) return method.apply(target, args);
+          if (this.actorNow() === undefined) return method.apply(object, args);
           this.running++;
           try {
-            return await method.apply(target, args);
+            return await method.apply(object, args);
           } finally {
             this.running--;
           }
@@ -91,6 +99,12 @@ export class Gate {
 /** `method key` (the first argument, when it is a key), for traces. */
 function describe(method: string, args: unknown[]): string {
   const first = args[0];
-  const key = Array.isArray(first) ? first.join(',') : typeof first === 'string' ? first : '';
+  const key = Array.isArray(first)
+    ? first.join(',')
+    : typeof first === 'string'
+      ? first
+      : typeof first === 'object' && first !== null && 'key' in first
+        ? String(first.key)
+        : '';
   return key ? `${method} ${key.replace(/^.*:/, '')}` : method;
 }

@@ -1,8 +1,10 @@
-import type { TenantSessionStore } from '../../../lib/session/tenant-session.store.js';
+import type { TenantSessions } from '../../../lib/session/tenant-sessions.js';
 import { OperationBudget } from '../../../lib/store/operation-budget.js';
 import type { SessionBackend } from '../../../lib/store/session-backend.interface.js';
+import type { SessionKeyStore } from '../../../lib/store/session-key-store.interface.js';
+import type { UserIndexStore } from '../../../lib/store/user-index-store.interface.js';
 import type { IndexProbe } from '../contract-backends.js';
-import { RENEWING_TTL_MS, type ProtocolVariant, type ProtocolWorld } from './protocol-world.js';
+import { RENEWING_TTL_MS, type ProtocolVariant } from './protocol-world.js';
 
 /**
  * 0.4.1's versions of the three protocol steps issue 18 found wanting, for showing that the
@@ -18,12 +20,12 @@ const FAR_FUTURE = 8.64e15;
  * owner did not verify: a login between its admission and its write looks exactly like that.
  */
 export const listingUnindexes: ProtocolVariant = {
-  async list(world: ProtocolWorld, store: TenantSessionStore, userId: string) {
-    const page = await world.index.page(userId, undefined, 100, budget());
+  async list(instance: TenantSessions, userId: string) {
+    const page = await instance.index.page(userId, undefined, 100, budget());
     const sids = page.entries.map((entry) => entry.sid);
-    const owned = await store.ownedBy(userId, sids, budget());
+    const owned = await instance.reader.ownedBy(userId, sids, budget());
     const dead = sids.filter((_, i) => owned[i] === undefined);
-    await world.index.remove(userId, dead, budget());
+    await instance.index.remove(userId, dead, budget());
   },
 };
 
@@ -33,12 +35,12 @@ export function renewalReadmits(probe: () => IndexProbe): ProtocolVariant {
     backend: (backend) =>
       decorate(backend, {
         // Reads leave the renewal to `lease`, as on a Cluster.
-        read: (key, restart, _check, work) => backend.read(key, restart, undefined, work),
+        read: (key, restart, _check, work) => backend.keys.read(key, restart, undefined, work),
         lease: async (indexKey, sid, leaseMs, renewBelowMs, work) => {
-          const lease = await backend.lease(indexKey, sid, leaseMs, renewBelowMs, work);
+          const lease = await backend.indexes.lease(indexKey, sid, leaseMs, renewBelowMs, work);
           // 0.4.1 renewed only leases it read as running low: here, the renewing instance's.
           if (lease !== undefined || renewBelowMs < 2 * RENEWING_TTL_MS) return lease;
-          const until = Math.floor(backend.now() + leaseMs);
+          const until = Math.floor(backend.lifecycle.now() + leaseMs);
           await probe().plantEntry(indexKey, sid, until);
           return until;
         },
@@ -50,9 +52,9 @@ export function renewalReadmits(probe: () => IndexProbe): ProtocolVariant {
 export const readsIgnoreTheIndex: ProtocolVariant = {
   backend: (backend) =>
     decorate(backend, {
-      read: (key, restart, _check, work) => backend.read(key, restart, undefined, work),
+      read: (key, restart, _check, work) => backend.keys.read(key, restart, undefined, work),
       lease: async (indexKey, sid, leaseMs, renewBelowMs, work) =>
-        (await backend.lease(indexKey, sid, leaseMs, renewBelowMs, work)) ?? FAR_FUTURE,
+        (await backend.indexes.lease(indexKey, sid, leaseMs, renewBelowMs, work)) ?? FAR_FUTURE,
     }),
 };
 
@@ -65,14 +67,25 @@ export function together(...variants: ProtocolVariant[]): ProtocolVariant {
   };
 }
 
-/** The backend with some methods replaced. */
-function decorate(backend: SessionBackend, methods: Partial<SessionBackend>): SessionBackend {
-  return new Proxy(backend, {
-    get: (target, property, receiver) => {
+/** The backend with its key store's `read` and its index store's `lease` replaced. */
+function decorate(
+  backend: SessionBackend,
+  methods: Pick<SessionKeyStore, 'read'> & Pick<UserIndexStore, 'lease'>,
+): SessionBackend {
+  return {
+    keys: replacing(backend.keys, { read: methods.read }),
+    indexes: replacing(backend.indexes, { lease: methods.lease }),
+    lifecycle: backend.lifecycle,
+  };
+}
+
+function replacing<T extends object>(target: T, methods: Partial<T>): T {
+  return new Proxy(target, {
+    get: (object, property, receiver) => {
       const own = (methods as Record<string | symbol, unknown>)[property];
       if (own !== undefined) return own;
-      const value: unknown = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
+      const value: unknown = Reflect.get(object, property, receiver);
+      return typeof value === 'function' ? value.bind(object) : value;
     },
   });
 }

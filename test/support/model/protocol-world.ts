@@ -1,17 +1,17 @@
-import type { Request } from 'express';
 import { performance } from 'node:perf_hooks';
 import { LoginRevokedException } from '../../../lib/errors/login-revoked.exception.js';
 import type { ResolvedOptions } from '../../../lib/options/resolved-options.js';
+import { RevocationEvents } from '../../../lib/revocation/revocation-events.js';
+import { SessionCap } from '../../../lib/revocation/session-cap.js';
 import { SessionRevocationService } from '../../../lib/revocation/session-revocation.service.js';
-import { OwnerSeal } from '../../../lib/session/owner-seal.js';
-import { setRequestContext } from '../../../lib/session/request-context.js';
+import { SessionRevoker } from '../../../lib/revocation/session-revoker.js';
+import { setRequestFacts } from '../../../lib/session/request-facts.js';
 import { sessionHandle } from '../../../lib/session/session-handle.js';
-import type { TenantSession } from '../../../lib/session/tenant-session.registry.js';
-import { TenantSessionStore } from '../../../lib/session/tenant-session.store.js';
-import { TenantKeys } from '../../../lib/store/keys.js';
+import { SessionLifecycle } from '../../../lib/session/session-lifecycle.js';
+import type { TenantSessionRegistry } from '../../../lib/session/tenant-session.registry.js';
+import { buildTenantSessions, type TenantSessions } from '../../../lib/session/tenant-sessions.js';
 import { OperationBudget } from '../../../lib/store/operation-budget.js';
 import type { SessionBackend } from '../../../lib/store/session-backend.interface.js';
-import { UserSessionIndex } from '../../../lib/user-index/user-session-index.js';
 import type { Gate } from './gate.js';
 
 export const TENANT = 'acme';
@@ -31,7 +31,7 @@ export interface ProtocolVariant {
   /** A backend over the one under test whose renewals and reads behave as 0.4.1's did. */
   backend?(backend: SessionBackend): SessionBackend;
   /** A listing as 0.4.1's: unindexes entries whose session it does not find. */
-  list?(world: ProtocolWorld, store: TenantSessionStore, userId: string): Promise<void>;
+  list?(instance: TenantSessions, userId: string): Promise<void>;
 }
 
 interface Login {
@@ -69,18 +69,17 @@ export interface Violation {
  * - L2: a login is refused only when a revocation of its user began after the login did.
  */
 export class ProtocolWorld {
-  readonly keys: TenantKeys;
-  readonly index: UserSessionIndex;
   /** The app instance under test: signs with the new secret, accepts the old. */
-  readonly store: TenantSessionStore;
+  readonly main: TenantSessions;
   /** An instance reading every lease as due for renewal (a long idle TTL). */
-  readonly renewingStore: TenantSessionStore;
+  readonly renewing: TenantSessions;
   /** An instance not rotated yet: the old secret only. */
-  readonly oldStore: TenantSessionStore;
-  readonly revocations: SessionRevocationService;
-  readonly oldRevocations: SessionRevocationService;
-  /** The same store, outside any actor: what the invariant checks read through. */
-  private readonly checker: TenantSessionStore;
+  readonly old: TenantSessions;
+  /** The same tenant outside any actor: what the invariant checks read through. */
+  private readonly checker: TenantSessions;
+  private readonly revocations: SessionRevocationService;
+  private readonly oldRevocations: SessionRevocationService;
+  private readonly revoker: SessionRevoker;
   private readonly logins = new Map<string, Login>();
   /** revokeAll calls: when each began and was acknowledged (Infinity until then). */
   private readonly revokedUsers: { userId: string; startedAt: number; ackedAt: number }[] = [];
@@ -98,8 +97,8 @@ export class ProtocolWorld {
   readonly trace: string[] = [];
 
   constructor(
-    appName: string,
-    /** The backend the checks read (no variant, no gate). */
+    private readonly appName: string,
+    /** The backend with no variant and no gate, which the checks read. */
     private readonly raw: SessionBackend,
     readonly gate: Gate,
     private readonly variant: ProtocolVariant = {},
@@ -107,33 +106,24 @@ export class ProtocolWorld {
   ) {
     const seen = variant.backend ? variant.backend(raw) : raw;
     const backend = gate.wrap(seen);
-    this.keys = new TenantKeys(
-      { keyPrefix: 'sessions:{tenant}:{app}:', indexPrefix: 'sessions-index:{tenant}:{app}:' },
-      TENANT,
-      appName,
-    );
-    this.index = new UserSessionIndex(backend, this.keys);
-    const make = (on: SessionBackend, secrets: string[], idleTtlMs = TTL_MS) =>
-      new TenantSessionStore(on, {
-        keys: this.keys,
-        index: new UserSessionIndex(on, this.keys),
-        seal: new OwnerSeal(secrets, this.keys.sessionPrefix),
-        identity: (session) => (session as { passport?: { user?: unknown } }).passport?.user,
-        idleTtlMs,
-        operationTimeoutMs: 30_000,
-        afterLogin: async () => undefined,
-        afterLogout: () => undefined,
-      });
-    this.store = make(backend, [SECRET_NEW, SECRET_OLD]);
-    this.renewingStore = make(backend, [SECRET_NEW, SECRET_OLD], RENEWING_TTL_MS);
-    this.oldStore = make(backend, [SECRET_OLD]);
-    this.checker = make(seen, [SECRET_NEW, SECRET_OLD]);
-    this.revocations = this.revocationsOn(backend, this.store);
-    this.oldRevocations = this.revocationsOn(backend, this.oldStore);
+    this.main = this.instance(backend, [SECRET_NEW, SECRET_OLD]);
+    this.renewing = this.instance(backend, [SECRET_NEW, SECRET_OLD], RENEWING_TTL_MS);
+    this.old = this.instance(backend, [SECRET_OLD]);
+    this.checker = this.instance(seen, [SECRET_NEW, SECRET_OLD]);
+    const events = new RevocationEvents();
+    events.listen((event) => {
+      if (event.reason === 'user' || event.reason === 'tenant') return;
+      for (const sid of this.logins.keys()) {
+        if (event.sessions.includes(sessionHandle(sid))) this.ended.set(sid, this.capStartedAt);
+      }
+    });
+    this.revoker = new SessionRevoker(events);
+    this.revocations = this.serviceOn(this.main, events);
+    this.oldRevocations = this.serviceOn(this.old, events);
   }
 
   sessionKey(sid: string): string {
-    return this.keys.session(sid);
+    return this.main.keys.session(sid);
   }
 
   // --- The protocol's operations, each an actor on the gate. ---
@@ -146,15 +136,15 @@ export class ProtocolWorld {
     await this.gate.pass(`begin login ${sid}`);
     const login: Login = { userId, sid, beganAt: performance.now() };
     this.logins.set(sid, login);
-    const req = { ip: '127.0.0.1', get: () => 'model' } as unknown as Request;
-    setRequestContext(req, {
-      tenantSession: this.tenantSession(this.store),
+    const req = { headers: {} };
+    setRequestFacts(req, {
       arrivedAt: login.beganAt,
       budget: budget(),
+      client: { ip: '127.0.0.1', userAgent: 'model' },
+      secure: false,
     });
     const session = { cookie: { originalMaxAge: TTL_MS }, passport: { user: userId } };
-    Object.defineProperty(session, 'req', { value: req, enumerable: false });
-    return this.store.set(sid, session).then(
+    return this.main.writer.save(sid, session, budget(), req).then(
       () => {
         login.outcome = 'stored';
         login.storedAt = performance.now();
@@ -166,20 +156,20 @@ export class ProtocolWorld {
   }
 
   /** A request's read of its session (which renews a lease running low). */
-  async read(sid: string, store = this.store): Promise<void> {
-    await store.loadForRequest(sid, budget()).catch(() => undefined);
+  async read(sid: string, instance = this.main): Promise<void> {
+    await instance.reader.read(sid, budget()).catch(() => undefined);
   }
 
   /** A read on an instance for which every lease is due for renewal. */
   renew(sid: string): Promise<void> {
-    return this.read(sid, this.renewingStore);
+    return this.read(sid, this.renewing);
   }
 
   /** A page of the user's sessions, as the account page asks on every load. */
   async list(userId: string, instance: 'rotated' | 'old' = 'rotated'): Promise<void> {
-    const [service, store] =
-      instance === 'old' ? [this.oldRevocations, this.oldStore] : [this.revocations, this.store];
-    if (this.variant.list) return this.variant.list(this, store, userId);
+    const [service, on] =
+      instance === 'old' ? [this.oldRevocations, this.old] : [this.revocations, this.main];
+    if (this.variant.list) return this.variant.list(on, userId);
     await service.list(TENANT, userId);
   }
 
@@ -195,20 +185,23 @@ export class ProtocolWorld {
   /** The session cap, as a login past it applies it. */
   async cap(userId: string, cap: number): Promise<void> {
     this.capStartedAt = performance.now();
-    await this.revocations.enforceCap(TENANT, userId, cap);
+    await new SessionCap(this.registryOf(this.main), this.revoker, cap, 30_000).enforce(
+      TENANT,
+      userId,
+    );
   }
 
   /** A logout. */
   async logout(sid: string): Promise<void> {
     const startedAt = performance.now();
-    await this.store.destroy(sid);
+    await this.main.writer.erase(sid, budget(), true);
     this.ended.set(sid, startedAt);
   }
 
   /** Redis expiring the session key. */
   async expire(sid: string): Promise<void> {
     await this.gate.pass(`expire ${sid}`);
-    await this.raw.remove([this.sessionKey(sid)], budget());
+    await this.raw.keys.remove([this.sessionKey(sid)], budget());
     this.expired.add(sid);
   }
 
@@ -218,9 +211,9 @@ export class ProtocolWorld {
    */
   async writeBack(sid: string): Promise<void> {
     const backend = this.gate.wrap(this.raw);
-    const [loaded] = await backend.inspect([this.sessionKey(sid)], budget());
+    const [loaded] = await backend.keys.inspect([this.sessionKey(sid)], budget());
     if (loaded.value === null) return;
-    await backend.write(
+    await backend.keys.write(
       { key: this.sessionKey(sid), value: loaded.value, ttlMs: TTL_MS, onlyIfExists: false },
       budget(),
     );
@@ -249,7 +242,11 @@ export class ProtocolWorld {
       if ((this.ended.get(sid) ?? -Infinity) > (login.storedAt ?? Infinity)) {
         this.violate('S2', `${sid} serves after its end was acknowledged`);
       }
-      const entries = await this.raw.entries(this.keys.index(serving), false, budget());
+      const entries = await this.raw.indexes.entries(
+        this.main.keys.index(serving),
+        false,
+        budget(),
+      );
       if (!entries.some((entry) => entry.sid === sid)) {
         this.violate('S3', `${sid} serves ${serving} without an index entry`);
       }
@@ -278,7 +275,7 @@ export class ProtocolWorld {
 
   /** Whom the session serves now, read without changing anything (as sockets read it). */
   private async servingUser(sid: string): Promise<string | undefined> {
-    const [snapshot] = await this.checker.snapshots([sid], budget());
+    const [snapshot] = await this.checker.reader.snapshots([sid], budget());
     return snapshot?.userId;
   }
 
@@ -286,24 +283,41 @@ export class ProtocolWorld {
     this.violations.push({ rule, detail: `${detail}; steps: ${this.trace.join(' → ')}` });
   }
 
-  private tenantSession(store: TenantSessionStore): TenantSession {
-    return { tenant: TENANT, store, index: this.index } as unknown as TenantSession;
+  /** One app instance's tenant machinery on `backend`. */
+  private instance(backend: SessionBackend, secrets: string[], idleTtlMs = TTL_MS): TenantSessions {
+    return buildTenantSessions({
+      tenant: TENANT,
+      appName: this.appName,
+      deployment: 'default',
+      backend,
+      keyTemplates: {
+        keyPrefix: 'sessions:{tenant}:{app}:',
+        indexPrefix: 'sessions-index:{tenant}:{app}:',
+      },
+      secrets,
+      identity: (session) => (session as { passport?: { user?: unknown } }).passport?.user,
+      idleTtlMs,
+      lifetimeMs: 100 * RENEWING_TTL_MS,
+      operationTimeoutMs: 30_000,
+      cookieName: 'sid',
+      cookie: { path: '/' },
+      rolling: true,
+      saveUninitialized: false,
+      trustedOrigins: new Set(),
+      lifecycle: new SessionLifecycle(),
+    });
   }
 
-  private revocationsOn(backend: SessionBackend, store: TenantSessionStore) {
-    const tenantSession = { tenant: TENANT, store, index: this.index, backend };
-    const registry = { get: async () => tenantSession, forget: () => undefined };
-    const options = {
-      operationTimeoutMs: 30_000,
-      maxSessionsPerUser: false,
-    } as unknown as ResolvedOptions;
-    const service = new SessionRevocationService(registry as never, options);
-    service.onRevoked((event) => {
-      if (event.reason === 'user' || event.reason === 'tenant') return;
-      for (const sid of this.logins.keys()) {
-        if (event.sessions.includes(sessionHandle(sid))) this.ended.set(sid, this.capStartedAt);
-      }
-    });
-    return service;
+  /** A registry that knows one tenant: this instance's. */
+  private registryOf(instance: TenantSessions): TenantSessionRegistry {
+    return {
+      get: async () => instance,
+      forget: () => undefined,
+    } as unknown as TenantSessionRegistry;
+  }
+
+  private serviceOn(instance: TenantSessions, events: RevocationEvents): SessionRevocationService {
+    const options = { operationTimeoutMs: 30_000 } as ResolvedOptions;
+    return new SessionRevocationService(this.registryOf(instance), this.revoker, events, options);
   }
 }

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
-import type { TenantSessionDurability } from '../options/tenant-session-options.interface.js';
+import { SessionStoreUnavailableException } from '../../errors/session-store-unavailable.exception.js';
+import type { TenantSessionDurability } from '../../options/tenant-session-options.interface.js';
 import { unwrap, type Command } from './redis-command.js';
 
 /** Why a write answers 503 under `durability`: said without keys or data, like any failure. */

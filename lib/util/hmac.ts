@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { LruCache } from '../tenancy/lru-cache.js';
+import { LruCache } from './lru-cache.js';
 
 /**
  * Recent results, process-wide: every request of a session checks the same cookie signature and

@@ -1,5 +1,5 @@
-import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
-import { WrongTypeError } from '../errors/wrong-type.error.js';
+import { SessionStoreUnavailableException } from '../../errors/session-store-unavailable.exception.js';
+import { WrongTypeError } from '../../errors/wrong-type.error.js';
 
 /** What Redis error replies mean for a request; the code is the reply's first word. */
 const REPLY_REASONS: Record<string, string> = {

@@ -1,21 +1,24 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { performance } from 'node:perf_hooks';
-import { CsrfRejectedException } from './errors/csrf-rejected.exception.js';
+import { CsrfRejectedException } from '../errors/csrf-rejected.exception.js';
 import {
   browserSignals,
   isAllowedOrigin,
   isUnsafeMethod,
   requestOrigin,
-} from './http/csrf-origin-check.js';
-import { isValidCsrfToken } from './http/csrf-token.js';
-import type { ResolvedCsrf } from './options/csrf-options.js';
-import { RESOLVED_OPTIONS, type ResolvedOptions } from './options/resolved-options.js';
-import { dropDuplicateSessionCookies } from './session/duplicate-session-cookies.js';
-import { setRequestContext } from './session/request-context.js';
-import { TenantSessionRegistry, type TenantSession } from './session/tenant-session.registry.js';
-import { OperationBudget } from './store/operation-budget.js';
-import { TenantIdentifier } from './tenancy/tenant-identifier.js';
+} from '../http/csrf-origin-check.js';
+import { isValidCsrfToken } from '../http/csrf-token.js';
+import type { ResolvedCsrf } from '../options/csrf-options.js';
+import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
+import { setRequestContext } from '../session/request-context.js';
+import { setRequestFacts } from '../session/request-facts.js';
+import { TenantSessionRegistry } from '../session/tenant-session.registry.js';
+import type { TenantSessions } from '../session/tenant-sessions.js';
+import { clientOf, isSecureRequest } from './express-request.js';
+import { commitOnResponse } from './response-commit.js';
+import { OperationBudget } from '../store/operation-budget.js';
+import { TenantIdentifier } from '../tenancy/tenant-identifier.js';
 
 /**
  * The request's entry point, once per request: resolve the tenant (an unknown one ends here,
@@ -36,16 +39,22 @@ export class TenantSessionMiddleware implements NestMiddleware {
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const arrivedAt = performance.now();
-    const tenant = await this.identifier.identify(req);
-    const found = this.registry.lookup(tenant);
-    const tenantSession = found instanceof Promise ? await found : found;
+    const tenantId = await this.identifier.identify(req);
+    const tenant = this.registry.built(tenantId) ?? (await this.registry.get(tenantId));
     const csrf = isUnsafeMethod(req.method) ? this.options.csrf : undefined;
-    if (csrf) refuseForgedRequest(req, tenantSession, csrf);
+    if (csrf) refuseForgedRequest(req, tenant, csrf);
     const budget = new OperationBudget(this.options.operationTimeoutMs);
-    setRequestContext(req, { tenantSession, arrivedAt, budget });
-    const dropping = dropDuplicateSessionCookies(req, tenantSession, budget);
+    setRequestContext(req, { tenant });
+    setRequestFacts(req, {
+      arrivedAt,
+      budget,
+      client: clientOf(req),
+      secure: isSecureRequest(req),
+    });
+    const dropping = tenant.cookie.dropDuplicates(req, budget);
     if (dropping) await dropping;
-    await tenantSession.sessionMiddleware.run(req, res, budget);
+    const commit = await tenant.loader.load(req, req.originalUrl, budget);
+    if (commit) commitOnResponse(req, res, commit);
     if (csrf?.tokenHeader && !isValidCsrfToken(req, req.get(csrf.tokenHeader))) {
       throw new CsrfRejectedException('CSRF_TOKEN_INVALID');
     }
@@ -58,9 +67,9 @@ export class TenantSessionMiddleware implements NestMiddleware {
  * The CSRF checks that need no session, so a refused request costs Redis nothing: where the
  * browser says the request came from, and, in token mode, that a token was sent at all.
  */
-function refuseForgedRequest(req: Request, tenantSession: TenantSession, csrf: ResolvedCsrf): void {
+function refuseForgedRequest(req: Request, tenant: TenantSessions, csrf: ResolvedCsrf): void {
   const own = () => requestOrigin(req);
-  if (!isAllowedOrigin(browserSignals(req), own, tenantSession.trustedOrigins)) {
+  if (!isAllowedOrigin(browserSignals(req), own, tenant.trustedOrigins)) {
     throw new CsrfRejectedException('CSRF_REJECTED');
   }
   if (csrf.tokenHeader && !req.get(csrf.tokenHeader)) {

@@ -1,5 +1,5 @@
-import { LruCache } from '../tenancy/lru-cache.js';
-import type { OwnerRef } from './session-backend.interface.js';
+import { LruCache } from '../../util/lru-cache.js';
+import type { OwnerRef } from '../session-key-store.interface.js';
 
 /** A session as this process last read or wrote it. */
 export interface NearCacheEntry {
@@ -189,5 +189,28 @@ export class NearCache {
     if (flight && wrote) flight.version++;
     if (flight && --flight.reads === 0) this.inFlight.delete(read.key);
     return raced;
+  }
+
+  /**
+   * This process's own writes are not echoed back (NOLOOP): it forgets the keys itself, before
+   * the write is sent (reads in flight then are not kept) and once it is done (nor are reads
+   * begun meanwhile); `kept` names what to cache as written, unless Redis reported another
+   * change of the key during the write.
+   */
+  async around<T>(
+    keys: string[],
+    write: () => Promise<T>,
+    kept?: (result: T) => NearCacheEntry | undefined,
+  ): Promise<T> {
+    for (const key of keys) this.invalidate(key);
+    const pending = keys.map((key) => this.beginRead(key));
+    let entry: NearCacheEntry | undefined;
+    try {
+      const result = await write();
+      entry = kept?.(result);
+      return result;
+    } finally {
+      for (const read of pending) this.endWrite(read, entry);
+    }
   }
 }

@@ -3,13 +3,13 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_DEPLOYMENT } from '../options/deployments-option.js';
 import type { RedisSource } from '../options/redis-option.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
-import { followFailovers, missingFailoverSettings } from './failover-settings.js';
-import { MemorySessionBackend } from './memory-session.backend.js';
+import { followFailovers, missingFailoverSettings } from './redis/failover-settings.js';
+import { MemoryBackend } from './memory/memory-backend.js';
 import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
-import { NearCachedRedisBackend } from './near-cached.backend.js';
-import { RedisSessionBackend } from './redis-session.backend.js';
+import { nearCached } from './near-cache/near-cached-stores.js';
+import { RedisBackend } from './redis/redis-backend.js';
 import type { SessionBackend } from './session-backend.interface.js';
-import { SessionBackends } from './session-backends.js';
+import { Deployments } from './deployments.js';
 
 const logger = new Logger('TenantSession');
 
@@ -17,7 +17,7 @@ const logger = new Logger('TenantSession');
  * A backend for every deployment: `default` (the `redis` option) and each of `deployments`.
  * If one cannot start (an unsafe memory policy, say), those already made are closed.
  */
-export async function createSessionBackends(options: ResolvedOptions): Promise<SessionBackends> {
+export async function connectDeployments(options: ResolvedOptions): Promise<Deployments> {
   const sources: [string, RedisSource][] = [
     [DEFAULT_DEPLOYMENT, options.redis],
     ...Object.entries(options.deployments),
@@ -25,7 +25,7 @@ export async function createSessionBackends(options: ResolvedOptions): Promise<S
   const made = await Promise.allSettled(
     sources.map(([name, source]) => createSessionBackend(source, options, name)),
   );
-  const backends = new SessionBackends(
+  const deployments = new Deployments(
     new Map(
       made.flatMap((result, i) =>
         result.status === 'fulfilled' ? [[sources[i][0], result.value] as const] : [],
@@ -34,10 +34,10 @@ export async function createSessionBackends(options: ResolvedOptions): Promise<S
   );
   const failed = made.find((result) => result.status === 'rejected');
   if (failed) {
-    await backends.close();
+    await deployments.close();
     throw failed.reason;
   }
-  return backends;
+  return deployments;
 }
 
 /**
@@ -62,7 +62,7 @@ async function createSessionBackend(
       'No Redis configured: sessions live in this process only (lost on restart, not shared). ' +
         'Pass the `redis` option in production.',
     );
-    return new MemorySessionBackend();
+    return new MemoryBackend();
   }
   const given = redis.kind === 'client';
   const client = given ? redis.client : createClient(redis, operationTimeoutMs);
@@ -70,17 +70,19 @@ async function createSessionBackend(
     reportErrors(client);
     warnUnlessFollowingFailovers(client);
   }
-  const backend = nearCache
-    ? new NearCachedRedisBackend(
+  const backend = new RedisBackend(client, {
+    ownsClient: !given,
+    allowUnsafeEviction,
+    durability,
+    decorate:
+      nearCache &&
+      nearCached(
         nearCacheClient(client),
-        !given,
-        allowUnsafeEviction,
-        durability,
         trackedPrefixes([keyPrefix, indexPrefix]),
         // The invalidation connection answers a PING within a request's budget, or the cache is off.
         { ...nearCache, heartbeatMs: operationTimeoutMs },
-      )
-    : new RedisSessionBackend(client, !given, allowUnsafeEviction, durability);
+      ),
+  });
   if (await backend.ready(operationTimeoutMs * 5)) {
     try {
       await backend.checkAtStartup();
@@ -94,7 +96,7 @@ async function createSessionBackend(
         'answer 503 until it is',
     );
   }
-  backend.watchReconnects();
+  backend.watchServers();
   return backend;
 }
 

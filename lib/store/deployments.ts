@@ -8,7 +8,7 @@ import type { SessionBackend } from './session-backend.interface.js';
  * sessions, indexes, revocations and events never touch another: an EU tenant's data stays in
  * the EU Redis, and a heavy tenant on its own cannot slow the others down.
  */
-export class SessionBackends {
+export class Deployments {
   constructor(private readonly byName: ReadonlyMap<string, SessionBackend>) {}
 
   /** The named deployment's backend; an unknown name is a configuration error. */
@@ -28,6 +28,6 @@ export class SessionBackends {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.byName.values()].map((backend) => backend.close()));
+    await Promise.all([...this.byName.values()].map((backend) => backend.lifecycle.close()));
   }
 }

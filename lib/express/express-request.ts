@@ -1,0 +1,14 @@
+import type { Request } from 'express';
+import type { LoginClient } from '../session/session-owner.js';
+
+const MAX_USER_AGENT_LENGTH = 512;
+
+/** express-session's test for Secure cookies: the socket is TLS, or Express says so (`trust proxy`). */
+export function isSecureRequest(req: Request): boolean {
+  return (req.socket as { encrypted?: boolean }).encrypted === true || req.secure === true;
+}
+
+/** The client a request came from, as Express sees it (`trust proxy` applies to the address). */
+export function clientOf(req: Request): LoginClient {
+  return { ip: req.ip, userAgent: req.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH) };
+}

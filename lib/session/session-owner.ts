@@ -1,0 +1,184 @@
+import type { SessionIdentity } from '../options/tenant-session-options.interface.js';
+import type { Admission } from '../store/user-index-store.interface.js';
+import { normalizeUserId } from '../user-index/user-id.js';
+import { hmacSha256, sameDigest } from '../util/hmac.js';
+import { ThrottledLogger } from '../util/throttled-logger.js';
+import { decodeSession, encodeSession } from './session-codec.js';
+import { bindOwner, markOwnerChanged, ownerOf } from './session-state.js';
+import type { SessionOwner, StoredSessionData } from './stored-session.js';
+
+/** The client a login came from, recorded with its owner (for listings). */
+export interface LoginClient {
+  ip?: string;
+  userAgent?: string;
+}
+
+/**
+ * What stored JSON means to the tenant, by the rule every read applies: `owned` when its sealed
+ * owner verifies and its data (or the login binding) claims that same user; `anonymous` when it
+ * claims nobody (an owner it still carries is unindexed by its next save); `refused` when its
+ * owner is there but does not verify (edited, or sealed with a secret this instance lacks), or
+ * its data claims a user no owner vouches for (an identity written outside the module, or
+ * another user than its owner's).
+ */
+export type Interpretation =
+  | { verdict: 'owned'; data: StoredSessionData; owner: SessionOwner }
+  | { verdict: 'anonymous'; data: StoredSessionData; owner?: SessionOwner }
+  | { verdict: 'refused'; data: StoredSessionData };
+
+const MAX_USER_AGENT_LENGTH = 512;
+
+/**
+ * Who a session belongs to, in one place: the owner record kept beside `req.session` (never in
+ * the app's view of it), sealed into the stored JSON (HMAC-SHA256 with the tenant's secrets), so
+ * an owner this module did not write (app data copying an `_owner`, another service writing the
+ * JSON) verifies as nothing. The seal covers the session's key, so an owner cannot be moved to
+ * another session or tenant, and every field, so neither the user, nor the lease, nor a recent
+ * authentication can be claimed.
+ */
+export class SessionOwnership {
+  /** Bad stored data repeats on every request that carries its cookie: said once a minute. */
+  private readonly log = new ThrottledLogger('TenantSession', 60_000);
+
+  constructor(
+    /** The first seals; all verify (rotation). */
+    private readonly secrets: readonly string[],
+    /** The tenant's session key prefix, sealed in: an owner is worthless in another tenant. */
+    private readonly scope: string,
+    private readonly identity: SessionIdentity,
+    /** The store clock (ms): authentication times are the Redis server's. */
+    private readonly now: () => number,
+  ) {}
+
+  /** What stored JSON means (see Interpretation); undefined when corrupt (logged). */
+  interpret(sid: string, raw: string): Interpretation | undefined {
+    const decoded = decodeSession(raw);
+    if (!decoded) {
+      this.log.warn('Ignoring corrupt session data');
+      return undefined;
+    }
+    const { data } = decoded;
+    const sealed = decoded.owner;
+    const owner = sealed && this.verified(sid, sealed) ? sealed : undefined;
+    if (!owner && (sealed !== undefined || decoded.unsealed === true)) {
+      this.log.warn('Refusing a session whose owner does not verify (edited, or another secret)');
+      return { verdict: 'refused', data };
+    }
+    const claimed = owner?.via === 'login' ? owner.userId : normalizeUserId(this.identity(data));
+    if (claimed === undefined) return { verdict: 'anonymous', data, owner };
+    if (owner?.userId === claimed) return { verdict: 'owned', data, owner };
+    this.log.warn('Refusing a session whose data names a user its owner does not vouch for');
+    return { verdict: 'refused', data };
+  }
+
+  /** The owner sealed into stored JSON, when it verifies (what a deletion unindexes). */
+  ownerInStored(sid: string, raw: string): SessionOwner | undefined {
+    const sealed = decodeSession(raw)?.owner;
+    return sealed && this.verified(sid, sealed) ? sealed : undefined;
+  }
+
+  /** The session's JSON for storage, its owner sealed in; see encodeSession for `fields`. */
+  encode(sid: string, data: object, owner: SessionOwner | undefined, fields?: string): string {
+    const sealed = owner && { ...owner, seal: this.seal(sid, owner) };
+    return encodeSession(data, sealed, fields);
+  }
+
+  /** Who the session belongs to: the user `login()` bound, else the `identity` option's answer. */
+  identityOf(session: object | null | undefined): string | undefined {
+    if (!session) return undefined;
+    const owner = ownerOf(session);
+    if (owner?.via === 'login') return owner.userId;
+    return normalizeUserId(this.identity(session as StoredSessionData));
+  }
+
+  /** The owner the session is indexed under, while its data still claims that identity. */
+  indexedOwner(session: object | null | undefined): SessionOwner | undefined {
+    const owner = ownerOf(session);
+    if (!owner || owner.indexedUntil <= 0) return undefined;
+    return this.identityOf(session) === owner.userId ? owner : undefined;
+  }
+
+  /** Binds a freshly regenerated session to `userId` (a login); indexed by its next save. */
+  bindLogin(session: object, userId: string, client: LoginClient): void {
+    bindOwner(session, {
+      userId,
+      via: 'login',
+      createdAt: 0,
+      ip: client.ip,
+      userAgent: client.userAgent?.slice(0, MAX_USER_AGENT_LENGTH),
+      indexedUntil: 0,
+    });
+  }
+
+  /**
+   * The owner of a login its user's index just admitted: `current` is what `login()` bound, if
+   * it bound this user; otherwise the identity came from the session's data.
+   */
+  admitted(
+    userId: string,
+    current: SessionOwner | undefined,
+    admission: Extract<Admission, { admitted: true }>,
+    client: LoginClient,
+  ): SessionOwner {
+    const bound = current?.via === 'login' && current.userId === userId ? current : undefined;
+    return {
+      userId,
+      via: bound ? 'login' : 'identity',
+      createdAt: admission.now,
+      authenticatedAt: admission.now,
+      ip: bound ? bound.ip : client.ip,
+      userAgent: bound ? bound.userAgent : client.userAgent?.slice(0, MAX_USER_AGENT_LENGTH),
+      indexedUntil: admission.until,
+    };
+  }
+
+  /**
+   * Records that the app re-checked the credentials of the session's user just now (step-up),
+   * sealed into its owner on the next save. The time (ms, store clock), or undefined when the
+   * session has no indexed identity.
+   */
+  recordAuthentication(session: object): number | undefined {
+    const owner = this.indexedOwner(session);
+    if (!owner) return undefined;
+    owner.authenticatedAt = Math.round(this.now());
+    markOwnerChanged(session);
+    return owner.authenticatedAt;
+  }
+
+  /** When the session's user last proved who they are (ms, store clock); undefined if nobody. */
+  authenticatedAt(session: object | null | undefined): number | undefined {
+    const owner = this.indexedOwner(session);
+    return owner && (owner.authenticatedAt ?? owner.createdAt);
+  }
+
+  /** How long ago that was, by the store clock estimate (app clocks need not agree). */
+  msSinceAuthentication(session: object | null | undefined): number | undefined {
+    const at = this.authenticatedAt(session);
+    return at === undefined ? undefined : this.now() - at;
+  }
+
+  seal(sid: string, owner: SessionOwner): string {
+    return this.digest(this.secrets[0], sid, owner);
+  }
+
+  /** Whether `seal` was made by any of the tenant's secrets (rotation keeps old ones valid). */
+  verify(sid: string, owner: SessionOwner, seal: string): boolean {
+    return this.secrets.some((secret) => sameDigest(this.digest(secret, sid, owner), seal));
+  }
+
+  /** Whether a stored owner verifies; its seal is taken off it either way. */
+  private verified(sid: string, sealed: SessionOwner & { seal?: string }): boolean {
+    const { seal } = sealed;
+    // The owner as it was sealed, without the seal (written last: a cheap delete, no copy).
+    delete sealed.seal;
+    return seal !== undefined && this.verify(sid, sealed, seal);
+  }
+
+  private digest(secret: string, sid: string, owner: SessionOwner): string {
+    const sealed = [this.scope, sid, owner.userId, owner.via, owner.createdAt, owner.indexedUntil];
+    // Appended only when present, so owners sealed before it existed still verify; a seal made
+    // with it cannot verify without it.
+    if (owner.authenticatedAt !== undefined) sealed.push(owner.authenticatedAt);
+    return hmacSha256(secret, `tenant-session:owner:${JSON.stringify(sealed)}`, 'base64url');
+  }
+}

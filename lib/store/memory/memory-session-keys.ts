@@ -1,0 +1,128 @@
+import type { OperationBudget } from '../operation-budget.js';
+import type {
+  EntryCheck,
+  SessionKeyStore,
+  SessionRead,
+  SessionWrite,
+  StoredSession,
+  TtlRestart,
+} from '../session-key-store.interface.js';
+import type { Entry, MemoryTables } from './memory-tables.js';
+
+/** Session keys in this process's memory, with Redis's semantics (TTLs, SET XX, SCAN MATCH). */
+export class MemorySessionKeys implements SessionKeyStore {
+  constructor(private readonly tables: MemoryTables) {}
+
+  /** The session alone: its owner's entry is left to `lease`, as on a Redis Cluster. */
+  async read(
+    key: string,
+    restart: TtlRestart,
+    _check: EntryCheck | undefined,
+    budget: OperationBudget,
+  ): Promise<SessionRead> {
+    this.tables.start(budget);
+    const entry = this.tables.live(this.tables.sessions, key);
+    if (!entry) return { value: null, ttlMs: -2 };
+    const now = Date.now();
+    const left = entry.expiresAt === Infinity ? -1 : entry.expiresAt - now;
+    const due =
+      restart.mode === 'always' ||
+      (restart.mode === 'ran-down' && (left < 0 || left < restart.ttlMs - restart.slackMs));
+    if (!due) return { value: entry.value, ttlMs: left };
+    entry.expiresAt = now + restart.ttlMs;
+    return { value: entry.value, ttlMs: restart.ttlMs };
+  }
+
+  async expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
+    this.tables.start(budget);
+    const entry = this.tables.live(this.tables.sessions, key);
+    if (entry) entry.expiresAt = Date.now() + ttlMs;
+  }
+
+  async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
+    this.tables.start(budget);
+    const existing = this.tables.live(this.tables.sessions, write.key);
+    if (write.onlyIfExists && !existing) return false;
+    const expiresAt =
+      write.ttlMs === undefined ? (existing?.expiresAt ?? Infinity) : Date.now() + write.ttlMs;
+    this.tables.sessions.set(write.key, { value: write.value, expiresAt });
+    return true;
+  }
+
+  async take(key: string, budget: OperationBudget): Promise<string | null> {
+    this.tables.start(budget);
+    const entry = this.tables.live(this.tables.sessions, key);
+    this.tables.sessions.delete(key);
+    return entry?.value ?? null;
+  }
+
+  async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {
+    this.tables.start(budget);
+    const now = Date.now();
+    return keys.map((key) => {
+      const entry = this.tables.live(this.tables.sessions, key);
+      if (!entry) return { value: null, ttlMs: -2 };
+      return {
+        value: entry.value,
+        ttlMs: entry.expiresAt === Infinity ? -1 : entry.expiresAt - now,
+      };
+    });
+  }
+
+  async remove(keys: string[], budget: OperationBudget): Promise<number> {
+    this.tables.start(budget);
+    let removed = 0;
+    for (const key of keys) {
+      if (this.tables.live(this.tables.sessions, key)) removed++;
+      this.tables.sessions.delete(key);
+    }
+    return removed;
+  }
+
+  async *scan(pattern: string, budget: OperationBudget): AsyncIterable<string[]> {
+    this.tables.start(budget);
+    const matcher = globToRegExp(pattern);
+    const keys: string[] = [];
+    for (const store of [this.tables.sessions, this.tables.indexes] as Map<
+      string,
+      Entry<unknown>
+    >[]) {
+      for (const key of [...store.keys()]) {
+        if (matcher.test(key) && this.tables.live(store, key)) keys.push(key);
+      }
+    }
+    if (keys.length > 0) yield keys;
+  }
+
+  async removeMatching(patterns: string[], budget: OperationBudget): Promise<number> {
+    this.tables.start(budget);
+    const matchers = patterns.map(globToRegExp);
+    let removed = 0;
+    for (const store of [this.tables.sessions, this.tables.indexes] as Map<string, unknown>[]) {
+      for (const key of [...store.keys()]) {
+        if (matchers.some((m) => m.test(key))) {
+          store.delete(key);
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+}
+
+/** SCAN MATCH semantics for the patterns TenantKeys builds: `\x` literal, `*` and `?` wildcards. */
+function globToRegExp(pattern: string): RegExp {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '\\' && i + 1 < pattern.length) source += escapeRegExp(pattern[++i]);
+    else if (ch === '*') source += '.*';
+    else if (ch === '?') source += '.';
+    else source += escapeRegExp(ch);
+  }
+  return new RegExp(`^${source}$`, 's');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,85 @@
+import type { OperationBudget } from '../operation-budget.js';
+import type {
+  Admission,
+  IndexEntry,
+  IndexPage,
+  IndexPosition,
+  LoginStart,
+  UserIndexStore,
+} from '../user-index-store.interface.js';
+import type { NearCache } from './near-cache.js';
+
+/**
+ * An index store whose changes this process makes reach its near cache: Redis does not echo a
+ * connection's own changes (NOLOOP), so an index this process changes drops the leases the cache
+ * holds from it, and a lease it reads or renews is kept.
+ */
+export class NearCachedUserIndexes implements UserIndexStore {
+  constructor(
+    private readonly inner: UserIndexStore,
+    private readonly cache: NearCache,
+  ) {}
+
+  admit(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    began: LoginStart,
+    budget: OperationBudget,
+  ): Promise<Admission> {
+    return this.cache.around([indexKey], () =>
+      this.inner.admit(indexKey, sid, leaseMs, began, budget),
+    );
+  }
+
+  /**
+   * Keeps the lease it learns. A renewal is this process's own change of the index, which Redis
+   * does not echo: it changes that one session's lease, which is what is kept.
+   */
+  async lease(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    renewBelowMs: number,
+    budget: OperationBudget,
+  ): Promise<number | undefined> {
+    const before = this.cache.mark();
+    const lease = await this.inner.lease(indexKey, sid, leaseMs, renewBelowMs, budget);
+    this.cache.keepLease({ indexKey, sid }, lease, before);
+    return lease;
+  }
+
+  entries(indexKey: string, revoking: boolean, budget: OperationBudget): Promise<IndexEntry[]> {
+    if (!revoking) return this.inner.entries(indexKey, revoking, budget);
+    return this.cache.around([indexKey], () => this.inner.entries(indexKey, revoking, budget));
+  }
+
+  unindex(
+    indexKey: string,
+    sids: string[],
+    budget: OperationBudget,
+    revoking = false,
+  ): Promise<void> {
+    return this.cache.around([indexKey], () =>
+      this.inner.unindex(indexKey, sids, budget, revoking),
+    );
+  }
+
+  confirm(
+    indexKey: string,
+    sid: string,
+    began: LoginStart,
+    budget: OperationBudget,
+  ): Promise<boolean> {
+    return this.inner.confirm(indexKey, sid, began, budget);
+  }
+
+  page(
+    indexKey: string,
+    after: IndexPosition | undefined,
+    limit: number,
+    budget: OperationBudget,
+  ): Promise<IndexPage> {
+    return this.inner.page(indexKey, after, limit, budget);
+  }
+}

@@ -1,0 +1,173 @@
+import type { OperationBudget } from '../operation-budget.js';
+import { READ } from '../scripts.js';
+import type {
+  EntryCheck,
+  SessionKeyStore,
+  SessionRead,
+  SessionWrite,
+  StoredSession,
+  TtlRestart,
+} from '../session-key-store.interface.js';
+import type { Command } from './redis-command.js';
+import { mastersOf } from './redis-masters.js';
+import type { RedisRoundTrips } from './redis-round-trips.js';
+
+const SCAN_BATCH = 1000;
+
+/** Session keys in Redis: one command per call, except where a call says otherwise. */
+export class RedisSessionKeys implements SessionKeyStore {
+  constructor(private readonly trips: RedisRoundTrips) {}
+
+  /**
+   * One command: on a single Redis the READ script, which also reads the owner's entry; on a
+   * Cluster (the index lies in another slot) GETEX, or GET and PTTL, and PEXPIRE only when the
+   * TTL ran down (one round trip more then).
+   */
+  async read(
+    key: string,
+    restart: TtlRestart,
+    check: EntryCheck | undefined,
+    budget: OperationBudget,
+  ): Promise<SessionRead> {
+    if (check && !this.trips.client.isCluster)
+      return this.readWithEntry(key, restart, check, budget);
+    if (restart.mode === 'always') {
+      const value = await this.trips.run(
+        () => this.trips.client.getex(key, 'PX', restart.ttlMs),
+        budget,
+      );
+      return { value, ttlMs: value === null ? -2 : restart.ttlMs };
+    }
+    const [stored] = await this.inspect([key], budget);
+    if (stored.value === null || restart.mode === 'never') return stored;
+    if (stored.ttlMs >= 0 && stored.ttlMs >= restart.ttlMs - restart.slackMs) return stored;
+    await this.trips.run(() => this.trips.client.pexpire(key, restart.ttlMs), budget);
+    return { value: stored.value, ttlMs: restart.ttlMs };
+  }
+
+  private async readWithEntry(
+    key: string,
+    restart: TtlRestart,
+    check: EntryCheck,
+    budget: OperationBudget,
+  ): Promise<SessionRead> {
+    const ttlMs = restart.mode === 'never' ? 0 : restart.ttlMs;
+    const slackMs = restart.mode === 'ran-down' ? restart.slackMs : 0;
+    const [value, left, userId, lease] = (await this.trips.run(
+      () =>
+        this.trips.scripts.run(
+          READ,
+          [key],
+          [
+            restart.mode,
+            Math.round(ttlMs),
+            Math.round(slackMs),
+            check.indexPrefix,
+            check.sid,
+            Math.ceil(check.leaseMs),
+            Math.ceil(check.renewBelowMs),
+          ],
+        ),
+      budget,
+    )) as [string | null, number, string | null, number | null];
+    const read: SessionRead = { value, ttlMs: left };
+    if (userId !== null) read.entry = { userId, lease: lease ?? undefined };
+    return read;
+  }
+
+  async expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
+    await this.trips.run(() => this.trips.client.pexpire(key, ttlMs), budget);
+  }
+
+  async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
+    const set: Command = [
+      'set',
+      write.key,
+      write.value,
+      ...(write.ttlMs === undefined ? ['KEEPTTL'] : ['PX', Math.max(1, Math.round(write.ttlMs))]),
+      ...(write.onlyIfExists ? ['XX'] : []),
+    ];
+    return (await this.trips.run(() => this.trips.acknowledged(set), budget)) === 'OK';
+  }
+
+  async take(key: string, budget: OperationBudget, revoking = false): Promise<string | null> {
+    const getdel: Command = ['getdel', key];
+    const { replicas } = this.trips;
+    const [value] = await this.trips.run(
+      () => (revoking ? replicas.revoked([getdel]) : replicas.acknowledged([getdel])),
+      budget,
+    );
+    return value as string | null;
+  }
+
+  async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {
+    if (keys.length === 0) return [];
+    const replies = await this.trips.run(
+      () =>
+        this.trips.together(
+          keys.flatMap((key): Command[] => [
+            ['get', key],
+            ['pttl', key],
+          ]),
+        ),
+      budget,
+    );
+    return keys.map((_, i) => ({
+      value: replies[2 * i] as string | null,
+      ttlMs: replies[2 * i + 1] as number,
+    }));
+  }
+
+  /**
+   * One round trip: on a cluster one DEL per key (a multi-key DEL across slots is refused), on
+   * a single node DELs of up to 1,000 keys each.
+   */
+  async remove(keys: string[], budget: OperationBudget, revoking = false): Promise<number> {
+    if (keys.length === 0) return 0;
+    const dels = this.trips.client.isCluster
+      ? keys.map((key): Command => ['del', key])
+      : chunk(keys, SCAN_BATCH).map((part): Command => ['del', ...part]);
+    const { replicas } = this.trips;
+    const counts = await this.trips.run(
+      () => (revoking ? replicas.revoked(dels) : replicas.acknowledged(dels)),
+      budget,
+    );
+    return counts.reduce<number>((sum, n) => sum + (n as number), 0);
+  }
+
+  async *scan(pattern: string, budget: OperationBudget): AsyncIterable<string[]> {
+    for (const node of mastersOf(this.trips.client)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.trips.run(
+          () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
+          budget,
+        );
+        cursor = next;
+        if (keys.length > 0) yield keys;
+      } while (cursor !== '0');
+    }
+  }
+
+  async removeMatching(
+    patterns: string[],
+    budget: OperationBudget,
+    revoking = false,
+  ): Promise<number> {
+    // Deletion goes through `remove`, which routes keys on a cluster. One pattern on every
+    // master before the next (sessions before indexes, see scanPatterns): an interrupted
+    // off-boarding must not drop one master's indexes while another's sessions live.
+    let removed = 0;
+    for (const pattern of patterns) {
+      for await (const keys of this.scan(pattern, budget))
+        removed += await this.remove(keys, budget, revoking);
+    }
+    return removed;
+  }
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const parts: T[][] = [];
+  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
+  return parts;
+}
