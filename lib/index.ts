@@ -29,6 +29,7 @@ export type { TenantResolution, TenantResolverFn } from './tenancy/tenant-resolu
 export type { KnownTenantsSource } from './tenancy/known-tenants.js';
 export { TENANT_ID_PATTERN, normalizeTenantId } from './tenancy/tenant-id.js';
 export { getRequestTenant, sessionUserId } from './session/request-context.js';
+export type { SessionRequest } from './session/session-request.js';
 export { TenantIdentifier } from './tenancy/tenant-identifier.js';
 
 export { TenantSessionRegistry } from './session/tenant-session.registry.js';

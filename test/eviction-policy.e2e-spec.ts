@@ -150,6 +150,7 @@ describe('Redis memory policy', () => {
       expect(res.body).toEqual({
         statusCode: 503,
         error: 'Service Unavailable',
+        code: 'SESSION_STORE_UNAVAILABLE',
         message: 'Session store unavailable',
       });
     }

@@ -80,9 +80,9 @@ describe('recent login (step-up)', () => {
     stored._owner.authenticatedAt = Date.now();
     await redis.set(key, JSON.stringify(stored), 'KEEPTTL');
 
-    // The seal no longer matches: the owner is ignored, so the session is nobody's.
+    // The seal no longer matches: the session is refused, so the request has no login at all.
     expect((await alice.post('/sensitive')).status).toBe(401);
-    expect((await alice.post('/sensitive')).body.code).toBeUndefined();
+    expect((await alice.post('/sensitive')).body.code).toBe('LOGIN_REQUIRED');
   });
 
   it('answers 401 Login required without a session, to the guard and to reauthenticated()', async () => {

@@ -358,6 +358,7 @@ describe('on a Redis Cluster with one shard frozen (SIGSTOP)', () => {
     expect(res.body).toEqual({
       statusCode: 503,
       error: 'Service Unavailable',
+      code: 'SESSION_STORE_UNAVAILABLE',
       message: 'Session store unavailable',
     });
     expect(stillIndexedWhileFrozen).not.toContain(null);

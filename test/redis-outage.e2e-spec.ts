@@ -65,6 +65,7 @@ describe('when Redis is unavailable', () => {
     expect(res.body).toEqual({
       statusCode: 503,
       error: 'Service Unavailable',
+      code: 'SESSION_STORE_UNAVAILABLE',
       message: 'Session store unavailable',
     });
     expect(elapsedMs).toBeLessThan(HANG_LIMIT_MS);

@@ -120,6 +120,7 @@ describe('sample reader service', () => {
     expect(res.body).toEqual({
       statusCode: 404,
       error: 'Unknown Tenant',
+      code: 'UNKNOWN_TENANT',
       message: 'Unknown tenant',
     });
   });

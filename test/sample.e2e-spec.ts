@@ -605,6 +605,7 @@ describe('sample app over HTTP', () => {
         expect(res.body).toEqual({
           statusCode: 404,
           error: 'Unknown Tenant',
+          code: 'UNKNOWN_TENANT',
           message: 'Unknown tenant',
         });
       },

@@ -11,6 +11,7 @@ import { Visitor } from './support/visitor.js';
 const UNAVAILABLE = {
   statusCode: 503,
   error: 'Service Unavailable',
+  code: 'SESSION_STORE_UNAVAILABLE',
   message: 'Session store unavailable',
 };
 /** A session id as the module makes them (see lib/session/session-id.ts). */

@@ -73,6 +73,7 @@ describe('tenant sessions over HTTP (real Redis)', () => {
     expect(res.body).toEqual({
       statusCode: 404,
       error: 'Unknown Tenant',
+      code: 'UNKNOWN_TENANT',
       message: 'Unknown tenant',
     });
     expect(counts).toEqual({});

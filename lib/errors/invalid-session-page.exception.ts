@@ -6,6 +6,8 @@ import { BadRequestException } from '@nestjs/common';
  * what to send instead.
  */
 export class InvalidSessionPageException extends BadRequestException {
+  readonly code = 'INVALID_SESSION_PAGE';
+
   constructor(message: string) {
     super({ statusCode: 400, error: 'Bad Request', code: 'INVALID_SESSION_PAGE', message });
   }

@@ -7,6 +7,8 @@ import { BadRequestException } from '@nestjs/common';
  * `SessionRevocationService` before anything reaches Redis.
  */
 export class InvalidUserIdException extends BadRequestException {
+  readonly code = 'INVALID_USER_ID';
+
   constructor(maxLength: number) {
     super({
       statusCode: 400,

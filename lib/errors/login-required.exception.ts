@@ -1,8 +1,15 @@
 import { UnauthorizedException } from '@nestjs/common';
 
-/** The route needs a logged-in session and this request has none: 401 JSON. */
+/** The route needs a logged-in session and this request has none: 401 JSON, code LOGIN_REQUIRED. */
 export class LoginRequiredException extends UnauthorizedException {
+  readonly code = 'LOGIN_REQUIRED';
+
   constructor() {
-    super('Login required');
+    super({
+      statusCode: 401,
+      error: 'Unauthorized',
+      code: 'LOGIN_REQUIRED',
+      message: 'Login required',
+    });
   }
 }

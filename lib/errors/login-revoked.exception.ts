@@ -6,6 +6,8 @@ import { UnauthorizedException } from '@nestjs/common';
  * ones, so no session is created. The client should log in again.
  */
 export class LoginRevokedException extends UnauthorizedException {
+  readonly code = 'LOGIN_REVOKED';
+
   constructor() {
     super({
       statusCode: 401,

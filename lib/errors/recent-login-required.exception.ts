@@ -7,6 +7,8 @@ import { UnauthorizedException } from '@nestjs/common';
  * app check them and call `SessionLoginService.reauthenticated(req)`, then retries.
  */
 export class RecentLoginRequiredException extends UnauthorizedException {
+  readonly code = 'RECENT_LOGIN_REQUIRED';
+
   constructor(maxAgeSeconds: number) {
     super({
       statusCode: 401,

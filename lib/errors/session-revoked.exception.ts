@@ -5,6 +5,8 @@ import { UnauthorizedException } from '@nestjs/common';
  * changes it made were not stored: 401 JSON, and the client should log in again.
  */
 export class SessionRevokedException extends UnauthorizedException {
+  readonly code = 'SESSION_REVOKED';
+
   constructor() {
     super({
       statusCode: 401,

@@ -16,6 +16,7 @@ export const RECENT_LOGIN_MAX_AGE = 'tenant-session:recent-login-max-age';
  */
 @Injectable()
 export class RecentLoginGuard implements CanActivate {
+  /** @internal Nest's dependency injection makes it; apps inject it. */
   constructor(
     protected readonly reflector: Reflector,
     private readonly logins: SessionLoginService,

@@ -18,6 +18,7 @@ import { IS_PUBLIC } from './public.decorator.js';
  */
 @Injectable()
 export class SessionAuthGuard implements CanActivate {
+  /** @internal Nest's dependency injection makes it; apps inject it. */
   constructor(
     protected readonly reflector: Reflector,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,

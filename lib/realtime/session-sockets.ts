@@ -11,6 +11,7 @@ import { OperationBudget } from '../store/operation-budget.js';
 import { TenantIdentifier } from '../tenancy/tenant-identifier.js';
 import type { SessionEvent } from './session-event.js';
 import type { SessionEventBus } from './session-event-bus.interface.js';
+import { SocketWatches, type Watch } from './socket-watches.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import {
   getSocketSession,
@@ -24,19 +25,6 @@ import {
 /** Decides which pages may open a socket; the default allows the socket's own host only. */
 export type OriginCheck = (origin: string, req: Request) => boolean;
 
-/** A logged-in session with sockets on this instance. */
-interface Watch {
-  tenant: string;
-  sid: string;
-  handle: string;
-  userId: string;
-  sockets: Set<SessionSocket>;
-  /** When the session expires unless used meanwhile (performance.now(), from the last read). */
-  expiresAt: number;
-  timer?: NodeJS.Timeout;
-  ended: boolean;
-}
-
 /** Checked a little after the expiry Redis reported, so the key is gone by then. */
 const EXPIRY_MARGIN_MS = 250;
 /** A check that could not reach the store is tried again after this long. */
@@ -45,8 +33,6 @@ const RETRY_MS = 5000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Sessions read per round trip when re-checking many. */
 const CHECK_BATCH = 200;
-/** How long a received event stays relevant to a handshake still reading its session. */
-const RECENT_END_MS = 60_000;
 
 /**
  * Sessions for sockets. At the handshake: the tenant (the module's resolver, on the handshake
@@ -61,14 +47,7 @@ const RECENT_END_MS = 60_000;
 @Injectable()
 export class SessionSockets implements OnApplicationShutdown {
   private readonly logger = new Logger('TenantSession');
-  private readonly watches = new Map<string, Watch>();
-  private readonly byUser = new Map<string, Set<Watch>>();
-  private readonly byTenant = new Map<string, Set<Watch>>();
-  /**
-   * When this instance last received an event per user (`<tenant>/<userId>`) or tenant-wide
-   * (`<tenant>`), for handshakes that were reading sessions meanwhile; oldest first.
-   */
-  private readonly recentEnds = new Map<string, number>();
+  private readonly watches = new SocketWatches();
 
   constructor(
     private readonly identifier: TenantIdentifier,
@@ -79,7 +58,7 @@ export class SessionSockets implements OnApplicationShutdown {
   /** Follows the session events on `bus` (the module wires it at start). */
   listenTo(bus: SessionEventBus): void {
     bus.subscribe((event) => this.onEvent(event));
-    bus.onResubscribed(() => void this.check([...this.watches.values()]));
+    bus.onResubscribed(() => void this.check(this.watches.all()));
   }
 
   /**
@@ -132,7 +111,7 @@ export class SessionSockets implements OnApplicationShutdown {
     if (!state?.sid || userId === undefined) return;
     const { tenant } = state.data;
     const handle = sessionHandle(state.sid);
-    let watch = this.watches.get(watchKey(tenant, handle));
+    let watch = this.watches.get(tenant, handle);
     if (!watch) {
       watch = {
         tenant,
@@ -143,7 +122,7 @@ export class SessionSockets implements OnApplicationShutdown {
         expiresAt: 0,
         ended: false,
       };
-      this.add(watch);
+      this.watches.add(watch);
       this.expect(watch, state.ttlMs, state.readAt);
     }
     const watched = watch;
@@ -151,7 +130,7 @@ export class SessionSockets implements OnApplicationShutdown {
     socket.once('disconnect', () => this.unwatch(watched, socket));
     // The session may have ended while the handshake read it: an event received since then
     // that concerns it means "read it again" (events name sessions by handle or user).
-    if (watched.userId !== userId || this.endedSince(watched, state.readAt)) {
+    if (watched.userId !== userId || this.watches.endedSince(watched, state.readAt)) {
       void this.check([watched]);
     }
   }
@@ -161,28 +140,25 @@ export class SessionSockets implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    for (const watch of this.watches.values()) clearTimeout(watch.timer);
     this.watches.clear();
-    this.byUser.clear();
-    this.byTenant.clear();
   }
 
   private onEvent(event: SessionEvent): void {
-    this.remember(event);
+    this.watches.remember(event);
     if (event.type === 'revoked' && event.userId === undefined) {
-      for (const watch of [...(this.byTenant.get(event.tenant) ?? [])]) this.end(watch, 'revoked');
+      for (const watch of this.watches.ofTenant(event.tenant)) this.end(watch, 'revoked');
       return;
     }
     const reason: SessionEndReason = event.type === 'logout' ? 'logout' : 'revoked';
     for (const handle of event.sessions) {
-      const watch = this.watches.get(watchKey(event.tenant, handle));
+      const watch = this.watches.get(event.tenant, handle);
       if (watch) this.end(watch, reason);
     }
     // A revocation retried after a failure may name fewer sessions than it ended: whatever this
     // instance still holds of that user is read again.
     if (event.type === 'revoked' && event.userId !== undefined) {
-      const left = this.byUser.get(userKey(event.tenant, event.userId));
-      if (left?.size) void this.check([...left]);
+      const left = this.watches.ofUser(event.tenant, event.userId);
+      if (left.length > 0) void this.check(left);
     }
   }
 
@@ -252,7 +228,7 @@ export class SessionSockets implements OnApplicationShutdown {
 
   private end(watch: Watch, reason: SessionEndReason): void {
     if (watch.ended) return;
-    this.remove(watch);
+    this.watches.remove(watch);
     const message: SessionEndedMessage = { reason };
     for (const socket of watch.sockets) {
       // What guards and decorators see from now on, should a message still arrive.
@@ -269,39 +245,7 @@ export class SessionSockets implements OnApplicationShutdown {
 
   private unwatch(watch: Watch, socket: SessionSocket): void {
     watch.sockets.delete(socket);
-    if (watch.sockets.size === 0) this.remove(watch);
-  }
-
-  private add(watch: Watch): void {
-    this.watches.set(watchKey(watch.tenant, watch.handle), watch);
-    addTo(this.byUser, userKey(watch.tenant, watch.userId), watch);
-    addTo(this.byTenant, watch.tenant, watch);
-  }
-
-  private remove(watch: Watch): void {
-    watch.ended = true;
-    clearTimeout(watch.timer);
-    const key = watchKey(watch.tenant, watch.handle);
-    if (this.watches.get(key) === watch) this.watches.delete(key);
-    removeFrom(this.byUser, userKey(watch.tenant, watch.userId), watch);
-    removeFrom(this.byTenant, watch.tenant, watch);
-  }
-
-  private remember(event: SessionEvent): void {
-    const now = performance.now();
-    for (const [key, at] of this.recentEnds) {
-      if (now - at <= RECENT_END_MS) break;
-      this.recentEnds.delete(key);
-    }
-    const key = event.userId === undefined ? event.tenant : userKey(event.tenant, event.userId);
-    this.recentEnds.delete(key); // re-inserted last: the map stays in time order
-    this.recentEnds.set(key, now);
-  }
-
-  private endedSince(watch: Watch, readAt: number): boolean {
-    const user = this.recentEnds.get(userKey(watch.tenant, watch.userId)) ?? -Infinity;
-    const tenant = this.recentEnds.get(watch.tenant) ?? -Infinity;
-    return Math.max(user, tenant) >= readAt;
+    if (watch.sockets.size === 0) this.watches.remove(watch);
   }
 }
 
@@ -312,20 +256,4 @@ function sameHost(origin: string, req: Request): boolean {
   } catch {
     return false; // "null" (sandboxed frames, files) and anything else unparsable
   }
-}
-
-// Tenant ids never contain "/", so these keys cannot collide.
-const watchKey = (tenant: string, handle: string) => `${tenant}/${handle}`;
-const userKey = (tenant: string, userId: string) => `${tenant}/${userId}`;
-
-function addTo(map: Map<string, Set<Watch>>, key: string, watch: Watch): void {
-  const set = map.get(key) ?? new Set<Watch>();
-  set.add(watch);
-  map.set(key, set);
-}
-
-function removeFrom(map: Map<string, Set<Watch>>, key: string, watch: Watch): void {
-  const set = map.get(key);
-  set?.delete(watch);
-  if (set?.size === 0) map.delete(key);
 }

@@ -27,6 +27,7 @@ import {
  */
 @Injectable()
 export class SessionRevocationService {
+  /** @internal Nest's dependency injection makes it; apps inject it. */
   constructor(
     private readonly registry: TenantSessionRegistry,
     private readonly revoker: SessionRevoker,

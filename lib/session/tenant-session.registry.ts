@@ -24,6 +24,7 @@ export class TenantSessionRegistry {
   /** A tenant's machinery, or its build while it runs. */
   private readonly cache: LruCache<string, TenantSessions | Promise<TenantSessions>>;
 
+  /** @internal Nest's dependency injection makes it; apps inject it. */
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
     private readonly deployments: Deployments,

@@ -13,6 +13,7 @@ import type { TenantResolverFn } from './tenant-resolution.interface.js';
  * incoming-request.ts).
  */
 export class TenantIdentifier {
+  /** @internal Nest's dependency injection makes it; apps inject it. */
   constructor(
     private readonly resolve: TenantResolverFn,
     private readonly unknownTenantStatus: number,

@@ -51,7 +51,12 @@ export function createReaderApp(config: SampleConfig): ReaderApp {
     const tenant = config.tenantHosts[req.hostname.toLowerCase()];
     const withSession = tenant === undefined ? undefined : sessionByTenant.get(tenant);
     if (!withSession) {
-      res.status(404).json({ statusCode: 404, error: 'Unknown Tenant', message: 'Unknown tenant' });
+      res.status(404).json({
+        statusCode: 404,
+        error: 'Unknown Tenant',
+        code: 'UNKNOWN_TENANT',
+        message: 'Unknown tenant',
+      });
       return;
     }
     res.locals.tenant = tenant;
