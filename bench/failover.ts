@@ -65,7 +65,7 @@ export interface FailoverBench {
 const OPERATION_TIMEOUT_MS = 1000;
 const FAILOVER_AFTER_MS = 2000;
 const TRAFFIC_AFTER_RESUME_MS = 1000;
-/** Every replica (see the README: a graceful failover keeps the others on the old primary). */
+/** Every replica (see docs/sentinel-and-cluster.md: a graceful failover keeps the others on the old primary). */
 const SENTINEL_DURABILITY = { replicas: 2, timeoutMs: 200 };
 const CLUSTER_DURABILITY = { replicas: 1, timeoutMs: 200 };
 

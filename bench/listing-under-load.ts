@@ -52,7 +52,7 @@ export interface ListingUnderLoad {
   /**
    * One `GET /sessions` request for a full page: the top-level commands Redis saw (MONITOR), the
    * session's own load included, and the listing's round trips as the code makes them (the PAGE
-   * script, then one pipeline of GET + PTTL; test/bounded-listing.e2e-spec.ts checks them).
+   * script, then one pipeline of GET + PTTL; test/revocation/bounded-listing.e2e-spec.ts checks them).
    */
   perPage: { commands: Record<string, number>; listingRoundTrips: number };
   phases: { round: number; phase: 'alone' | 'whileListing'; load: LoadResult }[];

@@ -1,5 +1,5 @@
 /**
- * Scale figures for the README: what one session costs in Redis memory (its key, its index
+ * Scale figures for docs/performance.md: what one session costs in Redis memory (its key, its index
  * entry), how many fit in a GiB, and how many commands each kind of request sends on one node
  * and on a three-master Cluster. Sessions are made through the real login route (so the stored
  * JSON, owner seal and index entry are what production writes); memory is `used_memory` deltas

@@ -1,7 +1,7 @@
 /**
  * Redis may evict keys under memory pressure with a policy that can drop the per-user indexes,
- * after which revocation silently misses sessions. Thrown at start-up; see the README's
- * "Redis memory policy" section.
+ * logging their users out and losing their not-befores. Thrown at start-up; see
+ * docs/guarantees.md, "Redis memory policy".
  */
 export class UnsafeEvictionPolicyError extends Error {
   override readonly name = 'UnsafeEvictionPolicyError';

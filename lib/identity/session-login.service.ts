@@ -71,7 +71,7 @@ export class SessionLoginService {
   async logout(req: SessionRequest): Promise<void> {
     const tenant = requireTenantSessions(req);
     const facts = getRequestFacts(req)!;
-    if (req.session) await tenant.writer.erase(req.sessionID!, facts.budget, true);
+    if (req.session) await tenant.writer.erase(req.sessionID!, facts.budget);
     req.session = undefined;
     facts.signedOut = true;
   }

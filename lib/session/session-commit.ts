@@ -59,9 +59,10 @@ export class SessionCommit {
    */
   cookieLine(status: number): string | undefined {
     if (status >= 400) return undefined;
-    if (getRequestFacts(this.req)?.signedOut) return this.clearingLine();
     const { session, sessionID: sid } = this.req;
-    if (!session || typeof sid !== 'string') return undefined;
+    if (!session || typeof sid !== 'string') {
+      return getRequestFacts(this.req)?.signedOut ? this.clearingLine() : undefined;
+    }
     if (!this.shouldSetCookie(session, sid)) return undefined;
     if (session.cookie.secure && !this.secure) return undefined;
     this.touch(session);

@@ -30,7 +30,7 @@ export interface OwnedSession {
 }
 
 /**
- * Reads one tenant's sessions and decides whether each may serve. The rule (README, "the
+ * Reads one tenant's sessions and decides whether each may serve. The rule (docs/guarantees.md, "the
  * invariant"): a session serves only while its user's index admits it, so every read of a
  * logged-in session checks its entry (on a single Redis in the same command), renews a lease
  * running low, and deletes a session that must not serve: one its index no longer admits

@@ -73,13 +73,14 @@ export class SessionWriter {
   }
 
   /**
-   * Deletes a session (GETDEL), then its owner's entry; tells the listeners. A logout (`logout`)
-   * is confirmed by the replicas as a revocation is: it must not come back in a failover.
+   * Deletes a session (GETDEL), then its owner's entry; tells the listeners. Ending a logged-in
+   * session is a logout, confirmed by the replicas as a revocation is (the entry's removal waits
+   * for them, and so for the deletion before it): it must not come back in a failover.
    */
-  async erase(sid: string, budget: OperationBudget, logout = false): Promise<void> {
+  async erase(sid: string, budget: OperationBudget): Promise<void> {
     let raw: string | null;
     try {
-      raw = await this.store.take(this.keys.session(sid), budget, logout);
+      raw = await this.store.take(this.keys.session(sid), budget);
     } catch (error) {
       if (!(error instanceof WrongTypeError)) throw error;
       this.log.warn('Ignoring a key of the wrong Redis type at a session key');
@@ -88,7 +89,7 @@ export class SessionWriter {
     const owner = raw === null ? undefined : this.owners.ownerInStored(sid, raw);
     if (!owner) return;
     this.lifecycle.loggedOut({ tenant: this.tenant, userId: owner.userId, sid });
-    await this.index.remove(owner.userId, [sid], budget, logout);
+    await this.index.remove(owner.userId, [sid], budget, true);
   }
 
   private async write(
@@ -141,12 +142,13 @@ export class SessionWriter {
       budget,
     );
     if (!written) throw new SessionRevokedException();
-    if (owner && owner !== indexed) await this.confirm(sid, owner, budget, req);
+    // The session no longer claims its old user: a logout, confirmed by the replicas (and so
+    // the write before it) as a revocation is, and told before a new login can be taken back.
     if (indexed && indexed.userId !== owner?.userId) {
       this.lifecycle.loggedOut({ tenant: this.tenant, userId: indexed.userId, sid });
-      // A logout, confirmed by the replicas (and so the write before it) as a revocation is.
       await this.index.remove(indexed.userId, [sid], budget, true);
     }
+    if (owner && owner !== indexed) await this.confirm(sid, owner, budget, req);
     if (owner) bindOwner(session, owner);
     else unbindOwner(session);
     markStored(session, fields);

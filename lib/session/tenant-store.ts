@@ -63,7 +63,7 @@ export class TenantStore extends Store implements TenantSessionStore {
   override destroy(sid: string): Promise<void>;
   override destroy(sid: string, callback: StoreCallback): Promise<unknown>;
   override destroy(sid: string, callback?: StoreCallback): Promise<unknown> {
-    return settle(this.writer.erase(sid, this.budget(), true), callback);
+    return settle(this.writer.erase(sid, this.budget()), callback);
   }
 
   /**

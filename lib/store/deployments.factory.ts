@@ -152,7 +152,7 @@ function warnUnlessFollowingFailovers(client: Redis | Cluster): void {
   if (!missing) return;
   logger.warn(
     `The Sentinel client passed as \`redis\` lacks ${missing}: after a failover it may keep ` +
-      'writing to the old primary, and those writes are lost. See "Sentinel and Cluster" in the README.',
+      'writing to the old primary, and those writes are lost. See docs/sentinel-and-cluster.md.',
   );
 }
 

@@ -1,5 +1,5 @@
 /**
- * Every Redis key the module touches, in one place (the README's key table mirrors this).
+ * Every Redis key the module touches, in one place (docs/redis-keys.md mirrors this).
  *
  *   <keyPrefix><sid>       string  session JSON, exactly as connect-redis writes it, plus a
  *                                  sealed `_owner` on sessions that have an identity;

@@ -9,7 +9,7 @@
  * before it is refused for its age alone. Entries past their lease belong to dead sessions and
  * are dropped on every write (`tidy`).
  *
- * The invariant these scripts keep (README "Guarantees"): a session serves only while its user's
+ * The invariant these scripts keep (docs/guarantees.md): a session serves only while its user's
  * index holds its entry with a live lease. ADMIT alone creates an entry (a login); a revocation,
  * a logout or the lease's end alone removes one; a renewal (READ, LEASE) only ever extends an
  * entry that is still there, so it never re-admits a session a revocation removed.

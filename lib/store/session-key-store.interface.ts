@@ -87,8 +87,8 @@ export interface SessionKeyStore {
   expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void>;
   /** Writes a session; false when `onlyIfExists` found it gone. */
   write(write: SessionWrite, budget: OperationBudget): Promise<boolean>;
-  /** Deletes a session and returns what it held (`revoking`: a logout, see `remove`). */
-  take(key: string, budget: OperationBudget, revoking?: boolean): Promise<string | null>;
+  /** Deletes a session and returns what it held. */
+  take(key: string, budget: OperationBudget): Promise<string | null>;
   /** Reads sessions with their TTLs, in one round trip. */
   inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]>;
   /**

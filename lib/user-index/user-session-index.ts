@@ -135,8 +135,8 @@ export class UserSessionIndex {
   /**
    * A user's index key holding another Redis type (something else wrote there) can neither
    * admit nor revoke anyone: the request fails with 503, not 500, and the log names the key
-   * (a user's, never a session's) to delete. A read's lease renewal is left to the store, which
-   * treats the session as absent.
+   * (a user's, never a session's) to delete. A read of a logged-in session checks its entry, and
+   * answers 503 too: a session whose index cannot be read must not serve.
    */
   private async onIndex<T>(userId: string, call: (key: string) => Promise<T>): Promise<T> {
     const key = this.keys.index(userId);

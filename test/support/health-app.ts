@@ -20,7 +20,7 @@ declare module 'express-session' {
   }
 }
 
-// The README's health recipe: its own module, outside tenant resolution (`exclude`) and the
+// The health recipe (docs/recipes/health-checks.md): its own module, outside tenant resolution (`exclude`) and the
 // global login guard (`@Public()`).
 
 @Controller('health')

@@ -127,3 +127,120 @@ describe('NearCache', () => {
     expect(cache.get('k0')?.value).toBe('v');
   });
 });
+
+describe('NearCache leases', () => {
+  const INDEX = 'sessions-index:acme:app:alice';
+  const owner = { userId: 'alice', indexKey: INDEX, sid: 'sid-1' };
+  const enabled = (max = 10) => {
+    const cache = new NearCache(max);
+    cache.enable();
+    return cache;
+  };
+
+  it('keeps a lease Redis reported, and an answer that the index does not admit the session', () => {
+    const cache = enabled();
+    cache.keepLease(owner, 1_000, cache.mark());
+    cache.keepLease({ indexKey: INDEX, sid: 'sid-2' }, undefined, cache.mark());
+
+    expect(cache.leaseOf(owner)).toEqual({ lease: 1_000 });
+    expect(cache.leaseOf({ ...owner, sid: 'sid-2' })).toEqual({ lease: undefined });
+    expect(cache.leaseOf({ ...owner, sid: 'sid-3' })).toBeUndefined();
+  });
+
+  it('does not keep a lease read before an invalidation of its index key', () => {
+    const cache = enabled();
+    const before = cache.mark();
+    cache.invalidate(INDEX);
+
+    cache.keepLease(owner, 1_000, before);
+
+    expect(cache.leaseOf(owner)).toBeUndefined();
+    // One read after the invalidation is kept.
+    cache.keepLease(owner, 2_000, cache.mark());
+    expect(cache.leaseOf(owner)).toEqual({ lease: 2_000 });
+  });
+
+  it('keeps a lease read before an invalidation of another key', () => {
+    const cache = enabled();
+    const before = cache.mark();
+    cache.invalidate('sessions-index:acme:app:bob');
+    cache.invalidate('sessions:acme:app:sid-1');
+
+    cache.keepLease(owner, 1_000, before);
+
+    expect(cache.leaseOf(owner)).toEqual({ lease: 1_000 });
+  });
+
+  it("drops every lease of an index when the index key is invalidated, and only that index's", () => {
+    const cache = enabled();
+    const bob = { userId: 'bob', indexKey: 'sessions-index:acme:app:bob', sid: 'sid-9' };
+    cache.keepLease(owner, 1_000, cache.mark());
+    cache.keepLease({ ...owner, sid: 'sid-2' }, 1_000, cache.mark());
+    cache.keepLease(bob, 1_000, cache.mark());
+
+    cache.invalidate(INDEX);
+
+    expect(cache.leaseOf(owner)).toBeUndefined();
+    expect(cache.leaseOf({ ...owner, sid: 'sid-2' })).toBeUndefined();
+    expect(cache.leaseOf(bob)).toEqual({ lease: 1_000 });
+  });
+
+  it('drops the leases an index write of this process replaces (around)', async () => {
+    const cache = enabled();
+    cache.keepLease(owner, 1_000, cache.mark());
+
+    await cache.around([INDEX], async () => 'ZREM');
+
+    expect(cache.leaseOf(owner)).toBeUndefined();
+  });
+
+  it('ignores a lease kept after clear(), or after a disable and enable, that was read before', () => {
+    const cache = enabled();
+    const beforeClear = cache.mark();
+    cache.clear();
+    cache.keepLease(owner, 1_000, beforeClear);
+    expect(cache.leaseOf(owner)).toBeUndefined();
+
+    const beforeReconnect = cache.mark();
+    cache.disable();
+    cache.enable();
+    cache.keepLease(owner, 1_000, beforeReconnect);
+    expect(cache.leaseOf(owner)).toBeUndefined();
+  });
+
+  it('forgets every lease on clear(), and keeps none and serves none while disabled', () => {
+    const cache = enabled();
+    cache.keepLease(owner, 1_000, cache.mark());
+    cache.clear();
+    expect(cache.leaseOf(owner)).toBeUndefined();
+
+    cache.disable();
+    cache.keepLease(owner, 1_000, cache.mark());
+    expect(cache.leaseOf(owner)).toBeUndefined();
+  });
+
+  it('errs towards "changed" once the change log forgot keys to stay within its bound', () => {
+    const cache = enabled(2);
+    const before = cache.mark();
+    // Three other keys change: the log holds two, so the first is forgotten.
+    for (const key of ['a', 'b', 'c']) cache.invalidate(key);
+
+    cache.keepLease(owner, 1_000, before);
+    expect(cache.leaseOf(owner)).toBeUndefined();
+
+    // A read that began after the forgotten change is kept again.
+    cache.keepLease(owner, 2_000, cache.mark());
+    expect(cache.leaseOf(owner)).toEqual({ lease: 2_000 });
+  });
+
+  it('stays exact within the bound: changes of other keys spoil no lease', () => {
+    const cache = enabled(2);
+    const before = cache.mark();
+    cache.invalidate('a');
+    cache.invalidate('b');
+
+    cache.keepLease(owner, 1_000, before);
+
+    expect(cache.leaseOf(owner)).toEqual({ lease: 1_000 });
+  });
+});

@@ -130,8 +130,8 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     );
   }
 
-  take(key: string, budget: OperationBudget, revoking = false): Promise<string | null> {
-    return this.cache.around([key], () => this.inner.take(key, budget, revoking));
+  take(key: string, budget: OperationBudget): Promise<string | null> {
+    return this.cache.around([key], () => this.inner.take(key, budget));
   }
 
   remove(keys: string[], budget: OperationBudget, revoking = false): Promise<number> {

@@ -72,12 +72,13 @@ export class RedisBackend implements SessionBackend, BackendLifecycle {
   async checkAtStartup(): Promise<void> {
     await this.watch.checkAtStartup();
     await this.trips.scripts.load(mastersOf(this.pubSubClient), REQUEST_SCRIPTS);
+    await this.replicas.reconnected();
   }
 
   /** From now on, checks again on every reconnect and every 30 s. */
   watchServers(): void {
     this.watch.start(() => {
-      this.replicas.forget();
+      void this.replicas.reconnected().catch(() => undefined);
       void this.trips.scripts
         .load(mastersOf(this.pubSubClient), REQUEST_SCRIPTS)
         .catch(() => undefined);

@@ -90,14 +90,10 @@ export class RedisSessionKeys implements SessionKeyStore {
     return (await this.trips.run(() => this.trips.acknowledged(set), budget)) === 'OK';
   }
 
-  async take(key: string, budget: OperationBudget, revoking = false): Promise<string | null> {
-    const getdel: Command = ['getdel', key];
-    const { replicas } = this.trips;
-    const [value] = await this.trips.run(
-      () => (revoking ? replicas.revoked([getdel]) : replicas.acknowledged([getdel])),
-      budget,
-    );
-    return value as string | null;
+  take(key: string, budget: OperationBudget): Promise<string | null> {
+    return this.trips.run(() => this.trips.acknowledged(['getdel', key]), budget) as Promise<
+      string | null
+    >;
   }
 
   async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {

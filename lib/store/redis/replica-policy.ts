@@ -8,8 +8,11 @@ import { mastersOf } from './redis-masters.js';
 
 /** How long a revocation's write waits for the replicas to confirm it (without `durability`). */
 const REVOCATION_WAIT_MS = 250;
-/** How often a revocation asks how many replicas are online, at most. */
-const REPLICA_CHECK_MS = 1_000;
+/**
+ * How often revocations ask how many replicas are online, at most: one revocation's steps
+ * (not-before, DEL, ZREM) share one count; the next revocation counts again.
+ */
+const REPLICA_CHECK_MS = 100;
 /** How long a replica that went away is still waited for by revocations. */
 const REPLICA_MEMORY_MS = 60_000;
 
@@ -32,6 +35,8 @@ export class ReplicaPolicy {
    * within REPLICA_MEMORY_MS, as last checked at `checkedAt` (performance clock).
    */
   private watch = { expected: 0, seenAt: 0, checkedAt: -Infinity };
+  /** The primary the count belongs to (its `run_id`). */
+  private primary?: string;
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -60,9 +65,22 @@ export class ReplicaPolicy {
     return this.revocations.send(commands);
   }
 
-  /** Maybe another primary now (a failover): its replicas are counted afresh. */
-  forget(): void {
-    this.watch = { expected: 0, seenAt: 0, checkedAt: -Infinity };
+  /**
+   * The connection is back, maybe to another primary (a failover). The same primary keeps the
+   * count remembered. Another one is counted afresh: it has one replica fewer than the old one
+   * had (the promoted replica is the primary now), and the old primary rejoins as a replica
+   * later, which the next revocation counts (every revocation counts, see REPLICA_CHECK_MS).
+   */
+  async reconnected(): Promise<void> {
+    if (this.client.isCluster) return;
+    const info = await (this.client as Redis).info('server');
+    const primary = /^run_id:(\w+)/m.exec(info)?.[1];
+    if (this.primary !== undefined && primary !== this.primary) {
+      this.watch = { expected: 0, seenAt: 0, checkedAt: -Infinity };
+    } else {
+      this.watch.checkedAt = -Infinity;
+    }
+    this.primary = primary;
   }
 
   /**

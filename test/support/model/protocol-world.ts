@@ -194,7 +194,7 @@ export class ProtocolWorld {
   /** A logout. */
   async logout(sid: string): Promise<void> {
     const startedAt = performance.now();
-    await this.main.writer.erase(sid, budget(), true);
+    await this.main.writer.erase(sid, budget());
     this.ended.set(sid, startedAt);
   }
 

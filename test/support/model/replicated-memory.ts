@@ -73,10 +73,9 @@ export class ReplicatedMemory {
   }
 }
 
-/** Steps confirmed by every replica: a revocation's, and a logout's (`revoking` set). */
+/** Steps confirmed by every replica: a revocation's, and a logout's entry removal. */
 function isRevocationStep(method: string, args: unknown[]): boolean {
   if (method === 'entries') return args[1] === true;
-  if (method === 'take') return args[2] === true;
   if (method === 'remove' || method === 'unindex') return args[2] === true || args[3] === true;
   return false;
 }

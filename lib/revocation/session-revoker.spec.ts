@@ -1,0 +1,278 @@
+import { ConsoleLogger, Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { LoginRevokedException } from '../errors/login-revoked.exception.js';
+import type { SessionRevokedEvent } from '../options/session-revoked.event.js';
+import { setRequestFacts } from '../session/request-facts.js';
+import { sessionHandle } from '../session/session-handle.js';
+import { generateSessionId } from '../session/session-id.js';
+import { SessionLifecycle } from '../session/session-lifecycle.js';
+import { buildTenantSessions, type TenantSessions } from '../session/tenant-sessions.js';
+import { MemoryBackend } from '../store/memory/memory-backend.js';
+import { MemorySessionKeys } from '../store/memory/memory-session-keys.js';
+import type { MemoryTables } from '../store/memory/memory-tables.js';
+import { MemoryUserIndexes } from '../store/memory/memory-user-indexes.js';
+import { OperationBudget } from '../store/operation-budget.js';
+import { RevocationEvents } from './revocation-events.js';
+import { SessionRevoker } from './session-revoker.js';
+
+const SECRET = 'revoker-spec-secret-0123456789abcdef';
+const TTL_MS = 60_000;
+const LIFETIME_MS = 24 * 3600_000;
+
+const budget = () => new OperationBudget(5000);
+
+/** Session keys that log the deletions a revocation makes. */
+class RecordedKeys extends MemorySessionKeys {
+  constructor(
+    tables: MemoryTables,
+    private readonly calls: string[],
+  ) {
+    super(tables);
+  }
+
+  override remove(keys: string[], budget: OperationBudget, revoking?: boolean): Promise<number> {
+    this.calls.push(`DEL ${keys.length}${revoking ? ' (revoking)' : ''}`);
+    return super.remove(keys, budget);
+  }
+}
+
+/** User indexes that log the removals a revocation makes. */
+class RecordedIndexes extends MemoryUserIndexes {
+  constructor(
+    tables: MemoryTables,
+    private readonly calls: string[],
+  ) {
+    super(tables);
+  }
+
+  override unindex(
+    key: string,
+    sids: string[],
+    budget: OperationBudget,
+    revoking?: boolean,
+  ): Promise<void> {
+    this.calls.push(`ZREM ${sids.length}${revoking ? ' (revoking)' : ''}`);
+    return super.unindex(key, sids, budget);
+  }
+}
+
+function requestArrived(agoMs = 0): object {
+  const req = { headers: {} };
+  setRequestFacts(req, {
+    arrivedAt: performance.now() - agoMs,
+    budget: budget(),
+    client: {},
+    secure: false,
+  });
+  return req;
+}
+
+describe('SessionRevoker', () => {
+  let memory: MemoryBackend;
+  let calls: string[];
+  let heard: SessionRevokedEvent[];
+  let tenant: TenantSessions;
+  let revoker: SessionRevoker;
+
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  beforeEach(() => {
+    memory = new MemoryBackend();
+    calls = [];
+    heard = [];
+    tenant = buildTenantSessions({
+      tenant: 'acme',
+      appName: 'app',
+      deployment: 'default',
+      backend: {
+        keys: new RecordedKeys(memory.tables, calls),
+        indexes: new RecordedIndexes(memory.tables, calls),
+        lifecycle: memory.lifecycle,
+      },
+      keyTemplates: {
+        keyPrefix: 'sessions:{tenant}:{app}:',
+        indexPrefix: 'sessions-index:{tenant}:{app}:',
+      },
+      secrets: [SECRET],
+      identity: (s) => (s.passport as { user?: unknown } | undefined)?.user,
+      idleTtlMs: TTL_MS,
+      lifetimeMs: LIFETIME_MS,
+      operationTimeoutMs: 1000,
+      cookieName: 'sid',
+      cookie: { path: '/', maxAge: TTL_MS },
+      rolling: true,
+      saveUninitialized: false,
+      trustedOrigins: new Set(),
+      lifecycle: new SessionLifecycle(),
+    });
+    const events = new RevocationEvents();
+    events.listen((event) => {
+      // What a listener finds when it hears: the revocation is over.
+      calls.push('emit');
+      heard.push(event);
+    });
+    revoker = new SessionRevoker(events);
+  });
+  afterEach(() => memory.close());
+
+  const exists = (sid: string) => memory.tables.sessions.has(tenant.keys.session(sid));
+  const indexed = (userId: string, sid: string) =>
+    memory.tables.indexes.get(tenant.keys.index(userId))?.value.leases.has(sid) ?? false;
+
+  async function login(userId: string, maxAgeMs = TTL_MS): Promise<string> {
+    const sid = generateSessionId({}, memory.now(), LIFETIME_MS);
+    const session = { cookie: { originalMaxAge: maxAgeMs }, passport: { user: userId } };
+    await tenant.writer.save(sid, session, budget(), requestArrived());
+    calls.length = 0;
+    return sid;
+  }
+
+  describe('revokeUser', () => {
+    it("deletes the user's sessions, then drops their entries, then tells the listeners", async () => {
+      const sids = [await login('alice'), await login('alice')];
+      const bobs = await login('bob');
+
+      expect(await revoker.revokeUser(tenant, 'alice', 'user', budget())).toBe(2);
+
+      expect(calls).toEqual(['DEL 2 (revoking)', 'ZREM 2 (revoking)', 'emit']);
+      for (const sid of sids) {
+        expect(exists(sid)).toBe(false);
+        expect(indexed('alice', sid)).toBe(false);
+      }
+      expect(exists(bobs)).toBe(true);
+      expect(heard).toEqual([
+        expect.objectContaining({
+          tenant: 'acme',
+          userId: 'alice',
+          reason: 'user',
+          revoked: 2,
+          sessions: expect.arrayContaining(sids.map(sessionHandle)),
+        }),
+      ]);
+    });
+
+    it('refuses a login of the user that began before it, though it is stored after', async () => {
+      const req = requestArrived(20);
+      await revoker.revokeUser(tenant, 'alice', 'user', budget());
+      const sid = generateSessionId({}, memory.now(), LIFETIME_MS);
+
+      await expect(
+        tenant.writer.save(sid, { cookie: {}, passport: { user: 'alice' } }, budget(), req),
+      ).rejects.toBeInstanceOf(LoginRevokedException);
+      expect(exists(sid)).toBe(false);
+    });
+
+    it('keeps the session it is asked to keep (sign out other devices)', async () => {
+      const mine = await login('alice');
+      const other = await login('alice');
+
+      expect(await revoker.revokeUser(tenant, 'alice', 'others', budget(), mine)).toBe(1);
+
+      expect(exists(mine)).toBe(true);
+      expect(indexed('alice', mine)).toBe(true);
+      expect(exists(other)).toBe(false);
+      expect(heard[0].sessions).toEqual([sessionHandle(other)]);
+      expect(await tenant.reader.read(mine, budget())).not.toBeNull();
+    });
+
+    it('counts the sessions that lived, and names every one it went for', async () => {
+      const alive = await login('alice');
+      const gone = await login('alice');
+      memory.tables.sessions.delete(tenant.keys.session(gone));
+
+      expect(await revoker.revokeUser(tenant, 'alice', 'user', budget())).toBe(1);
+
+      expect(heard[0].revoked).toBe(1);
+      expect([...heard[0].sessions].sort()).toEqual([alive, gone].map(sessionHandle).sort());
+      expect(indexed('alice', gone)).toBe(false);
+    });
+
+    it('records the not-before even for a user with no session, and still tells', async () => {
+      const req = requestArrived(20);
+
+      expect(await revoker.revokeUser(tenant, 'carol', 'user', budget())).toBe(0);
+
+      expect(calls).toEqual(['emit']);
+      expect(heard[0]).toMatchObject({ userId: 'carol', revoked: 0, sessions: [] });
+      const sid = generateSessionId({}, memory.now(), LIFETIME_MS);
+      await expect(
+        tenant.writer.save(sid, { cookie: {}, passport: { user: 'carol' } }, budget(), req),
+      ).rejects.toBeInstanceOf(LoginRevokedException);
+    });
+  });
+
+  describe('revokeSessions', () => {
+    it('deletes the sessions before dropping their entries, and records no not-before', async () => {
+      const sid = await login('alice');
+      const req = requestArrived(20);
+
+      expect(await revoker.revokeSessions(tenant, 'alice', [sid], 'session', budget())).toBe(1);
+
+      expect(calls).toEqual(['DEL 1 (revoking)', 'ZREM 1 (revoking)', 'emit']);
+      expect(heard[0]).toMatchObject({ reason: 'session', sessions: [sessionHandle(sid)] });
+      // A login that began before it is not refused: only that session was revoked.
+      const next = generateSessionId({}, memory.now(), LIFETIME_MS);
+      await tenant.writer.save(next, { cookie: {}, passport: { user: 'alice' } }, budget(), req);
+      expect(exists(next)).toBe(true);
+    });
+
+    it('sends nothing to the store for no session, and still tells the listeners', async () => {
+      expect(await revoker.revokeSessions(tenant, 'alice', [], 'cap', budget())).toBe(0);
+      expect(calls).toEqual(['emit']);
+      expect(heard[0]).toMatchObject({ reason: 'cap', revoked: 0, sessions: [] });
+    });
+  });
+
+  describe('live', () => {
+    it("gives the user's stored sessions, oldest login first, with expiry and own TTL", async () => {
+      const first = await login('alice');
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      const second = await login('alice', 2 * TTL_MS);
+      const entries = await tenant.index.entries('alice', budget());
+      const before = memory.now();
+
+      const live = await revoker.live(tenant, 'alice', [...entries].reverse(), budget());
+
+      expect(live.map((s) => s.sid)).toEqual([first, second]);
+      expect(live.map((s) => s.ttlMs)).toEqual([TTL_MS, 2 * TTL_MS]);
+      expect(live[1].expiresAt).toBeGreaterThan(before + 2 * TTL_MS - 1000);
+      expect(live[1].expiresAt).toBeLessThanOrEqual(memory.now() + 2 * TTL_MS);
+      expect(live[0].owner).toMatchObject({ userId: 'alice' });
+    });
+
+    it('never removes an entry, even one whose session is not there (a login in flight)', async () => {
+      const sid = await login('alice');
+      memory.tables.sessions.delete(tenant.keys.session(sid));
+      const entries = await tenant.index.entries('alice', budget());
+
+      expect(await revoker.live(tenant, 'alice', entries, budget())).toEqual([]);
+
+      expect(calls).toEqual([]);
+      expect(indexed('alice', sid)).toBe(true);
+    });
+
+    it("leaves out a session on the user's entry that now belongs to someone else", async () => {
+      const sid = await login('alice');
+      const entries = await tenant.index.entries('alice', budget());
+      const data = (await tenant.reader.read(sid, budget()))!;
+      data.passport = { user: 'bob' };
+      await tenant.writer.save(sid, data, budget(), requestArrived());
+
+      expect(await revoker.live(tenant, 'alice', entries, budget())).toEqual([]);
+    });
+  });
+
+  it('tells of a tenant-wide revocation with no user and no session named', async () => {
+    await revoker.emit('acme', 'tenant', 7);
+    expect(heard).toEqual([
+      {
+        tenant: 'acme',
+        userId: undefined,
+        reason: 'tenant',
+        revoked: 7,
+        sessions: [],
+        at: expect.any(Date),
+      },
+    ]);
+  });
+});

@@ -1,0 +1,63 @@
+import { Cluster } from 'ioredis';
+import { startRedisCluster } from '../support/redis-cluster.mjs';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { Visitor } from '../support/visitor.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('on a real Redis Cluster (three masters)', () => {
+  let cluster: Awaited<ReturnType<typeof startRedisCluster>>;
+  let client: Cluster;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    client = new Cluster(cluster.nodes);
+    t = await createTestApp({ appName: 'cluster', redis: client });
+  }, 30_000);
+  afterAll(async () => {
+    await t?.close();
+    await client?.quit();
+    await cluster?.stop();
+  });
+
+  it('spreads one user’s sessions over several slots and nodes', async () => {
+    const browsers = [];
+    for (let i = 0; i < 12; i++) {
+      const browser = new Visitor(t.http, 'acme.test', `device-${i}`);
+      expect((await browser.post('/login', { user: 'alice' })).status).toBe(201);
+      browsers.push(browser);
+    }
+    const slots = new Set(
+      await Promise.all(
+        browsers.map((b) => client.cluster('KEYSLOT', `sessions:acme:cluster:${b.sessionId()}`)),
+      ),
+    );
+    expect(slots.size).toBeGreaterThan(1);
+
+    expect((await browsers[0].get('/me')).status).toBe(200);
+    expect((await browsers[0].post('/increment')).body).toEqual({ count: 1 });
+    expect((await t.sessions.list('acme', 'alice')).sessions).toHaveLength(12);
+
+    expect((await browsers[0].post('/sessions/revoke-others')).body).toEqual({ revoked: 11 });
+    expect((await browsers[1].get('/me')).status).toBe(401);
+    expect((await browsers[0].get('/me')).status).toBe(200);
+
+    const inFlight = browsers[0].post('/increment?delayMs=300');
+    await sleep(100);
+    expect(await t.sessions.revokeAll('acme', 'alice')).toBe(1);
+    await inFlight;
+    expect((await browsers[0].get('/me')).status).toBe(401);
+    expect(await client.exists(`sessions:acme:cluster:${browsers[0].sessionId()}`)).toBe(0);
+  });
+
+  it('off-boards a tenant on every master', async () => {
+    for (let i = 0; i < 6; i++)
+      await new Visitor(t.http, 'globex.test').post('/login', { user: `u${i}` });
+    await new Visitor(t.http, 'acme.test').post('/login', { user: 'alice' });
+
+    expect(await t.sessions.revokeTenant('globex')).toBe(12);
+
+    expect((await t.sessions.list('acme', 'alice')).sessions).toHaveLength(1);
+  });
+});
