@@ -1,26 +1,24 @@
 import { jest } from '@jest/globals';
-import { ConsoleLogger, Logger } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionRevokedEvent } from '../options/session-revoked.event.js';
-import { setRequestFacts } from '../session/request-facts.js';
 import { sessionHandle } from '../session/session-handle.js';
 import { generateSessionId } from '../session/session-id.js';
 import { SessionLifecycle } from '../session/session-lifecycle.js';
 import type { TenantSessionRegistry } from '../session/tenant-session.registry.js';
-import { buildTenantSessions, type TenantSessions } from '../session/tenant-sessions.js';
+import {
+  quietNestLogger,
+  SPEC_LIFETIME_MS,
+  specBudget,
+  specRequest,
+  specTenant,
+} from '../session/tenant-sessions.fixture.js';
+import type { TenantSessions } from '../session/tenant-sessions.js';
 import { MemoryBackend } from '../store/memory/memory-backend.js';
-import { OperationBudget } from '../store/operation-budget.js';
 import { RevocationEvents } from './revocation-events.js';
 import { SessionCap } from './session-cap.js';
 import { SessionRevoker } from './session-revoker.js';
 
-const SECRET = 'cap-spec-secret-0123456789abcdefghij';
-const TTL_MS = 60_000;
-const LIFETIME_MS = 24 * 3600_000;
 const CAP = 2;
-
-const budget = () => new OperationBudget(5000);
 
 describe('SessionCap', () => {
   let backend: MemoryBackend;
@@ -28,32 +26,11 @@ describe('SessionCap', () => {
   let cap: SessionCap;
   let heard: SessionRevokedEvent[];
 
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  quietNestLogger();
   beforeEach(() => {
     backend = new MemoryBackend();
     const lifecycle = new SessionLifecycle();
-    tenant = buildTenantSessions({
-      tenant: 'acme',
-      appName: 'app',
-      deployment: 'default',
-      backend,
-      keyTemplates: {
-        keyPrefix: 'sessions:{tenant}:{app}:',
-        indexPrefix: 'sessions-index:{tenant}:{app}:',
-      },
-      secrets: [SECRET],
-      identity: (s) => (s.passport as { user?: unknown } | undefined)?.user,
-      idleTtlMs: TTL_MS,
-      lifetimeMs: LIFETIME_MS,
-      operationTimeoutMs: 1000,
-      cookieName: 'sid',
-      cookie: { path: '/', maxAge: TTL_MS },
-      rolling: true,
-      saveUninitialized: false,
-      trustedOrigins: new Set(),
-      lifecycle,
-    });
+    tenant = specTenant(backend, { lifecycle });
     heard = [];
     const events = new RevocationEvents();
     events.listen((event) => void heard.push(event));
@@ -69,15 +46,13 @@ describe('SessionCap', () => {
   /** A login as a request stores it; logins a few ms apart, so their times differ. */
   async function login(userId: string): Promise<string> {
     await sleep(2);
-    const sid = generateSessionId({}, backend.now(), LIFETIME_MS);
-    const req = { headers: {} };
-    setRequestFacts(req, {
-      arrivedAt: performance.now(),
-      budget: budget(),
-      client: {},
-      secure: false,
-    });
-    await tenant.writer.save(sid, { cookie: {}, passport: { user: userId } }, budget(), req);
+    const sid = generateSessionId({}, backend.now(), SPEC_LIFETIME_MS);
+    await tenant.writer.save(
+      sid,
+      { cookie: {}, passport: { user: userId } },
+      specBudget(),
+      specRequest(),
+    );
     return sid;
   }
 
@@ -103,7 +78,7 @@ describe('SessionCap', () => {
         sessions: [sessionHandle(oldest)],
       }),
     ]);
-    expect(await tenant.reader.read(oldest, budget())).toBeNull();
+    expect(await tenant.reader.read(oldest, specBudget())).toBeNull();
   });
 
   it('counts sessions, not entries: entries whose session ended push nobody out', async () => {

@@ -1,25 +1,23 @@
-import { ConsoleLogger, Logger } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { LoginRevokedException } from '../errors/login-revoked.exception.js';
 import type { SessionRevokedEvent } from '../options/session-revoked.event.js';
-import { setRequestFacts } from '../session/request-facts.js';
 import { sessionHandle } from '../session/session-handle.js';
 import { generateSessionId } from '../session/session-id.js';
-import { SessionLifecycle } from '../session/session-lifecycle.js';
-import { buildTenantSessions, type TenantSessions } from '../session/tenant-sessions.js';
+import {
+  quietNestLogger,
+  SPEC_LIFETIME_MS,
+  SPEC_TTL_MS,
+  specBudget,
+  specRequest,
+  specTenant,
+} from '../session/tenant-sessions.fixture.js';
+import type { TenantSessions } from '../session/tenant-sessions.js';
 import { MemoryBackend } from '../store/memory/memory-backend.js';
 import { MemorySessionKeys } from '../store/memory/memory-session-keys.js';
 import type { MemoryTables } from '../store/memory/memory-tables.js';
 import { MemoryUserIndexes } from '../store/memory/memory-user-indexes.js';
-import { OperationBudget } from '../store/operation-budget.js';
+import type { OperationBudget } from '../store/operation-budget.js';
 import { RevocationEvents } from './revocation-events.js';
 import { SessionRevoker } from './session-revoker.js';
-
-const SECRET = 'revoker-spec-secret-0123456789abcdef';
-const TTL_MS = 60_000;
-const LIFETIME_MS = 24 * 3600_000;
-
-const budget = () => new OperationBudget(5000);
 
 /** Session keys that log the deletions a revocation makes. */
 class RecordedKeys extends MemorySessionKeys {
@@ -56,17 +54,6 @@ class RecordedIndexes extends MemoryUserIndexes {
   }
 }
 
-function requestArrived(agoMs = 0): object {
-  const req = { headers: {} };
-  setRequestFacts(req, {
-    arrivedAt: performance.now() - agoMs,
-    budget: budget(),
-    client: {},
-    secure: false,
-  });
-  return req;
-}
-
 describe('SessionRevoker', () => {
   let memory: MemoryBackend;
   let calls: string[];
@@ -74,36 +61,15 @@ describe('SessionRevoker', () => {
   let tenant: TenantSessions;
   let revoker: SessionRevoker;
 
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  quietNestLogger();
   beforeEach(() => {
     memory = new MemoryBackend();
     calls = [];
     heard = [];
-    tenant = buildTenantSessions({
-      tenant: 'acme',
-      appName: 'app',
-      deployment: 'default',
-      backend: {
-        keys: new RecordedKeys(memory.tables, calls),
-        indexes: new RecordedIndexes(memory.tables, calls),
-        lifecycle: memory.lifecycle,
-      },
-      keyTemplates: {
-        keyPrefix: 'sessions:{tenant}:{app}:',
-        indexPrefix: 'sessions-index:{tenant}:{app}:',
-      },
-      secrets: [SECRET],
-      identity: (s) => (s.passport as { user?: unknown } | undefined)?.user,
-      idleTtlMs: TTL_MS,
-      lifetimeMs: LIFETIME_MS,
-      operationTimeoutMs: 1000,
-      cookieName: 'sid',
-      cookie: { path: '/', maxAge: TTL_MS },
-      rolling: true,
-      saveUninitialized: false,
-      trustedOrigins: new Set(),
-      lifecycle: new SessionLifecycle(),
+    tenant = specTenant({
+      keys: new RecordedKeys(memory.tables, calls),
+      indexes: new RecordedIndexes(memory.tables, calls),
+      lifecycle: memory.lifecycle,
     });
     const events = new RevocationEvents();
     events.listen((event) => {
@@ -119,10 +85,10 @@ describe('SessionRevoker', () => {
   const indexed = (userId: string, sid: string) =>
     memory.tables.indexes.get(tenant.keys.index(userId))?.value.leases.has(sid) ?? false;
 
-  async function login(userId: string, maxAgeMs = TTL_MS): Promise<string> {
-    const sid = generateSessionId({}, memory.now(), LIFETIME_MS);
+  async function login(userId: string, maxAgeMs = SPEC_TTL_MS): Promise<string> {
+    const sid = generateSessionId({}, memory.now(), SPEC_LIFETIME_MS);
     const session = { cookie: { originalMaxAge: maxAgeMs }, passport: { user: userId } };
-    await tenant.writer.save(sid, session, budget(), requestArrived());
+    await tenant.writer.save(sid, session, specBudget(), specRequest());
     calls.length = 0;
     return sid;
   }
@@ -132,7 +98,7 @@ describe('SessionRevoker', () => {
       const sids = [await login('alice'), await login('alice')];
       const bobs = await login('bob');
 
-      expect(await revoker.revokeUser(tenant, 'alice', 'user', budget())).toBe(2);
+      expect(await revoker.revokeUser(tenant, 'alice', 'user', specBudget())).toBe(2);
 
       expect(calls).toEqual(['DEL 2 (revoking)', 'ZREM 2 (revoking)', 'emit']);
       for (const sid of sids) {
@@ -152,12 +118,12 @@ describe('SessionRevoker', () => {
     });
 
     it('refuses a login of the user that began before it, though it is stored after', async () => {
-      const req = requestArrived(20);
-      await revoker.revokeUser(tenant, 'alice', 'user', budget());
-      const sid = generateSessionId({}, memory.now(), LIFETIME_MS);
+      const req = specRequest({ agoMs: 20 });
+      await revoker.revokeUser(tenant, 'alice', 'user', specBudget());
+      const sid = generateSessionId({}, memory.now(), SPEC_LIFETIME_MS);
 
       await expect(
-        tenant.writer.save(sid, { cookie: {}, passport: { user: 'alice' } }, budget(), req),
+        tenant.writer.save(sid, { cookie: {}, passport: { user: 'alice' } }, specBudget(), req),
       ).rejects.toBeInstanceOf(LoginRevokedException);
       expect(exists(sid)).toBe(false);
     });
@@ -166,13 +132,13 @@ describe('SessionRevoker', () => {
       const mine = await login('alice');
       const other = await login('alice');
 
-      expect(await revoker.revokeUser(tenant, 'alice', 'others', budget(), mine)).toBe(1);
+      expect(await revoker.revokeUser(tenant, 'alice', 'others', specBudget(), mine)).toBe(1);
 
       expect(exists(mine)).toBe(true);
       expect(indexed('alice', mine)).toBe(true);
       expect(exists(other)).toBe(false);
       expect(heard[0].sessions).toEqual([sessionHandle(other)]);
-      expect(await tenant.reader.read(mine, budget())).not.toBeNull();
+      expect(await tenant.reader.read(mine, specBudget())).not.toBeNull();
     });
 
     it('counts the sessions that lived, and names every one it went for', async () => {
@@ -180,7 +146,7 @@ describe('SessionRevoker', () => {
       const gone = await login('alice');
       memory.tables.sessions.delete(tenant.keys.session(gone));
 
-      expect(await revoker.revokeUser(tenant, 'alice', 'user', budget())).toBe(1);
+      expect(await revoker.revokeUser(tenant, 'alice', 'user', specBudget())).toBe(1);
 
       expect(heard[0].revoked).toBe(1);
       expect([...heard[0].sessions].sort()).toEqual([alive, gone].map(sessionHandle).sort());
@@ -188,15 +154,15 @@ describe('SessionRevoker', () => {
     });
 
     it('records the not-before even for a user with no session, and still tells', async () => {
-      const req = requestArrived(20);
+      const req = specRequest({ agoMs: 20 });
 
-      expect(await revoker.revokeUser(tenant, 'carol', 'user', budget())).toBe(0);
+      expect(await revoker.revokeUser(tenant, 'carol', 'user', specBudget())).toBe(0);
 
       expect(calls).toEqual(['emit']);
       expect(heard[0]).toMatchObject({ userId: 'carol', revoked: 0, sessions: [] });
-      const sid = generateSessionId({}, memory.now(), LIFETIME_MS);
+      const sid = generateSessionId({}, memory.now(), SPEC_LIFETIME_MS);
       await expect(
-        tenant.writer.save(sid, { cookie: {}, passport: { user: 'carol' } }, budget(), req),
+        tenant.writer.save(sid, { cookie: {}, passport: { user: 'carol' } }, specBudget(), req),
       ).rejects.toBeInstanceOf(LoginRevokedException);
     });
   });
@@ -204,20 +170,25 @@ describe('SessionRevoker', () => {
   describe('revokeSessions', () => {
     it('deletes the sessions before dropping their entries, and records no not-before', async () => {
       const sid = await login('alice');
-      const req = requestArrived(20);
+      const req = specRequest({ agoMs: 20 });
 
-      expect(await revoker.revokeSessions(tenant, 'alice', [sid], 'session', budget())).toBe(1);
+      expect(await revoker.revokeSessions(tenant, 'alice', [sid], 'session', specBudget())).toBe(1);
 
       expect(calls).toEqual(['DEL 1 (revoking)', 'ZREM 1 (revoking)', 'emit']);
       expect(heard[0]).toMatchObject({ reason: 'session', sessions: [sessionHandle(sid)] });
       // A login that began before it is not refused: only that session was revoked.
-      const next = generateSessionId({}, memory.now(), LIFETIME_MS);
-      await tenant.writer.save(next, { cookie: {}, passport: { user: 'alice' } }, budget(), req);
+      const next = generateSessionId({}, memory.now(), SPEC_LIFETIME_MS);
+      await tenant.writer.save(
+        next,
+        { cookie: {}, passport: { user: 'alice' } },
+        specBudget(),
+        req,
+      );
       expect(exists(next)).toBe(true);
     });
 
     it('sends nothing to the store for no session, and still tells the listeners', async () => {
-      expect(await revoker.revokeSessions(tenant, 'alice', [], 'cap', budget())).toBe(0);
+      expect(await revoker.revokeSessions(tenant, 'alice', [], 'cap', specBudget())).toBe(0);
       expect(calls).toEqual(['emit']);
       expect(heard[0]).toMatchObject({ reason: 'cap', revoked: 0, sessions: [] });
     });
@@ -227,25 +198,25 @@ describe('SessionRevoker', () => {
     it("gives the user's stored sessions, oldest login first, with expiry and own TTL", async () => {
       const first = await login('alice');
       await new Promise((resolve) => setTimeout(resolve, 3));
-      const second = await login('alice', 2 * TTL_MS);
-      const entries = await tenant.index.entries('alice', budget());
+      const second = await login('alice', 2 * SPEC_TTL_MS);
+      const entries = await tenant.index.entries('alice', specBudget());
       const before = memory.now();
 
-      const live = await revoker.live(tenant, 'alice', [...entries].reverse(), budget());
+      const live = await revoker.live(tenant, 'alice', [...entries].reverse(), specBudget());
 
       expect(live.map((s) => s.sid)).toEqual([first, second]);
-      expect(live.map((s) => s.ttlMs)).toEqual([TTL_MS, 2 * TTL_MS]);
-      expect(live[1].expiresAt).toBeGreaterThan(before + 2 * TTL_MS - 1000);
-      expect(live[1].expiresAt).toBeLessThanOrEqual(memory.now() + 2 * TTL_MS);
+      expect(live.map((s) => s.ttlMs)).toEqual([SPEC_TTL_MS, 2 * SPEC_TTL_MS]);
+      expect(live[1].expiresAt).toBeGreaterThan(before + 2 * SPEC_TTL_MS - 1000);
+      expect(live[1].expiresAt).toBeLessThanOrEqual(memory.now() + 2 * SPEC_TTL_MS);
       expect(live[0].owner).toMatchObject({ userId: 'alice' });
     });
 
     it('never removes an entry, even one whose session is not there (a login in flight)', async () => {
       const sid = await login('alice');
       memory.tables.sessions.delete(tenant.keys.session(sid));
-      const entries = await tenant.index.entries('alice', budget());
+      const entries = await tenant.index.entries('alice', specBudget());
 
-      expect(await revoker.live(tenant, 'alice', entries, budget())).toEqual([]);
+      expect(await revoker.live(tenant, 'alice', entries, specBudget())).toEqual([]);
 
       expect(calls).toEqual([]);
       expect(indexed('alice', sid)).toBe(true);
@@ -253,12 +224,12 @@ describe('SessionRevoker', () => {
 
     it("leaves out a session on the user's entry that now belongs to someone else", async () => {
       const sid = await login('alice');
-      const entries = await tenant.index.entries('alice', budget());
-      const data = (await tenant.reader.read(sid, budget()))!;
+      const entries = await tenant.index.entries('alice', specBudget());
+      const data = (await tenant.reader.read(sid, specBudget()))!;
       data.passport = { user: 'bob' };
-      await tenant.writer.save(sid, data, budget(), requestArrived());
+      await tenant.writer.save(sid, data, specBudget(), specRequest());
 
-      expect(await revoker.live(tenant, 'alice', entries, budget())).toEqual([]);
+      expect(await revoker.live(tenant, 'alice', entries, specBudget())).toEqual([]);
     });
   });
 

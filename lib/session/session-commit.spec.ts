@@ -1,78 +1,45 @@
-import { ConsoleLogger, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { HttpException, HttpStatus } from '@nestjs/common';
 import type { CookieOptions } from 'express-session';
-import { performance } from 'node:perf_hooks';
 import { LoginRevokedException } from '../errors/login-revoked.exception.js';
 import { MemoryBackend } from '../store/memory/memory-backend.js';
-import { OperationBudget } from '../store/operation-budget.js';
-import { getRequestFacts, setRequestFacts } from './request-facts.js';
+import { getRequestFacts } from './request-facts.js';
 import { failureAnswer, type SessionCommit } from './session-commit.js';
 import { signedCookieValue, unsignedSessionId } from './session-cookie.js';
-import { SessionLifecycle } from './session-lifecycle.js';
 import type { SessionRequest } from './session-request.js';
 import { markSaveFailed } from './session-state.js';
-import { buildTenantSessions, type TenantSessions } from './tenant-sessions.js';
+import {
+  quietNestLogger,
+  SPEC_SECRET,
+  SPEC_TTL_MS,
+  specBudget,
+  specRequest,
+  specTenant,
+  type SpecTenantOverrides,
+} from './tenant-sessions.fixture.js';
+import type { TenantSessions } from './tenant-sessions.js';
 
-const SECRET = 'commit-spec-secret-0123456789abcdef';
 const OLD_SECRET = 'commit-spec-old-secret-0123456789ab';
-const TTL_MS = 60_000;
 /** The module takes `sameSite: 'auto'` (decided per request); express-session's types do not. */
 const AUTO = 'auto' as unknown as CookieOptions['sameSite'];
-
-const budget = () => new OperationBudget(5000);
 
 type Work = Exclude<ReturnType<SessionCommit['work']>, 'drop' | undefined>;
 const run = (work: Work) =>
   new Promise<void>((resolve, reject) => work((error) => (error ? reject(error) : resolve())));
 
-interface Settings {
-  rolling?: boolean;
-  saveUninitialized?: boolean;
-  cookie?: CookieOptions;
-}
-
 describe('SessionCommit', () => {
   let backend: MemoryBackend;
 
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  quietNestLogger();
   beforeEach(() => (backend = new MemoryBackend()));
   afterEach(() => backend.close());
 
-  function tenantWith(settings: Settings = {}): TenantSessions {
-    return buildTenantSessions({
-      tenant: 'acme',
-      appName: 'app',
-      deployment: 'default',
-      backend,
-      keyTemplates: {
-        keyPrefix: 'sessions:{tenant}:{app}:',
-        indexPrefix: 'sessions-index:{tenant}:{app}:',
-      },
-      secrets: [SECRET, OLD_SECRET],
-      identity: (s) => (s.passport as { user?: unknown } | undefined)?.user,
-      idleTtlMs: TTL_MS,
-      lifetimeMs: 24 * 3600_000,
-      operationTimeoutMs: 1000,
-      cookieName: 'sid',
-      cookie: settings.cookie ?? {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: 'auto',
-        maxAge: TTL_MS,
-      },
-      rolling: settings.rolling ?? true,
-      saveUninitialized: settings.saveUninitialized ?? false,
-      trustedOrigins: new Set(),
-      lifecycle: new SessionLifecycle(),
+  /** Two secrets (one rotated out), and a cookie with every attribute an answer shows. */
+  const tenantWith = (overrides: SpecTenantOverrides = {}) =>
+    specTenant(backend, {
+      secrets: [SPEC_SECRET, OLD_SECRET],
+      cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: SPEC_TTL_MS },
+      ...overrides,
     });
-  }
-
-  function request(cookie?: string, secure = false): SessionRequest {
-    const req: SessionRequest = { headers: cookie === undefined ? {} : { cookie } };
-    setRequestFacts(req, { arrivedAt: performance.now(), budget: budget(), client: {}, secure });
-    return req;
-  }
 
   /** A request through the tenant's loader, as the middleware makes it. */
   async function load(
@@ -80,15 +47,15 @@ describe('SessionCommit', () => {
     cookie?: string,
     secure = false,
   ): Promise<{ req: SessionRequest; commit: SessionCommit }> {
-    const req = request(cookie, secure);
-    const commit = (await tenant.loader.load(req, '/', budget()))!;
+    const req = specRequest({ cookie, secure });
+    const commit = (await tenant.loader.load(req, '/', specBudget()))!;
     return { req, commit };
   }
 
   /** A session stored by an earlier request; the cookie header its browser sends back. */
   async function storedSession(
     tenant: TenantSessions,
-    secret = SECRET,
+    secret = SPEC_SECRET,
   ): Promise<{ sid: string; header: string }> {
     const { req, commit } = await load(tenant);
     req.session!.theme = 'dark';
@@ -116,7 +83,7 @@ describe('SessionCommit', () => {
 
       expect(backend.tables.sessions.size).toBe(1);
       expect(cookieValueIn(commit.cookieLine(200)!)).toBe(
-        signedCookieValue(req.sessionID!, SECRET),
+        signedCookieValue(req.sessionID!, SPEC_SECRET),
       );
     });
 
@@ -128,9 +95,11 @@ describe('SessionCommit', () => {
       await run(commit.work() as Work);
 
       const line = commit.cookieLine(200)!;
-      expect(unsignedSessionId(cookieValueIn(line), [SECRET])).toBe(req.sessionID);
+      expect(unsignedSessionId(cookieValueIn(line), [SPEC_SECRET])).toBe(req.sessionID);
       expect(line).toMatch(/; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/);
-      expect(await tenant.reader.read(req.sessionID!, budget())).toMatchObject({ theme: 'dark' });
+      expect(await tenant.reader.read(req.sessionID!, specBudget())).toMatchObject({
+        theme: 'dark',
+      });
     });
 
     it('is nothing for a loaded session left unchanged, whose load restarted its TTL just now', async () => {
@@ -145,12 +114,12 @@ describe('SessionCommit', () => {
       const tenant = tenantWith();
       const { sid, header } = await storedSession(tenant);
       const { req, commit } = await load(tenant, header);
-      req.session!.cookie.maxAge = 5 * TTL_MS;
+      req.session!.cookie.maxAge = 5 * SPEC_TTL_MS;
 
       await run(commit.work() as Work);
 
       const ttl = backend.tables.sessions.get(tenant.keys.session(sid))!.expiresAt - Date.now();
-      expect(ttl).toBeGreaterThan(4 * TTL_MS);
+      expect(ttl).toBeGreaterThan(4 * SPEC_TTL_MS);
     });
 
     it('saves a session regenerated during the request, though nothing changed in it', async () => {
@@ -163,7 +132,7 @@ describe('SessionCommit', () => {
 
       await run(commit.work() as Work);
 
-      expect(await tenant.reader.read(req.sessionID!, budget())).not.toBeNull();
+      expect(await tenant.reader.read(req.sessionID!, specBudget())).not.toBeNull();
       expect(commit.cookieLine(200)).toBeDefined();
     });
 
@@ -203,7 +172,7 @@ describe('SessionCommit', () => {
       const { commit } = await load(tenant, header);
 
       expect(commit.cookieLine(200)?.split(';')[0]).toBe(header);
-      expect(unsignedSessionId(cookieValueIn(commit.cookieLine(200)!), [SECRET])).toBe(sid);
+      expect(unsignedSessionId(cookieValueIn(commit.cookieLine(200)!), [SPEC_SECRET])).toBe(sid);
     });
 
     it('signs anew with the current secret a cookie signed with a rotated-out one', async () => {
@@ -212,7 +181,7 @@ describe('SessionCommit', () => {
       const { commit } = await load(tenant, header);
 
       const value = cookieValueIn(commit.cookieLine(200)!);
-      expect(value).toBe(signedCookieValue(sid, SECRET));
+      expect(value).toBe(signedCookieValue(sid, SPEC_SECRET));
     });
 
     it('with rolling off, goes only with a loaded session that changed', async () => {

@@ -1,25 +1,20 @@
-import { ConsoleLogger, Logger } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { MemoryBackend } from '../store/memory/memory-backend.js';
-import { OperationBudget } from '../store/operation-budget.js';
-import { setRequestFacts } from './request-facts.js';
 import { generateSessionId } from './session-id.js';
-import { SessionLifecycle } from './session-lifecycle.js';
 import { SessionListing } from './session-listing.js';
-import { buildTenantSessions, type TenantSessions } from './tenant-sessions.js';
-
-const SECRET = 'listing-spec-secret-0123456789abcdef';
-const TTL_MS = 60_000;
-const LIFETIME_MS = 24 * 3600_000;
-
-const budget = () => new OperationBudget(5000);
-const cookie = () => ({ originalMaxAge: TTL_MS, path: '/', httpOnly: true });
+import {
+  quietNestLogger,
+  SPEC_LIFETIME_MS,
+  specBudget,
+  specCookie,
+  specRequest,
+  specTenant,
+} from './tenant-sessions.fixture.js';
+import type { TenantSessions } from './tenant-sessions.js';
 
 describe('SessionListing', () => {
   let backend: MemoryBackend;
 
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  quietNestLogger();
   beforeEach(() => (backend = new MemoryBackend()));
   afterEach(() => backend.close());
 
@@ -28,37 +23,16 @@ describe('SessionListing', () => {
     id: string,
     keyPrefix = 'sessions:{tenant}:{app}:',
   ): { parts: TenantSessions; listing: SessionListing } {
-    const parts = buildTenantSessions({
+    const parts = specTenant(backend, {
       tenant: id,
-      appName: 'app',
-      deployment: 'default',
-      backend,
       keyTemplates: { keyPrefix, indexPrefix: 'sessions-index:{tenant}:{app}:' },
-      secrets: [SECRET],
-      identity: (s) => (s.passport as { user?: unknown } | undefined)?.user,
-      idleTtlMs: TTL_MS,
-      lifetimeMs: LIFETIME_MS,
-      operationTimeoutMs: 1000,
-      cookieName: 'sid',
-      cookie: { path: '/', httpOnly: true, maxAge: TTL_MS },
-      rolling: true,
-      saveUninitialized: false,
-      trustedOrigins: new Set(),
-      lifecycle: new SessionLifecycle(),
     });
     return { parts, listing: new SessionListing(parts.keys, backend.keys, parts.reader, 1000) };
   }
 
   async function store(on: TenantSessions, data: Record<string, unknown>): Promise<string> {
-    const sid = generateSessionId({}, backend.now(), LIFETIME_MS);
-    const req = { headers: {} };
-    setRequestFacts(req, {
-      arrivedAt: performance.now(),
-      budget: budget(),
-      client: {},
-      secure: false,
-    });
-    await on.writer.save(sid, { cookie: cookie(), ...data }, budget(), req);
+    const sid = generateSessionId({}, backend.now(), SPEC_LIFETIME_MS);
+    await on.writer.save(sid, { cookie: specCookie(), ...data }, specBudget(), specRequest());
     return sid;
   }
 
@@ -80,7 +54,7 @@ describe('SessionListing', () => {
     const alice = await store(parts, { passport: { user: 'alice' } });
     const anonymous = await store(parts, { theme: 'dark' });
     const revoked = await store(parts, { passport: { user: 'bob' } });
-    await backend.indexes.unindex(parts.keys.index('bob'), [revoked], budget());
+    await backend.indexes.unindex(parts.keys.index('bob'), [revoked], specBudget());
 
     const all = await listing.all();
 
@@ -93,7 +67,7 @@ describe('SessionListing', () => {
     const { parts, listing } = tenant('acme');
     const alice = await store(parts, { passport: { user: 'alice' } });
     const revoked = await store(parts, { passport: { user: 'bob' } });
-    await backend.indexes.unindex(parts.keys.index('bob'), [revoked], budget());
+    await backend.indexes.unindex(parts.keys.index('bob'), [revoked], specBudget());
     const key = parts.keys.session(alice);
     backend.tables.sessions.get(key)!.expiresAt = Date.now() + 5000;
 
@@ -116,7 +90,7 @@ describe('SessionListing', () => {
     expect(backend.tables.indexes.has(acme.parts.keys.index('alice'))).toBe(false);
     expect(await acmeEu.listing.ids()).toStrictEqual([kept]);
     expect(backend.tables.indexes.has(acmeEu.parts.keys.index('alice'))).toBe(true);
-    expect(await acmeEu.parts.reader.read(kept, budget())).not.toBeNull();
+    expect(await acmeEu.parts.reader.read(kept, specBudget())).not.toBeNull();
   });
 
   it('matches glob characters in the key prefix literally', async () => {
@@ -126,7 +100,7 @@ describe('SessionListing', () => {
     const strangers = ['sessxy:acme:app:stranger', 'sess[x]y:acme:app:stranger'];
     for (const key of strangers) {
       backend.tables.sessions.set(key, {
-        value: JSON.stringify({ cookie: cookie() }),
+        value: JSON.stringify({ cookie: specCookie() }),
         expiresAt: Infinity,
       });
     }

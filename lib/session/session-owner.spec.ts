@@ -1,5 +1,6 @@
 import { SessionOwnership } from './session-owner.js';
 import type { SessionOwner } from './stored-session.js';
+import { quietNestLogger } from './tenant-sessions.fixture.js';
 
 const owner: SessionOwner = { userId: 'alice', via: 'login', createdAt: 1, indexedUntil: 2 };
 const OLD = 'old-secret-0123456789abcdef';
@@ -11,6 +12,8 @@ const ownership = (secrets = [NEW, OLD], scope = SCOPE) =>
   new SessionOwnership(secrets, scope, passportUser, () => 1_000);
 
 describe('SessionOwnership', () => {
+  quietNestLogger();
+
   describe('seal', () => {
     const owners = ownership();
 

@@ -1,30 +1,30 @@
-import { ConsoleLogger, Logger } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { SessionRevokedException } from '../errors/session-revoked.exception.js';
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
 import { WrongTypeError } from '../errors/wrong-type.error.js';
 import { MemoryBackend } from '../store/memory/memory-backend.js';
 import { MemorySessionKeys } from '../store/memory/memory-session-keys.js';
 import { OperationBudget } from '../store/operation-budget.js';
-import type { SessionBackend } from '../store/session-backend.interface.js';
 import type {
   EntryCheck,
   SessionRead,
   StoredSession,
   TtlRestart,
 } from '../store/session-key-store.interface.js';
-import { setRequestFacts } from './request-facts.js';
 import { generateSessionId } from './session-id.js';
 import { SessionLifecycle, type LogoutEvent } from './session-lifecycle.js';
 import { isPersisted, ownerOf, ttlRestartOf } from './session-state.js';
-import { buildTenantSessions, type TenantSessions } from './tenant-sessions.js';
+import {
+  quietNestLogger,
+  SPEC_LIFETIME_MS,
+  SPEC_TTL_MS,
+  specBudget,
+  specCookie,
+  specRequest,
+  specTenant,
+} from './tenant-sessions.fixture.js';
+import type { TenantSessions } from './tenant-sessions.js';
 
-const SECRET = 'reader-spec-secret-0123456789abcdef';
 const OTHER_SECRET = 'reader-spec-other-secret-0123456789';
-const TTL_MS = 60_000;
-const LIFETIME_MS = 24 * 3600_000;
-
-const budget = () => new OperationBudget(5000);
 
 /** The in-process backend, with a store clock that can be moved ahead (deadlines read it). */
 class ClockedBackend extends MemoryBackend {
@@ -62,77 +62,36 @@ class KeysWithWrongTypes extends MemorySessionKeys {
   }
 }
 
-function tenantOn(
-  backend: SessionBackend,
-  { lifecycle = new SessionLifecycle(), secrets = [SECRET] } = {},
-): TenantSessions {
-  return buildTenantSessions({
-    tenant: 'acme',
-    appName: 'app',
-    deployment: 'default',
-    backend,
-    keyTemplates: {
-      keyPrefix: 'sessions:{tenant}:{app}:',
-      indexPrefix: 'sessions-index:{tenant}:{app}:',
-    },
-    secrets,
-    identity: (s) => (s.passport as { user?: unknown } | undefined)?.user,
-    idleTtlMs: TTL_MS,
-    lifetimeMs: LIFETIME_MS,
-    operationTimeoutMs: 1000,
-    cookieName: 'sid',
-    cookie: { path: '/', httpOnly: true, maxAge: TTL_MS },
-    rolling: true,
-    saveUninitialized: false,
-    trustedOrigins: new Set(),
-    lifecycle,
-  });
-}
-
-function requestArrivedNow(): object {
-  const req = { headers: {} };
-  setRequestFacts(req, {
-    arrivedAt: performance.now(),
-    budget: new OperationBudget(5000),
-    client: {},
-    secure: false,
-  });
-  return req;
-}
-
-const cookie = (maxAgeMs = TTL_MS) => ({ originalMaxAge: maxAgeMs, path: '/', httpOnly: true });
-
 describe('SessionReader', () => {
   let backend: ClockedBackend;
   let tenant: TenantSessions;
   let logouts: LogoutEvent[];
 
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  quietNestLogger();
 
   beforeEach(() => {
     backend = new ClockedBackend();
     const lifecycle = new SessionLifecycle();
     logouts = [];
     lifecycle.listen({ loggedOut: (event) => logouts.push(event) });
-    tenant = tenantOn(backend, { lifecycle });
+    tenant = specTenant(backend, { lifecycle });
   });
   afterEach(() => backend.close());
 
-  const newSid = () => generateSessionId({}, backend.now(), LIFETIME_MS);
+  const newSid = () => generateSessionId({}, backend.now(), SPEC_LIFETIME_MS);
   const keyOf = (sid: string) => tenant.keys.session(sid);
   const stored = (sid: string) => backend.tables.sessions.get(keyOf(sid));
   const leaseOf = (userId: string, sid: string) =>
     backend.tables.indexes.get(tenant.keys.index(userId))?.value.leases.get(sid);
   const ttlLeft = (sid: string) => stored(sid)!.expiresAt - Date.now();
   /** Writes JSON at a session key as another client would. */
-  const writeRaw = (sid: string, value: string, ttlMs = TTL_MS) =>
+  const writeRaw = (sid: string, value: string, ttlMs = SPEC_TTL_MS) =>
     backend.tables.sessions.set(keyOf(sid), { value, expiresAt: Date.now() + ttlMs });
 
   /** A login as a request stores it: the identity appears on a new session, which is saved. */
   async function login(userId: string, on = tenant, sid = newSid()): Promise<string> {
-    const session = { cookie: cookie(), passport: { user: userId } };
-    await on.writer.save(sid, session, budget(), requestArrivedNow());
+    const session = { cookie: specCookie(), passport: { user: userId } };
+    await on.writer.save(sid, session, specBudget(), specRequest());
     return sid;
   }
 
@@ -141,20 +100,20 @@ describe('SessionReader', () => {
       const sid = await login('alice');
       stored(sid)!.expiresAt = Date.now() + 1000;
 
-      const data = await tenant.reader.read(sid, budget());
+      const data = await tenant.reader.read(sid, specBudget());
 
       expect(data?.passport).toEqual({ user: 'alice' });
       expect(ownerOf(data)).toMatchObject({ userId: 'alice', indexedUntil: leaseOf('alice', sid) });
-      expect(ttlLeft(sid)).toBeGreaterThan(TTL_MS - 1000);
-      expect(ttlRestartOf(data!)).toMatchObject({ ttlMs: TTL_MS, by: 'read' });
+      expect(ttlLeft(sid)).toBeGreaterThan(SPEC_TTL_MS - 1000);
+      expect(ttlRestartOf(data!)).toMatchObject({ ttlMs: SPEC_TTL_MS, by: 'read' });
       expect(isPersisted(data!)).toBe(true);
     });
 
     it('deletes a session whose entry a revocation removed on its next read, and serves nothing', async () => {
       const sid = await login('alice');
-      await backend.indexes.unindex(tenant.keys.index('alice'), [sid], budget());
+      await backend.indexes.unindex(tenant.keys.index('alice'), [sid], specBudget());
 
-      expect(await tenant.reader.read(sid, budget())).toBeNull();
+      expect(await tenant.reader.read(sid, specBudget())).toBeNull();
       expect(stored(sid)).toBeUndefined();
     });
 
@@ -162,7 +121,7 @@ describe('SessionReader', () => {
       const sid = await login('alice');
       backend.tables.indexes.delete(tenant.keys.index('alice'));
 
-      expect(await tenant.reader.read(sid, budget())).toBeNull();
+      expect(await tenant.reader.read(sid, specBudget())).toBeNull();
       expect(stored(sid)).toBeUndefined();
     });
 
@@ -172,18 +131,18 @@ describe('SessionReader', () => {
         .get(tenant.keys.index('alice'))!
         .value.leases.set(sid, backend.now() - 1);
 
-      expect(await tenant.reader.read(sid, budget())).toBeNull();
+      expect(await tenant.reader.read(sid, specBudget())).toBeNull();
       expect(stored(sid)).toBeUndefined();
     });
 
     it('renews a lease running low (under 2 TTLs left) to 3 TTLs from now', async () => {
       const sid = await login('alice');
-      const low = Math.floor(backend.now() + 1.5 * TTL_MS);
+      const low = Math.floor(backend.now() + 1.5 * SPEC_TTL_MS);
       backend.tables.indexes.get(tenant.keys.index('alice'))!.value.leases.set(sid, low);
 
-      const data = await tenant.reader.read(sid, budget());
+      const data = await tenant.reader.read(sid, specBudget());
 
-      expect(leaseOf('alice', sid)).toBeGreaterThan(backend.now() + 2.9 * TTL_MS);
+      expect(leaseOf('alice', sid)).toBeGreaterThan(backend.now() + 2.9 * SPEC_TTL_MS);
       expect(ownerOf(data)?.indexedUntil).toBe(leaseOf('alice', sid));
     });
 
@@ -191,26 +150,26 @@ describe('SessionReader', () => {
       const sid = await login('alice');
       const lease = leaseOf('alice', sid);
 
-      await tenant.reader.read(sid, budget());
+      await tenant.reader.read(sid, specBudget());
 
       expect(leaseOf('alice', sid)).toBe(lease);
     });
 
     it('refuses and deletes a session whose owner was sealed with a secret this tenant lacks', async () => {
-      const elsewhere = tenantOn(backend, { secrets: [OTHER_SECRET] });
+      const elsewhere = specTenant(backend, { secrets: [OTHER_SECRET] });
       const sid = await login('alice', elsewhere);
       expect(leaseOf('alice', sid)).toBeDefined();
 
-      expect(await tenant.reader.read(sid, budget())).toBeNull();
+      expect(await tenant.reader.read(sid, specBudget())).toBeNull();
       expect(stored(sid)).toBeUndefined();
     });
 
     it('refuses and deletes a session whose data names a user no owner vouches for', async () => {
       const sid = await login('alice');
       // Another service rewrote the JSON with an identity, and without the sealed owner.
-      writeRaw(sid, JSON.stringify({ cookie: cookie(), passport: { user: 'alice' } }));
+      writeRaw(sid, JSON.stringify({ cookie: specCookie(), passport: { user: 'alice' } }));
 
-      expect(await tenant.reader.read(sid, budget())).toBeNull();
+      expect(await tenant.reader.read(sid, specBudget())).toBeNull();
       expect(stored(sid)).toBeUndefined();
     });
 
@@ -220,15 +179,15 @@ describe('SessionReader', () => {
       json.passport.user = 'admin';
       writeRaw(sid, JSON.stringify(json));
 
-      expect(await tenant.reader.read(sid, budget())).toBeNull();
+      expect(await tenant.reader.read(sid, specBudget())).toBeNull();
       expect(stored(sid)).toBeUndefined();
     });
 
     it('serves an anonymous session without asking any index', async () => {
       const sid = newSid();
-      writeRaw(sid, JSON.stringify({ cookie: cookie(), cart: [1, 2] }));
+      writeRaw(sid, JSON.stringify({ cookie: specCookie(), cart: [1, 2] }));
 
-      const data = await tenant.reader.read(sid, budget());
+      const data = await tenant.reader.read(sid, specBudget());
 
       expect(data?.cart).toEqual([1, 2]);
       expect(ownerOf(data)).toBeUndefined();
@@ -238,15 +197,15 @@ describe('SessionReader', () => {
     it('serves nothing for corrupt data, and nothing for a session that is not there', async () => {
       const sid = newSid();
       writeRaw(sid, '{"cookie":');
-      expect(await tenant.reader.read(sid, budget())).toBeNull();
-      expect(await tenant.reader.read(newSid(), budget())).toBeNull();
+      expect(await tenant.reader.read(sid, specBudget())).toBeNull();
+      expect(await tenant.reader.read(newSid(), specBudget())).toBeNull();
     });
 
     it('erases a session past its absolute deadline unread: its key, its entry, and a logout told', async () => {
       const sid = await login('alice');
-      backend.aheadMs = LIFETIME_MS + 2000;
+      backend.aheadMs = SPEC_LIFETIME_MS + 2000;
 
-      expect(await tenant.reader.read(sid, budget())).toBeNull();
+      expect(await tenant.reader.read(sid, specBudget())).toBeNull();
 
       expect(stored(sid)).toBeUndefined();
       expect(leaseOf('alice', sid)).toBeUndefined();
@@ -255,9 +214,9 @@ describe('SessionReader', () => {
 
     it('cuts the restarted TTL short at the absolute deadline its id carries', async () => {
       const sid = await login('alice');
-      backend.aheadMs = LIFETIME_MS - 10_000;
+      backend.aheadMs = SPEC_LIFETIME_MS - 10_000;
 
-      expect(await tenant.reader.read(sid, budget())).not.toBeNull();
+      expect(await tenant.reader.read(sid, specBudget())).not.toBeNull();
 
       expect(ttlLeft(sid)).toBeLessThanOrEqual(11_000);
       expect(ttlLeft(sid)).toBeGreaterThan(9_000);
@@ -268,28 +227,28 @@ describe('SessionReader', () => {
       const expires = new Date(Date.now() - 1000).toISOString();
       writeRaw(sid, JSON.stringify({ cookie: { expires, path: '/' } }));
 
-      expect(await tenant.reader.read(sid, budget())).toBeNull();
+      expect(await tenant.reader.read(sid, specBudget())).toBeNull();
       expect(stored(sid)).toBeUndefined();
     });
 
     it('gives a session whose own max-age differs from what its id says its own TTL', async () => {
       const sid = newSid();
-      writeRaw(sid, JSON.stringify({ cookie: cookie(5 * TTL_MS) }), 1000);
+      writeRaw(sid, JSON.stringify({ cookie: specCookie(5 * SPEC_TTL_MS) }), 1000);
 
-      const data = await tenant.reader.read(sid, budget());
+      const data = await tenant.reader.read(sid, specBudget());
 
       expect(data).not.toBeNull();
-      expect(ttlLeft(sid)).toBeGreaterThan(5 * TTL_MS - 1000);
-      expect(ttlRestartOf(data!)?.ttlMs).toBe(5 * TTL_MS);
+      expect(ttlLeft(sid)).toBeGreaterThan(5 * SPEC_TTL_MS - 1000);
+      expect(ttlRestartOf(data!)?.ttlMs).toBe(5 * SPEC_TTL_MS);
     });
 
     it('hands back loaded data that a later save writes only if the session still exists', async () => {
       const sid = await login('alice');
-      const data = (await tenant.reader.read(sid, budget()))!;
+      const data = (await tenant.reader.read(sid, specBudget()))!;
       backend.tables.sessions.delete(keyOf(sid));
       data.cart = ['book'];
 
-      await expect(tenant.writer.save(sid, data, budget())).rejects.toBeInstanceOf(
+      await expect(tenant.writer.save(sid, data, specBudget())).rejects.toBeInstanceOf(
         SessionRevokedException,
       );
       expect(stored(sid)).toBeUndefined();
@@ -309,21 +268,21 @@ describe('SessionReader', () => {
   describe('restart: express-session’s touch', () => {
     it('restarts the TTL of a session read before, and records the restart', async () => {
       const sid = await login('alice');
-      const session = (await tenant.reader.read(sid, budget()))!;
+      const session = (await tenant.reader.read(sid, specBudget()))!;
       stored(sid)!.expiresAt = Date.now() + 1000;
 
-      await tenant.reader.restart(sid, session, budget());
+      await tenant.reader.restart(sid, session, specBudget());
 
-      expect(ttlLeft(sid)).toBeGreaterThan(TTL_MS - 1000);
-      expect(ttlRestartOf(session)).toMatchObject({ ttlMs: TTL_MS, by: 'read' });
+      expect(ttlLeft(sid)).toBeGreaterThan(SPEC_TTL_MS - 1000);
+      expect(ttlRestartOf(session)).toMatchObject({ ttlMs: SPEC_TTL_MS, by: 'read' });
     });
 
     it('deletes a session revoked since it was read, and records no restart', async () => {
       const sid = await login('alice');
-      const session = { cookie: cookie(), passport: { user: 'alice' } };
-      await backend.indexes.unindex(tenant.keys.index('alice'), [sid], budget());
+      const session = { cookie: specCookie(), passport: { user: 'alice' } };
+      await backend.indexes.unindex(tenant.keys.index('alice'), [sid], specBudget());
 
-      await tenant.reader.restart(sid, session, budget());
+      await tenant.reader.restart(sid, session, specBudget());
 
       expect(stored(sid)).toBeUndefined();
       expect(ttlRestartOf(session)).toBeUndefined();
@@ -336,7 +295,7 @@ describe('SessionReader', () => {
         passport: { user: 'alice' },
       };
 
-      await tenant.reader.restart(sid, session, budget());
+      await tenant.reader.restart(sid, session, specBudget());
 
       expect(stored(sid)).toBeUndefined();
       expect(leaseOf('alice', sid)).toBeUndefined();
@@ -348,14 +307,14 @@ describe('SessionReader', () => {
     it('gives each session with its user and the TTL it has left, restarting nothing', async () => {
       const alice = await login('alice');
       const anonymous = newSid();
-      writeRaw(anonymous, JSON.stringify({ cookie: cookie(), theme: 'dark' }), 5000);
+      writeRaw(anonymous, JSON.stringify({ cookie: specCookie(), theme: 'dark' }), 5000);
       const expiresAt = stored(alice)!.expiresAt;
       const lease = leaseOf('alice', alice);
 
-      const [a, b] = await tenant.reader.snapshots([alice, anonymous], budget());
+      const [a, b] = await tenant.reader.snapshots([alice, anonymous], specBudget());
 
       expect(a).toMatchObject({ userId: 'alice', data: { passport: { user: 'alice' } } });
-      expect(a!.ttlMs).toBeLessThanOrEqual(TTL_MS);
+      expect(a!.ttlMs).toBeLessThanOrEqual(SPEC_TTL_MS);
       expect(b).toMatchObject({ userId: undefined, data: { theme: 'dark' } });
       expect(b!.ttlMs).toBeLessThanOrEqual(5000);
       expect(stored(alice)!.expiresAt).toBe(expiresAt);
@@ -364,23 +323,26 @@ describe('SessionReader', () => {
 
     it('renews no lease, even one running low', async () => {
       const sid = await login('alice');
-      const low = Math.floor(backend.now() + 1.5 * TTL_MS);
+      const low = Math.floor(backend.now() + 1.5 * SPEC_TTL_MS);
       backend.tables.indexes.get(tenant.keys.index('alice'))!.value.leases.set(sid, low);
 
-      await tenant.reader.snapshots([sid], budget());
+      await tenant.reader.snapshots([sid], specBudget());
 
       expect(leaseOf('alice', sid)).toBe(low);
     });
 
     it('is undefined for a session gone, corrupt, refused or revoked, and deletes none of them', async () => {
       const revoked = await login('alice');
-      await backend.indexes.unindex(tenant.keys.index('alice'), [revoked], budget());
+      await backend.indexes.unindex(tenant.keys.index('alice'), [revoked], specBudget());
       const corrupt = newSid();
       writeRaw(corrupt, 'not json');
       const refused = newSid();
-      writeRaw(refused, JSON.stringify({ cookie: cookie(), passport: { user: 'mallory' } }));
+      writeRaw(refused, JSON.stringify({ cookie: specCookie(), passport: { user: 'mallory' } }));
 
-      const found = await tenant.reader.snapshots([newSid(), corrupt, refused, revoked], budget());
+      const found = await tenant.reader.snapshots(
+        [newSid(), corrupt, refused, revoked],
+        specBudget(),
+      );
 
       expect(found).toStrictEqual([undefined, undefined, undefined, undefined]);
       for (const sid of [corrupt, refused, revoked]) expect(stored(sid)).toBeDefined();
@@ -388,9 +350,9 @@ describe('SessionReader', () => {
 
     it('gives a key stored without a TTL the TTL of the session’s own max-age', async () => {
       const sid = newSid();
-      writeRaw(sid, JSON.stringify({ cookie: cookie(7000) }), Infinity);
+      writeRaw(sid, JSON.stringify({ cookie: specCookie(7000) }), Infinity);
 
-      const [snapshot] = await tenant.reader.snapshots([sid], budget());
+      const [snapshot] = await tenant.reader.snapshots([sid], specBudget());
 
       expect(snapshot?.ttlMs).toBe(7000);
     });
@@ -401,19 +363,19 @@ describe('SessionReader', () => {
       const mine = await login('alice');
       const bobs = await login('bob');
       const anonymous = newSid();
-      writeRaw(anonymous, JSON.stringify({ cookie: cookie() }));
+      writeRaw(anonymous, JSON.stringify({ cookie: specCookie() }));
 
       const found = await tenant.reader.ownedBy(
         'alice',
         [mine, bobs, anonymous, newSid()],
-        budget(),
+        specBudget(),
       );
 
       expect(found[0]).toMatchObject({
         owner: { userId: 'alice' },
         data: { passport: { user: 'alice' } },
       });
-      expect(found[0]!.ttlMs).toBeGreaterThan(TTL_MS - 1000);
+      expect(found[0]!.ttlMs).toBeGreaterThan(SPEC_TTL_MS - 1000);
       expect(found.slice(1)).toStrictEqual([undefined, undefined, undefined]);
     });
 
@@ -422,7 +384,7 @@ describe('SessionReader', () => {
       backend.tables.sessions.delete(keyOf(sid));
       const lease = leaseOf('alice', sid);
 
-      expect(await tenant.reader.ownedBy('alice', [sid], budget())).toStrictEqual([undefined]);
+      expect(await tenant.reader.ownedBy('alice', [sid], specBudget())).toStrictEqual([undefined]);
       expect(leaseOf('alice', sid)).toBe(lease);
     });
   });
@@ -435,7 +397,7 @@ describe('SessionReader', () => {
     beforeEach(() => {
       memory = new MemoryBackend();
       keys = new KeysWithWrongTypes(memory.tables);
-      odd = tenantOn({ keys, indexes: memory.indexes, lifecycle: memory.lifecycle });
+      odd = specTenant({ keys, indexes: memory.indexes, lifecycle: memory.lifecycle });
     });
     afterEach(() => memory.close());
 
@@ -443,7 +405,7 @@ describe('SessionReader', () => {
       const sid = newSid();
       keys.wrongType.add(odd.keys.session(sid));
 
-      expect(await odd.reader.read(sid, budget())).toBeNull();
+      expect(await odd.reader.read(sid, specBudget())).toBeNull();
     });
 
     it('makes only its own key no session when several are inspected together', async () => {
@@ -451,7 +413,7 @@ describe('SessionReader', () => {
       await login('alice', odd, good);
       keys.wrongType.add(odd.keys.session(bad));
 
-      const found = await odd.reader.inspect([good, bad], budget());
+      const found = await odd.reader.inspect([good, bad], specBudget());
 
       expect(found[0].value).toContain('"alice"');
       expect(found[1]).toEqual({ value: null, ttlMs: -2 });

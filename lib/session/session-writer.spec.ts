@@ -1,5 +1,3 @@
-import { ConsoleLogger, Logger } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LoginRevokedException } from '../errors/login-revoked.exception.js';
 import { SessionRevokedException } from '../errors/session-revoked.exception.js';
@@ -8,22 +6,24 @@ import { MemoryBackend } from '../store/memory/memory-backend.js';
 import { MemorySessionKeys } from '../store/memory/memory-session-keys.js';
 import type { MemoryTables } from '../store/memory/memory-tables.js';
 import { MemoryUserIndexes } from '../store/memory/memory-user-indexes.js';
-import { OperationBudget } from '../store/operation-budget.js';
+import type { OperationBudget } from '../store/operation-budget.js';
 import type { SessionWrite } from '../store/session-key-store.interface.js';
 import type { Admission, LoginStart } from '../store/user-index-store.interface.js';
-import { setRequestFacts } from './request-facts.js';
 import { generateSessionId } from './session-id.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 import { ownerOf, saveFailed } from './session-state.js';
-import { buildTenantSessions, type TenantSessions } from './tenant-sessions.js';
+import {
+  quietNestLogger,
+  SPEC_LIFETIME_MS,
+  SPEC_TTL_MS,
+  specBudget,
+  specCookie,
+  specRequest,
+  specTenant,
+} from './tenant-sessions.fixture.js';
+import type { TenantSessions } from './tenant-sessions.js';
 
-const SECRET = 'writer-spec-secret-0123456789abcdef';
-const TTL_MS = 60_000;
-const LIFETIME_MS = 24 * 3600_000;
 const INDEX_PREFIX = 'sessions-index:acme:app:';
-
-const budget = () => new OperationBudget(5000);
-const cookie = () => ({ originalMaxAge: TTL_MS, path: '/', httpOnly: true });
 
 /** Session keys that log each call, can run something right after a write, and hold odd keys. */
 class RecordedKeys extends MemorySessionKeys {
@@ -114,16 +114,9 @@ class RecordedIndexes extends MemoryUserIndexes {
 
 const userOf = (indexKey: string) => indexKey.slice(INDEX_PREFIX.length);
 
-function requestArrived(agoMs = 0): object {
-  const req = { headers: {} };
-  setRequestFacts(req, {
-    arrivedAt: performance.now() - agoMs,
-    budget: new OperationBudget(5000),
-    client: { ip: '203.0.113.7', userAgent: 'spec' },
-    secure: false,
-  });
-  return req;
-}
+/** A request from a known client, which a login's owner records. */
+const requestArrived = (agoMs = 0) =>
+  specRequest({ agoMs, client: { ip: '203.0.113.7', userAgent: 'spec' } });
 
 describe('SessionWriter', () => {
   let memory: MemoryBackend;
@@ -133,8 +126,7 @@ describe('SessionWriter', () => {
   let logins: { userId: string; userSessions: number; req?: object }[];
   let tenant: TenantSessions;
 
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  quietNestLogger();
 
   beforeEach(() => {
     memory = new MemoryBackend();
@@ -150,35 +142,14 @@ describe('SessionWriter', () => {
       },
       loggedOut: (event) => events.push(`out ${event.userId}`),
     });
-    tenant = buildTenantSessions({
-      tenant: 'acme',
-      appName: 'app',
-      deployment: 'default',
-      backend: {
-        keys,
-        indexes: new RecordedIndexes(memory.tables, calls),
-        lifecycle: memory.lifecycle,
-      },
-      keyTemplates: {
-        keyPrefix: 'sessions:{tenant}:{app}:',
-        indexPrefix: 'sessions-index:{tenant}:{app}:',
-      },
-      secrets: [SECRET],
-      identity: (s) => (s.passport as { user?: unknown } | undefined)?.user,
-      idleTtlMs: TTL_MS,
-      lifetimeMs: LIFETIME_MS,
-      operationTimeoutMs: 1000,
-      cookieName: 'sid',
-      cookie: { path: '/', httpOnly: true, maxAge: TTL_MS },
-      rolling: true,
-      saveUninitialized: false,
-      trustedOrigins: new Set(),
-      lifecycle,
-    });
+    tenant = specTenant(
+      { keys, indexes: new RecordedIndexes(memory.tables, calls), lifecycle: memory.lifecycle },
+      { lifecycle },
+    );
   });
   afterEach(() => memory.close());
 
-  const newSid = () => generateSessionId({}, memory.now(), LIFETIME_MS);
+  const newSid = () => generateSessionId({}, memory.now(), SPEC_LIFETIME_MS);
   const stored = (sid: string) => memory.tables.sessions.get(tenant.keys.session(sid))?.value;
   const leaseOf = (userId: string, sid: string) =>
     memory.tables.indexes.get(tenant.keys.index(userId))?.value.leases.get(sid);
@@ -188,11 +159,11 @@ describe('SessionWriter', () => {
     const sid = newSid();
     await tenant.writer.save(
       sid,
-      { cookie: cookie(), passport: { user: userId } },
-      budget(),
+      { cookie: specCookie(), passport: { user: userId } },
+      specBudget(),
       requestArrived(),
     );
-    const data = (await tenant.reader.read(sid, budget()))!;
+    const data = (await tenant.reader.read(sid, specBudget()))!;
     calls.length = 0;
     events.length = 0;
     return { sid, data };
@@ -202,9 +173,9 @@ describe('SessionWriter', () => {
     it('admits it, writes the session, then confirms it, and then tells of the login', async () => {
       const sid = newSid();
       const req = requestArrived();
-      const session = { cookie: cookie(), passport: { user: 'alice' } };
+      const session = { cookie: specCookie(), passport: { user: 'alice' } };
 
-      await tenant.writer.save(sid, session, budget(), req);
+      await tenant.writer.save(sid, session, specBudget(), req);
 
       expect(calls).toEqual(['admit alice', 'write', 'confirm alice']);
       expect(tenant.owners.interpret(sid, stored(sid)!)).toMatchObject({
@@ -212,7 +183,7 @@ describe('SessionWriter', () => {
         owner: { userId: 'alice', via: 'identity', ip: '203.0.113.7', userAgent: 'spec' },
       });
       expect(ownerOf(session)?.indexedUntil).toBe(leaseOf('alice', sid));
-      expect(leaseOf('alice', sid)).toBeGreaterThan(memory.now() + 2.9 * TTL_MS);
+      expect(leaseOf('alice', sid)).toBeGreaterThan(memory.now() + 2.9 * SPEC_TTL_MS);
       expect(logins).toEqual([{ tenant: 'acme', userId: 'alice', userSessions: 1, req }]);
     });
 
@@ -222,8 +193,8 @@ describe('SessionWriter', () => {
       logins.length = 0;
       await tenant.writer.save(
         newSid(),
-        { cookie: cookie(), passport: { user: 'alice' } },
-        budget(),
+        { cookie: specCookie(), passport: { user: 'alice' } },
+        specBudget(),
         requestArrived(),
       );
 
@@ -232,10 +203,10 @@ describe('SessionWriter', () => {
 
     it('indexes the user login() bound, whatever the data says, with the client it bound', async () => {
       const sid = newSid();
-      const session = { cookie: cookie() };
+      const session = { cookie: specCookie() };
       tenant.owners.bindLogin(session, 'alice', { ip: '198.51.100.1', userAgent: 'browser' });
 
-      await tenant.writer.save(sid, session, budget(), requestArrived());
+      await tenant.writer.save(sid, session, specBudget(), requestArrived());
 
       expect(tenant.owners.interpret(sid, stored(sid)!)).toMatchObject({
         verdict: 'owned',
@@ -246,11 +217,11 @@ describe('SessionWriter', () => {
 
     it('refuses a login whose user was revoked after its request arrived, storing nothing', async () => {
       const req = requestArrived(20);
-      await tenant.index.beginRevocation('alice', budget());
+      await tenant.index.beginRevocation('alice', specBudget());
       const sid = newSid();
-      const session = { cookie: cookie(), passport: { user: 'alice' } };
+      const session = { cookie: specCookie(), passport: { user: 'alice' } };
 
-      await expect(tenant.writer.save(sid, session, budget(), req)).rejects.toBeInstanceOf(
+      await expect(tenant.writer.save(sid, session, specBudget(), req)).rejects.toBeInstanceOf(
         LoginRevokedException,
       );
 
@@ -261,14 +232,14 @@ describe('SessionWriter', () => {
     });
 
     it('admits a login whose request arrived after the revocation', async () => {
-      await tenant.index.beginRevocation('alice', budget());
+      await tenant.index.beginRevocation('alice', specBudget());
       await sleep(2);
       const sid = newSid();
 
       await tenant.writer.save(
         sid,
-        { cookie: cookie(), passport: { user: 'alice' } },
-        budget(),
+        { cookie: specCookie(), passport: { user: 'alice' } },
+        specBudget(),
         requestArrived(),
       );
 
@@ -277,14 +248,14 @@ describe('SessionWriter', () => {
     });
 
     it('takes the session back when a revocation lands between its admission and its write', async () => {
-      keys.afterWrite = () => tenant.index.beginRevocation('alice', budget());
+      keys.afterWrite = () => tenant.index.beginRevocation('alice', specBudget());
       const sid = newSid();
 
       await expect(
         tenant.writer.save(
           sid,
-          { cookie: cookie(), passport: { user: 'alice' } },
-          budget(),
+          { cookie: specCookie(), passport: { user: 'alice' } },
+          specBudget(),
           requestArrived(1),
         ),
       ).rejects.toBeInstanceOf(LoginRevokedException);
@@ -302,7 +273,7 @@ describe('SessionWriter', () => {
       data.cart = ['book'];
 
       await expect(
-        tenant.writer.save(sid, data, budget(), requestArrived()),
+        tenant.writer.save(sid, data, specBudget(), requestArrived()),
       ).rejects.toBeInstanceOf(SessionRevokedException);
 
       expect(calls).toEqual(['write XX']);
@@ -313,11 +284,11 @@ describe('SessionWriter', () => {
     it('writes an unchanged session a request already wrote no second time', async () => {
       const sid = newSid();
       const req = requestArrived();
-      const session = { cookie: cookie(), passport: { user: 'alice' } };
-      await tenant.writer.save(sid, session, budget(), req);
+      const session = { cookie: specCookie(), passport: { user: 'alice' } };
+      await tenant.writer.save(sid, session, specBudget(), req);
       calls.length = 0;
 
-      await tenant.writer.save(sid, session, budget(), req);
+      await tenant.writer.save(sid, session, specBudget(), req);
 
       expect(calls).toEqual([]);
     });
@@ -327,7 +298,7 @@ describe('SessionWriter', () => {
       ownerOf(data)!.indexedUntil = Math.floor(memory.now() + 1000);
       data.cart = ['book'];
 
-      await tenant.writer.save(sid, data, budget(), requestArrived());
+      await tenant.writer.save(sid, data, specBudget(), requestArrived());
 
       expect(calls).toEqual(['lease alice', 'write XX']);
       expect(ownerOf(data)!.indexedUntil).toBe(leaseOf('alice', sid));
@@ -340,12 +311,12 @@ describe('SessionWriter', () => {
     it('refuses to write a session whose lease its index no longer grants', async () => {
       const { sid, data } = await loggedIn('alice');
       ownerOf(data)!.indexedUntil = Math.floor(memory.now() + 1000);
-      await memory.indexes.unindex(tenant.keys.index('alice'), [sid], budget());
+      await memory.indexes.unindex(tenant.keys.index('alice'), [sid], specBudget());
       data.cart = ['book'];
       const before = stored(sid);
 
       await expect(
-        tenant.writer.save(sid, data, budget(), requestArrived()),
+        tenant.writer.save(sid, data, specBudget(), requestArrived()),
       ).rejects.toBeInstanceOf(SessionRevokedException);
 
       expect(calls).toEqual(['lease alice']);
@@ -358,7 +329,7 @@ describe('SessionWriter', () => {
       const { sid, data } = await loggedIn('alice');
       delete data.passport;
 
-      await tenant.writer.save(sid, data, budget(), requestArrived());
+      await tenant.writer.save(sid, data, specBudget(), requestArrived());
 
       expect(calls).toEqual(['write XX', 'unindex alice (revoking)']);
       expect(events).toEqual(['out alice']);
@@ -372,7 +343,7 @@ describe('SessionWriter', () => {
       const { sid, data } = await loggedIn('alice');
       data.passport = { user: 'bob' };
 
-      await tenant.writer.save(sid, data, budget(), requestArrived());
+      await tenant.writer.save(sid, data, specBudget(), requestArrived());
 
       expect(calls).toEqual(['admit bob', 'write XX', 'unindex alice (revoking)', 'confirm bob']);
       expect(events).toEqual(['out alice', 'in bob']);
@@ -386,11 +357,11 @@ describe('SessionWriter', () => {
 
     it("tells of the old user's logout when the new user's login is taken back", async () => {
       const { sid, data } = await loggedIn('alice');
-      keys.afterWrite = () => tenant.index.beginRevocation('bob', budget());
+      keys.afterWrite = () => tenant.index.beginRevocation('bob', specBudget());
       data.passport = { user: 'bob' };
 
       await expect(
-        tenant.writer.save(sid, data, budget(), requestArrived(1)),
+        tenant.writer.save(sid, data, specBudget(), requestArrived(1)),
       ).rejects.toBeInstanceOf(LoginRevokedException);
 
       expect(stored(sid)).toBeUndefined();
@@ -404,7 +375,7 @@ describe('SessionWriter', () => {
       delete data.passport;
 
       await expect(
-        tenant.writer.save(sid, data, budget(), requestArrived()),
+        tenant.writer.save(sid, data, specBudget(), requestArrived()),
       ).rejects.toBeInstanceOf(SessionRevokedException);
 
       expect(calls).toEqual(['write XX']);
@@ -417,7 +388,7 @@ describe('SessionWriter', () => {
       const { data } = await loggedIn('alice');
       const copy = newSid();
 
-      await tenant.writer.save(copy, data, budget());
+      await tenant.writer.save(copy, data, specBudget());
 
       expect(calls).toEqual(['admit alice', 'write', 'confirm alice']);
       expect(tenant.owners.interpret(copy, stored(copy)!)?.verdict).toBe('owned');
@@ -425,11 +396,11 @@ describe('SessionWriter', () => {
 
     it('stores an object again after its session was destroyed (each store is an upsert)', async () => {
       const sid = newSid();
-      const session = { cookie: cookie(), theme: 'dark' };
-      await tenant.writer.save(sid, session, budget());
-      await tenant.writer.erase(sid, budget());
+      const session = { cookie: specCookie(), theme: 'dark' };
+      await tenant.writer.save(sid, session, specBudget());
+      await tenant.writer.erase(sid, specBudget());
 
-      await tenant.writer.save(sid, session, budget());
+      await tenant.writer.save(sid, session, specBudget());
 
       expect(JSON.parse(stored(sid)!)).toMatchObject({ theme: 'dark' });
     });
@@ -439,7 +410,7 @@ describe('SessionWriter', () => {
     const { sid, data } = await loggedIn('alice');
     data.cookie = { expires: new Date(Date.now() - 1000).toISOString(), path: '/' };
 
-    await tenant.writer.save(sid, data, budget(), requestArrived());
+    await tenant.writer.save(sid, data, specBudget(), requestArrived());
 
     expect(calls).toEqual(['take', 'unindex alice (revoking)']);
     expect(stored(sid)).toBeUndefined();
@@ -450,7 +421,7 @@ describe('SessionWriter', () => {
     it('deletes the session, then its entry, and tells of the logout', async () => {
       const { sid } = await loggedIn('alice');
 
-      await tenant.writer.erase(sid, budget());
+      await tenant.writer.erase(sid, specBudget());
 
       expect(calls).toEqual(['take', 'unindex alice (revoking)']);
       expect(events).toEqual(['out alice']);
@@ -461,18 +432,18 @@ describe('SessionWriter', () => {
     it("waits for the replicas as a revocation does when it ends a logged-in session (its entry's removal covers the deletion before it)", async () => {
       const { sid } = await loggedIn('alice');
 
-      await tenant.writer.erase(sid, budget());
+      await tenant.writer.erase(sid, specBudget());
 
       expect(calls).toEqual(['take', 'unindex alice (revoking)']);
     });
 
     it('touches no index and tells nothing for an anonymous session or one already gone', async () => {
       const sid = newSid();
-      await tenant.writer.save(sid, { cookie: cookie() }, budget());
+      await tenant.writer.save(sid, { cookie: specCookie() }, specBudget());
       calls.length = 0;
 
-      await tenant.writer.erase(sid, budget());
-      await tenant.writer.erase(sid, budget());
+      await tenant.writer.erase(sid, specBudget());
+      await tenant.writer.erase(sid, specBudget());
 
       expect(calls).toEqual(['take', 'take']);
       expect(events).toEqual([]);
@@ -482,7 +453,7 @@ describe('SessionWriter', () => {
       const sid = newSid();
       keys.wrongType.add(tenant.keys.session(sid));
 
-      await expect(tenant.writer.erase(sid, budget())).resolves.toBeUndefined();
+      await expect(tenant.writer.erase(sid, specBudget())).resolves.toBeUndefined();
       expect(events).toEqual([]);
     });
   });

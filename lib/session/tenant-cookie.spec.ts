@@ -1,64 +1,45 @@
-import { ConsoleLogger, Logger } from '@nestjs/common';
 import { MemoryBackend } from '../store/memory/memory-backend.js';
 import { OperationBudget } from '../store/operation-budget.js';
 import { signedCookieValue } from './session-cookie.js';
 import { generateSessionId } from './session-id.js';
-import { SessionLifecycle } from './session-lifecycle.js';
 import type { SessionRequest } from './session-request.js';
-import { buildTenantSessions, type TenantSessions } from './tenant-sessions.js';
+import {
+  quietNestLogger,
+  SPEC_LIFETIME_MS,
+  SPEC_SECRET,
+  SPEC_TTL_MS,
+  specBudget,
+  specTenant,
+} from './tenant-sessions.fixture.js';
+import type { TenantSessions } from './tenant-sessions.js';
 
-const SECRET = 'cookie-spec-secret-0123456789abcdefg';
 const OLD_SECRET = 'cookie-spec-old-secret-0123456789ab';
 const FOREIGN_SECRET = 'cookie-spec-foreign-secret-01234567';
-const TTL_MS = 60_000;
-
-const budget = () => new OperationBudget(5000);
 
 describe('TenantCookie', () => {
   let backend: MemoryBackend;
   let tenant: TenantSessions;
 
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  quietNestLogger();
   beforeEach(() => {
     backend = new MemoryBackend();
-    tenant = buildTenantSessions({
-      tenant: 'acme',
-      appName: 'app',
-      deployment: 'default',
-      backend,
-      keyTemplates: {
-        keyPrefix: 'sessions:{tenant}:{app}:',
-        indexPrefix: 'sessions-index:{tenant}:{app}:',
-      },
-      secrets: [SECRET, OLD_SECRET],
-      identity: (s) => (s.passport as { user?: unknown } | undefined)?.user,
-      idleTtlMs: TTL_MS,
-      lifetimeMs: 3600_000,
-      operationTimeoutMs: 1000,
-      cookieName: 'sid',
-      cookie: { path: '/', maxAge: TTL_MS },
-      rolling: true,
-      saveUninitialized: false,
-      trustedOrigins: new Set(),
-      lifecycle: new SessionLifecycle(),
-    });
+    tenant = specTenant(backend, { secrets: [SPEC_SECRET, OLD_SECRET] });
   });
   afterEach(() => backend.close());
 
-  const newSid = () => generateSessionId({}, backend.now(), 3600_000);
-  const pair = (sid: string, secret = SECRET) =>
+  const newSid = () => generateSessionId({}, backend.now(), SPEC_LIFETIME_MS);
+  const pair = (sid: string, secret = SPEC_SECRET) =>
     `sid=${encodeURIComponent(signedCookieValue(sid, secret))}`;
 
   async function stored(): Promise<string> {
     const sid = newSid();
-    await tenant.writer.save(sid, { cookie: { originalMaxAge: TTL_MS } }, budget());
+    await tenant.writer.save(sid, { cookie: { originalMaxAge: SPEC_TTL_MS } }, specBudget());
     return sid;
   }
 
   it("verifies a cookie with any of the tenant's secrets, and no other", () => {
     const sid = newSid();
-    expect(tenant.cookie.verifiedSessionId(signedCookieValue(sid, SECRET))).toBe(sid);
+    expect(tenant.cookie.verifiedSessionId(signedCookieValue(sid, SPEC_SECRET))).toBe(sid);
     expect(tenant.cookie.verifiedSessionId(signedCookieValue(sid, OLD_SECRET))).toBe(sid);
     expect(tenant.cookie.verifiedSessionId(signedCookieValue(sid, FOREIGN_SECRET))).toBeUndefined();
     expect(tenant.cookie.verifiedSessionId(sid)).toBeUndefined();
@@ -66,7 +47,7 @@ describe('TenantCookie', () => {
 
   it('tells which sessions exist, in one call', async () => {
     const alive = await stored();
-    expect(await tenant.cookie.existing([newSid(), alive], budget())).toEqual(new Set([alive]));
+    expect(await tenant.cookie.existing([newSid(), alive], specBudget())).toEqual(new Set([alive]));
   });
 
   describe('sessionIdFrom: the session a socket handshake runs with', () => {
@@ -81,27 +62,27 @@ describe('TenantCookie', () => {
     it('is, of two verified cookies, the one whose session exists', async () => {
       const alive = await stored();
       const header = `${pair(newSid())}; ${pair(alive)}`;
-      expect(await tenant.cookie.sessionIdFrom(header, budget())).toBe(alive);
+      expect(await tenant.cookie.sessionIdFrom(header, specBudget())).toBe(alive);
     });
 
     it('is none when two cookies name existing sessions (one may be tossed in)', async () => {
       const header = `${pair(await stored())}; ${pair(await stored())}`;
-      expect(await tenant.cookie.sessionIdFrom(header, budget())).toBeUndefined();
+      expect(await tenant.cookie.sessionIdFrom(header, specBudget())).toBeUndefined();
     });
   });
 
   describe('dropDuplicates: one session cookie left in the request', () => {
     it('has nothing to do for a header with at most one such cookie', () => {
       const req: SessionRequest = { headers: { cookie: `a=1; ${pair(newSid())}` } };
-      expect(tenant.cookie.dropDuplicates(req, budget())).toBeUndefined();
-      expect(tenant.cookie.dropDuplicates({ headers: {} }, budget())).toBeUndefined();
+      expect(tenant.cookie.dropDuplicates(req, specBudget())).toBeUndefined();
+      expect(tenant.cookie.dropDuplicates({ headers: {} }, specBudget())).toBeUndefined();
     });
 
     it("keeps the cookie whose session exists, and the request's other cookies", async () => {
       const alive = await stored();
       const req: SessionRequest = { headers: { cookie: `${pair(newSid())}; a=1; ${pair(alive)}` } };
 
-      await tenant.cookie.dropDuplicates(req, budget());
+      await tenant.cookie.dropDuplicates(req, specBudget());
 
       expect(req.headers.cookie).toBe(`a=1; ${pair(alive)}`);
     });

@@ -1,22 +1,21 @@
-import { ConsoleLogger, Logger } from '@nestjs/common';
 import type { Session, SessionData } from 'express-session';
-import { performance } from 'node:perf_hooks';
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
 import { MemoryBackend } from '../store/memory/memory-backend.js';
 import { OperationBudget } from '../store/operation-budget.js';
-import { setRequestFacts } from './request-facts.js';
 import { generateSessionId } from './session-id.js';
 import { SessionLifecycle, type LogoutEvent } from './session-lifecycle.js';
-import type { SessionRequest } from './session-request.js';
 import { hasChanged, isHeldFor, isPersisted, ownerOf } from './session-state.js';
-import { buildTenantSessions, type TenantSessions } from './tenant-sessions.js';
-
-const SECRET = 'store-spec-secret-0123456789abcdefgh';
-const TTL_MS = 60_000;
-const LIFETIME_MS = 24 * 3600_000;
-
-const budget = () => new OperationBudget(5000);
-const cookie = () => ({ originalMaxAge: TTL_MS, path: '/', httpOnly: true });
+import {
+  quietNestLogger,
+  SPEC_LIFETIME_MS,
+  SPEC_TTL_MS,
+  specBudget,
+  specCookie,
+  specRequest,
+  specTenant,
+  type SpecTenantOverrides,
+} from './tenant-sessions.fixture.js';
+import type { TenantSessions } from './tenant-sessions.js';
 
 /** A callback that resolves with what it was called with. */
 function callback<T>(): {
@@ -39,8 +38,7 @@ describe('TenantStore', () => {
   let tenant: TenantSessions;
   let logouts: LogoutEvent[];
 
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
+  quietNestLogger();
   beforeEach(() => {
     backend = new MemoryBackend();
     logouts = [];
@@ -48,51 +46,20 @@ describe('TenantStore', () => {
   });
   afterEach(() => backend.close());
 
-  function tenantWith(operationTimeoutMs = 1000): TenantSessions {
+  function tenantWith(overrides: SpecTenantOverrides = {}): TenantSessions {
     const lifecycle = new SessionLifecycle();
     lifecycle.listen({ loggedOut: (event) => logouts.push(event) });
-    return buildTenantSessions({
-      tenant: 'acme',
-      appName: 'app',
-      deployment: 'default',
-      backend,
-      keyTemplates: {
-        keyPrefix: 'sessions:{tenant}:{app}:',
-        indexPrefix: 'sessions-index:{tenant}:{app}:',
-      },
-      secrets: [SECRET],
-      identity: (s) => (s.passport as { user?: unknown } | undefined)?.user,
-      idleTtlMs: TTL_MS,
-      lifetimeMs: LIFETIME_MS,
-      operationTimeoutMs,
-      cookieName: 'sid',
-      cookie: { path: '/', httpOnly: true, maxAge: TTL_MS },
-      rolling: true,
-      saveUninitialized: false,
-      trustedOrigins: new Set(),
-      lifecycle,
-    });
+    return specTenant(backend, { lifecycle, ...overrides });
   }
 
-  const newSid = () => generateSessionId({}, backend.now(), LIFETIME_MS);
+  const newSid = () => generateSessionId({}, backend.now(), SPEC_LIFETIME_MS);
   const key = (sid: string) => tenant.keys.session(sid);
   const ttlLeft = (sid: string) => backend.tables.sessions.get(key(sid))!.expiresAt - Date.now();
-
-  function request(requestBudget = budget()): SessionRequest {
-    const req: SessionRequest = { headers: {} };
-    setRequestFacts(req, {
-      arrivedAt: performance.now(),
-      budget: requestBudget,
-      client: {},
-      secure: false,
-    });
-    return req;
-  }
 
   async function loggedIn(userId: string): Promise<string> {
     const sid = newSid();
     await tenant.store.set(sid, {
-      cookie: cookie(),
+      cookie: specCookie(),
       passport: { user: userId },
     } as unknown as SessionData);
     return sid;
@@ -101,7 +68,10 @@ describe('TenantStore', () => {
   describe("connect-redis's calling convention", () => {
     it('resolves to the value without a callback', async () => {
       const sid = newSid();
-      await tenant.store.set(sid, { cookie: cookie(), theme: 'dark' } as unknown as SessionData);
+      await tenant.store.set(sid, {
+        cookie: specCookie(),
+        theme: 'dark',
+      } as unknown as SessionData);
 
       expect(await tenant.store.get(sid)).toMatchObject({ theme: 'dark' });
       expect(await tenant.store.get(newSid())).toBeNull();
@@ -109,7 +79,10 @@ describe('TenantStore', () => {
 
     it('calls the callback with (null, value) and resolves to what it returned', async () => {
       const sid = newSid();
-      await tenant.store.set(sid, { cookie: cookie(), theme: 'dark' } as unknown as SessionData);
+      await tenant.store.set(sid, {
+        cookie: specCookie(),
+        theme: 'dark',
+      } as unknown as SessionData);
       const { done, result } = callback<SessionData | null>();
 
       const returned = await tenant.store.get(sid, done);
@@ -121,7 +94,7 @@ describe('TenantStore', () => {
     });
 
     it('hands a failure to the callback, and rejects without one', async () => {
-      const failing = tenantWith(0);
+      const failing = tenantWith({ operationTimeoutMs: 0 });
       const { done, result } = callback();
 
       await failing.store.get(newSid(), done);
@@ -139,18 +112,18 @@ describe('TenantStore', () => {
   describe('the session methods, each a call to the part that does the work', () => {
     it('get restarts the idle TTL; peek leaves it as it is', async () => {
       const sid = newSid();
-      await tenant.store.set(sid, { cookie: cookie() } as unknown as SessionData);
+      await tenant.store.set(sid, { cookie: specCookie() } as unknown as SessionData);
       backend.tables.sessions.get(key(sid))!.expiresAt = Date.now() + 5000;
 
       expect(await tenant.store.peek(sid)).not.toBeNull();
       expect(ttlLeft(sid)).toBeLessThanOrEqual(5000);
       await tenant.store.get(sid);
-      expect(ttlLeft(sid)).toBeGreaterThan(TTL_MS - 1000);
+      expect(ttlLeft(sid)).toBeGreaterThan(SPEC_TTL_MS - 1000);
     });
 
     it("peek serves nothing for a session its user's index no longer admits", async () => {
       const sid = await loggedIn('alice');
-      await backend.indexes.unindex(tenant.keys.index('alice'), [sid], budget());
+      await backend.indexes.unindex(tenant.keys.index('alice'), [sid], specBudget());
 
       expect(await tenant.store.peek(sid)).toBeNull();
     });
@@ -162,7 +135,7 @@ describe('TenantStore', () => {
 
       await tenant.store.touch(sid, session);
 
-      expect(ttlLeft(sid)).toBeGreaterThan(TTL_MS - 1000);
+      expect(ttlLeft(sid)).toBeGreaterThan(SPEC_TTL_MS - 1000);
     });
 
     it('destroy deletes the session and its index entry, as a logout', async () => {
@@ -178,7 +151,7 @@ describe('TenantStore', () => {
     it('ids, length, all and clear see this tenant’s sessions', async () => {
       const alice = await loggedIn('alice');
       const anonymous = newSid();
-      await tenant.store.set(anonymous, { cookie: cookie() } as unknown as SessionData);
+      await tenant.store.set(anonymous, { cookie: specCookie() } as unknown as SessionData);
 
       expect((await tenant.store.ids()).sort()).toStrictEqual([alice, anonymous].sort());
       expect(await tenant.store.length()).toBe(2);
@@ -194,7 +167,7 @@ describe('TenantStore', () => {
   describe('regenerate', () => {
     it("ends the request's session and gives it a new one under a new id", async () => {
       const sid = await loggedIn('alice');
-      const req = request();
+      const req = specRequest();
       req.sessionID = sid;
       tenant.store.createSession(req as never, (await tenant.store.get(sid)) as SessionData);
 
@@ -210,7 +183,7 @@ describe('TenantStore', () => {
 
     it("runs on the request's budget, and hands a failure to the callback, changing nothing", async () => {
       const sid = await loggedIn('alice');
-      const req = request(new OperationBudget(0));
+      const req = specRequest({ budget: new OperationBudget(0) });
       req.sessionID = sid;
 
       const error = await new Promise((resolve) => tenant.store.regenerate(req, resolve));

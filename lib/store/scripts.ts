@@ -167,8 +167,9 @@ return {value, left, user, keep(key, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7
 );
 
 /**
- * The index's live entries, flat [sid, lease, ...], the not-before member included. With
- * ARGV[1] = '1' first records a revocation: not-before = now (never moved back). KEYS[1] index.
+ * This clock's time (ms, as text), then the index's live entries, flat [sid, lease, ...], the
+ * not-before member included. With ARGV[1] = '1' first records a revocation: not-before = now
+ * (never moved back). KEYS[1] index.
  * Entries are never removed here: a revocation deletes the sessions first, then the entries, so
  * an interrupted one leaves everything findable for a retry.
  */
@@ -181,7 +182,9 @@ if ARGV[1] == '1' then
   redis.call('ZADD', KEYS[1], nb, NB)
   expire(KEYS[1], nb)
 end
-return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local flat = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+table.insert(flat, 1, string.format('%.3f', now))
+return flat
 `,
 );
 

@@ -5,8 +5,13 @@ import type { UserIndexStore } from './user-index-store.interface.js';
 
 /** What a backend is, beside its keys and indexes: a clock, a connection, a life. */
 export interface BackendLifecycle {
-  /** The store's clock (ms), for lease decisions: the Redis server's, not this host's. */
+  /**
+   * The store's clock (ms): the Redis server's, not this host's. Never behind it, so a TTL cut
+   * at a session's deadline ends by the deadline.
+   */
   now(): number;
+  /** The store's clock (ms), never ahead of it: a login dated by it is not dated after it began. */
+  earliestNow(): number;
   /** Waits (bounded) until the backend can serve; never throws. */
   ready(timeoutMs: number): Promise<boolean>;
   /** Checks that the store answers now (PING on every Redis master), for health checks. */

@@ -61,7 +61,7 @@ export class UserSessionIndex {
 
   /** A login that began `agoMs` before now, dated both ways (see LoginStart). */
   private began(agoMs: number): LoginStart {
-    return { agoMs, at: this.backend.lifecycle.now() - agoMs };
+    return { agoMs, at: this.backend.lifecycle.earliestNow() - agoMs };
   }
 
   /** Whether a session read or written now must extend its lease first. */

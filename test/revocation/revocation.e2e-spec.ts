@@ -3,6 +3,7 @@ import request from 'supertest';
 import type { SessionRevokedEvent } from 'nestjs-tenant-session';
 import { useOwnRedisServer } from '../support/own-redis.js';
 import { countCommands } from '../support/redis-stats.js';
+import { TcpGate } from '../support/tcp-gate.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
@@ -111,6 +112,30 @@ describe('SessionRevocationService (real Redis)', () => {
       expect((await resetter.get('/me')).status).toBe(200);
       expect((await old.get('/me')).status).toBe(401);
       expect((await t.sessions.list('acme', 'alice')).sessions).toHaveLength(1);
+    });
+
+    it('a login that begins after its revocation answered is admitted, though the clock estimate lags Redis', async () => {
+      // Replies held back at start-up put the app's estimate of the Redis clock 150 ms behind
+      // it: a login dated by the estimate alone would count as before the revocation.
+      const gate = await TcpGate.start(own.server.port);
+      gate.replyDelayMs = 150;
+      try {
+        await start({ appName: 'shop', redis: gate.url });
+        gate.replyDelayMs = 0;
+        for (let round = 0; round < 20; round++) {
+          const old = await loginAs('alice');
+          const resetter = new Visitor(t.http, 'acme.test');
+
+          const res = await resetter.post('/reset', { user: 'alice', began: 'now' });
+
+          expect([round, res.status]).toEqual([round, 201]);
+          expect((await resetter.get('/me')).status).toBe(200);
+          expect((await old.get('/me')).status).toBe(401);
+        }
+      } finally {
+        await t.close();
+        await gate.stop();
+      }
     });
   });
 

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
 import { useOwnRedisServer } from '../support/own-redis.js';
+import { TcpGate } from '../support/tcp-gate.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
@@ -34,6 +35,27 @@ describe('absolute session lifetime (real Redis)', () => {
     `sessions:${tenant}:life:${visitor.sessionId()}`;
   /** The absolute deadline the session id carries (ms epoch), as the library reads it. */
   const deadlineOf = (visitor: Visitor) => parseInt(visitor.sessionId()!.split('~')[1], 36) * 1000;
+
+  it('no TTL outlives the deadline though the app read the Redis clock over a slow link', async () => {
+    // Replies held back at start-up: the reply to TIME arrives 150 ms after Redis read it.
+    const gate = await TcpGate.start(own.server.port);
+    gate.replyDelayMs = 150;
+    try {
+      await start({ absoluteLifetime: 3, redis: gate.url });
+      gate.replyDelayMs = 0;
+      const busy = await loginAs('alice');
+      const deadline = deadlineOf(busy);
+      for (let i = 0; i < 5; i++) {
+        expect((await busy.get('/me')).status).toBe(200);
+        const before = Date.now();
+        const expiresBy = before + (await redis.pttl(key(busy)));
+        expect(expiresBy).toBeLessThanOrEqual(deadline + 20);
+      }
+    } finally {
+      await t.close();
+      await gate.stop();
+    }
+  });
 
   it('a session kept active past its absolute lifetime is logged out, and its key is gone from Redis', async () => {
     await start({ absoluteLifetime: 3 });

@@ -106,6 +106,6 @@ function assertBuilt(): void {
 
 function librarySources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && /(?<!\.spec)\.ts$/.test(entry.name))
+    .filter((entry) => entry.isFile() && /(?<!\.spec|\.fixture)\.ts$/.test(entry.name))
     .map((entry) => join(entry.parentPath, entry.name));
 }

@@ -3,11 +3,13 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 /**
  * A loopback TCP proxy to a redis-server that can be shut like a gate: `close()` drops every
  * connection through it and refuses new ones (the app's Redis is unreachable, for this app
- * only), `open()` lets connections through again. Everything else passes unchanged.
+ * only), `open()` lets connections through again. `replyDelayMs` holds each reply back that
+ * long (in order), as a slow network or a busy app would. Everything else passes unchanged.
  */
 export class TcpGate {
   private readonly links = new Set<Socket>();
   private shut = false;
+  replyDelayMs = 0;
 
   private constructor(
     private readonly server: Server,
@@ -44,12 +46,19 @@ export class TcpGate {
   private link(app: Socket, targetPort: number): void {
     if (this.shut) return void app.destroy();
     const redis = connect(targetPort, '127.0.0.1');
+    app.pipe(redis);
+    let replies = Promise.resolve();
+    redis.on('data', (chunk: Buffer) => {
+      const delayMs = this.replyDelayMs;
+      replies = replies
+        .then(() => delayMs > 0 && new Promise((resolve) => setTimeout(resolve, delayMs)))
+        .then(() => void (app.destroyed || app.write(chunk)));
+    });
     for (const [from, to] of [
       [app, redis],
       [redis, app],
     ]) {
       this.links.add(from);
-      from.pipe(to);
       from.on('error', () => to.destroy());
       from.on('close', () => {
         this.links.delete(from);

@@ -22,6 +22,11 @@ export class MemoryBackend implements SessionBackend, BackendLifecycle {
     return preciseNow();
   }
 
+  /** The same clock: this process reads it without delay. */
+  earliestNow(): number {
+    return this.now();
+  }
+
   async ready(): Promise<boolean> {
     return true;
   }

@@ -56,7 +56,7 @@ export class RedisBackend implements SessionBackend, BackendLifecycle {
     this.trips = new RedisRoundTrips(client, this.replicas, () => this.watch.refusal);
     const plain = {
       keys: new RedisSessionKeys(this.trips),
-      indexes: new RedisUserIndexes(this.trips),
+      indexes: new RedisUserIndexes(this.trips, (redisMs) => this.watch.observed(redisMs)),
     };
     const decorated = settings.decorate?.(plain);
     this.keys = decorated?.keys ?? plain.keys;
@@ -65,7 +65,11 @@ export class RedisBackend implements SessionBackend, BackendLifecycle {
   }
 
   now(): number {
-    return this.watch.now();
+    return this.watch.latest();
+  }
+
+  earliestNow(): number {
+    return this.watch.earliest();
   }
 
   /** Start-up: the memory policy (throws UnsafeEvictionPolicyError), the clock, the scripts. */

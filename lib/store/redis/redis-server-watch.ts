@@ -9,16 +9,18 @@ import { mastersOf } from './redis-masters.js';
 const RECHECK_INTERVAL_MS = 30_000;
 
 /**
- * What the backend keeps knowing about the servers behind its connection: an estimate of the
- * Redis clock (TIME, halfway through the round trip) for lease decisions, and whether a server
+ * What the backend keeps knowing about the servers behind its connection: the Redis clock, as
+ * bounds (one never ahead of it dates logins, one never behind it cuts TTLs), and whether a server
  * runs a memory policy that can evict indexes, in which case requests are refused (503) unless
  * the app allowed it. Checked at start-up, on every reconnect (which may land on another server:
  * a failover, a restart with another config) and every 30 s.
  */
 export class RedisServerWatch {
   private readonly logger = new Logger('TenantSession');
-  /** The Redis clock at the last check, and this process's monotonic clock then. */
-  private synced = { redisMs: 0, at: NaN };
+  /** The Redis clock at the last check, and this process's monotonic clock around it. */
+  private synced = { redisMs: 0, sentAt: NaN, receivedAt: NaN };
+  /** The latest Redis time a script returned, and this process's monotonic clock then. */
+  private seen = { redisMs: -Infinity, at: 0 };
   private refused: string | undefined;
   private recheck?: NodeJS.Timeout;
 
@@ -28,13 +30,34 @@ export class RedisServerWatch {
   ) {}
 
   /**
-   * The Redis clock estimate (ms): its last reading, plus the time since by this process's
-   * monotonic clock, so a jump of the wall clock (an NTP step) changes nothing. This host's
-   * clock until the first reading.
+   * The Redis clock (ms), never ahead of it: the last reading counted as taken when its reply
+   * arrived, or a later time a script returned, plus the time since by this process's monotonic
+   * clock (a jump of the wall clock, an NTP step, changes nothing). Behind by up to a round trip.
+   * This host's clock until the first reading.
    */
-  now(): number {
-    const { redisMs, at } = this.synced;
-    return Number.isNaN(at) ? Date.now() : redisMs + (performance.now() - at);
+  earliest(): number {
+    const { redisMs, receivedAt } = this.synced;
+    if (Number.isNaN(receivedAt)) return Date.now();
+    const here = performance.now();
+    return Math.max(redisMs + (here - receivedAt), this.seen.redisMs + (here - this.seen.at));
+  }
+
+  /** The Redis clock (ms), never behind it: the last reading counted as taken when it was sent. */
+  latest(): number {
+    const { redisMs, sentAt } = this.synced;
+    if (Number.isNaN(sentAt)) return Date.now();
+    return Math.max(redisMs + (performance.now() - sentAt), this.earliest());
+  }
+
+  /**
+   * A Redis time a script just returned: `earliest` moves up to it (Redis had passed it when the
+   * reply arrived), so a login that begins in this process after its revocation answered is
+   * dated after it. A single primary only: a Cluster's masters each have their own clock, and
+   * the estimate follows one of them.
+   */
+  observed(redisMs: number): void {
+    if (this.client.isCluster || redisMs <= this.earliest()) return;
+    this.seen = { redisMs, at: performance.now() };
   }
 
   /** Why requests are refused now, if they are. */
@@ -84,15 +107,16 @@ export class RedisServerWatch {
     }
   }
 
-  /** Reads TIME, counting it as read halfway through the round trip. */
+  /**
+   * Reads TIME. It replaces the reading, also downwards: the two clocks may drift apart between
+   * readings; so does `seen`, which the new reading covers.
+   */
   private async syncClock(): Promise<void> {
-    const sent = performance.now();
+    const sentAt = performance.now();
     const [seconds, micros] = await mastersOf(this.client)[0].time();
-    const received = performance.now();
-    this.synced = {
-      redisMs: Number(seconds) * 1000 + Number(micros) / 1000,
-      at: (sent + received) / 2,
-    };
+    const redisMs = Number(seconds) * 1000 + Number(micros) / 1000;
+    this.synced = { redisMs, sentAt, receivedAt: performance.now() };
+    this.seen = { redisMs: -Infinity, at: 0 };
   }
 
   private async unsafeNode(): Promise<[node: string, policy: string] | undefined> {

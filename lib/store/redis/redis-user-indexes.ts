@@ -13,7 +13,11 @@ import type { RedisRoundTrips } from './redis-round-trips.js';
 
 /** Per-user indexes in Redis: one script or command on one index key per call (scripts.ts). */
 export class RedisUserIndexes implements UserIndexStore {
-  constructor(private readonly trips: RedisRoundTrips) {}
+  constructor(
+    private readonly trips: RedisRoundTrips,
+    /** Told the Redis time scripts return (the clock estimate moves up to it). */
+    private readonly observedTime: (redisMs: number) => void,
+  ) {}
 
   async admit(
     indexKey: string,
@@ -36,6 +40,7 @@ export class RedisUserIndexes implements UserIndexStore {
         ]),
       budget,
     )) as number[];
+    this.observedTime(reply[1]);
     return reply[0] === 1
       ? { admitted: true, now: reply[1], until: reply[2], entries: reply[3] }
       : { admitted: false };
@@ -88,13 +93,14 @@ export class RedisUserIndexes implements UserIndexStore {
     budget: OperationBudget,
   ): Promise<IndexEntry[]> {
     const script: Command = ['eval', ENTRIES, 1, indexKey, revoking ? '1' : '0'];
-    const flat = (await this.trips.run(
+    const [now, ...flat] = (await this.trips.run(
       () =>
         revoking
           ? this.trips.replicas.revoked([script]).then(([reply]) => reply)
           : this.trips.call(script),
       budget,
     )) as string[];
+    this.observedTime(Number(now));
     const entries: IndexEntry[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       if (flat[i] !== NOT_BEFORE_MEMBER) entries.push({ sid: flat[i], until: Number(flat[i + 1]) });

@@ -8,11 +8,6 @@ import { mastersOf } from './redis-masters.js';
 
 /** How long a revocation's write waits for the replicas to confirm it (without `durability`). */
 const REVOCATION_WAIT_MS = 250;
-/**
- * How often revocations ask how many replicas are online, at most: one revocation's steps
- * (not-before, DEL, ZREM) share one count; the next revocation counts again.
- */
-const REPLICA_CHECK_MS = 100;
 /** How long a replica that went away is still waited for by revocations. */
 const REPLICA_MEMORY_MS = 60_000;
 
@@ -32,9 +27,9 @@ export class ReplicaPolicy {
   private readonly revocations: ReplicatedWrites;
   /**
    * The replicas a revocation waits for: every replica the primary (each master) had online
-   * within REPLICA_MEMORY_MS, as last checked at `checkedAt` (performance clock).
+   * within REPLICA_MEMORY_MS, as last seen at `seenAt` (performance clock).
    */
-  private watch = { expected: 0, seenAt: 0, checkedAt: -Infinity };
+  private watch = { expected: 0, seenAt: 0 };
   /** The primary the count belongs to (its `run_id`). */
   private primary?: string;
 
@@ -69,28 +64,26 @@ export class ReplicaPolicy {
    * The connection is back, maybe to another primary (a failover). The same primary keeps the
    * count remembered. Another one is counted afresh: it has one replica fewer than the old one
    * had (the promoted replica is the primary now), and the old primary rejoins as a replica
-   * later, which the next revocation counts (every revocation counts, see REPLICA_CHECK_MS).
+   * later, which the next revocation step counts (each one counts).
    */
   async reconnected(): Promise<void> {
     if (this.client.isCluster) return;
     const info = await (this.client as Redis).info('server');
     const primary = /^run_id:(\w+)/m.exec(info)?.[1];
     if (this.primary !== undefined && primary !== this.primary) {
-      this.watch = { expected: 0, seenAt: 0, checkedAt: -Infinity };
-    } else {
-      this.watch.checkedAt = -Infinity;
+      this.watch = { expected: 0, seenAt: 0 };
     }
     this.primary = primary;
   }
 
   /**
-   * Refreshes the replicas a revocation waits for (at most once per REPLICA_CHECK_MS): more
-   * are taken at once; fewer only once they stayed fewer for REPLICA_MEMORY_MS, so a replica
-   * lost in a failover's window is still waited for (and the revocation answers 503).
+   * Refreshes the replicas a revocation step waits for, before each step (one INFO round trip;
+   * a replica that came online a moment ago is waited for at once): more are taken at once;
+   * fewer only once they stayed fewer for REPLICA_MEMORY_MS, so a replica lost in a failover's
+   * window is still waited for (and the revocation answers 503).
    */
   private async refresh(): Promise<void> {
     const watch = this.watch;
-    if (performance.now() - watch.checkedAt < REPLICA_CHECK_MS) return;
     const online = await this.countOnlineReplicas();
     const now = performance.now();
     if (online >= watch.expected || now - watch.seenAt > REPLICA_MEMORY_MS) {
@@ -100,7 +93,6 @@ export class ReplicaPolicy {
       watch.expected = online;
       watch.seenAt = now;
     }
-    watch.checkedAt = now;
   }
 
   /** The fewest replicas online behind any master (`INFO replication`). */

@@ -24,6 +24,7 @@ export class ReplicatedMemory {
     indexes: this.logged('indexes'),
     lifecycle: {
       now: () => this.primary.now(),
+      earliestNow: () => this.primary.earliestNow(),
       ready: () => this.primary.ready(),
       ping: (budget) => this.primary.ping(budget),
       close: () => this.primary.close(),
