@@ -280,6 +280,8 @@ async function checkQuickStart(dir) {
       moduleResolution: 'nodenext',
       target: 'es2023',
       strict: true,
+      // Consumers who type-check dependencies' declarations too (ioredis 6.1 needs @types/redis-errors).
+      skipLibCheck: false,
       experimentalDecorators: true,
       emitDecoratorMetadata: true,
       noEmit: true,

@@ -162,14 +162,16 @@ export function startTraffic({
  */
 export async function serviceResumed(http: App, { host = 'acme.test', limitMs = 60_000 } = {}) {
   const deadline = performance.now() + limitMs;
+  let last = '';
   while (performance.now() < deadline) {
     const probe = new Visitor(http, host, 'resume-probe');
-    if ((await probe.post('/login', { user: 'resume-probe' })).status === 201) {
-      if ((await probe.post('/increment')).status === 201) return;
-    }
+    const login = await probe.post('/login', { user: 'resume-probe' });
+    const write = login.status === 201 ? await probe.post('/increment') : login;
+    if (write.status === 201) return;
+    last = `${write === login ? 'login' : 'write'} ${write.status} ${JSON.stringify(write.body)}`;
     await sleep(100);
   }
-  throw new Error(`the app did not serve again within ${limitMs} ms`);
+  throw new Error(`the app did not serve again within ${limitMs} ms (last answer: ${last})`);
 }
 
 /**
