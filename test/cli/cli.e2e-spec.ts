@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { SessionRevokedEvent } from 'nestjs-tenant-session';
 import { runCli } from '../support/cli-process.js';
 import { useOwnRedisServer } from '../support/own-redis.js';
-import { freePort } from '../support/redis-server.mjs';
+import { freePort, startRedisServer, type RedisServer } from '../support/redis-server.mjs';
 import { createTestApp, TEST_SECRET, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
@@ -291,6 +291,57 @@ describe('nestjs-tenant-session CLI (built, real Redis)', () => {
       const run = await runCli(['--config', invalid, 'stats']);
       expect(run.code).toBe(2);
       expect(run.stderr).toContain('appName');
+    });
+  });
+
+  describe('deployments, from the config file', () => {
+    let eu: RedisServer;
+    let placed: string;
+
+    beforeAll(async () => {
+      eu = await startRedisServer();
+      placed = join(dir, 'placed.config.mjs');
+      const options = {
+        secret: TEST_SECRET,
+        appName: APP,
+        redis: own.server.url,
+        deployments: { eu: eu.url },
+        tenantSettings: { globex: { deployment: 'eu' } },
+      };
+      await writeFile(placed, `export default () => (${JSON.stringify(options)});\n`);
+    });
+    afterAll(() => eu.stop());
+
+    it("lists, revokes and counts a tenant on its own deployment's Redis", async () => {
+      await t.close();
+      t = await createTestApp({
+        appName: APP,
+        redis: own.server.url,
+        deployments: { eu: eu.url },
+        tenantSettings: { globex: { deployment: 'eu' } },
+      });
+      const carol = await loginAs('carol', 'globex.test');
+      const alice = await loginAs('alice');
+      const run = (...args: string[]) => runCli(['--config', placed, '--json', ...args]);
+
+      const listed = await run('sessions', 'list', '--tenant', 'globex', '--user', 'carol');
+      expect(JSON.parse(listed.stdout).total).toBe(1);
+      const stats = JSON.parse((await run('stats')).stdout);
+      expect(
+        stats.deployments.map((d: { deployment: string; tenants: { tenant: string }[] }) => [
+          d.deployment,
+          d.tenants.map((tenant) => tenant.tenant),
+        ]),
+      ).toEqual([
+        ['default', ['acme']],
+        ['eu', ['globex']],
+      ]);
+      expect(stats.deployments[1].memory[0].server).toBe(`127.0.0.1:${eu.port}`);
+
+      const revoked = await run('revoke', '--tenant', 'globex', '--user', 'carol');
+      expect(JSON.parse(revoked.stdout).revoked).toBe(1);
+      expect((await carol.get('/me')).status).toBe(401);
+      expect((await alice.get('/me')).status).toBe(200);
     });
   });
 
