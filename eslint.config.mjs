@@ -4,9 +4,10 @@ import tseslint from 'typescript-eslint';
  * lib/ is layered; a folder may import only from the folders before it, never from a later one
  * (and never from the module files at the root of lib/):
  * errors ← util ← tenancy ← options ← store ← user-index ← session ← revocation ← identity ←
- * realtime ← http ← express ← health ← socket-io ← root. lib/health (the terminus indicator) and
- * lib/socket-io (the socket.io adapter) are entry points of their own: they load optional peers,
- * which nothing reachable from lib/index.ts may import.
+ * realtime ← http ← express ← health ← socket-io ← root ← cli. lib/health (the terminus indicator)
+ * and lib/socket-io (the socket.io adapter) are entry points of their own: they load optional
+ * peers, which nothing reachable from lib/index.ts may import. lib/cli (the operators' command)
+ * sits above the root: it uses the module through lib/index.ts, and nothing imports it.
  */
 const LAYERS = [
   'errors',
@@ -23,7 +24,11 @@ const LAYERS = [
   'express',
   'health',
   'socket-io',
+  'cli',
 ];
+
+/** Layers above the module files at lib/'s root, which they may import (lib/index.ts). */
+const ABOVE_ROOT = ['cli'];
 
 /** Optional peer dependencies, by the entry point (lib/<folder>) that alone may load them. */
 const OPTIONAL_PEERS = {
@@ -44,24 +49,30 @@ const optionalPeersOutside = (folder) =>
 
 /**
  * A layer's rule for its files at `depth` below lib/<layer> (0: directly in it, 1: in a subfolder,
- * as lib/store/redis): no import from a later layer, nor from the module files at lib/'s root.
+ * as lib/store/redis): no import from a later layer, nor from the module files at lib/'s root; a
+ * layer above the root imports the lib through lib/index.ts only.
  */
 const layerRule = (layer, i, depth) => {
   const up = '../'.repeat(depth + 1);
+  const pattern = ABOVE_ROOT.includes(layer)
+    ? {
+        group: [
+          ...LAYERS.slice(0, i).map((lower) => `${up}${lower}/*`),
+          `${up}*.js`,
+          `!${up}index.js`,
+        ],
+        message: `lib/${layer} sits above the module: it uses the lib through lib/index.ts only`,
+      }
+    : {
+        group: [...LAYERS.slice(i + 1).map((higher) => `${up}${higher}/*`), `${up}*.js`],
+        message: `lib/${layer} sits below that folder: import only from ${LAYERS.slice(0, i).join(', ') || 'no other folder'} (see eslint.config.mjs)`,
+      };
   return {
     files: [depth === 0 ? `lib/${layer}/*.ts` : `lib/${layer}/*/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
-        {
-          paths: optionalPeersOutside(layer),
-          patterns: [
-            {
-              group: [...LAYERS.slice(i + 1).map((higher) => `${up}${higher}/*`), `${up}*.js`],
-              message: `lib/${layer} sits below that folder: import only from ${LAYERS.slice(0, i).join(', ') || 'no other folder'} (see eslint.config.mjs)`,
-            },
-          ],
-        },
+        { paths: optionalPeersOutside(layer), patterns: [pattern] },
       ],
     },
   };
@@ -96,10 +107,16 @@ export default tseslint.config(
         'error',
         {
           paths: optionalPeersOutside(undefined),
-          patterns: Object.keys(OPTIONAL_PEERS).map((entry) => ({
-            group: [`./${entry}/*`],
-            message: `lib/${entry} loads optional peers: only its own entry point may import it`,
-          })),
+          patterns: [
+            ...Object.keys(OPTIONAL_PEERS).map((entry) => ({
+              group: [`./${entry}/*`],
+              message: `lib/${entry} loads optional peers: only its own entry point may import it`,
+            })),
+            ...ABOVE_ROOT.map((layer) => ({
+              group: [`./${layer}/*`],
+              message: `lib/${layer} sits above the module files: they may not import it`,
+            })),
+          ],
         },
       ],
     },

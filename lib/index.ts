@@ -38,6 +38,12 @@ export type {
   TenantSessionStore,
 } from './session/tenant-session-store.interface.js';
 export type { ListedSession } from './session/session-listing.js';
+export {
+  SessionStatsService,
+  type DeploymentStats,
+  type TenantStats,
+} from './session/session-stats.service.js';
+export type { ServerMemory } from './store/session-backend.interface.js';
 
 export { SessionLoginService, type LoginOptions } from './identity/session-login.service.js';
 export { SessionRevocationService } from './revocation/session-revocation.service.js';

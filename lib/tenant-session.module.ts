@@ -25,6 +25,7 @@ import { SessionCap } from './revocation/session-cap.js';
 import { SessionRevocationService } from './revocation/session-revocation.service.js';
 import { SessionRevoker } from './revocation/session-revoker.js';
 import { SessionLifecycle } from './session/session-lifecycle.js';
+import { SessionStatsService } from './session/session-stats.service.js';
 import { TenantSessionRegistry } from './session/tenant-session.registry.js';
 import { Deployments } from './store/deployments.js';
 import { connectDeployments } from './store/deployments.factory.js';
@@ -76,6 +77,7 @@ import {
     SessionSockets,
     TenantSessionRegistry,
     SessionRevocationService,
+    SessionStatsService,
     SessionLoginService,
     SessionAuthGuard,
     RecentLoginGuard,
@@ -87,6 +89,7 @@ import {
     Deployments,
     TenantSessionRegistry,
     SessionRevocationService,
+    SessionStatsService,
     SessionLoginService,
     SessionAuthGuard,
     RecentLoginGuard,

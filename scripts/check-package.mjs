@@ -2,7 +2,8 @@
 // app and a fresh CommonJS app (Node's require(esm)), each outside this tree so nothing resolves
 // from our own node_modules, and runs both against a throwaway redis-server: log in over HTTP,
 // read a guarded route with the returned cookie, find the session and its index in Redis. Then
-// type-checks README.md's TypeScript quick start, as written, in the fresh ES module app.
+// runs the package's CLI with npx (its help, then a listing and a revocation of that session),
+// and type-checks README.md's TypeScript quick start, as written, in the fresh ES module app.
 // Plain Node and npm (and redis-server, redis-cli), nothing else.
 //
 // Usage: node scripts/check-package.mjs   (KEEP_CHECK_DIRS=1 keeps the temp apps)
@@ -81,6 +82,9 @@ try {
     }
     step(`${app.name} (${app.kind}): ${output.trim().split('\n').at(-1)}`);
   }
+
+  await checkCli(join(work, 'esm-app'), redis.url, secret);
+  step("npx nestjs-tenant-session: --help, sessions list and revoke of the last app's login");
 
   await checkQuickStart(join(work, 'esm-app'));
   step("README.md's quick start compiles (tsc --noEmit, strict)");
@@ -249,6 +253,35 @@ main().catch((error) => {
   process.exitCode = 1;
 });
 `;
+}
+
+/**
+ * The installed `bin` as an operator runs it (`npx nestjs-tenant-session`, shebang and all):
+ * its help, then the session the last app left for alice, listed (id masked) and revoked.
+ * @param {string} dir
+ * @param {string} redisUrl
+ * @param {string} secret
+ */
+async function checkCli(dir, redisUrl, secret) {
+  const cli = (...args) =>
+    run('npx', ['nestjs-tenant-session', ...args], { cwd: dir, env: cleanEnv });
+  const help = await cli('--help');
+  for (const command of ['sessions', 'revoke', 'revoke-tenant', 'stats']) {
+    if (!help.includes(command)) throw new Error(`the CLI's help lacks ${command}:\n${help}`);
+  }
+  await writeFile(
+    join(dir, 'tenant-session.config.mjs'),
+    `export default ${JSON.stringify({ secret, redis: redisUrl })};\n`,
+  );
+  const common = ['--config', 'tenant-session.config.mjs', '--json'];
+  const listed = JSON.parse(
+    await cli(...common, 'sessions', 'list', '--tenant', 'acme', '--user', 'alice'),
+  );
+  if (listed.total !== 1 || !/^.{4}…$/.test(listed.sessions[0]?.id)) {
+    throw new Error(`the CLI listed ${JSON.stringify(listed)}, not alice's one session, masked`);
+  }
+  const revoked = JSON.parse(await cli(...common, 'revoke', '--tenant', 'acme', '--user', 'alice'));
+  if (revoked.revoked !== 1) throw new Error(`the CLI revoked ${JSON.stringify(revoked)}`);
 }
 
 /**

@@ -6,7 +6,7 @@ import { sessionHandle } from '../session/session-handle.js';
 import { deadlineOfSessionId } from '../session/session-id.js';
 import type { SessionRequest } from '../session/session-request.js';
 import { TenantSessionRegistry } from '../session/tenant-session.registry.js';
-import { OperationBudget } from '../store/operation-budget.js';
+import { OperationBudget, RoundTripBudget } from '../store/operation-budget.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
 import { checkUserId } from '../user-index/user-id.js';
 import type { ActiveSession } from './active-session.interface.js';
@@ -95,11 +95,15 @@ export class SessionRevocationService {
     return this.revoker.revokeUser(tenant, userId, 'others', this.budget(), req.sessionID);
   }
 
-  /** Revokes every session of a tenant, scanning only that tenant's keys (off-boarding). */
+  /**
+   * Revokes every session of a tenant, scanning only that tenant's keys (off-boarding). The scan
+   * walks the whole keyspace, so each round trip has the operation timeout, not the whole walk.
+   */
   async revokeTenant(tenantId: string): Promise<number> {
     const tenant = await this.registry.get(assertTenantId(tenantId));
     const patterns = tenant.keys.scanPatterns();
-    const removed = await tenant.backend.keys.removeMatching(patterns, this.budget(), true);
+    const budget = new RoundTripBudget(this.options.operationTimeoutMs);
+    const removed = await tenant.backend.keys.removeMatching(patterns, budget, true);
     this.registry.forget(tenant.tenant);
     await this.revoker.emit(tenant.tenant, 'tenant', removed);
     return removed;

@@ -1,4 +1,4 @@
-import { escapeGlob, TenantKeys } from './keys.js';
+import { escapeGlob, TenantKeyFamily, TenantKeys } from './keys.js';
 
 describe('TenantKeys', () => {
   const templates = {
@@ -29,5 +29,24 @@ describe('TenantKeys', () => {
     expect(keys.sidOf('sessions:acme:shop:abc')).toBe('abc');
     expect(keys.sidOf('sessions:acme:shop2:abc')).toBeUndefined();
     expect(keys.sidOf('sessions-index:acme:shop:alice')).toBeUndefined();
+  });
+});
+
+describe('TenantKeyFamily', () => {
+  it("finds every tenant's keys of one app and names the tenant of each", () => {
+    const sessions = new TenantKeyFamily('sessions:{tenant}:{app}:', 'shop');
+    expect(sessions.pattern).toBe('sessions:*:shop:*');
+    expect(sessions.tenantOf('sessions:acme:shop:abc')).toBe('acme');
+    expect(sessions.tenantOf('sessions:acme:shop2:abc')).toBeUndefined();
+    expect(sessions.tenantOf('sessions:a:b:shop:abc')).toBeUndefined();
+    expect(sessions.tenantOf('sessions-index:acme:shop:alice')).toBeUndefined();
+  });
+
+  it('reads a template that names the tenant twice, or glob and regex characters', () => {
+    const family = new TenantKeyFamily('s[{tenant}].{app}/{tenant}:', 'x');
+    expect(family.pattern).toBe('s\\[*\\].x/*:*');
+    expect(family.tenantOf('s[acme].x/acme:sid')).toBe('acme');
+    expect(family.tenantOf('s[acme].x/globex:sid')).toBeUndefined();
+    expect(family.tenantOf('s[acme]-x/acme:sid')).toBeUndefined();
   });
 });

@@ -56,3 +56,30 @@ function render(template: string, tenant: string, app: string): string {
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
+
+/**
+ * One key family (a key template) of every tenant of one app: the SCAN pattern that finds their
+ * keys, and the tenant each key belongs to, for statistics across tenants. Unambiguous because
+ * the templates are checked (options/key-templates.ts): every placeholder is followed by a
+ * separator ids cannot contain, and the two families cannot overlap.
+ */
+export class TenantKeyFamily {
+  readonly pattern: string;
+  private readonly tenantOfKey: RegExp;
+
+  constructor(template: string, app: string) {
+    const rendered = template.replaceAll('{app}', app).split('{tenant}');
+    this.pattern = rendered.map(escapeGlob).join('*') + '*';
+    const [head, ...rest] = rendered.map(escapeRegExp);
+    this.tenantOfKey = new RegExp(`^${head}([a-z0-9-]+)${rest.join('\\1')}`);
+  }
+
+  /** The tenant whose key this is, else undefined (a key of another app or family). */
+  tenantOf(key: string): string | undefined {
+    return this.tenantOfKey.exec(key)?.[1];
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

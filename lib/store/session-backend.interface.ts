@@ -3,6 +3,17 @@ import type { OperationBudget } from './operation-budget.js';
 import type { SessionKeyStore } from './session-key-store.interface.js';
 import type { UserIndexStore } from './user-index-store.interface.js';
 
+/** One Redis server's memory, as `INFO memory` reports it. */
+export interface ServerMemory {
+  /** `host:port` of the server (a Cluster master, or the one server). */
+  server: string;
+  usedBytes: number;
+  /** `maxmemory`; 0: no limit. */
+  maxBytes: number;
+  /** `maxmemory-policy`. */
+  policy: string;
+}
+
 /** What a backend is, beside its keys and indexes: a clock, a connection, a life. */
 export interface BackendLifecycle {
   /**
@@ -16,6 +27,8 @@ export interface BackendLifecycle {
   ready(timeoutMs: number): Promise<boolean>;
   /** Checks that the store answers now (PING on every Redis master), for health checks. */
   ping(budget: OperationBudget): Promise<void>;
+  /** The memory of every Redis master (none for the in-process backend), for statistics. */
+  memory(budget: OperationBudget): Promise<ServerMemory[]>;
   close(): Promise<void>;
   /** The connection session events travel through, on backends that have one (Redis). */
   readonly pubSubClient?: Redis | Cluster;

@@ -241,6 +241,24 @@ describe('SessionRevocationService (real Redis)', () => {
       expect((await t.sessions.list('globex', 'alice')).sessions).toHaveLength(1);
     });
 
+    it('off-boarding a tenant completes on a keyspace that takes longer to scan than one operation timeout', async () => {
+      await start({ appName: 'shop', operationTimeoutMs: 100 });
+      const alice = await loginAs('alice', 'acme.test');
+      // 400,000 keys of others: 400 SCAN round trips, together well over 100 ms, each far under.
+      await redis.eval(
+        "for i = 1, tonumber(ARGV[1]) do redis.call('SET', 'others:' .. i, 'x') end",
+        0,
+        400_000,
+      );
+      const started = performance.now();
+
+      expect(await t.sessions.revokeTenant('acme')).toBe(2);
+
+      expect(performance.now() - started).toBeGreaterThan(100);
+      expect((await alice.get('/me')).status).toBe(401);
+      expect(await redis.dbsize()).toBe(400_000);
+    }, 30_000);
+
     it('off-boarding a tenant removes its keys only', async () => {
       await start();
       await loginAs('alice', 'acme.test');

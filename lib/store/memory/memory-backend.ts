@@ -1,5 +1,9 @@
 import type { OperationBudget } from '../operation-budget.js';
-import type { BackendLifecycle, SessionBackend } from '../session-backend.interface.js';
+import type {
+  BackendLifecycle,
+  ServerMemory,
+  SessionBackend,
+} from '../session-backend.interface.js';
 import { MemorySessionKeys } from './memory-session-keys.js';
 import { MemoryTables, preciseNow } from './memory-tables.js';
 import { MemoryUserIndexes } from './memory-user-indexes.js';
@@ -33,6 +37,12 @@ export class MemoryBackend implements SessionBackend, BackendLifecycle {
 
   async ping(budget: OperationBudget): Promise<void> {
     this.tables.start(budget);
+  }
+
+  /** No Redis server: its data is part of this process's heap. */
+  async memory(budget: OperationBudget): Promise<ServerMemory[]> {
+    this.tables.start(budget);
+    return [];
   }
 
   async close(): Promise<void> {

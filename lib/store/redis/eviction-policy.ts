@@ -1,3 +1,5 @@
+import { infoField } from './redis-info.js';
+
 /**
  * Whether a Redis server may evict the per-user indexes. Index keys carry a TTL (they expire
  * with their last lease), so every `volatile-*` policy can pick them as well as every
@@ -6,8 +8,7 @@
  * Returns the unsafe policy, or undefined when indexes cannot be evicted.
  */
 export function unsafeEvictionPolicy(infoMemory: string): string | undefined {
-  const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(infoMemory)?.[1]?.trim();
-  const maxmemory = Number(field('maxmemory') ?? '0');
-  const policy = field('maxmemory_policy') ?? 'noeviction';
+  const maxmemory = Number(infoField(infoMemory, 'maxmemory') ?? '0');
+  const policy = infoField(infoMemory, 'maxmemory_policy') ?? 'noeviction';
   return maxmemory > 0 && policy !== 'noeviction' ? policy : undefined;
 }

@@ -3,10 +3,15 @@ import { SessionStoreUnavailableException } from '../../errors/session-store-una
 import type { TenantSessionDurability } from '../../options/tenant-session-options.interface.js';
 import type { OperationBudget } from '../operation-budget.js';
 import { LEASE, READ } from '../scripts.js';
-import type { BackendLifecycle, SessionBackend } from '../session-backend.interface.js';
+import type {
+  BackendLifecycle,
+  ServerMemory,
+  SessionBackend,
+} from '../session-backend.interface.js';
 import type { SessionKeyStore } from '../session-key-store.interface.js';
 import type { UserIndexStore } from '../user-index-store.interface.js';
 import { mastersOf } from './redis-masters.js';
+import { serverMemory } from './redis-info.js';
 import { RedisRoundTrips } from './redis-round-trips.js';
 import { RedisServerWatch } from './redis-server-watch.js';
 import { RedisSessionKeys } from './redis-session-keys.js';
@@ -118,6 +123,14 @@ export class RedisBackend implements SessionBackend, BackendLifecycle {
       }
       await Promise.all(masters.map((node) => node.ping()));
     }, budget);
+  }
+
+  /** `INFO memory` of every master, in one round trip each, side by side. */
+  async memory(budget: OperationBudget): Promise<ServerMemory[]> {
+    return this.trips.run(
+      () => Promise.all(mastersOf(this.pubSubClient).map(serverMemory)),
+      budget,
+    );
   }
 
   async close(): Promise<void> {

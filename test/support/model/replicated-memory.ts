@@ -27,6 +27,7 @@ export class ReplicatedMemory {
       earliestNow: () => this.primary.earliestNow(),
       ready: () => this.primary.ready(),
       ping: (budget) => this.primary.ping(budget),
+      memory: (budget) => this.primary.memory(budget),
       close: () => this.primary.close(),
     },
   };

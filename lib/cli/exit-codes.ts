@@ -1,0 +1,26 @@
+/**
+ * The CLI's exit codes (docs/cli.md lists them), and the errors that choose one: scripts and
+ * runbooks branch on them, so each cause has its own.
+ */
+export const ExitCode = {
+  /** Done. */
+  ok: 0,
+  /** Failed: an unexpected error, or a confirmation declined. */
+  failure: 1,
+  /** Bad arguments, options or configuration file: nothing was done. */
+  usage: 2,
+  /** Redis did not answer (down, unreachable, too slow, too few replicas): retry later. */
+  redisUnavailable: 3,
+} as const;
+
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** A mistake in how the CLI was called or configured (exit code 2). */
+export class CliUsageError extends Error {
+  readonly code = 'USAGE';
+}
+
+/** The operator declined a confirmation (exit code 1): nothing was done. */
+export class CliDeclinedError extends Error {
+  readonly code = 'DECLINED';
+}
