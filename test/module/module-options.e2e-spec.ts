@@ -371,7 +371,11 @@ describe('module configuration', () => {
 
   it('refuses at start-up the express-session options it does not honour, and unknown keys, from forRoot and forRootAsync', async () => {
     // As an app migrating from session({ ... }) holds them: in a variable, no excess-property check.
-    const expressSessionStyle = { name: 'connect.sid', resave: false, cookie: { maxAge: 120_000 } };
+    const expressSessionStyle = {
+      name: 'connect.sid',
+      resave: false,
+      cookie: { httpOnly: true, maxAge: 120_000 },
+    };
     await expect(createTestApp({ appName: 'ok', ...expressSessionStyle })).rejects.toThrow(
       /`name` .*`cookieName`.*; `resave` .*; `cookie\.maxAge` .*`idleTtl`/,
     );
