@@ -2,9 +2,9 @@ import { All, Controller, Param, Req, Res } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { RedisStore } from 'connect-redis';
 import express, { type Request, type Response } from 'express';
-import session from 'express-session';
+import session, { type Store } from 'express-session';
 import { Redis } from 'ioredis';
-import { TenantSessionModule } from 'nestjs-tenant-session';
+import { TenantSessionModule, TenantSessionRegistry } from 'nestjs-tenant-session';
 import { startTestingApp, type RunningTestingApp } from '../support/testing-app.js';
 import { TEST_SECRET } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -89,6 +89,8 @@ interface Settings {
 interface Side {
   http: Parameters<typeof Visitor.prototype.on>[0];
   key(sid: string): string;
+  /** The store express-session calls (the tenant's, on the module's side). */
+  store(): Promise<Store>;
   close(): Promise<void>;
 }
 
@@ -96,11 +98,12 @@ let apps = 0;
 
 function expressSessionApp(client: Redis, settings: Settings): Side {
   const prefix = `sessions:acme:parity-es-${++apps}:`;
+  const store = new RedisStore({ client, prefix });
   const app = express();
   app.use(presetSession);
   app.use(
     session({
-      store: new RedisStore({ client, prefix }),
+      store,
       secret: TEST_SECRET,
       name: 'sid',
       resave: false,
@@ -118,7 +121,12 @@ function expressSessionApp(client: Redis, settings: Settings): Side {
   );
   const handlers = routes(changer(client, (sid) => prefix + sid));
   app.all('/parity/:route', (req, res) => handlers[req.params.route as string]!(req, res));
-  return { http: app, key: (sid) => prefix + sid, close: async () => undefined };
+  return {
+    http: app,
+    key: (sid) => prefix + sid,
+    store: async () => store,
+    close: async () => undefined,
+  };
 }
 
 async function moduleApp(client: Redis, settings: Settings): Promise<Side> {
@@ -143,6 +151,7 @@ async function moduleApp(client: Redis, settings: Settings): Promise<Side> {
   return {
     http: running.http,
     key,
+    store: () => running.app.get(TenantSessionRegistry).store('acme') as Promise<Store>,
     close: running.close,
   };
 }
@@ -286,6 +295,28 @@ describe('parity with express-session + connect-redis', () => {
     // Ours: the tenant's session replaces it, so guards, logins and revocation see the session
     // the tenant's store holds (see docs/express-session-compatibility.md).
     expect(module.body).toEqual({});
+  });
+
+  it("the store's get and destroy: express-session calls overrides of them, the module does not", async () => {
+    await start({ rolling: true, saveUninitialized: false });
+    const [module, expressSession] = await Promise.all(pair.map((side) => side.store()));
+    const calls = (store: Store) => {
+      const seen: string[] = [];
+      for (const method of ['get', 'destroy'] as const) {
+        const original = store[method].bind(store) as (...args: unknown[]) => unknown;
+        store[method] = ((...args: unknown[]) => {
+          seen.push(method);
+          return original(...args);
+        }) as never;
+      }
+      return seen;
+    };
+    const [moduleCalls, expressSessionCalls] = [calls(module), calls(expressSession)];
+    await both('regenerate', await visitors('write'));
+    expect(expressSessionCalls).toEqual(['get', 'destroy']);
+    // Ours: the request path loads and regenerates on the request's Redis budget, with the
+    // revocation check, not through the store's public methods (which other callers use).
+    expect(moduleCalls).toEqual([]);
   });
 });
 
