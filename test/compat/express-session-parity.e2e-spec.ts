@@ -1,4 +1,4 @@
-import { All, Controller, Param, Req, Res } from '@nestjs/common';
+import { All, Controller, Param, Req, Res, type LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { RedisStore } from 'connect-redis';
 import express, { type Request, type Response } from 'express';
@@ -129,6 +129,14 @@ function expressSessionApp(client: Redis, settings: Settings): Side {
   };
 }
 
+/** What the module's side logged as warnings. */
+const warnings: string[] = [];
+const logger: LoggerService = {
+  log: () => undefined,
+  error: () => undefined,
+  warn: (message: string) => void warnings.push(message),
+};
+
 async function moduleApp(client: Redis, settings: Settings): Promise<Side> {
   const appName = `parity-m-${++apps}`;
   const key = (sid: string) => `sessions:acme:${appName}:${sid}`;
@@ -146,6 +154,7 @@ async function moduleApp(client: Redis, settings: Settings): Promise<Side> {
     controllers: [parityController(routes(changer(client, key)))],
   }).compile();
   const running: RunningTestingApp = await startTestingApp(moduleRef, {
+    logger,
     beforeInit: (app) => app.use(presetSession),
   });
   return {
@@ -288,13 +297,18 @@ describe('parity with express-session + connect-redis', () => {
     expect(module).toEqual(expressSession);
   });
 
-  it('a req.session set by earlier middleware: express-session keeps it, the module does not', async () => {
+  it('a req.session set by earlier middleware: express-session keeps it, the module replaces it and warns', async () => {
     await start({ rolling: true, saveUninitialized: false });
-    const [module, expressSession] = await both('preset', await visitors());
-    expect(expressSession.body).toEqual({ preset: true });
+    warnings.length = 0;
+    const [module, expressSession] = await both('nothing', await visitors());
+    expect(warnings).toEqual([]);
+    const [preset, expressSessionPreset] = await both('preset', await visitors());
+    expect(expressSessionPreset.body).toEqual({ preset: true });
     // Ours: the tenant's session replaces it, so guards, logins and revocation see the session
-    // the tenant's store holds (see docs/express-session-compatibility.md).
-    expect(module.body).toEqual({});
+    // the tenant's store holds, and the log says so (see docs/express-session-compatibility.md).
+    expect(preset.body).toEqual({});
+    expect(warnings).toEqual([expect.stringMatching(/req\.session was already set .* replaced/)]);
+    expect([module.setCookie, expressSession.setCookie]).toEqual([null, null]);
   });
 
   it("the store's get and destroy: express-session calls overrides of them, the module does not", async () => {
