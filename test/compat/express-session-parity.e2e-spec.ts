@@ -21,7 +21,7 @@ import { Visitor } from '../support/visitor.js';
 const IDLE_TTL = 120;
 const HOST = 'acme.test';
 
-type Route = (req: Request, res: Response) => void | Promise<void>;
+type Route = (req: Request, res: Response) => unknown;
 
 /**
  * The handlers both apps run on `req.session`, by name (`GET /parity/<name>`); `changeElsewhere`
