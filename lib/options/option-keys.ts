@@ -65,12 +65,13 @@ const TENANT_SETTINGS_KEYS = Object.keys({
   trustedOrigins: true,
 } satisfies Record<keyof TenantSessionSettings, true>);
 
-/** express-session's cookie options as a tenant's settings spell them. */
+/** express-session options, and a tenant's own equivalents of them. */
 const TENANT_EQUIVALENTS: Readonly<Record<string, string>> = {
   ...EXPRESS_SESSION_EQUIVALENTS,
   name: 'the cookie name is `cookieName`',
   cookie: 'a tenant sets `cookieName` and `cookieDomain`; other attributes are module-wide',
   domain: 'the cookie domain is `cookieDomain`',
+  store: 'a tenant is placed on a Redis deployment with `deployment` (a name from `deployments`)',
   maxAge: COOKIE_EQUIVALENTS.maxAge!,
 };
 
