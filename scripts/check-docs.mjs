@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { blockFileName, fencedBlocks } from './doc-blocks.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Page path -> the anchors of its headings. */
@@ -107,7 +108,7 @@ try {
           fragments++;
           continue;
         }
-        const file = /^\/\/ ([\w.-]+\.ts)\s*$/.exec(block.code.split('\n')[0])?.[1];
+        const file = blockFileName(block.code);
         const target = file ?? `block-${++unnamed}.ts`;
         if (files.has(join(dir, target))) {
           report(`${name}:${block.line}`, `a second block named ${target} on this page`);
@@ -270,24 +271,4 @@ async function pages() {
   };
   await walk(join(root, 'docs'));
   return found.sort();
-}
-
-/**
- * The fenced blocks of a Markdown page, with the line (1-based) of their first code line.
- * @returns {{ info: string, code: string, line: number }[]}
- */
-function fencedBlocks(markdown) {
-  const blocks = [];
-  const lines = markdown.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(`{3,})(.*)$/.exec(lines[i]);
-    if (!open) continue;
-    const end = lines.findIndex(
-      (line, j) => j > i && line.startsWith(open[1]) && !line.slice(open[1].length).trim(),
-    );
-    if (end === -1) throw new Error(`line ${i + 1}: a fenced block is never closed`);
-    blocks.push({ info: open[2].trim(), code: lines.slice(i + 1, end).join('\n'), line: i + 2 });
-    i = end;
-  }
-  return blocks;
 }

@@ -19,6 +19,17 @@ import { clientOf, isSecureRequest } from './express-request.js';
 import { commitOnResponse } from './response-commit.js';
 import { OperationBudget } from '../store/operation-budget.js';
 import { TenantIdentifier } from '../tenancy/tenant-identifier.js';
+import { ThrottledLogger } from '../util/throttled-logger.js';
+
+/**
+ * Said when `req.session` is set before the tenant's session loads. express-session leaves such a
+ * session alone; here the tenant's session replaces it, so guards, logins and revocation see the
+ * session the tenant's store holds. It is usually another session middleware still in `main.ts`,
+ * whose end-of-response save would then run on the tenant's session too.
+ */
+const SESSION_ALREADY_SET =
+  "req.session was already set when the tenant's session loaded, and was replaced: is another " +
+  'session middleware (app.use(session(...))) still running before this module?';
 
 /**
  * The request's entry point, once per request: resolve the tenant (an unknown one ends here,
@@ -31,6 +42,8 @@ import { TenantIdentifier } from '../tenancy/tenant-identifier.js';
  */
 @Injectable()
 export class TenantSessionMiddleware implements NestMiddleware {
+  private readonly log = new ThrottledLogger('TenantSession', 60_000);
+
   constructor(
     private readonly identifier: TenantIdentifier,
     private readonly registry: TenantSessionRegistry,
@@ -53,6 +66,7 @@ export class TenantSessionMiddleware implements NestMiddleware {
     });
     const dropping = tenant.cookie.dropDuplicates(req, budget);
     if (dropping) await dropping;
+    if (req.session !== undefined) this.log.warn(SESSION_ALREADY_SET);
     const commit = await tenant.loader.load(req, req.originalUrl, budget);
     if (commit) commitOnResponse(req, res, commit);
     if (csrf?.tokenHeader && !isValidCsrfToken(req, req.get(csrf.tokenHeader))) {

@@ -1,4 +1,5 @@
 import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
+import { checkNestedKeys } from './option-keys.js';
 import type { CsrfOptions } from './tenant-session-options.interface.js';
 
 /** The CSRF defence as the middleware applies it. */
@@ -21,6 +22,7 @@ export function resolveCsrf(option: false | CsrfOptions | undefined): ResolvedCs
       'csrf must be false or an object such as { trustedOrigins: [...], token: true }',
     );
   }
+  if (option) checkNestedKeys('csrf', option, ['trustedOrigins', 'token']);
   return {
     trustedOrigins: checkTrustedOrigins('csrf.trustedOrigins', option?.trustedOrigins),
     tokenHeader: tokenHeader(option?.token),
@@ -65,6 +67,9 @@ function parseUrl(value: unknown): URL | undefined {
 function tokenHeader(token: CsrfOptions['token']): string | undefined {
   if (token === undefined || token === false) return undefined;
   if (token === true) return DEFAULT_TOKEN_HEADER;
+  if (typeof token === 'object' && token !== null) {
+    checkNestedKeys('csrf.token', token, ['headerName']);
+  }
   const name: unknown =
     typeof token === 'object' && token !== null
       ? (token.headerName ?? DEFAULT_TOKEN_HEADER)

@@ -9,6 +9,7 @@ import { checkCookiePrefix } from './cookie-prefix.js';
 import { checkTrustedOrigins, resolveCsrf, type ResolvedCsrf } from './csrf-options.js';
 import { checkDeploymentName, checkDeployments } from './deployments-option.js';
 import { checkKeyTemplates } from './key-templates.js';
+import { checkModuleOptionKeys, checkNestedKeys, checkTenantSettingsKeys } from './option-keys.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
 import { MAX_SESSION_AGE_SECONDS } from './session-age-limit.js';
@@ -80,6 +81,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
   if (!options || !options.tenant) {
     throw new InvalidTenantSessionOptionsError('tenant: a tenant resolution strategy is required');
   }
+  checkModuleOptionKeys(options);
   const appName = options.appName ?? 'app';
   if (normalizeTenantId(appName) !== appName) {
     throw new InvalidTenantSessionOptionsError(
@@ -171,6 +173,10 @@ export function checkTenantSettings(
   defaults: Pick<ResolvedOptions, 'cookieName' | 'cookie' | 'deployments'>,
 ): void {
   const where = `tenantSettings[${tenant}]`;
+  if (settings !== undefined && (typeof settings !== 'object' || settings === null)) {
+    throw new InvalidTenantSessionOptionsError(`${where} must be an object of settings`);
+  }
+  if (settings) checkTenantSettingsKeys(where, settings);
   checkDeploymentName(where, settings?.deployment, defaults.deployments);
   if (settings?.secret !== undefined) checkSecrets(settings.secret, where);
   for (const name of ['idleTtl', 'absoluteLifetime'] as const) {
@@ -195,6 +201,7 @@ function checkNearCache(
   if (nearCache !== true && (typeof nearCache !== 'object' || nearCache === null)) {
     throw new InvalidTenantSessionOptionsError('nearCache must be true, false or { maxEntries }');
   }
+  if (nearCache !== true) checkNestedKeys('nearCache', nearCache, ['maxEntries']);
   const maxEntries = nearCache === true ? undefined : nearCache.maxEntries;
   return {
     maxEntries: positiveInteger('nearCache.maxEntries', maxEntries ?? DEFAULT_NEAR_CACHE_ENTRIES),
@@ -216,6 +223,7 @@ function checkDurability(
       'durability must be { replicas, timeoutMs }, e.g. { replicas: 1, timeoutMs: 200 }',
     );
   }
+  checkNestedKeys('durability', durability, ['replicas', 'timeoutMs']);
   if (redis.kind === 'embedded') {
     throw new InvalidTenantSessionOptionsError(
       'durability needs Redis with replicas: pass `redis` (Sentinel or Cluster), or leave durability out',

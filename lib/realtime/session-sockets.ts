@@ -11,7 +11,7 @@ import { OperationBudget } from '../store/operation-budget.js';
 import { TenantIdentifier } from '../tenancy/tenant-identifier.js';
 import type { SessionEvent } from './session-event.js';
 import type { SessionEventBus } from './session-event-bus.interface.js';
-import { SocketWatches, type Watch } from './socket-watches.js';
+import { endReasonOf, SocketWatches, type Watch } from './socket-watches.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import {
   getSocketSession,
@@ -149,7 +149,7 @@ export class SessionSockets implements OnApplicationShutdown {
       for (const watch of this.watches.ofTenant(event.tenant)) this.end(watch, 'revoked');
       return;
     }
-    const reason: SessionEndReason = event.type === 'logout' ? 'logout' : 'revoked';
+    const reason = endReasonOf(event);
     for (const handle of event.sessions) {
       const watch = this.watches.get(event.tenant, handle);
       if (watch) this.end(watch, reason);
@@ -198,8 +198,9 @@ export class SessionSockets implements OnApplicationShutdown {
   private apply(watch: Watch, stored: SessionSnapshot | undefined, readAt: number): void {
     if (watch.ended) return;
     if (stored === undefined) {
-      // Gone: past its expiry it expired, otherwise it was ended (an event this instance missed).
-      return this.end(watch, readAt >= watch.expiresAt ? 'expired' : 'revoked');
+      // Past its expiry it expired; before, an event heard lately says why, else nobody said.
+      if (readAt >= watch.expiresAt) return this.end(watch, 'expired');
+      return this.end(watch, this.watches.recentReason(watch) ?? 'gone');
     }
     if (stored.userId !== watch.userId) return this.end(watch, 'logout');
     for (const socket of watch.sockets) {

@@ -4,8 +4,13 @@ import type { IncomingMessage } from 'node:http';
 /** The event a socket gets just before it is disconnected because its session ended. */
 export const SESSION_ENDED_EVENT = 'session:ended';
 
-/** Why a socket's session ended: revoked (by anyone, on any instance), logged out, or idle too long. */
-export type SessionEndReason = 'revoked' | 'logout' | 'expired';
+/**
+ * Why a socket's session ended: revoked (by anyone, on any instance), logged out, idle too long,
+ * or gone: no longer in Redis before its expiry, with no revocation or logout heard of (Redis
+ * lost it, restarted empty or failed over with lost writes; another service deleted it; or the
+ * news went past while this instance's subscriber was cut off).
+ */
+export type SessionEndReason = 'revoked' | 'logout' | 'expired' | 'gone';
 
 /** The payload of `session:ended`, for the client to show. */
 export interface SessionEndedMessage {

@@ -134,4 +134,37 @@ describe('SocketWatches', () => {
       expect(watches.endedSince(a, readAt)).toBe(true);
     });
   });
+
+  describe("recentReason: what the latest event for a watch's user or tenant announced", () => {
+    const userRevoked = (tenant: string, userId: string): SessionEvent => ({
+      type: 'revoked',
+      tenant,
+      userId,
+      sessions: [],
+      reason: 'user',
+      revoked: 1,
+      at: new Date(),
+    });
+
+    it('is undefined when no event came: the session went without a word', () => {
+      const watches = new SocketWatches();
+      watches.remember(logout('acme', 'bob'));
+      expect(watches.recentReason(watch('acme', 'h1', 'alice'))).toBeUndefined();
+    });
+
+    it("is the latest event's end, whether for the user or the whole tenant", async () => {
+      const watches = new SocketWatches();
+      const a = watch('acme', 'h1', 'alice');
+      watches.remember(logout('acme', 'alice'));
+      expect(watches.recentReason(a)).toBe('logout');
+      await sleep(2);
+      watches.remember(userRevoked('acme', 'alice'));
+      expect(watches.recentReason(a)).toBe('revoked');
+      await sleep(2);
+      watches.remember(logout('acme', 'alice'));
+      await sleep(2);
+      watches.remember(tenantRevoked('acme'));
+      expect(watches.recentReason(a)).toBe('revoked');
+    });
+  });
 });

@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { SessionEvent } from './session-event.js';
-import type { SessionSocket } from './socket-session.js';
+import type { SessionEndReason, SessionSocket } from './socket-session.js';
 
-/** A logged-in session with sockets on this instance. */
 /** A logged-in session with sockets on this instance. */
 export interface Watch {
   tenant: string;
@@ -30,9 +29,9 @@ export class SocketWatches {
   private readonly byTenant = new Map<string, Set<Watch>>();
   /**
    * When this instance last received an event per user (`<tenant>/<userId>`) or tenant-wide
-   * (`<tenant>`); oldest first.
+   * (`<tenant>`), and the end it announced; oldest first.
    */
-  private readonly recentEnds = new Map<string, number>();
+  private readonly recentEnds = new Map<string, { at: number; reason: SessionEndReason }>();
 
   get(tenant: string, handle: string): Watch | undefined {
     return this.byHandle.get(watchKey(tenant, handle));
@@ -75,21 +74,40 @@ export class SocketWatches {
   /** An event arrived for its user (or tenant). */
   remember(event: SessionEvent): void {
     const now = performance.now();
-    for (const [key, at] of this.recentEnds) {
+    for (const [key, { at }] of this.recentEnds) {
       if (now - at <= RECENT_END_MS) break;
       this.recentEnds.delete(key);
     }
     const key = event.userId === undefined ? event.tenant : userKey(event.tenant, event.userId);
     this.recentEnds.delete(key); // re-inserted last: the map stays in time order
-    this.recentEnds.set(key, now);
+    this.recentEnds.set(key, { at: now, reason: endReasonOf(event) });
   }
 
   /** Whether an event for the watch's user or tenant arrived since `readAt`. */
   endedSince(watch: Watch, readAt: number): boolean {
-    const user = this.recentEnds.get(userKey(watch.tenant, watch.userId)) ?? -Infinity;
-    const tenant = this.recentEnds.get(watch.tenant) ?? -Infinity;
-    return Math.max(user, tenant) >= readAt;
+    return (this.latestEnd(watch)?.at ?? -Infinity) >= readAt;
   }
+
+  /**
+   * Why the watch's session is gone, as the latest event for its user or tenant received lately
+   * said (a handshake was reading the session when it came); undefined when none did.
+   */
+  recentReason(watch: Watch): SessionEndReason | undefined {
+    const latest = this.latestEnd(watch);
+    return latest && performance.now() - latest.at <= RECENT_END_MS ? latest.reason : undefined;
+  }
+
+  private latestEnd(watch: Watch): { at: number; reason: SessionEndReason } | undefined {
+    const user = this.recentEnds.get(userKey(watch.tenant, watch.userId));
+    const tenant = this.recentEnds.get(watch.tenant);
+    if (!user || !tenant) return user ?? tenant;
+    return user.at >= tenant.at ? user : tenant;
+  }
+}
+
+/** The end an event announces to the sockets of the sessions it names. */
+export function endReasonOf(event: SessionEvent): SessionEndReason {
+  return event.type === 'logout' ? 'logout' : 'revoked';
 }
 
 // Tenant ids never contain "/", so these keys cannot collide.

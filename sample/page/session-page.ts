@@ -235,6 +235,7 @@ const ENDED = {
   revoked: 'This session was signed out from another device or by an administrator.',
   logout: 'This session was logged out.',
   expired: 'This session expired.',
+  gone: 'This session ended.',
 };
 let sessionEnded = false;
 function signedOut(reason) {

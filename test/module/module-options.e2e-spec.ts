@@ -369,6 +369,27 @@ describe('module configuration', () => {
     ).rejects.toThrow(/invalid tenant id/);
   });
 
+  it('refuses at start-up the express-session options it does not honour, and unknown keys, from forRoot and forRootAsync', async () => {
+    // As an app migrating from session({ ... }) holds them: in a variable, no excess-property check.
+    const expressSessionStyle = {
+      name: 'connect.sid',
+      resave: false,
+      cookie: { httpOnly: true, maxAge: 120_000 },
+    };
+    await expect(createTestApp({ appName: 'ok', ...expressSessionStyle })).rejects.toThrow(
+      /`name` .*`cookieName`.*; `resave` .*; `cookie\.maxAge` .*`idleTtl`/,
+    );
+    const typo = { appName: 'ok', idleTTL: 120 };
+    await expect(createTestApp(typo)).rejects.toThrow(/did you mean `idleTtl`\?/);
+    await expect(
+      bootGlobal([
+        TenantSessionModule.forRootAsync({
+          useFactory: () => ({ ...new SessionConfig().create(), proxy: true }),
+        }),
+      ]),
+    ).rejects.toThrow(/`proxy` .*`trust proxy`/);
+  });
+
   it('rejects durations and cookie settings no Set-Cookie or Redis TTL could carry', async () => {
     const refused = (options: Partial<Parameters<typeof createTestApp>[0]>) =>
       expect(createTestApp({ appName: 'ok', ...options })).rejects;

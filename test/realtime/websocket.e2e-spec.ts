@@ -626,9 +626,9 @@ describe('when the event subscription or publishing fails', () => {
       expect(aliceSocket.connected).toBe(true); // the event went past; nobody here heard it
 
       gate.open();
-      // Back, it reads its sockets' sessions again: alice's is gone.
+      // Back, it reads its sockets' sessions again: alice's is gone, and nobody here heard why.
       const { ended } = await within(EVENT_WAIT_MS, aliceEnded, 'the sign-out after the outage');
-      expect(ended).toEqual({ reason: 'revoked' });
+      expect(ended).toEqual({ reason: 'gone' });
       await until('resubscribed', async () => (await subscribers()) === 2);
 
       // And events arrive again as they happen.
@@ -643,6 +643,29 @@ describe('when the event subscription or publishing fails', () => {
       await local.close();
       await remote.stop();
       await gate.stop();
+    }
+  });
+
+  it('a session lost with the Redis data (Redis restarted empty) ends its socket with reason "gone"', async () => {
+    const server = await startRedisServer();
+    const app = await startWsApp({ appName: APP, redis: server.url });
+    try {
+      const alice = await loginOn(app.url, 'alice');
+      const socket = await open(app.url, { cookie: alice.cookieHeader });
+      const aliceEnded = ending(socket);
+      expect(await ask(socket, 'whoami')).toMatchObject({ userId: 'alice' });
+
+      await server.stop(); // no persistence: every session and index is gone with it
+      await server.start();
+
+      // The subscriber comes back, reads the sessions its sockets follow, and finds none: no
+      // revocation or logout was announced, so the socket is not told it was revoked.
+      const { ended } = await within(EVENT_WAIT_MS, aliceEnded, 'the sign-out after the restart');
+      expect(ended).toEqual({ reason: 'gone' });
+      expect(socket.connected).toBe(false);
+    } finally {
+      await app.close();
+      await server.stop();
     }
   });
 
