@@ -571,7 +571,9 @@ describe('sample app over HTTP', () => {
       expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3_600_000);
       const current = sessions.find((s: { current: boolean }) => s.current);
       expect(res.text).toMatch(
-        new RegExp(`<dd id="ends-at"><time datetime="${current.absoluteExpiresAt}" data-kind="at">`),
+        new RegExp(
+          `<dd id="ends-at"><time datetime="${current.absoluteExpiresAt}" data-kind="at">`,
+        ),
       );
       expect(res.text.match(/<li class="session/g)).toHaveLength(2);
       expect(res.text).toContain('<span class="tag">this device</span>');
