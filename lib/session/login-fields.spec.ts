@@ -10,9 +10,7 @@ import {
   specRequest,
   specTenant,
 } from './tenant-sessions.fixture.js';
-
-const IPHONE_SAFARI =
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+import { IPHONE_SAFARI } from './user-agents.fixture.js';
 
 const LOGIN: LoginDetails = {
   tenant: 'acme',

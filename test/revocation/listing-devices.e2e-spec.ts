@@ -8,9 +8,8 @@ import {
 import { useOwnRedisServer } from '../support/own-redis.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
+import { IPHONE_SAFARI } from '../../lib/session/user-agents.fixture.js';
 
-const IPHONE_SAFARI =
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 const IPHONE = { browser: 'Safari', browserVersion: '17.5', os: 'iOS', type: 'mobile' };
 
 /**

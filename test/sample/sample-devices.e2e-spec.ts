@@ -2,6 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ActiveSession } from 'nestjs-tenant-session';
+import {
+  ANDROID_CHROME,
+  GOOGLEBOT,
+  IPHONE_SAFARI,
+  MAC_CHROME,
+} from '../../lib/session/user-agents.fixture.js';
 import { launchChromium, newDevice } from '../support/browser.js';
 import { startSample, type RunningSample } from '../support/sample.js';
 
@@ -9,32 +15,28 @@ const SCREENSHOTS = 'test-artifacts/browser';
 /** The readers' time zone: the page words times in it, whatever the server's. */
 const ZONE = 'Pacific/Auckland';
 
-/** Real user agents, as the browsers and crawlers send them. */
 const DEVICES = [
   {
     name: 'mac',
-    userAgent:
-      'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+    userAgent: MAC_CHROME,
     label: 'Chrome 131 on macOS',
     device: { browser: 'Chrome', browserVersion: '131.0.0.0', os: 'macOS', type: 'desktop' },
   },
   {
     name: 'iphone',
-    userAgent:
-      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+    userAgent: IPHONE_SAFARI,
     label: 'Safari 17 on iOS',
     device: { browser: 'Safari', browserVersion: '17.5', os: 'iOS', type: 'mobile' },
   },
   {
     name: 'android',
-    userAgent:
-      'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+    userAgent: ANDROID_CHROME,
     label: 'Chrome 131 on Android',
     device: { browser: 'Chrome', browserVersion: '131.0.0.0', os: 'Android', type: 'mobile' },
   },
   {
     name: 'bot',
-    userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+    userAgent: GOOGLEBOT,
     label: 'Googlebot 2.1 (bot)',
     device: { browser: 'Googlebot', browserVersion: '2.1', type: 'bot' },
   },
