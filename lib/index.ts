@@ -48,6 +48,13 @@ export type { ServerMemory } from './store/session-backend.interface.js';
 export { SessionLoginService, type LoginOptions } from './identity/session-login.service.js';
 export { SessionRevocationService } from './revocation/session-revocation.service.js';
 export type { ActiveSession } from './revocation/active-session.interface.js';
+export type {
+  DeviceType,
+  LoginDetails,
+  LoginFields,
+  LoginFieldsHook,
+  SessionDevice,
+} from './options/login-fields.interface.js';
 export {
   DEFAULT_SESSION_PAGE_LIMIT,
   MAX_SESSION_PAGE_LIMIT,

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { LoginClient } from '../session/session-owner.js';
+import { unmappedIp } from '../util/ip-address.js';
 
 const MAX_USER_AGENT_LENGTH = 512;
 
@@ -8,7 +9,13 @@ export function isSecureRequest(req: Request): boolean {
   return (req.socket as { encrypted?: boolean }).encrypted === true || req.secure === true;
 }
 
-/** The client a request came from, as Express sees it (`trust proxy` applies to the address). */
+/**
+ * The client a request came from, as Express sees it (`trust proxy` applies to the address), an
+ * IPv4 client on a dual-stack socket by its IPv4 address.
+ */
 export function clientOf(req: Request): LoginClient {
-  return { ip: req.ip, userAgent: req.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH) };
+  return {
+    ip: unmappedIp(req.ip),
+    userAgent: req.get('user-agent')?.slice(0, MAX_USER_AGENT_LENGTH),
+  };
 }

@@ -52,6 +52,7 @@ const MODULE_OPTION_KEYS = Object.keys({
   authenticated: true,
   maxSessionsPerUser: true,
   onRevoked: true,
+  loginFields: true,
 } satisfies Record<keyof TenantSessionModuleOptions, true>);
 
 /** Every key of TenantSessionSettings. */

@@ -10,6 +10,7 @@ import { checkTrustedOrigins, resolveCsrf, type ResolvedCsrf } from './csrf-opti
 import { checkDeploymentName, checkDeployments } from './deployments-option.js';
 import { checkKeyTemplates } from './key-templates.js';
 import { checkModuleOptionKeys, checkNestedKeys, checkTenantSettingsKeys } from './option-keys.js';
+import type { LoginFieldsHook } from './login-fields.interface.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
 import { MAX_SESSION_AGE_SECONDS } from './session-age-limit.js';
@@ -55,6 +56,7 @@ export interface ResolvedOptions {
   unknownTenantStatus: number;
   operationTimeoutMs: number;
   identity: SessionIdentity;
+  loginFields?: LoginFieldsHook;
   allowUnsafeEviction: boolean;
   authenticated?: AuthenticatedCheck;
   /** false: no cap. */
@@ -93,6 +95,11 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
   checkKeyTemplates(keyPrefix, indexPrefix);
   if (options.identity !== undefined && typeof options.identity !== 'function') {
     throw new InvalidTenantSessionOptionsError('identity must be a function of the session');
+  }
+  if (options.loginFields !== undefined && typeof options.loginFields !== 'function') {
+    throw new InvalidTenantSessionOptionsError(
+      'loginFields must be a function of the login, returning its fields (or a promise of them)',
+    );
   }
   const cookieName = options.cookieName ?? 'sid';
   const cookie = { ...DEFAULT_COOKIE, ...options.cookie };
@@ -144,6 +151,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     unknownTenantStatus: clientErrorStatus(options.unknownTenantStatus ?? 404),
     operationTimeoutMs,
     identity: options.identity ?? passportUser,
+    loginFields: options.loginFields,
     allowUnsafeEviction: options.allowUnsafeEviction ?? false,
     authenticated: options.authenticated,
     maxSessionsPerUser:

@@ -4,6 +4,7 @@ import type { CookieOptions, SessionData } from 'express-session';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { KnownTenantsSource } from '../tenancy/known-tenants.js';
 import type { TenantResolution } from '../tenancy/tenant-resolution.interface.js';
+import type { LoginFieldsHook } from './login-fields.interface.js';
 import type { SessionRevokedEvent } from './session-revoked.event.js';
 
 /** A route given to Nest's `forRoutes` / `exclude`. */
@@ -196,6 +197,14 @@ export interface TenantSessionModuleOptions {
    * user passport serialized (`session.passport.user`, a string or number).
    */
   identity?: SessionIdentity;
+  /**
+   * Adds the app's own fields to each login's listing data (`ActiveSession.fields`), e.g. a city
+   * from its GeoIP service: called once per login with its tenant, user, address, user agent and
+   * parsed device, given `operationTimeoutMs` to answer. Fields out of bounds (see
+   * `LoginFields`), a throw, a rejection or no answer in time never fail the login: it goes on
+   * without fields, and a warning (no session data in it) is logged. Default none.
+   */
+  loginFields?: LoginFieldsHook;
   /**
    * Start even though Redis has a `maxmemory-policy` that can evict the per-user indexes (any
    * policy but `noeviction` once `maxmemory` is set). Default false: start-up fails instead.

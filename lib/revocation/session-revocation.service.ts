@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LoginRequiredException } from '../errors/login-required.exception.js';
 import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import { requireTenantSessions } from '../session/request-context.js';
+import { loginFieldsFault } from '../session/login-fields.js';
+import { deviceOf } from '../session/session-device.js';
 import { sessionHandle } from '../session/session-handle.js';
 import { deadlineOfSessionId } from '../session/session-id.js';
 import type { SessionRequest } from '../session/session-request.js';
@@ -9,6 +11,7 @@ import { TenantSessionRegistry } from '../session/tenant-session.registry.js';
 import { OperationBudget, RoundTripBudget } from '../store/operation-budget.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
 import { checkUserId } from '../user-index/user-id.js';
+import { unmappedIp } from '../util/ip-address.js';
 import type { ActiveSession } from './active-session.interface.js';
 import { RevocationEvents, type RevocationListener } from './revocation-events.js';
 import { SessionRevoker, type LiveSession } from './session-revoker.js';
@@ -143,7 +146,9 @@ function activeSession(
     lastSeenAt: new Date(Math.max(owner.createdAt, expiresAt - ttlMs)),
     expiresAt: new Date(expiresAt),
     ...(deadline === undefined ? {} : { absoluteExpiresAt: new Date(deadline) }),
-    ip: owner.ip,
+    ip: unmappedIp(owner.ip),
     userAgent: owner.userAgent,
+    device: deviceOf(owner),
+    ...(loginFieldsFault(owner.fields) === undefined ? { fields: owner.fields } : {}),
   };
 }

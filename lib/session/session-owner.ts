@@ -1,3 +1,4 @@
+import type { LoginFields, SessionDevice } from '../options/login-fields.interface.js';
 import type { SessionIdentity } from '../options/tenant-session-options.interface.js';
 import type { Admission } from '../store/user-index-store.interface.js';
 import { normalizeUserId } from '../user-index/user-id.js';
@@ -11,6 +12,12 @@ import type { SessionOwner, StoredSessionData } from './stored-session.js';
 export interface LoginClient {
   ip?: string;
   userAgent?: string;
+}
+
+/** A login's client as its owner records it: with its device and the app's own fields. */
+export interface RecordedClient extends LoginClient {
+  device: SessionDevice;
+  fields?: LoginFields;
 }
 
 /**
@@ -110,24 +117,35 @@ export class SessionOwnership {
     });
   }
 
+  /** The client of a login: the one `login()` bound for this user, else the request's. */
+  loginClient(userId: string, current: SessionOwner | undefined, client: LoginClient): LoginClient {
+    if (current?.via !== 'login' || current.userId !== userId) {
+      return { ip: client.ip, userAgent: client.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) };
+    }
+    return { ip: current.ip, userAgent: current.userAgent };
+  }
+
   /**
    * The owner of a login its user's index just admitted: `current` is what `login()` bound, if
-   * it bound this user; otherwise the identity came from the session's data.
+   * it bound this user; otherwise the identity came from the session's data. `client` is what
+   * `loginClient` gave, with its device and fields.
    */
   admitted(
     userId: string,
     current: SessionOwner | undefined,
     admission: Extract<Admission, { admitted: true }>,
-    client: LoginClient,
+    client: RecordedClient,
   ): SessionOwner {
-    const bound = current?.via === 'login' && current.userId === userId ? current : undefined;
+    const bound = current?.via === 'login' && current.userId === userId;
     return {
       userId,
       via: bound ? 'login' : 'identity',
       createdAt: admission.now,
       authenticatedAt: admission.now,
-      ip: bound ? bound.ip : client.ip,
-      userAgent: bound ? bound.userAgent : client.userAgent?.slice(0, MAX_USER_AGENT_LENGTH),
+      ip: client.ip,
+      userAgent: client.userAgent,
+      device: client.device,
+      ...(client.fields ? { fields: client.fields } : {}),
       indexedUntil: admission.until,
     };
   }

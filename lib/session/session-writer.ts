@@ -6,7 +6,9 @@ import type { OperationBudget } from '../store/operation-budget.js';
 import type { SessionKeyStore } from '../store/session-key-store.interface.js';
 import type { UserSessionIndex } from '../user-index/user-session-index.js';
 import { ThrottledLogger } from '../util/throttled-logger.js';
+import type { LoginFieldsRecorder } from './login-fields.js';
 import { getRequestFacts, requestAgeMs } from './request-facts.js';
+import { parseDevice } from './session-device.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
 import type { SessionLifetime } from './session-lifetime.js';
 import type { SessionOwnership } from './session-owner.js';
@@ -48,6 +50,7 @@ export class SessionWriter {
     private readonly owners: SessionOwnership,
     private readonly lifetime: SessionLifetime,
     private readonly lifecycle: SessionLifecycle,
+    private readonly loginFields: LoginFieldsRecorder,
   ) {}
 
   /**
@@ -177,9 +180,19 @@ export class SessionWriter {
     req?: object,
   ): Promise<{ owner: SessionOwner; userSessions: number }> {
     const facts = getRequestFacts(req);
+    // The listing data, parsed and asked of the app before the admission, so that the app's
+    // hook never stands between a login's admission and its write.
+    const client = this.owners.loginClient(userId, current, facts?.client ?? {});
+    const device = parseDevice(client.userAgent);
+    const fields = await this.loginFields.fieldsFor({
+      tenant: this.tenant,
+      userId,
+      ...client,
+      device,
+    });
     const admission = await this.index.admit(userId, sid, ttlMs, requestAgeMs(facts), budget);
     if (!admission.admitted) throw new LoginRevokedException();
-    const owner = this.owners.admitted(userId, current, admission, facts?.client ?? {});
+    const owner = this.owners.admitted(userId, current, admission, { ...client, device, fields });
     return { owner, userSessions: admission.entries };
   }
 

@@ -1,4 +1,5 @@
 import type { SessionData } from 'express-session';
+import type { LoginFields, SessionDevice } from '../options/login-fields.interface.js';
 
 /**
  * A session as stored: exactly what connect-redis writes (express-session's data and cookie),
@@ -25,6 +26,10 @@ export interface SessionOwner {
   authenticatedAt?: number;
   ip?: string;
   userAgent?: string;
+  /** `userAgent` parsed at login; absent on owners stored before it existed (parsed if listed). */
+  device?: SessionDevice;
+  /** What the app's `loginFields` hook added at login (display data: not sealed, like `ip`). */
+  fields?: LoginFields;
   /** The user index lists this session until this time (ms, Redis clock); 0 until indexed. */
   indexedUntil: number;
 }

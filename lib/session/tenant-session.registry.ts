@@ -99,6 +99,7 @@ export class TenantSessionRegistry {
       keyTemplates: o,
       secrets: settings.secret === undefined ? o.secrets : ([] as string[]).concat(settings.secret),
       identity: o.identity,
+      loginFields: o.loginFields,
       idleTtlMs: idleTtlSeconds * 1000,
       lifetimeMs: (settings.absoluteLifetime ?? o.absoluteLifetimeSeconds) * 1000,
       operationTimeoutMs: o.operationTimeoutMs,

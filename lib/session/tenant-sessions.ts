@@ -1,8 +1,10 @@
 import type { CookieOptions } from 'express-session';
+import type { LoginFieldsHook } from '../options/login-fields.interface.js';
 import type { SessionIdentity } from '../options/tenant-session-options.interface.js';
 import { TenantKeys } from '../store/keys.js';
 import type { SessionBackend } from '../store/session-backend.interface.js';
 import { UserSessionIndex } from '../user-index/user-session-index.js';
+import { LoginFieldsRecorder } from './login-fields.js';
 import { generateSessionId } from './session-id.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
 import { SessionLifetime } from './session-lifetime.js';
@@ -24,6 +26,8 @@ export interface TenantSetup {
   keyTemplates: { keyPrefix: string; indexPrefix: string };
   secrets: string[];
   identity: SessionIdentity;
+  /** The app's hook adding its own fields to a login's listing data (see `loginFields`). */
+  loginFields?: LoginFieldsHook;
   idleTtlMs: number;
   lifetimeMs: number;
   operationTimeoutMs: number;
@@ -62,7 +66,17 @@ export function buildTenantSessions(setup: TenantSetup): TenantSessions {
   const index = new UserSessionIndex(backend, keys);
   const owners = new SessionOwnership(setup.secrets, keys.sessionPrefix, setup.identity, now);
   const lifetime = new SessionLifetime(setup.idleTtlMs, now);
-  const writer = new SessionWriter(tenant, keys, backend.keys, index, owners, lifetime, lifecycle);
+  const loginFields = new LoginFieldsRecorder(setup.loginFields, setup.operationTimeoutMs);
+  const writer = new SessionWriter(
+    tenant,
+    keys,
+    backend.keys,
+    index,
+    owners,
+    lifetime,
+    lifecycle,
+    loginFields,
+  );
   const reader = new SessionReader(keys, backend.keys, index, owners, lifetime, (sid, budget) =>
     writer.erase(sid, budget),
   );

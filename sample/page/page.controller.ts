@@ -6,8 +6,6 @@ import { UserDirectory } from '../auth/user-directory.service.js';
 import '../session-data.js';
 import { renderSessionPage } from './session-page.js';
 
-const SHORT_SESSION_ID_LENGTH = 8;
-
 /** `GET /`: the session panel, for anonymous visitors (login form) and logged-in users alike. */
 @Controller()
 export class PageController {
@@ -35,17 +33,19 @@ export class PageController {
     const userId = this.logins.userId(req);
     if (userId === undefined) return renderSessionPage({ tenant }, nonce);
     const { sessions } = await this.sessions.listMine(req);
+    const current = sessions.find((s) => s.current);
     return renderSessionPage(
       {
         tenant,
         user: {
           name: userId,
           admin: this.users.find(tenant, userId)?.admin ?? false,
-          shortSessionId: `${req.sessionID.slice(0, SHORT_SESSION_ID_LENGTH)}…`,
-          expiresAt: sessions.find((s) => s.current)?.expiresAt,
-          endsAt: sessions.find((s) => s.current)?.absoluteExpiresAt,
+          current,
+          expiresAt: current?.expiresAt,
+          endsAt: current?.absoluteExpiresAt,
           count: req.session.count ?? 0,
-          sessions,
+          // The device in hand first; the others in the listing's order (oldest login first).
+          sessions: current ? [current, ...sessions.filter((s) => s !== current)] : sessions,
         },
       },
       nonce,

@@ -1,5 +1,7 @@
 import type { ActiveSession } from 'nestjs-tenant-session';
+import { deviceLabel } from './device-label.js';
 import { escapeHtml as e } from './escape-html.js';
+import { sessionTimeText } from './session-times.js';
 
 export interface SessionPageView {
   tenant: string;
@@ -7,12 +9,13 @@ export interface SessionPageView {
   user?: {
     name: string;
     admin: boolean;
-    /** The first characters of the session id: enough to tell sessions apart, not to replay. */
-    shortSessionId: string;
+    /** This request's session as the listing shows it (no part of its id is ever on the page). */
+    current?: ActiveSession;
     expiresAt?: Date;
     /** The absolute deadline: the session ends then however active. */
     endsAt?: Date;
     count: number;
+    /** The user's sessions, the current one first. */
     sessions: ActiveSession[];
   };
 }
@@ -23,7 +26,9 @@ export interface SessionPageView {
  * calls the JSON routes and reloads, so what you see is always what the server says. A
  * logged-in page also keeps a socket.io connection (its client script is served by the app's
  * socket.io server, same origin, under the same nonce): when the server says the session ended
- * (`session:ended`), the page shows "signed out" at once, without a reload.
+ * (`session:ended`), the page shows "signed out" at once, without a reload. Times are worded by
+ * the script, in the reader's time zone ("signed in 3 min ago", "ends tomorrow at 14:42"); the
+ * server writes them as UTC until it runs.
  */
 export function renderSessionPage(view: SessionPageView, nonce: string): string {
   const { tenant, user } = view;
@@ -65,9 +70,9 @@ function panel({ user }: SessionPageView): string {
   return `<section class="panel" id="session-panel">
 <dl>
 <dt>Signed in as</dt><dd id="user">${e(user.name)}${user.admin ? ' <span class="tag">admin</span>' : ''}</dd>
-<dt>Session</dt><dd id="session-id"><code>${e(user.shortSessionId)}</code></dd>
+<dt>This device</dt><dd id="this-device">${user.current ? e(deviceLabel(user.current)) : 'unknown'}</dd>
 <dt>Expires in</dt>${expires}
-<dt>Ends at the latest</dt><dd id="ends-at">${user.endsAt ? time(user.endsAt) : 'unknown'}</dd>
+<dt>Ends at the latest</dt><dd id="ends-at">${user.endsAt ? time(user.endsAt, 'at') : 'unknown'}</dd>
 <dt>Counter</dt><dd id="count">${e(user.count)}</dd>
 <dt>Live</dt><dd id="live">connecting…</dd>
 </dl>
@@ -93,8 +98,7 @@ function loginSection(): string {
 function sessionsSection(sessions: ActiveSession[]): string {
   const items = sessions.map(
     (s) => `<li class="session${s.current ? ' current' : ''}" data-handle="${e(s.id)}">
-<div class="device" title="${e(s.userAgent ?? '')}">${e(s.userAgent || 'unknown browser')}</div>
-<div class="meta">${e(s.ip ?? 'unknown address')} · signed in ${time(s.createdAt)} · last seen ${time(s.lastSeenAt)} · expires ${time(s.expiresAt)}</div>
+<div class="summary"><span class="device" title="${e(s.userAgent ?? '')}">${e(deviceLabel(s))}</span> · <span class="ip">${e(s.ip ?? 'unknown address')}</span> · signed in ${time(s.createdAt, 'ago')} · last seen ${time(s.lastSeenAt, 'ago')} · ends ${time(s.absoluteExpiresAt ?? s.expiresAt, 'at')}</div>
 ${
   s.current
     ? '<span class="tag">this device</span>'
@@ -141,8 +145,10 @@ function adminSection(): string {
 </section>`;
 }
 
-function time(date: Date): string {
-  return `<time datetime="${e(date.toISOString())}">${e(date.toISOString().slice(11, 19))} UTC</time>`;
+/** A time the script words (see session-times.ts): `ago` ("3 min ago") or `at` ("today at 14:42"). */
+function time(date: Date, kind: 'ago' | 'at'): string {
+  const iso = date.toISOString();
+  return `<time datetime="${e(iso)}" data-kind="${kind}">${e(iso.slice(0, 16).replace('T', ' '))} UTC</time>`;
 }
 
 const STYLE = `
@@ -165,9 +171,10 @@ label{display:flex;flex-direction:column;font-size:.85rem;color:#5b6475}
 input{font:inherit;padding:.3rem .5rem;border:1px solid #c5cbd6;border-radius:6px}
 ul{list-style:none;padding:0;margin:0 0 .8rem}
 li.session{display:grid;grid-template-columns:1fr auto;gap:.1rem 1rem;padding:.55rem 0;border-top:1px solid #eef0f4}
-li.session .device{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-li.session .meta{font-size:.82rem;color:#5b6475;grid-column:1}
-li.session>button,li.session>.tag{grid-column:2;grid-row:1/span 2;align-self:center}
+li.session .summary{font-size:.9rem;color:#5b6475;overflow:hidden;text-overflow:ellipsis}
+li.session .device{color:#1d2330;font-weight:600;display:inline-block;max-width:22rem;vertical-align:bottom;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+li.session.current{background:#f3f8f4}
+li.session>button,li.session>.tag{grid-column:2;grid-row:1;align-self:center}
 .tag{font-size:.75rem;background:#e3f4e8;color:#1e7a3c;border-radius:4px;padding:.1rem .45rem}
 .hint{font-size:.85rem;color:#5b6475;margin:.8rem 0 0}
 #status{color:#c0392b;min-height:1.4em}
@@ -257,8 +264,10 @@ if (live && window.io) {
   });
   socket.on('connect_error', (error) => (live.textContent = 'unavailable: ' + error.message));
 }
-document.querySelectorAll('time[datetime]').forEach((t) => {
-  t.textContent = new Date(t.dateTime).toLocaleTimeString();
+// English words and a 24-hour clock, as the rest of the page; the reader's own time zone.
+const sessionTimeText = ${sessionTimeText.toString()};
+document.querySelectorAll('time[data-kind]').forEach((t) => {
+  t.textContent = sessionTimeText(t.dataset.kind, Date.parse(t.dateTime), Date.now(), 'en-GB');
 });
 const expires = document.getElementById('expires-in');
 if (expires && expires.dataset.expiresAt) {

@@ -199,6 +199,7 @@ describe('sample app over HTTP', () => {
             'authenticatedAt',
             'createdAt',
             'current',
+            'device',
             'expiresAt',
             'id',
             'ip',
@@ -207,6 +208,7 @@ describe('sample app over HTTP', () => {
           ].sort(),
         );
         expect(s.id).toMatch(/^[\w-]{22}$/);
+        expect(s.device).toEqual({ type: 'unknown' });
         expect([laptop.sessionId(), phone.sessionId()]).not.toContain(s.id);
         expect(Date.parse(s.expiresAt as string)).toBeGreaterThan(Date.now() + 3_500_000);
       }
@@ -561,15 +563,17 @@ describe('sample app over HTTP', () => {
 
       const sid = laptop.sessionId()!;
       expect(res.text).toContain('<dd id="user">alice</dd>');
-      expect(res.text).toContain(`<code>${sid.slice(0, 8)}…</code>`);
-      expect(res.text).not.toContain(sid);
+      expect(res.text).toContain('<dd id="this-device">Laptop/1.0</dd>');
+      expect(res.text).not.toContain(sid.slice(0, 8));
       expect(res.text).toContain('<dd id="count">2</dd>');
       const expiresAt = Date.parse(/data-expires-at="([^"]+)"/.exec(res.text)![1]);
       expect(expiresAt).toBeGreaterThan(Date.now() + 3_500_000);
       expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3_600_000);
       const current = sessions.find((s: { current: boolean }) => s.current);
       expect(res.text).toMatch(
-        new RegExp(`<dd id="ends-at"><time datetime="${current.absoluteExpiresAt}">`),
+        new RegExp(
+          `<dd id="ends-at"><time datetime="${current.absoluteExpiresAt}" data-kind="at">`,
+        ),
       );
       expect(res.text.match(/<li class="session/g)).toHaveLength(2);
       expect(res.text).toContain('<span class="tag">this device</span>');

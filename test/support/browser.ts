@@ -20,14 +20,23 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/** What a device may set besides its name: a real user agent (`''` sends an empty one), its zone. */
+export interface DeviceOptions {
+  userAgent?: string;
+  timezoneId?: string;
+}
+
 /** A browser profile of its own (cookies included), like a second device. */
 export async function newDevice(
   browser: Browser,
   name: string,
   timeoutMs: number,
+  { userAgent = `Mozilla/5.0 (${name}) SampleTest`, timezoneId }: DeviceOptions = {},
 ): Promise<BrowserContext> {
   const context = await browser.newContext({
-    userAgent: `Mozilla/5.0 (${name}) SampleTest`,
+    // Chromium replaces an empty userAgent with its own; an empty header is sent as one.
+    ...(userAgent === '' ? { extraHTTPHeaders: { 'User-Agent': '' } } : { userAgent }),
+    ...(timezoneId ? { timezoneId } : {}),
     viewport: { width: 900, height: 900 },
   });
   context.setDefaultTimeout(timeoutMs);

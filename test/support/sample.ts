@@ -18,11 +18,13 @@ export interface RunningSample {
 
 /**
  * The sample app as `npm run sample` builds it, from env-like settings, on the test Redis.
- * `listen: true` serves it on a real loopback port (for a browser).
+ * `listen: true` serves it on a real loopback port (for a browser), on `host` (default
+ * `127.0.0.1`; `::ffff:127.0.0.1` is loopback on a dual-stack socket, whose IPv4 clients
+ * Node gives as IPv4-mapped IPv6 addresses).
  */
 export async function startSample(
   env: SampleEnv = {},
-  { listen = false }: { listen?: boolean } = {},
+  { listen = false, host = '127.0.0.1' }: { listen?: boolean; host?: string } = {},
 ): Promise<RunningSample> {
   const appName = `sample-${randomBytes(6).toString('hex')}`;
   const app = await createSampleApp(
@@ -34,7 +36,7 @@ export async function startSample(
     },
     { logger: process.env.TEST_LOGS ? undefined : false },
   );
-  if (listen) await app.listen(0, '127.0.0.1');
+  if (listen) await app.listen(0, host);
   else await app.init();
   return { app, http: app.getHttpServer(), appName, close: () => app.close() };
 }
