@@ -3,7 +3,6 @@ import type { SessionEvent } from './session-event.js';
 import type { SessionSocket } from './socket-session.js';
 
 /** A logged-in session with sockets on this instance. */
-/** A logged-in session with sockets on this instance. */
 export interface Watch {
   tenant: string;
   sid: string;
@@ -12,6 +11,8 @@ export interface Watch {
   sockets: Set<SessionSocket>;
   /** When the session expires unless used meanwhile (performance.now(), from the last read). */
   expiresAt: number;
+  /** Checks in a row the store did not answer (their retries back off). */
+  failedChecks: number;
   timer?: NodeJS.Timeout;
   ended: boolean;
 }
