@@ -51,6 +51,11 @@ export class SessionCommit {
     private readonly secure: boolean,
   ) {}
 
+  /** Whether the request carried the session cookie (its signature verified): its answer depends on it. */
+  get carriesSessionCookie(): boolean {
+    return this.cookie.cookieId !== undefined;
+  }
+
   /**
    * The Set-Cookie line an answer with this status carries, when express-session would set it,
    * or the clearing cookie of a logout; never on an error answer (a request that failed hands

@@ -674,6 +674,7 @@ describe('sample configuration', () => {
       idleTtlSeconds: 3600,
       absoluteLifetimeSeconds: 86400,
       recentLoginMaxAgeSeconds: 600,
+      trustProxy: false,
       warnings: [],
     });
   });
@@ -688,6 +689,7 @@ describe('sample configuration', () => {
       SESSION_IDLE_TTL: '600',
       SESSION_ABSOLUTE_LIFETIME: '7200',
       RECENT_LOGIN_MAX_AGE: '300',
+      TRUST_PROXY: '2',
     });
 
     expect(config).toMatchObject({
@@ -698,6 +700,7 @@ describe('sample configuration', () => {
       idleTtlSeconds: 600,
       absoluteLifetimeSeconds: 7200,
       recentLoginMaxAgeSeconds: 300,
+      trustProxy: 2,
     });
   });
 
