@@ -24,6 +24,8 @@ export interface SampleConfig {
    * address, HTTPS for Secure cookies). `false`: none, the socket's peer is the client.
    */
   trustProxy: boolean | number | string;
+  /** Password checks per minute and tenant, username and client address (login, step-up). */
+  loginAttemptsPerMinute: number;
   /** What the operator should know about the defaults that were filled in. */
   warnings: string[];
 }
@@ -54,6 +56,7 @@ export function loadSampleConfig(env: SampleEnv): SampleConfig {
     absoluteLifetimeSeconds: integer(env, 'SESSION_ABSOLUTE_LIFETIME', 86400, 1, 365 * 24 * 3600),
     recentLoginMaxAgeSeconds: integer(env, 'RECENT_LOGIN_MAX_AGE', 600, 1, 365 * 24 * 3600),
     trustProxy: trustProxy(env.TRUST_PROXY),
+    loginAttemptsPerMinute: integer(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 10_000),
     warnings,
   };
 }

@@ -675,6 +675,7 @@ describe('sample configuration', () => {
       absoluteLifetimeSeconds: 86400,
       recentLoginMaxAgeSeconds: 600,
       trustProxy: false,
+      loginAttemptsPerMinute: 10,
       warnings: [],
     });
   });
@@ -690,6 +691,7 @@ describe('sample configuration', () => {
       SESSION_ABSOLUTE_LIFETIME: '7200',
       RECENT_LOGIN_MAX_AGE: '300',
       TRUST_PROXY: '2',
+      LOGIN_ATTEMPTS_PER_MINUTE: '5',
     });
 
     expect(config).toMatchObject({
@@ -701,6 +703,7 @@ describe('sample configuration', () => {
       absoluteLifetimeSeconds: 7200,
       recentLoginMaxAgeSeconds: 300,
       trustProxy: 2,
+      loginAttemptsPerMinute: 5,
     });
   });
 
