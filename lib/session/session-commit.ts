@@ -51,7 +51,10 @@ export class SessionCommit {
     private readonly secure: boolean,
   ) {}
 
-  /** Whether the request carried the session cookie (its signature verified): its answer depends on it. */
+  /**
+   * Whether the request carried the session cookie (its signature verified): what it is
+   * answered depends on that session.
+   */
   get carriesSessionCookie(): boolean {
     return this.cookie.cookieId !== undefined;
   }

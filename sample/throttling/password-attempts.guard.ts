@@ -18,9 +18,10 @@ const WINDOW_MS = 60_000;
  * Limits password checks (login, re-authentication, password change) per tenant, username and
  * client address, `LOGIN_ATTEMPTS_PER_MINUTE` each: a guesser is slowed down on one account from
  * one address, while the account's owner, elsewhere, can still log in (a limit per username
- * alone would let anyone lock them out). The username is the body's at login, the session's
- * afterwards. Over the limit: 429 `TOO_MANY_ATTEMPTS` with `Retry-After` (seconds), before the
- * password is checked. Runs before the guard that checks it.
+ * alone would let anyone lock them out). The user is the session's when it has one (a body
+ * naming others cannot spread attempts over fresh counters), else the one the login names. Every
+ * attempt counts, a right password too. Over the limit: 429 `TOO_MANY_ATTEMPTS` with
+ * `Retry-After` (seconds), before the password is checked. Runs before the guard that checks it.
  */
 @Injectable()
 export class PasswordAttemptsGuard implements CanActivate {
