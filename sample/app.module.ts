@@ -19,6 +19,8 @@ import { SessionGateway } from './live/session.gateway.js';
 import { PageController } from './page/page.controller.js';
 import { COOKIE_NAME, KEY_PREFIX_TEMPLATE, SampleConfig } from './sample-config.js';
 import { SessionsController } from './sessions/sessions.controller.js';
+import { LocalPasswordAttempts, PasswordAttempts } from './throttling/password-attempts.js';
+import { RedisPasswordAttempts } from './throttling/redis-password-attempts.js';
 
 const audit = new Logger('Audit');
 
@@ -60,6 +62,14 @@ export class AppModule implements NestModule {
       ],
       providers: [
         { provide: SampleConfig, useValue: config },
+        {
+          // In the sessions' Redis, shared by every instance; on the embedded store, in-process.
+          provide: PasswordAttempts,
+          useFactory: () =>
+            config.redisUrl
+              ? new RedisPasswordAttempts(config.redisUrl, config.appName)
+              : new LocalPasswordAttempts(),
+        },
         UserDirectory,
         LocalStrategy,
         SessionSerializer,

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { TenantSessionIoAdapter } from 'nestjs-tenant-session/socket.io';
 import { AppModule } from './app.module.js';
+import { ServerErrorFilter } from './http/server-error.filter.js';
 import { loadSampleConfig, type SampleEnv } from './sample-config.js';
 
 /**
@@ -15,6 +16,12 @@ export async function createSampleApp(
 ): Promise<NestExpressApplication> {
   const config = loadSampleConfig(env);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), options);
+  // Behind a TLS-terminating proxy: HTTPS as the proxy says (Secure cookies), the client's address.
+  app.set('trust proxy', config.trustProxy);
+  // Tells attackers nothing about the stack.
+  app.disable('x-powered-by');
+  // HTTP only (gateways keep theirs): a 500 is logged without request data.
+  app.useGlobalFilters(new ServerErrorFilter(app.getHttpAdapter()));
   // socket.io with each socket's tenant and session, and live sign-out (live/session.gateway.ts).
   app.useWebSocketAdapter(new TenantSessionIoAdapter(app));
   const logger = new Logger('Sample');

@@ -19,6 +19,13 @@ export interface SampleConfig {
   absoluteLifetimeSeconds: number;
   /** How recent a login must be for "sign out other devices", revoking a session, admin revocation. */
   recentLoginMaxAgeSeconds: number;
+  /**
+   * Express's `trust proxy`: which proxies' `X-Forwarded-For`/`-Proto` to believe (client
+   * address, HTTPS for Secure cookies). `false`: none, the socket's peer is the client.
+   */
+  trustProxy: boolean | number | string;
+  /** Password checks per minute and tenant, username and client address (login, step-up). */
+  loginAttemptsPerMinute: number;
   /** What the operator should know about the defaults that were filled in. */
   warnings: string[];
 }
@@ -48,6 +55,8 @@ export function loadSampleConfig(env: SampleEnv): SampleConfig {
     idleTtlSeconds: integer(env, 'SESSION_IDLE_TTL', 3600, 1, 365 * 24 * 3600),
     absoluteLifetimeSeconds: integer(env, 'SESSION_ABSOLUTE_LIFETIME', 86400, 1, 365 * 24 * 3600),
     recentLoginMaxAgeSeconds: integer(env, 'RECENT_LOGIN_MAX_AGE', 600, 1, 365 * 24 * 3600),
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    loginAttemptsPerMinute: integer(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 10_000),
     warnings,
   };
 }
@@ -64,6 +73,18 @@ function sessionSecret(env: SampleEnv, warnings: string[]): string {
       'and no other service can read them. Set SESSION_SECRET to share sessions.',
   );
   return randomBytes(32).toString('base64url');
+}
+
+/**
+ * `TRUST_PROXY` as Express takes it: `true`/`false`, a number of hops, or addresses and subnets
+ * (`loopback`, `10.0.0.0/8`, comma separated). Unset: `false`, so a client cannot claim HTTPS or
+ * another address with a header.
+ */
+function trustProxy(raw: string | undefined): boolean | number | string {
+  const value = raw?.trim() ?? '';
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 /** `acme.localhost=acme,globex.localhost=globex` → `{ 'acme.localhost': 'acme', ... }`. */

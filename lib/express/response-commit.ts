@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import onHeaders from 'on-headers';
 import { failureAnswer, type SessionCommit } from '../session/session-commit.js';
 import { ThrottledLogger } from '../util/throttled-logger.js';
+import { preventCaching } from './cache-control.js';
 
 type End = (this: Response, ...args: unknown[]) => Response;
 
@@ -25,7 +26,8 @@ const CONTENT_HEADERS = [
  * response that streamed its headers before ending can no longer change: its session is saved
  * before its last bytes, and a failure is logged. Whatever throws on the way (a cookie the app
  * made unserializable, session data JSON cannot hold) ends the response too: 500 JSON without
- * the session cookie, or, once the headers went out, the response as the app wrote it.
+ * the session cookie, or, once the headers went out, the response as the app wrote it. An answer
+ * that carries the session cookie, or answers a request that carried it, is `no-store`.
  */
 export function commitOnResponse(req: Request, res: Response, commit: SessionCommit): void {
   /** Made as the response ends, where a throw can still become the answer. */
@@ -33,15 +35,16 @@ export function commitOnResponse(req: Request, res: Response, commit: SessionCom
   let sent: string | undefined;
 
   onHeaders(res, () => {
+    let line: string | undefined;
     try {
       // The status again: a failure may answer in place of the response the line was made for.
-      const line =
-        prepared && res.statusCode < 400 ? prepared.line : commit.cookieLine(res.statusCode);
+      line = prepared && res.statusCode < 400 ? prepared.line : commit.cookieLine(res.statusCode);
       if (line !== undefined) appendSetCookie(res, (sent = line));
     } catch (error) {
       // Headers the app streamed are going out: now the response can only go without it.
       commitFailures.error(`Setting the session cookie failed (${errorSummary(error)})`);
     }
+    if (line !== undefined || commit.carriesSessionCookie) preventCaching(res, line !== undefined);
   });
 
   const end = res.end as End;

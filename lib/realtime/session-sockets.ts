@@ -27,8 +27,12 @@ export type OriginCheck = (origin: string, req: Request) => boolean;
 
 /** Checked a little after the expiry Redis reported, so the key is gone by then. */
 const EXPIRY_MARGIN_MS = 250;
-/** A check that could not reach the store is tried again after this long. */
-const RETRY_MS = 5000;
+/**
+ * A check that could not reach the store is tried again after 100 ms, then twice as long each
+ * time, at most 1 s: once Redis answers again, a session it lost ends its sockets within 1 s.
+ */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 1000;
 /** setTimeout's longest delay; a longer-lived session is checked once in between. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Sessions read per round trip when re-checking many. */
@@ -120,6 +124,7 @@ export class SessionSockets implements OnApplicationShutdown {
         userId,
         sockets: new Set(),
         expiresAt: 0,
+        failedChecks: 0,
         ended: false,
       };
       this.watches.add(watch);
@@ -189,7 +194,7 @@ export class SessionSockets implements OnApplicationShutdown {
               `Checking socket sessions failed: ${(error as Error)?.stack ?? error}`,
             );
           }
-          for (const watch of batch) this.arm(watch, RETRY_MS);
+          for (const watch of batch) this.arm(watch, retryDelay(++watch.failedChecks));
         }
       }
     }
@@ -197,6 +202,7 @@ export class SessionSockets implements OnApplicationShutdown {
 
   private apply(watch: Watch, stored: SessionSnapshot | undefined, readAt: number): void {
     if (watch.ended) return;
+    watch.failedChecks = 0;
     if (stored === undefined) {
       // Past its expiry it expired; before, an event heard lately says why, else nobody said.
       if (readAt >= watch.expiresAt) return this.end(watch, 'expired');
@@ -248,6 +254,11 @@ export class SessionSockets implements OnApplicationShutdown {
     watch.sockets.delete(socket);
     if (watch.sockets.size === 0) this.watches.remove(watch);
   }
+}
+
+/** How long to wait before the `failures`-th retry of a check the store did not answer. */
+function retryDelay(failures: number): number {
+  return Math.min(RETRY_FIRST_MS * 2 ** (failures - 1), RETRY_MAX_MS);
 }
 
 /** The default origin rule: the page's host (and port) is the socket's own host. */

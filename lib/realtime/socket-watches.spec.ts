@@ -11,6 +11,7 @@ function watch(tenant: string, handle: string, userId: string): Watch {
     userId,
     sockets: new Set(),
     expiresAt: 0,
+    failedChecks: 0,
     ended: false,
   };
 }

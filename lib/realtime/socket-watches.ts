@@ -11,6 +11,8 @@ export interface Watch {
   sockets: Set<SessionSocket>;
   /** When the session expires unless used meanwhile (performance.now(), from the last read). */
   expiresAt: number;
+  /** Checks in a row the store did not answer (their retries back off). */
+  failedChecks: number;
   timer?: NodeJS.Timeout;
   ended: boolean;
 }

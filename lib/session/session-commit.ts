@@ -52,6 +52,14 @@ export class SessionCommit {
   ) {}
 
   /**
+   * Whether the request carried the session cookie (its signature verified): what it is
+   * answered depends on that session.
+   */
+  get carriesSessionCookie(): boolean {
+    return this.cookie.cookieId !== undefined;
+  }
+
+  /**
    * The Set-Cookie line an answer with this status carries, when express-session would set it,
    * or the clearing cookie of a logout; never on an error answer (a request that failed hands
    * out no session and no new expiry), while a redirect does carry it (a form login answers 302

@@ -17,6 +17,7 @@ import {
 } from 'nestjs-tenant-session';
 import { stringField } from '../http/request-body.js';
 import '../session-data.js';
+import { PasswordAttemptsGuard } from '../throttling/password-attempts.guard.js';
 import { LocalAuthGuard } from './local-auth.guard.js';
 import { UserDirectory, type SampleUser } from './user-directory.service.js';
 
@@ -37,7 +38,7 @@ export class AuthController {
    */
   @Post('login')
   @HttpCode(200)
-  @UseGuards(LocalAuthGuard)
+  @UseGuards(PasswordAttemptsGuard, LocalAuthGuard)
   login(@Req() req: Request, @Tenant() tenant: string) {
     const user = req.user as SampleUser;
     req.session.user = user.username;
@@ -56,7 +57,7 @@ export class AuthController {
   /** A new password signs out every other device: whoever knew the old one is out too. */
   @Post('password')
   @HttpCode(200)
-  @UseGuards(SessionAuthGuard)
+  @UseGuards(SessionAuthGuard, PasswordAttemptsGuard)
   async changePassword(
     @Req() req: Request,
     @Tenant() tenant: string,
@@ -81,7 +82,7 @@ export class AuthController {
    */
   @Post('reauthenticate')
   @HttpCode(200)
-  @UseGuards(SessionAuthGuard)
+  @UseGuards(SessionAuthGuard, PasswordAttemptsGuard)
   async reauthenticate(
     @Req() req: Request,
     @Tenant() tenant: string,

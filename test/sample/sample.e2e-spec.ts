@@ -678,6 +678,8 @@ describe('sample configuration', () => {
       idleTtlSeconds: 3600,
       absoluteLifetimeSeconds: 86400,
       recentLoginMaxAgeSeconds: 600,
+      trustProxy: false,
+      loginAttemptsPerMinute: 10,
       warnings: [],
     });
   });
@@ -692,6 +694,8 @@ describe('sample configuration', () => {
       SESSION_IDLE_TTL: '600',
       SESSION_ABSOLUTE_LIFETIME: '7200',
       RECENT_LOGIN_MAX_AGE: '300',
+      TRUST_PROXY: '2',
+      LOGIN_ATTEMPTS_PER_MINUTE: '5',
     });
 
     expect(config).toMatchObject({
@@ -702,6 +706,8 @@ describe('sample configuration', () => {
       idleTtlSeconds: 600,
       absoluteLifetimeSeconds: 7200,
       recentLoginMaxAgeSeconds: 300,
+      trustProxy: 2,
+      loginAttemptsPerMinute: 5,
     });
   });
 

@@ -1,0 +1,39 @@
+import { Catch, HttpException, Logger, type ArgumentsHost } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
+import type { Request } from 'express';
+
+/**
+ * Logs an unexpected error (a 500) without request data: the method, the route's pattern (not
+ * the URL, whose query may hold a token), the error's name and stack frames; never headers,
+ * cookies, bodies or the error's message, which may quote any of them (a parser's "Unexpected
+ * token in 'secret…'"). The answer is Nest's own 500 JSON; HTTP errors (the app's exceptions, a
+ * body parser's 400) are answered as Nest answers them.
+ */
+@Catch()
+export class ServerErrorFilter extends BaseExceptionFilter {
+  private readonly logger = new Logger('Sample');
+
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    if (exception instanceof HttpException || isHttpError(exception)) {
+      return super.catch(exception, host);
+    }
+    const req = host.switchToHttp().getRequest<Request>();
+    const route = (req.route as { path?: string } | undefined)?.path ?? '(no route)';
+    this.logger.error(`${req.method} ${route} failed: ${withoutMessage(exception)}`);
+    // Nest's answer for an unknown error, without letting it log the error (and its message).
+    super.catch(new HttpException('Internal server error', 500), host);
+  }
+}
+
+/** An error made with the `http-errors` package (body-parser's), which carries its status. */
+function isHttpError(error: unknown): boolean {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/** The error's name and stack frames: where it happened, and nothing it was told. */
+function withoutMessage(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  return [error.name, ...frames].join('\n');
+}
