@@ -4,9 +4,10 @@ import tseslint from 'typescript-eslint';
  * lib/ is layered; a folder may import only from the folders before it, never from a later one
  * (and never from the module files at the root of lib/):
  * errors ← util ← tenancy ← options ← store ← user-index ← session ← revocation ← identity ←
- * realtime ← http ← express ← health ← socket-io ← root. lib/health (the terminus indicator) and
- * lib/socket-io (the socket.io adapter) are entry points of their own: they load optional peers,
- * which nothing reachable from lib/index.ts may import.
+ * realtime ← http ← express ← health ← socket-io ← connect-redis ← root. lib/health (the terminus
+ * indicator) and lib/socket-io (the socket.io adapter) are entry points of their own: they load
+ * optional peers, which nothing reachable from lib/index.ts may import. lib/connect-redis is one
+ * for plain services, which load no Nest.
  */
 const LAYERS = [
   'errors',
@@ -23,6 +24,7 @@ const LAYERS = [
   'express',
   'health',
   'socket-io',
+  'connect-redis',
 ];
 
 /** Optional peer dependencies, by the entry point (lib/<folder>) that alone may load them. */

@@ -9,6 +9,7 @@ import { checkCookiePrefix } from './cookie-prefix.js';
 import { checkTrustedOrigins, resolveCsrf, type ResolvedCsrf } from './csrf-options.js';
 import { checkDeploymentName, checkDeployments } from './deployments-option.js';
 import { checkKeyTemplates } from './key-templates.js';
+import { adoptionWindowEnd } from './legacy-session-adoption.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
 import { MAX_SESSION_AGE_SECONDS } from './session-age-limit.js';
@@ -59,6 +60,8 @@ export interface ResolvedOptions {
   /** false: no cap. */
   maxSessionsPerUser: number | false;
   onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
+  /** The legacy-session adoption window's end (ms epoch), when there is one. */
+  adoptLegacyUntilMs?: number;
 }
 
 /** NIST SP 800-63B-4 AAL2: re-authenticate at least every 24 hours, whatever the activity. */
@@ -152,6 +155,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
             options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER,
           ),
     onRevoked: options.onRevoked,
+    adoptLegacyUntilMs: adoptionWindowEnd('adoptLegacySessions', options.adoptLegacySessions),
   };
 }
 
@@ -178,6 +182,7 @@ export function checkTenantSettings(
     if (value !== undefined) sessionSeconds(`${where}.${name}`, value);
   }
   checkTrustedOrigins(`${where}.trustedOrigins`, settings?.trustedOrigins);
+  adoptionWindowEnd(`${where}.adoptLegacySessions`, settings?.adoptLegacySessions);
   if (settings?.cookieName !== undefined || settings?.cookieDomain !== undefined) {
     const name = settings.cookieName ?? defaults.cookieName;
     const cookie = { ...defaults.cookie, domain: settings.cookieDomain ?? defaults.cookie.domain };

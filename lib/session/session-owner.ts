@@ -19,11 +19,14 @@ export interface LoginClient {
  * claims nobody (an owner it still carries is unindexed by its next save); `refused` when its
  * owner is there but does not verify (edited, or sealed with a secret this instance lacks), or
  * its data claims a user no owner vouches for (an identity written outside the module, or
- * another user than its owner's).
+ * another user than its owner's); `legacy`, on a tenant adopting legacy sessions, when its data
+ * claims a user and it carries no owner at all (written by plain express-session), to be adopted
+ * or refused by the user's index.
  */
 export type Interpretation =
   | { verdict: 'owned'; data: StoredSessionData; owner: SessionOwner }
   | { verdict: 'anonymous'; data: StoredSessionData; owner?: SessionOwner }
+  | { verdict: 'legacy'; data: StoredSessionData; userId: string }
   | { verdict: 'refused'; data: StoredSessionData };
 
 const MAX_USER_AGENT_LENGTH = 512;
@@ -48,6 +51,8 @@ export class SessionOwnership {
     private readonly identity: SessionIdentity,
     /** The store clock (ms): authentication times are the Redis server's. */
     private readonly now: () => number,
+    /** Whether the tenant adopts legacy sessions (see LegacySessionAdoption). */
+    private readonly adoptsLegacy = false,
   ) {}
 
   /** What stored JSON means (see Interpretation); undefined when corrupt (logged). */
@@ -67,6 +72,8 @@ export class SessionOwnership {
     const claimed = owner?.via === 'login' ? owner.userId : normalizeUserId(this.identity(data));
     if (claimed === undefined) return { verdict: 'anonymous', data, owner };
     if (owner?.userId === claimed) return { verdict: 'owned', data, owner };
+    if (this.adoptsLegacy && sealed === undefined)
+      return { verdict: 'legacy', data, userId: claimed };
     this.log.warn('Refusing a session whose data names a user its owner does not vouch for');
     return { verdict: 'refused', data };
   }
@@ -128,6 +135,20 @@ export class SessionOwnership {
       authenticatedAt: admission.now,
       ip: bound ? bound.ip : client.ip,
       userAgent: bound ? bound.userAgent : client.userAgent?.slice(0, MAX_USER_AGENT_LENGTH),
+      indexedUntil: admission.until,
+    };
+  }
+
+  /**
+   * The owner of a legacy session its user's index just adopted. Its login time is unknown: it
+   * is dated at the epoch, so it never counts as a recent login (`@RequireRecentLogin`).
+   */
+  adopted(userId: string, admission: Extract<Admission, { admitted: true }>): SessionOwner {
+    return {
+      userId,
+      via: 'identity',
+      createdAt: 0,
+      authenticatedAt: 0,
       indexedUntil: admission.until,
     };
   }

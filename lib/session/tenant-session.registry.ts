@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DEFAULT_DEPLOYMENT } from '../options/deployments-option.js';
+import { adoptionWindowEnd } from '../options/legacy-session-adoption.js';
 import {
   checkTenantSettings,
   RESOLVED_OPTIONS,
@@ -115,6 +116,10 @@ export class TenantSessionRegistry {
         ...(settings.trustedOrigins ?? []),
       ]),
       lifecycle: this.lifecycle,
+      adoptLegacyUntilMs:
+        settings.adoptLegacySessions === undefined
+          ? o.adoptLegacyUntilMs
+          : adoptionWindowEnd('adoptLegacySessions', settings.adoptLegacySessions),
     });
   }
 

@@ -33,6 +33,8 @@ export interface TenantSetup {
   saveUninitialized: boolean;
   trustedOrigins: ReadonlySet<string>;
   lifecycle: SessionLifecycle;
+  /** Legacy sessions are adopted until then (ms epoch); undefined: they are refused. */
+  adoptLegacyUntilMs?: number;
 }
 
 /** Everything built for one tenant, each part with its one job. */
@@ -59,8 +61,14 @@ export function buildTenantSessions(setup: TenantSetup): TenantSessions {
   const { tenant, backend, lifecycle } = setup;
   const now = () => backend.lifecycle.now();
   const keys = new TenantKeys(setup.keyTemplates, tenant, setup.appName);
-  const index = new UserSessionIndex(backend, keys);
-  const owners = new SessionOwnership(setup.secrets, keys.sessionPrefix, setup.identity, now);
+  const index = new UserSessionIndex(backend, keys, setup.adoptLegacyUntilMs);
+  const owners = new SessionOwnership(
+    setup.secrets,
+    keys.sessionPrefix,
+    setup.identity,
+    now,
+    setup.adoptLegacyUntilMs !== undefined,
+  );
   const lifetime = new SessionLifetime(setup.idleTtlMs, now);
   const writer = new SessionWriter(tenant, keys, backend.keys, index, owners, lifetime, lifecycle);
   const reader = new SessionReader(keys, backend.keys, index, owners, lifetime, (sid, budget) =>

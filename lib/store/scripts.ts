@@ -6,8 +6,10 @@
  * An index is a sorted set: member sid, score "indexed until" (a lease, ms). One reserved member,
  * NOT_BEFORE, holds the time of the user's last revocation: a login that began before it is
  * refused, and it is kept NOT_BEFORE_RETENTION_MS, past which any login that could have begun
- * before it is refused for its age alone. Entries past their lease belong to dead sessions and
- * are dropped on every write (`tidy`).
+ * before it is refused for its age alone. On a tenant adopting legacy sessions, a revocation also
+ * adds KEPT_UNTIL, scored with the adoption window's end: the key, and so the not-before, lives
+ * until then, since an adopted session has no login time and only a not-before can refuse it.
+ * Entries past their lease belong to dead sessions and are dropped on every write (`tidy`).
  *
  * The invariant these scripts keep (docs/guarantees.md): a session serves only while its user's
  * index holds its entry with a live lease. ADMIT alone creates an entry (a login); a revocation,
@@ -20,6 +22,15 @@ export const OWNER_FIELD = '_owner';
 
 /** A member that can never be a session id (ids are base64url, with an optional `.suffix`). */
 export const NOT_BEFORE_MEMBER = '!not-before';
+
+/**
+ * A member scored with the end of the legacy-session adoption window, written by a revocation on
+ * a tenant that adopts: it holds the index key, and so its not-before, until then.
+ */
+export const KEPT_UNTIL_MEMBER = '!kept-until';
+
+/** Reserved members start with this; session ids never do. */
+export const RESERVED_MEMBER_MARK = '!';
 
 /** How long a revocation's not-before is kept, and so the longest a login may take to store. */
 export const NOT_BEFORE_RETENTION_MS = 10 * 60 * 1000;
@@ -41,6 +52,17 @@ local function tidy(key)
     return tonumber(nb)
   end
   return nil
+end
+-- Members that are no session (the not-before, the kept-until) start with '!'.
+local function reserved(member)
+  return string.sub(member, 1, 1) == '${RESERVED_MEMBER_MARK}'
+end
+-- How many of the index's members are sessions, once tidied.
+local function sessions(key, nb)
+  local count = redis.call('ZCARD', key)
+  if nb then count = count - 1 end
+  if redis.call('ZSCORE', key, '${KEPT_UNTIL_MEMBER}') then count = count - 1 end
+  return count
 end
 local function expire(key, nb)
   local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
@@ -86,9 +108,28 @@ if nb and nb >= began then return {0, now} end
 local lease = math.floor(now + tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
 expire(KEYS[1], nb)
-local entries = redis.call('ZCARD', KEYS[1])
-if nb then entries = entries - 1 end
-return {1, now, lease, entries}
+return {1, now, lease, sessions(KEYS[1], nb)}
+`,
+);
+
+/**
+ * Indexes a legacy session: one stored with an identity but no owner (written by a plain
+ * express-session service). Its login time is unknown, so it is dated before every revocation:
+ * refused while the index keeps any not-before of the user (kept until the adoption window
+ * ends, see KEPT_UNTIL_MEMBER), and once the window has ended. Idempotent: a session adopted
+ * twice keeps one entry. KEYS[1] index; ARGV[1] sid, ARGV[2] lease length (ms), ARGV[3] the
+ * window's end (ms, this clock). Returns {1, now, lease, entries} or {0, now}, as ADMIT.
+ */
+export const ADOPT = script(
+  'adopt',
+  `
+if now >= tonumber(ARGV[3]) then return {0, now} end
+local nb = tidy(KEYS[1])
+if nb then return {0, now} end
+local lease = math.floor(now + tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
+expire(KEYS[1], nb)
+return {1, now, lease, sessions(KEYS[1], nb)}
 `,
 );
 
@@ -168,8 +209,9 @@ return {value, left, user, keep(key, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7
 
 /**
  * This clock's time (ms, as text), then the index's live entries, flat [sid, lease, ...], the
- * not-before member included. With ARGV[1] = '1' first records a revocation: not-before = now
- * (never moved back). KEYS[1] index.
+ * reserved members included. With ARGV[1] = '1' first records a revocation: not-before = now
+ * (never moved back), kept at least until ARGV[2] (ms, '0' for the usual retention: see
+ * KEPT_UNTIL_MEMBER). KEYS[1] index.
  * Entries are never removed here: a revocation deletes the sessions first, then the entries, so
  * an interrupted one leaves everything findable for a retry.
  */
@@ -180,6 +222,8 @@ local nb = tidy(KEYS[1])
 if ARGV[1] == '1' then
   if not nb or nb < now then nb = now end
   redis.call('ZADD', KEYS[1], nb, NB)
+  local keep = tonumber(ARGV[2])
+  if keep > now then redis.call('ZADD', KEYS[1], 'GT', keep, '${KEPT_UNTIL_MEMBER}') end
   expire(KEYS[1], nb)
 end
 local flat = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
@@ -206,6 +250,8 @@ local count = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 local nb = redis.call('ZSCORE', KEYS[1], NB)
 -- A not-before normally lies in the past; one recorded by a clock that ran ahead does not.
 if nb and tonumber(nb) > now then count = count - 1 end
+local kept = redis.call('ZSCORE', KEYS[1], '${KEPT_UNTIL_MEMBER}')
+if kept and tonumber(kept) > now then count = count - 1 end
 local function row(sid, lease) return {sid, lease, redis.sha1hex(sid)} end
 -- The members sharing one lease, in digest order: Redis orders them by sid, which a position
 -- cannot name.
@@ -213,7 +259,7 @@ local function band(lease, after)
   local rows = {}
   for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], lease, lease, 'BYSCORE')) do
     local r = row(sid, lease)
-    if sid ~= NB and (after == nil or r[3] > after) then rows[#rows + 1] = r end
+    if not reserved(sid) and (after == nil or r[3] > after) then rows[#rows + 1] = r end
   end
   table.sort(rows, function(a, b) return a[3] < b[3] end)
   return rows
@@ -232,7 +278,7 @@ if not more then
     'WITHSCORES')
   local rest = {}
   for i = 1, #flat, 2 do
-    if flat[i] ~= NB then rest[#rest + 1] = row(flat[i], flat[i + 1]) end
+    if not reserved(flat[i]) then rest[#rest + 1] = row(flat[i], flat[i + 1]) end
   end
   if #rest > need then
     more = true
