@@ -8,7 +8,11 @@ import { checkCookieAttributes } from './cookie-attributes.js';
 import { checkCookiePrefix } from './cookie-prefix.js';
 import { checkTrustedOrigins, resolveCsrf, type ResolvedCsrf } from './csrf-options.js';
 import { checkDeploymentName, checkDeployments } from './deployments-option.js';
-import { checkKeyTemplates } from './key-templates.js';
+import {
+  checkKeyTemplates,
+  checkTenantKeyPrefix,
+  checkTenantKeyPrefixesApart,
+} from './key-templates.js';
 import { adoptionWindowEnd } from './legacy-session-adoption.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
@@ -102,8 +106,19 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
   const deployments = checkDeployments(options.deployments);
   if (options.tenantSettings && typeof options.tenantSettings === 'object') {
     for (const [tenant, settings] of Object.entries(options.tenantSettings)) {
-      checkTenantSettings(tenant, settings, { cookieName, cookie, deployments });
+      checkTenantSettings(tenant, settings, {
+        cookieName,
+        cookie,
+        deployments,
+        keyPrefix,
+        indexPrefix,
+      });
     }
+    checkTenantKeyPrefixesApart(
+      Object.entries(options.tenantSettings).flatMap(([tenant, settings]) =>
+        settings?.keyPrefix === undefined ? [] : [[tenant, settings.keyPrefix] as [string, string]],
+      ),
+    );
   }
   const redis = checkRedisOption(options.redis, options.allowEmbeddedStore ?? false);
   const operationTimeoutMs = positiveInteger(
@@ -172,9 +187,15 @@ function passportUser(session: Record<string, unknown>): unknown {
 export function checkTenantSettings(
   tenant: string,
   settings: TenantSessionSettings | undefined,
-  defaults: Pick<ResolvedOptions, 'cookieName' | 'cookie' | 'deployments'>,
+  defaults: Pick<
+    ResolvedOptions,
+    'cookieName' | 'cookie' | 'deployments' | 'keyPrefix' | 'indexPrefix'
+  >,
 ): void {
   const where = `tenantSettings[${tenant}]`;
+  if (settings?.keyPrefix !== undefined) {
+    checkTenantKeyPrefix(where, settings.keyPrefix, defaults);
+  }
   checkDeploymentName(where, settings?.deployment, defaults.deployments);
   if (settings?.secret !== undefined) checkSecrets(settings.secret, where);
   for (const name of ['idleTtl', 'absoluteLifetime'] as const) {

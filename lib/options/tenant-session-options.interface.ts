@@ -32,6 +32,12 @@ export interface TenantSessionSettings {
    * `['https://console.acme.com']`.
    */
   trustedOrigins?: string[];
+  /**
+   * This tenant's session key prefix, as written, instead of the module's `keyPrefix`: for a
+   * switch-over, the one its plain connect-redis used (`'sess:'`, connect-redis's default), so
+   * the sessions already in Redis are found. It must not overlap the module's templates.
+   */
+  keyPrefix?: string;
   /** This tenant's legacy-session adoption window (see the module option); `false`: none. */
   adoptLegacySessions?: LegacySessionAdoption | false;
 }

@@ -97,7 +97,7 @@ export class TenantSessionRegistry {
       appName: o.appName,
       deployment,
       backend: this.deployments.get(deployment),
-      keyTemplates: o,
+      keyTemplates: { keyPrefix: settings.keyPrefix ?? o.keyPrefix, indexPrefix: o.indexPrefix },
       secrets: settings.secret === undefined ? o.secrets : ([] as string[]).concat(settings.secret),
       identity: o.identity,
       idleTtlMs: idleTtlSeconds * 1000,
