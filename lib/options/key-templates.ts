@@ -52,7 +52,8 @@ export function checkTenantKeyPrefix(
     );
   }
   const literal = prefix.replace(PLACEHOLDER, ANY_ID);
-  for (const [name, template] of Object.entries(templates)) {
+  for (const name of ['keyPrefix', 'indexPrefix'] as const) {
+    const template = templates[name];
     const rendered = template.replace(PLACEHOLDER, ANY_ID);
     if (couldStart(literal, rendered) || couldStart(rendered, literal)) {
       throw new InvalidTenantSessionOptionsError(
