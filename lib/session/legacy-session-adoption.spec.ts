@@ -113,6 +113,22 @@ describe('legacy sessions (an identity, no owner) on a tenant adopting them', ()
     expect(stored()).toBeUndefined();
   });
 
+  it('an adopted session ends with the adoption window (its id carries no deadline)', async () => {
+    await storeLegacy();
+    const data = await tenant.reader.read(LEGACY_SID, specBudget());
+    await tenant.writer.save(LEGACY_SID, data!, specBudget());
+    expect(await tenant.reader.read(LEGACY_SID, specBudget())).not.toBeNull();
+
+    for (const after of [
+      specTenant(backend, { adoptLegacyUntilMs: Date.now() - 1 }),
+      specTenant(backend), // the option removed
+    ]) {
+      expect(after.owners.interpret(LEGACY_SID, stored()!.value as string)?.verdict).toBe(
+        'refused',
+      );
+    }
+  });
+
   it('without adoptLegacySessions, a legacy session is refused as before', async () => {
     tenant = specTenant(backend);
     await storeLegacy();

@@ -31,6 +31,11 @@ export type Interpretation =
 
 const MAX_USER_AGENT_LENGTH = 512;
 
+/** An adopted session's owner is dated at the epoch (see `adopted`); a login's never is. */
+function isAdopted(owner: SessionOwner): boolean {
+  return owner.createdAt === 0;
+}
+
 /**
  * Who a session belongs to, in one place: the owner record kept beside `req.session` (never in
  * the app's view of it), sealed into the stored JSON (HMAC-SHA256 with the tenant's secrets), so
@@ -51,8 +56,8 @@ export class SessionOwnership {
     private readonly identity: SessionIdentity,
     /** The store clock (ms): authentication times are the Redis server's. */
     private readonly now: () => number,
-    /** Whether the tenant adopts legacy sessions (see LegacySessionAdoption). */
-    private readonly adoptsLegacy = false,
+    /** The end of the tenant's legacy-session adoption window (ms epoch), if it adopts. */
+    private readonly adoptUntil?: number,
   ) {}
 
   /** What stored JSON means (see Interpretation); undefined when corrupt (logged). */
@@ -71,9 +76,17 @@ export class SessionOwnership {
     }
     const claimed = owner?.via === 'login' ? owner.userId : normalizeUserId(this.identity(data));
     if (claimed === undefined) return { verdict: 'anonymous', data, owner };
-    if (owner?.userId === claimed) return { verdict: 'owned', data, owner };
-    if (this.adoptsLegacy && sealed === undefined)
+    if (owner?.userId === claimed) {
+      if (!isAdopted(owner) || this.now() < (this.adoptUntil ?? -Infinity)) {
+        return { verdict: 'owned', data, owner };
+      }
+      // Its id carries no absolute deadline: the adoption window is its absolute lifetime.
+      this.log.warn('Refusing an adopted session: its adoption window has ended');
+      return { verdict: 'refused', data };
+    }
+    if (this.adoptUntil !== undefined && sealed === undefined) {
       return { verdict: 'legacy', data, userId: claimed };
+    }
     this.log.warn('Refusing a session whose data names a user its owner does not vouch for');
     return { verdict: 'refused', data };
   }
@@ -141,7 +154,8 @@ export class SessionOwnership {
 
   /**
    * The owner of a legacy session its user's index just adopted. Its login time is unknown: it
-   * is dated at the epoch, so it never counts as a recent login (`@RequireRecentLogin`).
+   * is dated at the epoch, so it never counts as a recent login (`@RequireRecentLogin`), and it
+   * serves only until the adoption window ends (its id carries no absolute deadline).
    */
   adopted(userId: string, admission: Extract<Admission, { admitted: true }>): SessionOwner {
     return {

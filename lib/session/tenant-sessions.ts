@@ -67,7 +67,7 @@ export function buildTenantSessions(setup: TenantSetup): TenantSessions {
     keys.sessionPrefix,
     setup.identity,
     now,
-    setup.adoptLegacyUntilMs !== undefined,
+    setup.adoptLegacyUntilMs,
   );
   const lifetime = new SessionLifetime(setup.idleTtlMs, now);
   const writer = new SessionWriter(tenant, keys, backend.keys, index, owners, lifetime, lifecycle);

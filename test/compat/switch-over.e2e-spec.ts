@@ -26,8 +26,7 @@ const SECRETS = [
 
 declare module 'express-session' {
   interface SessionData {
-    passport?: { user?: string };
-    cart?: number;
+    legacyCart?: number;
   }
 }
 
@@ -51,11 +50,11 @@ function legacyApp(client: ConstructorParameters<typeof RedisStore>[0]['client']
     });
   });
   app.post('/cart', (req, res) => {
-    req.session.cart = (req.session.cart ?? 0) + 1;
-    res.json({ cart: req.session.cart });
+    req.session.legacyCart = (req.session.legacyCart ?? 0) + 1;
+    res.json({ cart: req.session.legacyCart });
   });
   app.get('/whoami', (req, res) => {
-    res.json({ user: req.session.passport?.user ?? null });
+    res.json({ user: (req.session.passport as { user?: string } | undefined)?.user ?? null });
   });
   return app;
 }
