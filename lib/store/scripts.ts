@@ -6,29 +6,22 @@
  * An index is a sorted set: member sid, score "indexed until" (a lease, ms). One reserved member,
  * NOT_BEFORE, holds the time of the user's last revocation: a login that began before it is
  * refused, and it is kept NOT_BEFORE_RETENTION_MS, past which any login that could have begun
- * before it is refused for its age alone. On a tenant adopting legacy sessions, a revocation also
- * adds KEPT_UNTIL, scored with the adoption window's end: the key, and so the not-before, lives
- * until then, since an adopted session has no login time and only a not-before can refuse it.
- * Entries past their lease belong to dead sessions and are dropped on every write (`tidy`).
+ * before it is refused for its age alone (for adopted sessions, until the adoption window ends:
+ * KEPT_UNTIL_MEMBER). Entries past their lease are dead sessions', dropped on each write (`tidy`).
  *
  * The invariant these scripts keep (docs/guarantees.md): a session serves only while its user's
- * index holds its entry with a live lease. ADMIT alone creates an entry (a login); a revocation,
- * a logout or the lease's end alone removes one; a renewal (READ, LEASE) only ever extends an
- * entry that is still there, so it never re-admits a session a revocation removed.
+ * index holds its entry with a live lease. ADMIT (a login) and ADOPT (a legacy session, dated
+ * before every revocation) alone create an entry; a revocation, a logout or the lease's end
+ * alone removes one; a renewal (READ, LEASE) only extends an entry still there.
  */
 
 /** The stored JSON's owner field (session-codec.ts writes it, last). */
 export const OWNER_FIELD = '_owner';
-
 /** A member that can never be a session id (ids are base64url, with an optional `.suffix`). */
 export const NOT_BEFORE_MEMBER = '!not-before';
 
-/**
- * A member scored with the end of the legacy-session adoption window, written by a revocation on
- * a tenant that adopts: it holds the index key, and so its not-before, until then.
- */
+/** Scored with the adoption window's end by a revocation: keeps key and not-before till then. */
 export const KEPT_UNTIL_MEMBER = '!kept-until';
-
 /** Reserved members start with this; session ids never do. */
 export const RESERVED_MEMBER_MARK = '!';
 
@@ -53,17 +46,8 @@ local function tidy(key)
   end
   return nil
 end
--- Members that are no session (the not-before, the kept-until) start with '!'.
-local function reserved(member)
-  return string.sub(member, 1, 1) == '${RESERVED_MEMBER_MARK}'
-end
--- How many of the index's members are sessions, once tidied.
-local function sessions(key, nb)
-  local count = redis.call('ZCARD', key)
-  if nb then count = count - 1 end
-  if redis.call('ZSCORE', key, '${KEPT_UNTIL_MEMBER}') then count = count - 1 end
-  return count
-end
+-- Members that are no session (the not-before, the kept-until).
+local function reserved(m) return string.sub(m, 1, 1) == '${RESERVED_MEMBER_MARK}' end
 local function expire(key, nb)
   local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
   local at = 0
@@ -89,6 +73,16 @@ local function keep(key, sid, leaseMs, belowMs)
   expire(key, nb)
   return tonumber(redis.call('ZSCORE', key, sid))
 end
+-- Adds sid's entry (ADMIT, ADOPT): {1, now, lease, entries}, entries = the index's sessions.
+local function enter(key, sid, leaseMs, nb)
+  local lease = math.floor(now + tonumber(leaseMs))
+  redis.call('ZADD', key, 'GT', lease, sid)
+  expire(key, nb)
+  local entries = redis.call('ZCARD', key)
+  if nb then entries = entries - 1 end
+  if redis.call('ZSCORE', key, '${KEPT_UNTIL_MEMBER}') then entries = entries - 1 end
+  return {1, now, lease, entries}
+end
 `;
 
 /**
@@ -105,20 +99,14 @@ local began = beganAt(ARGV[3], ARGV[4])
 if now - began > ${NOT_BEFORE_RETENTION_MS} then return {0, now} end
 local nb = tidy(KEYS[1])
 if nb and nb >= began then return {0, now} end
-local lease = math.floor(now + tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
-expire(KEYS[1], nb)
-return {1, now, lease, sessions(KEYS[1], nb)}
+return enter(KEYS[1], ARGV[1], ARGV[2], nb)
 `,
 );
 
 /**
- * Indexes a legacy session: one stored with an identity but no owner (written by a plain
- * express-session service). Its login time is unknown, so it is dated before every revocation:
- * refused while the index keeps any not-before of the user (kept until the adoption window
- * ends, see KEPT_UNTIL_MEMBER), and once the window has ended. Idempotent: a session adopted
- * twice keeps one entry. KEYS[1] index; ARGV[1] sid, ARGV[2] lease length (ms), ARGV[3] the
- * window's end (ms, this clock). Returns {1, now, lease, entries} or {0, now}, as ADMIT.
+ * Indexes a legacy session (an identity, no owner), dated before every revocation: refused while
+ * the index keeps a not-before, or once the window has ended. Idempotent. KEYS[1] index; ARGV[1]
+ * sid, ARGV[2] lease length (ms), ARGV[3] the window's end (ms, this clock). Replies as ADMIT.
  */
 export const ADOPT = script(
   'adopt',
@@ -126,10 +114,7 @@ export const ADOPT = script(
 if now >= tonumber(ARGV[3]) then return {0, now} end
 local nb = tidy(KEYS[1])
 if nb then return {0, now} end
-local lease = math.floor(now + tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
-expire(KEYS[1], nb)
-return {1, now, lease, sessions(KEYS[1], nb)}
+return enter(KEYS[1], ARGV[1], ARGV[2], nb)
 `,
 );
 
