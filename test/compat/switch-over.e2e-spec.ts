@@ -119,6 +119,28 @@ describe('switching over from express-session + connect-redis + passport', () =>
     expect(await sessionKeys()).toHaveLength(USERS.length);
   });
 
+  it('an adopted session is no recent login, nor is one whose _owner was removed since', async () => {
+    const visitors = await loggedInBeforeTheSwitch();
+    nest = await createTestApp(
+      { appName: 'switch', redis: own.server.url, ...recipe() },
+      { controllers: [WhoAmIController] },
+    );
+    const alice = visitors.get('alice')!.on(nest.http);
+    expect((await alice.get('/whoami')).status).toBe(200);
+    const refused = await alice.post('/sensitive-by-default');
+    expect(refused.status).toBe(401);
+    expect(refused.body.code).toBe('RECENT_LOGIN_REQUIRED');
+
+    // Sealed by that read's save; an _owner taken out again reads as legacy: still not recent.
+    const key = `sess:${alice.sessionId('connect.sid')}`;
+    const stored = JSON.parse((await own.redis.get(key))!) as Record<string, unknown>;
+    expect(stored._owner).toMatchObject({ userId: 'alice', createdAt: 0 });
+    delete stored._owner;
+    await own.redis.set(key, JSON.stringify(stored), 'KEEPTTL');
+    expect((await alice.get('/whoami')).status).toBe(200);
+    expect((await alice.post('/sensitive-by-default')).status).toBe(401);
+  });
+
   it('an anonymous session with data keeps its data, unindexed', async () => {
     const legacy = legacyApp(own.redis);
     const visitor = new Visitor(legacy, 'acme.test');
