@@ -157,14 +157,8 @@ export class SessionOwnership {
    * is dated at the epoch, so it never counts as a recent login (`@RequireRecentLogin`), and it
    * serves only until the adoption window ends (its id carries no absolute deadline).
    */
-  adopted(userId: string, admission: Extract<Admission, { admitted: true }>): SessionOwner {
-    return {
-      userId,
-      via: 'identity',
-      createdAt: 0,
-      authenticatedAt: 0,
-      indexedUntil: admission.until,
-    };
+  adopted(userId: string, indexedUntil: number): SessionOwner {
+    return { userId, via: 'identity', createdAt: 0, authenticatedAt: 0, indexedUntil };
   }
 
   /**

@@ -108,7 +108,7 @@ export class SessionReader {
 
   /**
    * A user's sessions as stored, for listings: each one whose key exists and whose sealed owner
-   * is that user, with the TTL it has left; undefined for any other (gone, not yet stored, moved
+   * is that user (or, adopting legacy sessions, whose data names that user without an owner), with the TTL it has left; undefined for any other (gone, not yet stored, moved
    * to another identity, sealed with a secret this instance does not have). The index entries
    * are the caller's: nothing here removes one, since an entry without its session may be a
    * login in flight.
@@ -122,9 +122,16 @@ export class SessionReader {
     return sids.map((sid, i) => {
       const { value, ttlMs } = stored[i];
       const found = value === null ? undefined : this.owners.interpret(sid, value);
-      if (found?.verdict !== 'owned' || found.owner.userId !== userId) return undefined;
+      // A legacy session listed here is in the user's index: adopted, not yet sealed.
+      const owner =
+        found?.verdict === 'owned'
+          ? found.owner
+          : found?.verdict === 'legacy'
+            ? this.owners.adopted(found.userId, 0)
+            : undefined;
+      if (!found || owner?.userId !== userId) return undefined;
       const left = ttlMs >= 0 ? ttlMs : this.lifetime.ttlOf(sid, found.data);
-      return { owner: found.owner, data: found.data, ttlMs: left };
+      return { owner, data: found.data, ttlMs: left };
     });
   }
 
@@ -207,7 +214,7 @@ export class SessionReader {
       }
       return {
         data: found.data,
-        owner: this.owners.adopted(found.userId, admission),
+        owner: this.owners.adopted(found.userId, admission.until),
         adopted: true,
       };
     }

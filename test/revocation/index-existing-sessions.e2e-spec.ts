@@ -8,9 +8,11 @@ import {
   TenantSessionModule,
   type IndexingProgress,
 } from 'nestjs-tenant-session';
+import { createHmac } from 'node:crypto';
 import { startRedisCluster } from '../support/redis-cluster.mjs';
 import { startRedisServer, type RedisServer } from '../support/redis-server.mjs';
-import { TEST_HOSTS, TEST_SECRET } from '../support/test-app.js';
+import { createTestApp, TEST_HOSTS, TEST_SECRET } from '../support/test-app.js';
+import { Visitor } from '../support/visitor.js';
 
 /**
  * `indexExistingSessions` against a real Redis and a real three-master Cluster: sessions plain
@@ -131,6 +133,11 @@ describe('indexExistingSessions on a single Redis', () => {
     expect(progress.length).toBeGreaterThan(1);
     expect(progress.at(-1)).toMatchObject({ indexed: 2500, cursor: undefined });
     const sessions = app.get(SessionRevocationService);
+    // Indexed, not yet sealed (no read since): listed as adopted, with no login time.
+    const listed = await sessions.list('acme', 'u0');
+    expect(listed.total).toBe(25);
+    expect(listed.sessions).toHaveLength(25);
+    expect(listed.sessions[0].createdAt).toEqual(new Date(0));
     for (let u = 0; u < 100; u++) expect(await sessions.revokeAll('acme', `u${u}`)).toBe(25);
     expect(await countKeys(client, `${PREFIX}*`)).toBe(50);
   });
@@ -250,5 +257,33 @@ describe('indexExistingSessions on a real Redis Cluster (three masters)', () => 
     const sessions = app.get(SessionRevocationService);
     for (let u = 0; u < 20; u++) expect(await sessions.revokeAll('acme', `u${u}`)).toBe(10);
     expect(await countKeys(client, `${PREFIX}*`)).toBe(10);
+  });
+
+  it('adopts a legacy session on its first read over HTTP too, listed with no login time', async () => {
+    const sid = 'clusterlegacy000000000000000000a';
+    await client.set(PREFIX + sid, legacyJson('reader'), 'EX', 86400);
+    const nest = await createTestApp({
+      appName: 'bulk',
+      redis: client,
+      tenantSettings: { acme: { keyPrefix: PREFIX } },
+      adoptLegacySessions: { until: new Date(Date.now() + 86400_000) },
+    });
+    try {
+      // express-session's signed cookie: s:<sid>.<HMAC-SHA256, base64 without padding>
+      const signature = createHmac('sha256', TEST_SECRET).update(sid).digest('base64');
+      const cookie = `s:${sid}.${signature.replace(/=+$/, '')}`;
+      const visitor = new Visitor(nest.http, 'acme.test', 'jest', new Map([['sid', cookie]]));
+
+      const listed = await visitor.get('/sessions');
+
+      expect(listed.status).toBe(200);
+      expect(listed.body).toEqual([
+        expect.objectContaining({ current: true, createdAt: new Date(0).toISOString() }),
+      ]);
+      expect(await nest.sessions.revokeAll('acme', 'reader')).toBe(1);
+      expect(await client.exists(PREFIX + sid)).toBe(0);
+    } finally {
+      await nest.close();
+    }
   });
 });
