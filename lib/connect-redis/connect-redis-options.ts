@@ -31,7 +31,11 @@ export interface ConnectRedisSessionOptions {
  * server's (NTP), as for any Redis deployment.
  *
  * @example
- * new RedisStore({ client, prefix: 'sessions:acme:shop:', ...connectRedisOptions({ idleTtl: 3600 }) })
+ * new RedisStore({
+ *   client,
+ *   prefix: 'sessions:acme:shop:',
+ *   ...connectRedisOptions({ idleTtl: 3600 }),
+ * });
  */
 export function connectRedisOptions(settings: PlainServiceSettings): ConnectRedisSessionOptions {
   const { idleTtl } = settings;

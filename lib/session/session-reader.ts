@@ -88,7 +88,7 @@ export class SessionReader {
       sids.map(async (sid, i) => {
         const { value, ttlMs } = stored[i];
         const found = value === null ? undefined : this.owners.interpret(sid, value);
-        // A legacy session serves sockets once a request has adopted it.
+        // A legacy session serves sockets once a request has adopted and sealed it.
         if (!found || found.verdict === 'refused' || found.verdict === 'legacy') return undefined;
         const { data, owner } = found;
         let userId: string | undefined;
@@ -108,8 +108,9 @@ export class SessionReader {
 
   /**
    * A user's sessions as stored, for listings: each one whose key exists and whose sealed owner
-   * is that user (or, adopting legacy sessions, whose data names that user without an owner), with the TTL it has left; undefined for any other (gone, not yet stored, moved
-   * to another identity, sealed with a secret this instance does not have). The index entries
+   * is that user (or, adopting legacy sessions, whose data names that user without an owner),
+   * with the TTL it has left; undefined for any other (gone, not yet stored, moved to another
+   * identity, sealed with a secret this instance does not have). The index entries
    * are the caller's: nothing here removes one, since an entry without its session may be a
    * login in flight.
    */
