@@ -4,10 +4,11 @@ import tseslint from 'typescript-eslint';
  * lib/ is layered; a folder may import only from the folders before it, never from a later one
  * (and never from the module files at the root of lib/):
  * errors ← util ← tenancy ← options ← store ← user-index ← session ← revocation ← identity ←
- * realtime ← http ← express ← health ← socket-io ← root ← cli. lib/health (the terminus indicator)
- * and lib/socket-io (the socket.io adapter) are entry points of their own: they load optional
- * peers, which nothing reachable from lib/index.ts may import. lib/cli (the operators' command)
- * sits above the root: it uses the module through lib/index.ts, and nothing imports it.
+ * realtime ← http ← express ← health ← socket-io ← connect-redis ← root ← cli. lib/health (the
+ * terminus indicator) and lib/socket-io (the socket.io adapter) are entry points of their own:
+ * they load optional peers, which nothing reachable from lib/index.ts may import.
+ * lib/connect-redis is one for plain services, which load no Nest. lib/cli (the operators'
+ * command) sits above the root: it uses the module through lib/index.ts, and nothing imports it.
  */
 const LAYERS = [
   'errors',
@@ -24,6 +25,7 @@ const LAYERS = [
   'express',
   'health',
   'socket-io',
+  'connect-redis',
   'cli',
 ];
 

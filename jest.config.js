@@ -14,6 +14,7 @@ export default {
     '^nestjs-tenant-session$': '<rootDir>/lib/index.ts',
     '^nestjs-tenant-session/health$': '<rootDir>/lib/health/index.ts',
     '^nestjs-tenant-session/socket\\.io$': '<rootDir>/lib/socket-io/index.ts',
+    '^nestjs-tenant-session/connect-redis$': '<rootDir>/lib/connect-redis/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   globalSetup: '<rootDir>/test/support/global-setup.mjs',

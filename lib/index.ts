@@ -3,6 +3,7 @@ export { TENANT_SESSION_OPTIONS } from './tenant-session.module-definition.js';
 export type {
   AuthenticatedCheck,
   CsrfOptions,
+  LegacySessionAdoption,
   SessionIdentity,
   TenantSessionDurability,
   TenantSessionModuleOptions,
@@ -44,6 +45,14 @@ export {
   type TenantStats,
 } from './session/session-stats.service.js';
 export type { ServerMemory } from './store/session-backend.interface.js';
+export {
+  indexExistingSessions,
+  type IndexExistingSessionsOptions,
+  type IndexingCounts,
+  type IndexingProgress,
+  type IndexingResult,
+  type SessionScanCursor,
+} from './session/index-existing-sessions.js';
 
 export { SessionLoginService, type LoginOptions } from './identity/session-login.service.js';
 export { SessionRevocationService } from './revocation/session-revocation.service.js';

@@ -1,5 +1,9 @@
 import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
-import { checkKeyTemplates } from './key-templates.js';
+import {
+  checkKeyTemplates,
+  checkTenantKeyPrefix,
+  checkTenantKeyPrefixesApart,
+} from './key-templates.js';
 
 const INDEX = 'sessions-index:{tenant}:{app}:';
 const KEYS = 'sessions:{tenant}:{app}:';
@@ -37,5 +41,41 @@ describe('key templates', () => {
     expect(() => checkKeyTemplates('sess:{app}:{tenant}', INDEX)).toThrow(
       /"sess:\{app\}:\{tenant\}:"/,
     );
+  });
+});
+
+describe("a tenant's own key prefix (a switch-over's `sess:`)", () => {
+  const templates = { keyPrefix: KEYS, indexPrefix: INDEX };
+
+  it.each(['sess:', 'myapp:sess:', 'legacy/'])('accepts %s beside the default templates', (p) => {
+    expect(() => checkTenantKeyPrefix('tenantSettings[acme]', p, templates)).not.toThrow();
+  });
+
+  it.each([
+    ['one that starts the module prefix', 'sessions'],
+    ['one the module prefix starts (a tenant "x")', 'sessions:x:app:'],
+    ['one that starts the index prefix', 'sessions-'],
+    ['an empty one', ''],
+    ['one with a space', 'my sess:'],
+    ['not a string', 42],
+  ])('refuses %s', (_, prefix) => {
+    expect(() => checkTenantKeyPrefix('tenantSettings[acme]', prefix, templates)).toThrow(
+      InvalidTenantSessionOptionsError,
+    );
+  });
+
+  it("refuses two tenants' prefixes where one starts the other", () => {
+    expect(() =>
+      checkTenantKeyPrefixesApart([
+        ['acme', 'sess:'],
+        ['globex', 'sess:globex:'],
+      ]),
+    ).toThrow(/tenantSettings\[acme\]\.keyPrefix "sess:" and tenantSettings\[globex\]/);
+    expect(() =>
+      checkTenantKeyPrefixesApart([
+        ['acme', 'acme-sess:'],
+        ['globex', 'globex-sess:'],
+      ]),
+    ).not.toThrow();
   });
 });

@@ -26,6 +26,59 @@ export function checkKeyTemplates(keyPrefix: string, indexPrefix: string): void 
   }
 }
 
+/** Longest tenant key prefix: it is part of every key of the tenant's sessions. */
+const MAX_TENANT_PREFIX_LENGTH = 200;
+
+/**
+ * Checks a tenant's own session key prefix (`tenantSettings[tenant].keyPrefix`, say the `sess:`
+ * its plain express-session used): printable, and disjoint from the module's templates, so no
+ * other tenant's sessions or indexes, nor this tenant's indexes, fall under it, and a SCAN of
+ * it finds this tenant's sessions alone.
+ */
+export function checkTenantKeyPrefix(
+  where: string,
+  prefix: unknown,
+  templates: { keyPrefix: string; indexPrefix: string },
+): void {
+  if (
+    typeof prefix !== 'string' ||
+    prefix.length === 0 ||
+    prefix.length > MAX_TENANT_PREFIX_LENGTH ||
+    !/^[!-~]+$/.test(prefix)
+  ) {
+    throw new InvalidTenantSessionOptionsError(
+      `${where}.keyPrefix must be 1 to ${MAX_TENANT_PREFIX_LENGTH} printable ASCII characters ` +
+        `without spaces, e.g. "sess:"`,
+    );
+  }
+  const literal = prefix.replace(PLACEHOLDER, ANY_ID);
+  for (const name of ['keyPrefix', 'indexPrefix'] as const) {
+    const template = templates[name];
+    const rendered = template.replace(PLACEHOLDER, ANY_ID);
+    if (couldStart(literal, rendered) || couldStart(rendered, literal)) {
+      throw new InvalidTenantSessionOptionsError(
+        `${where}.keyPrefix "${prefix}" can overlap the module's ${name} "${template}": one ` +
+          "starts the other for some tenant, so one tenant's SCAN would find another's keys. " +
+          'Make them differ before any placeholder, e.g. "sess:" beside "sessions:{tenant}:{app}:"',
+      );
+    }
+  }
+}
+
+/** Two tenants' own prefixes (a `tenantSettings` map, checked at start-up) must be disjoint too. */
+export function checkTenantKeyPrefixesApart(prefixes: [tenant: string, prefix: string][]): void {
+  for (const [i, [a, prefixA]] of prefixes.entries()) {
+    for (const [b, prefixB] of prefixes.slice(i + 1)) {
+      if (prefixA.startsWith(prefixB) || prefixB.startsWith(prefixA)) {
+        throw new InvalidTenantSessionOptionsError(
+          `tenantSettings[${a}].keyPrefix "${prefixA}" and tenantSettings[${b}].keyPrefix ` +
+            `"${prefixB}" overlap: each tenant needs a prefix of its own`,
+        );
+      }
+    }
+  }
+}
+
 /**
  * Whether some rendering of template `a` can start some rendering of `b` (ANY_ID stands for a
  * placeholder). Conservative: an id facing literal id characters is taken to spell them. Two

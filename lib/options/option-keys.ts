@@ -53,6 +53,7 @@ const MODULE_OPTION_KEYS = Object.keys({
   maxSessionsPerUser: true,
   onRevoked: true,
   loginFields: true,
+  adoptLegacySessions: true,
 } satisfies Record<keyof TenantSessionModuleOptions, true>);
 
 /** Every key of TenantSessionSettings. */
@@ -64,6 +65,8 @@ const TENANT_SETTINGS_KEYS = Object.keys({
   secret: true,
   deployment: true,
   trustedOrigins: true,
+  keyPrefix: true,
+  adoptLegacySessions: true,
 } satisfies Record<keyof TenantSessionSettings, true>);
 
 /** express-session options, and a tenant's own equivalents of them. */

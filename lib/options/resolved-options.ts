@@ -8,7 +8,12 @@ import { checkCookieAttributes } from './cookie-attributes.js';
 import { checkCookiePrefix } from './cookie-prefix.js';
 import { checkTrustedOrigins, resolveCsrf, type ResolvedCsrf } from './csrf-options.js';
 import { checkDeploymentName, checkDeployments } from './deployments-option.js';
-import { checkKeyTemplates } from './key-templates.js';
+import {
+  checkKeyTemplates,
+  checkTenantKeyPrefix,
+  checkTenantKeyPrefixesApart,
+} from './key-templates.js';
+import { adoptionWindowEnd } from './legacy-session-adoption.js';
 import { checkModuleOptionKeys, checkNestedKeys, checkTenantSettingsKeys } from './option-keys.js';
 import type { LoginFieldsHook } from './login-fields.interface.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
@@ -62,6 +67,8 @@ export interface ResolvedOptions {
   /** false: no cap. */
   maxSessionsPerUser: number | false;
   onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
+  /** The legacy-session adoption window's end (ms epoch), when there is one. */
+  adoptLegacyUntilMs?: number;
 }
 
 /** NIST SP 800-63B-4 AAL2: re-authenticate at least every 24 hours, whatever the activity. */
@@ -108,8 +115,19 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
   const deployments = checkDeployments(options.deployments);
   if (options.tenantSettings && typeof options.tenantSettings === 'object') {
     for (const [tenant, settings] of Object.entries(options.tenantSettings)) {
-      checkTenantSettings(tenant, settings, { cookieName, cookie, deployments });
+      checkTenantSettings(tenant, settings, {
+        cookieName,
+        cookie,
+        deployments,
+        keyPrefix,
+        indexPrefix,
+      });
     }
+    checkTenantKeyPrefixesApart(
+      Object.entries(options.tenantSettings).flatMap(([tenant, settings]) =>
+        settings?.keyPrefix === undefined ? [] : [[tenant, settings.keyPrefix] as [string, string]],
+      ),
+    );
   }
   const redis = checkRedisOption(options.redis, options.allowEmbeddedStore ?? false);
   const operationTimeoutMs = positiveInteger(
@@ -162,6 +180,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
             options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER,
           ),
     onRevoked: options.onRevoked,
+    adoptLegacyUntilMs: adoptionWindowEnd('adoptLegacySessions', options.adoptLegacySessions),
   };
 }
 
@@ -178,13 +197,19 @@ function passportUser(session: Record<string, unknown>): unknown {
 export function checkTenantSettings(
   tenant: string,
   settings: TenantSessionSettings | undefined,
-  defaults: Pick<ResolvedOptions, 'cookieName' | 'cookie' | 'deployments'>,
+  defaults: Pick<
+    ResolvedOptions,
+    'cookieName' | 'cookie' | 'deployments' | 'keyPrefix' | 'indexPrefix'
+  >,
 ): void {
   const where = `tenantSettings[${tenant}]`;
   if (settings !== undefined && (typeof settings !== 'object' || settings === null)) {
     throw new InvalidTenantSessionOptionsError(`${where} must be an object of settings`);
   }
   if (settings) checkTenantSettingsKeys(where, settings);
+  if (settings?.keyPrefix !== undefined) {
+    checkTenantKeyPrefix(where, settings.keyPrefix, defaults);
+  }
   checkDeploymentName(where, settings?.deployment, defaults.deployments);
   if (settings?.secret !== undefined) checkSecrets(settings.secret, where);
   for (const name of ['idleTtl', 'absoluteLifetime'] as const) {
@@ -192,6 +217,7 @@ export function checkTenantSettings(
     if (value !== undefined) sessionSeconds(`${where}.${name}`, value);
   }
   checkTrustedOrigins(`${where}.trustedOrigins`, settings?.trustedOrigins);
+  adoptionWindowEnd(`${where}.adoptLegacySessions`, settings?.adoptLegacySessions);
   if (settings?.cookieName !== undefined || settings?.cookieDomain !== undefined) {
     const name = settings.cookieName ?? defaults.cookieName;
     const cookie = { ...defaults.cookie, domain: settings.cookieDomain ?? defaults.cookie.domain };

@@ -33,6 +33,30 @@ export interface TenantSessionSettings {
    * `['https://console.acme.com']`.
    */
   trustedOrigins?: string[];
+  /**
+   * This tenant's session key prefix, as written, instead of the module's `keyPrefix`: for a
+   * switch-over, the one its plain connect-redis used (`'sess:'`, connect-redis's default), so
+   * the sessions already in Redis are found. It must not overlap the module's templates.
+   */
+  keyPrefix?: string;
+  /** This tenant's legacy-session adoption window (see the module option); `false`: none. */
+  adoptLegacySessions?: LegacySessionAdoption | false;
+}
+
+/**
+ * Switching over from plain express-session: sessions it stored with an identity (by default
+ * `passport.user`) but no owner are indexed when the module first reads them (or
+ * `indexExistingSessions` walks them), so they stay logged in and become revocable. Their login
+ * time is unknown, so they are dated before every revocation: refused once their user has been
+ * revoked since the window began, never a recent login for `@RequireRecentLogin`.
+ */
+export interface LegacySessionAdoption {
+  /**
+   * When the switch-over window ends (at most 90 days ahead): after it, such sessions are
+   * refused again, as they are without this option. Until then, each revocation keeps its
+   * not-before (a small key per revoked user) until this date.
+   */
+  until: Date | string;
 }
 
 /**
@@ -221,6 +245,12 @@ export interface TenantSessionModuleOptions {
    * per-user operation. A positive integer to raise or lower it, `false` for no cap.
    */
   maxSessionsPerUser?: number | false;
+  /**
+   * Adopt sessions plain express-session wrote before the switch-over (see
+   * `LegacySessionAdoption`), until `until`. Default off: a session with an identity but no
+   * owner is refused, since anything that can write Redis could have written it.
+   */
+  adoptLegacySessions?: LegacySessionAdoption;
   /** Called after every revocation (audit logs). Errors it throws are logged, never surfaced. */
   onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type { TenantKeys } from '../store/keys.js';
 import { RoundTripBudget } from '../store/operation-budget.js';
-import type { SessionKeyStore } from '../store/session-key-store.interface.js';
+import type { ScanPage, SessionKeyStore } from '../store/session-key-store.interface.js';
 import type { SessionReader } from './session-reader.js';
 import type { StoredSessionData } from './stored-session.js';
 
@@ -23,7 +23,7 @@ export class SessionListing {
 
   async ids(): Promise<string[]> {
     const ids = new Set<string>();
-    for await (const keys of this.scan()) {
+    for await (const { keys } of this.scan()) {
       for (const key of keys) ids.add(this.keys.sidOf(key)!);
     }
     return [...ids];
@@ -32,8 +32,8 @@ export class SessionListing {
   /** Every session that would serve, TTLs left as they are (GET and PTTL per page). */
   async all(): Promise<ListedSession[]> {
     const sessions = new Map<string, ListedSession>();
-    for await (const page of this.scan()) {
-      const sids = page.map((key) => this.keys.sidOf(key)!).filter((sid) => !sessions.has(sid));
+    for await (const { keys } of this.scan()) {
+      const sids = keys.map((key) => this.keys.sidOf(key)!).filter((sid) => !sessions.has(sid));
       const snapshots = await this.reader.snapshots(sids, this.budget());
       snapshots.forEach((snapshot, i) => {
         if (snapshot) sessions.set(sids[i], Object.assign(snapshot.data, { id: sids[i] }));
@@ -50,7 +50,7 @@ export class SessionListing {
     await this.store.removeMatching(this.keys.scanPatterns(), this.budget());
   }
 
-  private scan(): AsyncIterable<string[]> {
+  private scan(): AsyncIterable<ScanPage> {
     return this.store.scan(this.keys.sessionPattern(), this.budget());
   }
 

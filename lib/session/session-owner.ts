@@ -26,14 +26,22 @@ export interface RecordedClient extends LoginClient {
  * claims nobody (an owner it still carries is unindexed by its next save); `refused` when its
  * owner is there but does not verify (edited, or sealed with a secret this instance lacks), or
  * its data claims a user no owner vouches for (an identity written outside the module, or
- * another user than its owner's).
+ * another user than its owner's); `legacy`, on a tenant adopting legacy sessions, when its data
+ * claims a user and it carries no owner at all (written by plain express-session), to be adopted
+ * or refused by the user's index.
  */
 export type Interpretation =
   | { verdict: 'owned'; data: StoredSessionData; owner: SessionOwner }
   | { verdict: 'anonymous'; data: StoredSessionData; owner?: SessionOwner }
+  | { verdict: 'legacy'; data: StoredSessionData; userId: string }
   | { verdict: 'refused'; data: StoredSessionData };
 
 const MAX_USER_AGENT_LENGTH = 512;
+
+/** An adopted session's owner is dated at the epoch (see `adopted`); a login's never is. */
+function isAdopted(owner: SessionOwner): boolean {
+  return owner.createdAt === 0;
+}
 
 /**
  * Who a session belongs to, in one place: the owner record kept beside `req.session` (never in
@@ -55,6 +63,8 @@ export class SessionOwnership {
     private readonly identity: SessionIdentity,
     /** The store clock (ms): authentication times are the Redis server's. */
     private readonly now: () => number,
+    /** The end of the tenant's legacy-session adoption window (ms epoch), if it adopts. */
+    private readonly adoptUntil?: number,
   ) {}
 
   /** What stored JSON means (see Interpretation); undefined when corrupt (logged). */
@@ -73,7 +83,17 @@ export class SessionOwnership {
     }
     const claimed = owner?.via === 'login' ? owner.userId : normalizeUserId(this.identity(data));
     if (claimed === undefined) return { verdict: 'anonymous', data, owner };
-    if (owner?.userId === claimed) return { verdict: 'owned', data, owner };
+    if (owner?.userId === claimed) {
+      if (!isAdopted(owner) || this.now() < (this.adoptUntil ?? -Infinity)) {
+        return { verdict: 'owned', data, owner };
+      }
+      // Its id carries no absolute deadline: the adoption window is its absolute lifetime.
+      this.log.warn('Refusing an adopted session: its adoption window has ended');
+      return { verdict: 'refused', data };
+    }
+    if (this.adoptUntil !== undefined && sealed === undefined) {
+      return { verdict: 'legacy', data, userId: claimed };
+    }
     this.log.warn('Refusing a session whose data names a user its owner does not vouch for');
     return { verdict: 'refused', data };
   }
@@ -148,6 +168,15 @@ export class SessionOwnership {
       ...(client.fields ? { fields: client.fields } : {}),
       indexedUntil: admission.until,
     };
+  }
+
+  /**
+   * The owner of a legacy session its user's index just adopted. Its login time is unknown: it
+   * is dated at the epoch, so it never counts as a recent login (`@RequireRecentLogin`), and it
+   * serves only until the adoption window ends (its id carries no absolute deadline).
+   */
+  adopted(userId: string, indexedUntil: number): SessionOwner {
+    return { userId, via: 'identity', createdAt: 0, authenticatedAt: 0, indexedUntil };
   }
 
   /**

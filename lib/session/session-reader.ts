@@ -10,7 +10,13 @@ import type { UserSessionIndex } from '../user-index/user-session-index.js';
 import { ThrottledLogger } from '../util/throttled-logger.js';
 import type { SessionLifetime } from './session-lifetime.js';
 import type { SessionOwnership } from './session-owner.js';
-import { bindOwner, holdFor, markStored, markTtlRestarted } from './session-state.js';
+import {
+  bindOwner,
+  holdFor,
+  markOwnerChanged,
+  markStored,
+  markTtlRestarted,
+} from './session-state.js';
 import type { SessionOwner, StoredSessionData } from './stored-session.js';
 
 /** A session as a pure read finds it (see `snapshots`). */
@@ -82,7 +88,8 @@ export class SessionReader {
       sids.map(async (sid, i) => {
         const { value, ttlMs } = stored[i];
         const found = value === null ? undefined : this.owners.interpret(sid, value);
-        if (!found || found.verdict === 'refused') return undefined;
+        // A legacy session serves sockets once a request has adopted and sealed it.
+        if (!found || found.verdict === 'refused' || found.verdict === 'legacy') return undefined;
         const { data, owner } = found;
         let userId: string | undefined;
         if (found.verdict === 'owned') {
@@ -101,8 +108,9 @@ export class SessionReader {
 
   /**
    * A user's sessions as stored, for listings: each one whose key exists and whose sealed owner
-   * is that user, with the TTL it has left; undefined for any other (gone, not yet stored, moved
-   * to another identity, sealed with a secret this instance does not have). The index entries
+   * is that user (or, adopting legacy sessions, whose data names that user without an owner),
+   * with the TTL it has left; undefined for any other (gone, not yet stored, moved to another
+   * identity, sealed with a secret this instance does not have). The index entries
    * are the caller's: nothing here removes one, since an entry without its session may be a
    * login in flight.
    */
@@ -115,9 +123,16 @@ export class SessionReader {
     return sids.map((sid, i) => {
       const { value, ttlMs } = stored[i];
       const found = value === null ? undefined : this.owners.interpret(sid, value);
-      if (found?.verdict !== 'owned' || found.owner.userId !== userId) return undefined;
+      // A legacy session listed here is in the user's index: adopted, not yet sealed.
+      const owner =
+        found?.verdict === 'owned'
+          ? found.owner
+          : found?.verdict === 'legacy'
+            ? this.owners.adopted(found.userId, 0)
+            : undefined;
+      if (!found || owner?.userId !== userId) return undefined;
       const left = ttlMs >= 0 ? ttlMs : this.lifetime.ttlOf(sid, found.data);
-      return { owner: found.owner, data: found.data, ttlMs: left };
+      return { owner, data: found.data, ttlMs: left };
     });
   }
 
@@ -151,7 +166,7 @@ export class SessionReader {
     if (expectedTtlMs <= 0) return this.erase(sid, budget).then(() => null);
     const loaded = await this.serving(sid, { mode: 'always', ttlMs: expectedTtlMs }, budget);
     if (!loaded) return null;
-    const { data, owner } = loaded;
+    const { data, owner, adopted } = loaded;
     const ttlMs = this.lifetime.ttlOf(sid, data);
     let restartedTtlMs = expectedTtlMs;
     if (ttlMs <= 0) {
@@ -166,6 +181,8 @@ export class SessionReader {
     if (owner) bindOwner(data, owner);
     markTtlRestarted(data, restartedTtlMs, 'read');
     markLoaded(data, sid);
+    // Its owner is sealed in by the request's save; until then each read adopts it again.
+    if (adopted) markOwnerChanged(data);
     return data;
   }
 
@@ -178,7 +195,7 @@ export class SessionReader {
     sid: string,
     restart: TtlRestart,
     budget: OperationBudget,
-  ): Promise<{ data: StoredSessionData; owner?: SessionOwner } | null> {
+  ): Promise<{ data: StoredSessionData; owner?: SessionOwner; adopted?: true } | null> {
     const key = this.keys.session(sid);
     const ttlMs = restart.mode === 'never' ? this.lifetime.idleTtlMs : restart.ttlMs;
     const read = await this.store.read(key, restart, this.index.entryCheck(sid, ttlMs), budget);
@@ -188,6 +205,19 @@ export class SessionReader {
     if (found.verdict === 'refused') {
       await this.store.remove([key], budget);
       return null;
+    }
+    if (found.verdict === 'legacy') {
+      const admission = await this.index.adopt(found.userId, sid, ttlMs, budget);
+      if (!admission.admitted) {
+        this.log.warn('Refusing a legacy session: its user was revoked, or adoption has ended');
+        await this.store.remove([key], budget);
+        return null;
+      }
+      return {
+        data: found.data,
+        owner: this.owners.adopted(found.userId, admission.until),
+        adopted: true,
+      };
     }
     if (found.verdict === 'owned') {
       const { owner } = found;

@@ -26,7 +26,7 @@ interface SessionState {
   /** The session as last loaded or stored (JSON without its cookie), to tell whether it changed. */
   baseline?: string;
   saveFailed?: true;
-  /** The owner changed (a re-authentication) since it was last stored. */
+  /** The owner changed (a re-authentication, an adoption) since it was last stored. */
   ownerChanged?: true;
 }
 
@@ -82,14 +82,15 @@ export function markTtlRestarted(session: object, ttlMs: number, by: TtlRestart[
 /**
  * Carries what a load recorded over to the object express-session builds from the loaded data
  * (the same fields, copied in order, and a new cookie the baseline leaves out anyway): its TTL
- * restart, and its baseline, which so need not be computed twice.
+ * restart, its baseline, which so need not be computed twice, and an owner the load changed (a
+ * legacy session adopted), which the request's save seals in.
  */
 export function carryLoadedState(from: object, to: object): void {
   const loaded = stateIfAny(from);
   const state = stateOf(to);
   state.ttlRestart = loaded?.ttlRestart;
   state.baseline = loaded?.baseline ?? sessionFields(to);
-  state.ownerChanged = undefined;
+  state.ownerChanged = loaded?.ownerChanged;
 }
 
 export function ttlRestartOf(session: object): TtlRestart | undefined {

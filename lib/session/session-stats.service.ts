@@ -88,13 +88,13 @@ async function count(
       byTenant.set(tenant, (stats = { tenant, sessions: 0, indexes: 0, indexEntries: 0 }));
     return stats;
   };
-  for await (const keys of backend.keys.scan(sessions.pattern, budget)) {
+  for await (const { keys } of backend.keys.scan(sessions.pattern, budget)) {
     for (const key of keys) {
       const tenant = sessions.tenantOf(key);
       if (tenant !== undefined) of(tenant).sessions++;
     }
   }
-  for await (const keys of backend.keys.scan(indexes.pattern, budget)) {
+  for await (const { keys } of backend.keys.scan(indexes.pattern, budget)) {
     const owned = keys.flatMap((key) => {
       const tenant = indexes.tenantOf(key);
       return tenant === undefined ? [] : [{ tenant, key }];

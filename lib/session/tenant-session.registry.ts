@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DEFAULT_DEPLOYMENT } from '../options/deployments-option.js';
+import { adoptionWindowEnd } from '../options/legacy-session-adoption.js';
 import {
   checkTenantSettings,
   RESOLVED_OPTIONS,
@@ -96,7 +97,7 @@ export class TenantSessionRegistry {
       appName: o.appName,
       deployment,
       backend: this.deployments.get(deployment),
-      keyTemplates: o,
+      keyTemplates: { keyPrefix: settings.keyPrefix ?? o.keyPrefix, indexPrefix: o.indexPrefix },
       secrets: settings.secret === undefined ? o.secrets : ([] as string[]).concat(settings.secret),
       identity: o.identity,
       loginFields: o.loginFields,
@@ -116,6 +117,10 @@ export class TenantSessionRegistry {
         ...(settings.trustedOrigins ?? []),
       ]),
       lifecycle: this.lifecycle,
+      adoptLegacyUntilMs:
+        settings.adoptLegacySessions === undefined
+          ? o.adoptLegacyUntilMs
+          : adoptionWindowEnd('adoptLegacySessions', settings.adoptLegacySessions),
     });
   }
 

@@ -37,6 +37,8 @@ export interface TenantSetup {
   saveUninitialized: boolean;
   trustedOrigins: ReadonlySet<string>;
   lifecycle: SessionLifecycle;
+  /** Legacy sessions are adopted until then (ms epoch); undefined: they are refused. */
+  adoptLegacyUntilMs?: number;
 }
 
 /** Everything built for one tenant, each part with its one job. */
@@ -63,8 +65,14 @@ export function buildTenantSessions(setup: TenantSetup): TenantSessions {
   const { tenant, backend, lifecycle } = setup;
   const now = () => backend.lifecycle.now();
   const keys = new TenantKeys(setup.keyTemplates, tenant, setup.appName);
-  const index = new UserSessionIndex(backend, keys);
-  const owners = new SessionOwnership(setup.secrets, keys.sessionPrefix, setup.identity, now);
+  const index = new UserSessionIndex(backend, keys, setup.adoptLegacyUntilMs);
+  const owners = new SessionOwnership(
+    setup.secrets,
+    keys.sessionPrefix,
+    setup.identity,
+    now,
+    setup.adoptLegacyUntilMs,
+  );
   const lifetime = new SessionLifetime(setup.idleTtlMs, now);
   const loginFields = new LoginFieldsRecorder(setup.loginFields, setup.operationTimeoutMs);
   const writer = new SessionWriter(

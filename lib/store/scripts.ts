@@ -6,20 +6,24 @@
  * An index is a sorted set: member sid, score "indexed until" (a lease, ms). One reserved member,
  * NOT_BEFORE, holds the time of the user's last revocation: a login that began before it is
  * refused, and it is kept NOT_BEFORE_RETENTION_MS, past which any login that could have begun
- * before it is refused for its age alone. Entries past their lease belong to dead sessions and
- * are dropped on every write (`tidy`).
+ * before it is refused for its age alone (for adopted sessions, until the adoption window ends:
+ * KEPT_UNTIL_MEMBER). Entries past their lease are dead sessions', dropped on each write (`tidy`).
  *
  * The invariant these scripts keep (docs/guarantees.md): a session serves only while its user's
- * index holds its entry with a live lease. ADMIT alone creates an entry (a login); a revocation,
- * a logout or the lease's end alone removes one; a renewal (READ, LEASE) only ever extends an
- * entry that is still there, so it never re-admits a session a revocation removed.
+ * index holds its entry with a live lease. ADMIT (a login) and ADOPT (a legacy session, dated
+ * before every revocation) alone create an entry; a revocation, a logout or the lease's end
+ * alone removes one; a renewal (READ, LEASE) only extends an entry still there.
  */
 
 /** The stored JSON's owner field (session-codec.ts writes it, last). */
 export const OWNER_FIELD = '_owner';
-
 /** A member that can never be a session id (ids are base64url, with an optional `.suffix`). */
 export const NOT_BEFORE_MEMBER = '!not-before';
+
+/** Scored with the adoption window's end by a revocation: keeps key and not-before till then. */
+export const KEPT_UNTIL_MEMBER = '!kept-until';
+/** Reserved members start with this; session ids never do. */
+export const RESERVED_MEMBER_MARK = '!';
 
 /** How long a revocation's not-before is kept, and so the longest a login may take to store. */
 export const NOT_BEFORE_RETENTION_MS = 10 * 60 * 1000;
@@ -42,6 +46,8 @@ local function tidy(key)
   end
   return nil
 end
+-- Members that are no session (the not-before, the kept-until).
+local function reserved(m) return string.sub(m, 1, 1) == '${RESERVED_MEMBER_MARK}' end
 local function expire(key, nb)
   local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
   local at = 0
@@ -67,6 +73,16 @@ local function keep(key, sid, leaseMs, belowMs)
   expire(key, nb)
   return tonumber(redis.call('ZSCORE', key, sid))
 end
+-- Adds sid's entry (ADMIT, ADOPT): {1, now, lease, entries}, entries = the index's sessions.
+local function enter(key, sid, leaseMs, nb)
+  local lease = math.floor(now + tonumber(leaseMs))
+  redis.call('ZADD', key, 'GT', lease, sid)
+  expire(key, nb)
+  local entries = redis.call('ZCARD', key)
+  if nb then entries = entries - 1 end
+  if redis.call('ZSCORE', key, '${KEPT_UNTIL_MEMBER}') then entries = entries - 1 end
+  return {1, now, lease, entries}
+end
 `;
 
 /**
@@ -83,12 +99,22 @@ local began = beganAt(ARGV[3], ARGV[4])
 if now - began > ${NOT_BEFORE_RETENTION_MS} then return {0, now} end
 local nb = tidy(KEYS[1])
 if nb and nb >= began then return {0, now} end
-local lease = math.floor(now + tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[1], 'GT', lease, ARGV[1])
-expire(KEYS[1], nb)
-local entries = redis.call('ZCARD', KEYS[1])
-if nb then entries = entries - 1 end
-return {1, now, lease, entries}
+return enter(KEYS[1], ARGV[1], ARGV[2], nb)
+`,
+);
+
+/**
+ * Indexes a legacy session (an identity, no owner), dated before every revocation: refused while
+ * the index keeps a not-before, or once the window has ended. Idempotent. KEYS[1] index; ARGV[1]
+ * sid, ARGV[2] lease length (ms), ARGV[3] the window's end (ms, this clock). Replies as ADMIT.
+ */
+export const ADOPT = script(
+  'adopt',
+  `
+if now >= tonumber(ARGV[3]) then return {0, now} end
+local nb = tidy(KEYS[1])
+if nb then return {0, now} end
+return enter(KEYS[1], ARGV[1], ARGV[2], nb)
 `,
 );
 
@@ -168,8 +194,9 @@ return {value, left, user, keep(key, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7
 
 /**
  * This clock's time (ms, as text), then the index's live entries, flat [sid, lease, ...], the
- * not-before member included. With ARGV[1] = '1' first records a revocation: not-before = now
- * (never moved back). KEYS[1] index.
+ * reserved members included. With ARGV[1] = '1' first records a revocation: not-before = now
+ * (never moved back), kept at least until ARGV[2] (ms, '0' for the usual retention: see
+ * KEPT_UNTIL_MEMBER). KEYS[1] index.
  * Entries are never removed here: a revocation deletes the sessions first, then the entries, so
  * an interrupted one leaves everything findable for a retry.
  */
@@ -180,6 +207,8 @@ local nb = tidy(KEYS[1])
 if ARGV[1] == '1' then
   if not nb or nb < now then nb = now end
   redis.call('ZADD', KEYS[1], nb, NB)
+  local keep = tonumber(ARGV[2])
+  if keep > now then redis.call('ZADD', KEYS[1], 'GT', keep, '${KEPT_UNTIL_MEMBER}') end
   expire(KEYS[1], nb)
 end
 local flat = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
@@ -206,6 +235,8 @@ local count = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 local nb = redis.call('ZSCORE', KEYS[1], NB)
 -- A not-before normally lies in the past; one recorded by a clock that ran ahead does not.
 if nb and tonumber(nb) > now then count = count - 1 end
+local kept = redis.call('ZSCORE', KEYS[1], '${KEPT_UNTIL_MEMBER}')
+if kept and tonumber(kept) > now then count = count - 1 end
 local function row(sid, lease) return {sid, lease, redis.sha1hex(sid)} end
 -- The members sharing one lease, in digest order: Redis orders them by sid, which a position
 -- cannot name.
@@ -213,7 +244,7 @@ local function band(lease, after)
   local rows = {}
   for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], lease, lease, 'BYSCORE')) do
     local r = row(sid, lease)
-    if sid ~= NB and (after == nil or r[3] > after) then rows[#rows + 1] = r end
+    if not reserved(sid) and (after == nil or r[3] > after) then rows[#rows + 1] = r end
   end
   table.sort(rows, function(a, b) return a[3] < b[3] end)
   return rows
@@ -232,7 +263,7 @@ if not more then
     'WITHSCORES')
   local rest = {}
   for i = 1, #flat, 2 do
-    if flat[i] ~= NB then rest[#rest + 1] = row(flat[i], flat[i + 1]) end
+    if not reserved(flat[i]) then rest[#rest + 1] = row(flat[i], flat[i + 1]) end
   end
   if #rest > need then
     more = true

@@ -70,6 +70,21 @@ export interface SessionRead extends StoredSession {
   entry?: OwnerEntry;
 }
 
+/**
+ * Where a walk of every master stands: the master still to finish (`host:port`; masters are
+ * walked in address order) and its SCAN cursor there. Plain JSON, to be saved and resumed.
+ */
+export interface ScanPosition {
+  node: string;
+  cursor: string;
+}
+
+/** One page of a SCAN: keys (maybe none) and where the walk resumes after it (absent: done). */
+export interface ScanPage {
+  keys: string[];
+  next?: ScanPosition;
+}
+
 /** Reads and writes session keys. */
 export interface SessionKeyStore {
   /**
@@ -97,10 +112,11 @@ export interface SessionKeyStore {
    */
   remove(keys: string[], budget: OperationBudget, revoking?: boolean): Promise<number>;
   /**
-   * Keys matching a SCAN pattern, page by page, on every master (a key may come twice). O(N) in
-   * the keyspace, not in the matches: for admin work (a store's `all`, `ids`, `length`).
+   * Keys matching a SCAN pattern, page by page, on every master (a key may come twice), from the
+   * start or from where an earlier walk stopped (`from`, a page's `next`). O(N) in the keyspace,
+   * not in the matches: for admin work (a store's `all`, `ids`, `length`, bulk indexing).
    */
-  scan(pattern: string, budget: OperationBudget): AsyncIterable<string[]>;
+  scan(pattern: string, budget: OperationBudget, from?: ScanPosition): AsyncIterable<ScanPage>;
   /**
    * Deletes every key matching the SCAN patterns (a store's `clear`, tenant off-boarding);
    * returns the count. `revoking`: see `remove`.

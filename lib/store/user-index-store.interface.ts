@@ -57,6 +57,17 @@ export interface UserIndexStore {
     began: LoginStart,
     budget: OperationBudget,
   ): Promise<Admission>;
+  /**
+   * Indexes a legacy session (an identity but no owner) unless the index keeps any revocation
+   * of the user or the adoption window ended at `adoptUntil` (ms, store clock; scripts.ts ADOPT).
+   */
+  adopt(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    adoptUntil: number,
+    budget: OperationBudget,
+  ): Promise<Admission>;
   /** Whether a login's session is still indexed and unrevoked (scripts.ts CONFIRM). */
   confirm(
     indexKey: string,
@@ -75,8 +86,17 @@ export interface UserIndexStore {
     renewBelowMs: number,
     budget: OperationBudget,
   ): Promise<number | undefined>;
-  /** Live entries, after recording a revocation (not-before = now) when `revoking`. */
-  entries(indexKey: string, revoking: boolean, budget: OperationBudget): Promise<IndexEntry[]>;
+  /**
+   * Live entries, after recording a revocation (not-before = now) when `revoking`, that
+   * not-before kept at least until `keepNotBeforeUntil` (ms, store clock) when it is later than
+   * the usual retention (a tenant adopting legacy sessions, see scripts.ts KEPT_UNTIL_MEMBER).
+   */
+  entries(
+    indexKey: string,
+    revoking: boolean,
+    budget: OperationBudget,
+    keepNotBeforeUntil?: number,
+  ): Promise<IndexEntry[]>;
   /**
    * Up to `limit` entries with a live lease that come after `after` in (lease, digest) order,
    * and how many live entries the index holds, in one read-only round trip costing

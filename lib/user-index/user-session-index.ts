@@ -34,6 +34,8 @@ export class UserSessionIndex {
   constructor(
     private readonly backend: SessionBackend,
     private readonly keys: TenantKeys,
+    /** The tenant's legacy-session adoption window's end (ms epoch), if it adopts. */
+    private readonly adoptUntil?: number,
   ) {}
 
   /**
@@ -50,6 +52,29 @@ export class UserSessionIndex {
     return this.onIndex(userId, (key) =>
       this.backend.indexes.admit(key, sid, leaseLengthMs(ttlMs), this.began(agoMs), budget),
     );
+  }
+
+  /**
+   * Indexes a legacy session (an identity, no owner) for a tenant that adopts them, unless its
+   * user was revoked since the window began or the window ended (scripts.ts ADOPT). Refused on
+   * a tenant that does not adopt.
+   */
+  async adopt(
+    userId: string,
+    sid: string,
+    ttlMs: number,
+    budget: OperationBudget,
+  ): Promise<Admission> {
+    const until = this.adoptUntil;
+    if (until === undefined) return { admitted: false };
+    return this.onIndex(userId, (key) =>
+      this.backend.indexes.adopt(key, sid, leaseLengthMs(ttlMs), until, budget),
+    );
+  }
+
+  /** Whether this tenant adopts legacy sessions (its window may have ended: Redis decides). */
+  get adopts(): boolean {
+    return this.adoptUntil !== undefined;
   }
 
   /** After the login's session was stored: still indexed, and still no revocation since? */
@@ -117,11 +142,14 @@ export class UserSessionIndex {
   }
 
   /**
-   * Records a revocation of the user (logins that began before now will not be admitted), then
-   * returns the entries to revoke. Removes nothing: see `remove`.
+   * Records a revocation of the user (logins that began before now will not be admitted, nor
+   * legacy sessions adopted until the adoption window ends), then returns the entries to
+   * revoke. Removes nothing: see `remove`.
    */
   beginRevocation(userId: string, budget: OperationBudget): Promise<IndexEntry[]> {
-    return this.onIndex(userId, (key) => this.backend.indexes.entries(key, true, budget));
+    return this.onIndex(userId, (key) =>
+      this.backend.indexes.entries(key, true, budget, this.adoptUntil),
+    );
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { OperationBudget } from '../operation-budget.js';
 import type {
+  ScanPage,
   EntryCheck,
   SessionKeyStore,
   SessionRead,
@@ -79,7 +80,8 @@ export class MemorySessionKeys implements SessionKeyStore {
     return removed;
   }
 
-  async *scan(pattern: string, budget: OperationBudget): AsyncIterable<string[]> {
+  /** One page: the whole walk (`from` is never needed, there is no page after it). */
+  async *scan(pattern: string, budget: OperationBudget): AsyncIterable<ScanPage> {
     this.tables.start(budget);
     const matcher = globToRegExp(pattern);
     const keys: string[] = [];
@@ -91,7 +93,7 @@ export class MemorySessionKeys implements SessionKeyStore {
         if (matcher.test(key) && this.tables.live(store, key)) keys.push(key);
       }
     }
-    if (keys.length > 0) yield keys;
+    yield { keys };
   }
 
   async removeMatching(patterns: string[], budget: OperationBudget): Promise<number> {

@@ -13,6 +13,8 @@ export interface Entry<T> {
 export interface Index {
   leases: Map<string, number>;
   notBefore?: number;
+  /** Mirrors scripts.ts KEPT_UNTIL_MEMBER: the index lives at least until then. */
+  keptUntil?: number;
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -47,6 +49,7 @@ export class MemoryTables {
   tidy(key: string, now: number): Index {
     const index = this.live(this.indexes, key)?.value ?? { leases: new Map<string, number>() };
     for (const [sid, until] of index.leases) if (until <= now) index.leases.delete(sid);
+    if (index.keptUntil !== undefined && index.keptUntil <= now) delete index.keptUntil;
     return index;
   }
 
@@ -62,6 +65,7 @@ export class MemoryTables {
     const expiresAt = Math.max(
       ...index.leases.values(),
       (index.notBefore ?? -Infinity) + NOT_BEFORE_RETENTION_MS,
+      index.keptUntil ?? -Infinity,
     );
     this.indexes.set(key, { value: index, expiresAt });
   }

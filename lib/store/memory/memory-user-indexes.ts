@@ -9,7 +9,7 @@ import type {
   LoginStart,
   UserIndexStore,
 } from '../user-index-store.interface.js';
-import { preciseNow, type MemoryTables } from './memory-tables.js';
+import { preciseNow, type Index, type MemoryTables } from './memory-tables.js';
 
 /** Per-user indexes in this process's memory, mirroring the Redis scripts (scripts.ts). */
 export class MemoryUserIndexes implements UserIndexStore {
@@ -30,13 +30,23 @@ export class MemoryUserIndexes implements UserIndexStore {
     if (index.notBefore !== undefined && index.notBefore >= beganAt) {
       return { admitted: false };
     }
-    const until = this.tables.raise(indexKey, index, sid, Math.floor(now + leaseMs));
-    return {
-      admitted: true,
-      now: Math.floor(now),
-      until: Math.floor(until),
-      entries: index.leases.size,
-    };
+    return this.admitted(indexKey, index, sid, now, leaseMs);
+  }
+
+  /** Mirrors scripts.ts ADOPT. */
+  async adopt(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    adoptUntil: number,
+    budget: OperationBudget,
+  ): Promise<Admission> {
+    this.tables.start(budget);
+    const now = preciseNow();
+    if (now >= adoptUntil) return { admitted: false };
+    const index = this.tables.tidy(indexKey, now);
+    if (index.notBefore !== undefined) return { admitted: false };
+    return this.admitted(indexKey, index, sid, now, leaseMs);
   }
 
   async confirm(
@@ -73,12 +83,16 @@ export class MemoryUserIndexes implements UserIndexStore {
     indexKey: string,
     revoking: boolean,
     budget: OperationBudget,
+    keepNotBeforeUntil = 0,
   ): Promise<IndexEntry[]> {
     this.tables.start(budget);
     const now = preciseNow();
     const index = this.tables.tidy(indexKey, now);
     if (revoking) {
       index.notBefore = Math.max(index.notBefore ?? now, now);
+      if (keepNotBeforeUntil > now) {
+        index.keptUntil = Math.max(index.keptUntil ?? keepNotBeforeUntil, keepNotBeforeUntil);
+      }
       this.tables.save(indexKey, index);
     }
     return [...index.leases].sort((a, b) => a[1] - b[1]).map(([sid, until]) => ({ sid, until }));
@@ -109,12 +123,30 @@ export class MemoryUserIndexes implements UserIndexStore {
     return { entries: entries.map(({ sid, until }) => ({ sid, until })), total: live.length, next };
   }
 
+  /** ADMIT's and ADOPT's admission: the entry added with its lease. */
+  private admitted(
+    indexKey: string,
+    index: Index,
+    sid: string,
+    now: number,
+    leaseMs: number,
+  ): Admission {
+    const until = this.tables.raise(indexKey, index, sid, Math.floor(now + leaseMs));
+    return {
+      admitted: true,
+      now: Math.floor(now),
+      until: Math.floor(until),
+      entries: index.leases.size,
+    };
+  }
+
   async unindex(indexKey: string, sids: string[], budget: OperationBudget): Promise<void> {
     this.tables.start(budget);
     const entry = this.tables.live(this.tables.indexes, indexKey);
     if (!entry) return;
     for (const sid of sids) entry.value.leases.delete(sid);
-    if (entry.value.leases.size === 0 && entry.value.notBefore === undefined) {
+    const { leases, notBefore, keptUntil } = entry.value;
+    if (leases.size === 0 && notBefore === undefined && keptUntil === undefined) {
       this.tables.indexes.delete(indexKey);
     }
   }

@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { OperationBudget } from '../operation-budget.js';
 import type {
+  ScanPage,
+  ScanPosition,
   EntryCheck,
   OwnerRef,
   SessionKeyStore,
@@ -107,8 +109,8 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     return this.inner.inspect(keys, budget);
   }
 
-  scan(pattern: string, budget: OperationBudget): AsyncIterable<string[]> {
-    return this.inner.scan(pattern, budget);
+  scan(pattern: string, budget: OperationBudget, from?: ScanPosition): AsyncIterable<ScanPage> {
+    return this.inner.scan(pattern, budget, from);
   }
 
   expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {

@@ -32,6 +32,18 @@ export class NearCachedUserIndexes implements UserIndexStore {
     );
   }
 
+  adopt(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    adoptUntil: number,
+    budget: OperationBudget,
+  ): Promise<Admission> {
+    return this.cache.around([indexKey], () =>
+      this.inner.adopt(indexKey, sid, leaseMs, adoptUntil, budget),
+    );
+  }
+
   /**
    * Keeps the lease it learns. A renewal is this process's own change of the index, which Redis
    * does not echo: it changes that one session's lease, which is what is kept.
@@ -49,9 +61,14 @@ export class NearCachedUserIndexes implements UserIndexStore {
     return lease;
   }
 
-  entries(indexKey: string, revoking: boolean, budget: OperationBudget): Promise<IndexEntry[]> {
-    if (!revoking) return this.inner.entries(indexKey, revoking, budget);
-    return this.cache.around([indexKey], () => this.inner.entries(indexKey, revoking, budget));
+  entries(
+    indexKey: string,
+    revoking: boolean,
+    budget: OperationBudget,
+    keepNotBeforeUntil?: number,
+  ): Promise<IndexEntry[]> {
+    const read = () => this.inner.entries(indexKey, revoking, budget, keepNotBeforeUntil);
+    return revoking ? this.cache.around([indexKey], read) : read();
   }
 
   unindex(

@@ -1,6 +1,8 @@
 import type { OperationBudget } from '../operation-budget.js';
 import { READ } from '../scripts.js';
 import type {
+  ScanPage,
+  ScanPosition,
   EntryCheck,
   SessionKeyStore,
   SessionRead,
@@ -131,16 +133,27 @@ export class RedisSessionKeys implements SessionKeyStore {
     return counts.reduce<number>((sum, n) => sum + (n as number), 0);
   }
 
-  async *scan(pattern: string, budget: OperationBudget): AsyncIterable<string[]> {
-    for (const node of mastersOf(this.trips.client)) {
-      let cursor = '0';
+  async *scan(
+    pattern: string,
+    budget: OperationBudget,
+    from?: ScanPosition,
+  ): AsyncIterable<ScanPage> {
+    const masters = mastersOf(this.trips.client)
+      .map((node) => ({ node, address: `${node.options.host}:${node.options.port}` }))
+      .sort((a, b) => (a.address < b.address ? -1 : 1));
+    let at = from ? masters.findIndex((m) => m.address === from.node) : 0;
+    // A master gone since (a failover, a resharding): its keys are on another one now.
+    if (at < 0) at = masters.findIndex((m) => m.address > from!.node);
+    let cursor = from && masters[at]?.address === from.node ? from.cursor : '0';
+    for (; at >= 0 && at < masters.length; at++, cursor = '0') {
       do {
         const [next, keys] = await this.trips.run(
-          () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
+          () => masters[at].node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
           budget,
         );
         cursor = next;
-        if (keys.length > 0) yield keys;
+        const following = cursor !== '0' ? masters[at] : masters[at + 1];
+        yield { keys, next: following && { node: following.address, cursor } };
       } while (cursor !== '0');
     }
   }
@@ -155,7 +168,7 @@ export class RedisSessionKeys implements SessionKeyStore {
     // off-boarding must not drop one master's indexes while another's sessions live.
     let removed = 0;
     for (const pattern of patterns) {
-      for await (const keys of this.scan(pattern, budget))
+      for await (const { keys } of this.scan(pattern, budget))
         removed += await this.remove(keys, budget, revoking);
     }
     return removed;

@@ -1,5 +1,5 @@
 import type { OperationBudget } from '../operation-budget.js';
-import { ADMIT, CONFIRM, ENTRIES, LEASE, NOT_BEFORE_MEMBER, PAGE } from '../scripts.js';
+import { ADMIT, ADOPT, CONFIRM, ENTRIES, LEASE, PAGE, RESERVED_MEMBER_MARK } from '../scripts.js';
 import type {
   Admission,
   IndexEntry,
@@ -40,6 +40,34 @@ export class RedisUserIndexes implements UserIndexStore {
         ]),
       budget,
     )) as number[];
+    return this.admission(reply);
+  }
+
+  async adopt(
+    indexKey: string,
+    sid: string,
+    leaseMs: number,
+    adoptUntil: number,
+    budget: OperationBudget,
+  ): Promise<Admission> {
+    const reply = (await this.trips.run(
+      () =>
+        this.trips.acknowledged([
+          'eval',
+          ADOPT,
+          1,
+          indexKey,
+          sid,
+          Math.ceil(leaseMs),
+          Math.floor(adoptUntil),
+        ]),
+      budget,
+    )) as number[];
+    return this.admission(reply);
+  }
+
+  /** ADMIT's and ADOPT's reply. */
+  private admission(reply: number[]): Admission {
     this.observedTime(reply[1]);
     return reply[0] === 1
       ? { admitted: true, now: reply[1], until: reply[2], entries: reply[3] }
@@ -91,8 +119,10 @@ export class RedisUserIndexes implements UserIndexStore {
     indexKey: string,
     revoking: boolean,
     budget: OperationBudget,
+    keepNotBeforeUntil = 0,
   ): Promise<IndexEntry[]> {
-    const script: Command = ['eval', ENTRIES, 1, indexKey, revoking ? '1' : '0'];
+    const keep = Math.floor(keepNotBeforeUntil);
+    const script: Command = ['eval', ENTRIES, 1, indexKey, revoking ? '1' : '0', keep];
     const [now, ...flat] = (await this.trips.run(
       () =>
         revoking
@@ -103,7 +133,8 @@ export class RedisUserIndexes implements UserIndexStore {
     this.observedTime(Number(now));
     const entries: IndexEntry[] = [];
     for (let i = 0; i < flat.length; i += 2) {
-      if (flat[i] !== NOT_BEFORE_MEMBER) entries.push({ sid: flat[i], until: Number(flat[i + 1]) });
+      if (!flat[i].startsWith(RESERVED_MEMBER_MARK))
+        entries.push({ sid: flat[i], until: Number(flat[i + 1]) });
     }
     return entries;
   }
