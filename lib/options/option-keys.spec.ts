@@ -1,5 +1,6 @@
 import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
-import { checkTenantSettings, resolveOptions } from './resolved-options.js';
+import { resolveOptions } from './resolved-options.js';
+import { checkTenantSettings } from './tenant-settings-check.js';
 import type { TenantSessionModuleOptions } from './tenant-session-options.interface.js';
 
 const BASE: TenantSessionModuleOptions = {

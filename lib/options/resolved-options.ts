@@ -6,19 +6,15 @@ import { createTenantResolver, restrictToKnownTenants } from '../tenancy/tenant-
 import type { TenantResolverFn } from '../tenancy/tenant-resolution.interface.js';
 import { checkCookieAttributes } from './cookie-attributes.js';
 import { checkCookiePrefix } from './cookie-prefix.js';
-import { checkTrustedOrigins, resolveCsrf, type ResolvedCsrf } from './csrf-options.js';
-import { checkDeploymentName, checkDeployments } from './deployments-option.js';
-import {
-  checkKeyTemplates,
-  checkTenantKeyPrefix,
-  checkTenantKeyPrefixesApart,
-} from './key-templates.js';
+import { resolveCsrf, type ResolvedCsrf } from './csrf-options.js';
+import { checkDeployments } from './deployments-option.js';
+import { checkKeyTemplates, checkTenantKeyPrefixesApart } from './key-templates.js';
 import { adoptionWindowEnd } from './legacy-session-adoption.js';
-import { checkModuleOptionKeys, checkNestedKeys, checkTenantSettingsKeys } from './option-keys.js';
+import { checkModuleOptionKeys, checkNestedKeys } from './option-keys.js';
 import type { LoginFieldsHook } from './login-fields.interface.js';
 import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
-import { MAX_SESSION_AGE_SECONDS } from './session-age-limit.js';
+import { positiveInteger, sessionSeconds } from './option-numbers.js';
 import type { SessionRevokedEvent } from './session-revoked.event.js';
 import type {
   AuthenticatedCheck,
@@ -26,9 +22,9 @@ import type {
   TenantSessionDurability,
   TenantSessionModuleOptions,
   TenantSessionRoute,
-  TenantSessionSettings,
   TenantSettingsSource,
 } from './tenant-session-options.interface.js';
+import { checkTenantSettings } from './tenant-settings-check.js';
 
 /** Injection token of the checked, defaulted options every part of the module reads. */
 export const RESOLVED_OPTIONS = Symbol('TenantSessionResolvedOptions');
@@ -190,42 +186,6 @@ function passportUser(session: Record<string, unknown>): unknown {
   return passport?.user;
 }
 
-/**
- * Validates one tenant's overrides, over the module's cookie settings; used at start-up for maps
- * and on first use for functions.
- */
-export function checkTenantSettings(
-  tenant: string,
-  settings: TenantSessionSettings | undefined,
-  defaults: Pick<
-    ResolvedOptions,
-    'cookieName' | 'cookie' | 'deployments' | 'keyPrefix' | 'indexPrefix'
-  >,
-): void {
-  const where = `tenantSettings[${tenant}]`;
-  if (settings !== undefined && (typeof settings !== 'object' || settings === null)) {
-    throw new InvalidTenantSessionOptionsError(`${where} must be an object of settings`);
-  }
-  if (settings) checkTenantSettingsKeys(where, settings);
-  if (settings?.keyPrefix !== undefined) {
-    checkTenantKeyPrefix(where, settings.keyPrefix, defaults);
-  }
-  checkDeploymentName(where, settings?.deployment, defaults.deployments);
-  if (settings?.secret !== undefined) checkSecrets(settings.secret, where);
-  for (const name of ['idleTtl', 'absoluteLifetime'] as const) {
-    const value = settings?.[name];
-    if (value !== undefined) sessionSeconds(`${where}.${name}`, value);
-  }
-  checkTrustedOrigins(`${where}.trustedOrigins`, settings?.trustedOrigins);
-  adoptionWindowEnd(`${where}.adoptLegacySessions`, settings?.adoptLegacySessions);
-  if (settings?.cookieName !== undefined || settings?.cookieDomain !== undefined) {
-    const name = settings.cookieName ?? defaults.cookieName;
-    const cookie = { ...defaults.cookie, domain: settings.cookieDomain ?? defaults.cookie.domain };
-    checkCookiePrefix(where, name, cookie);
-    checkCookieAttributes(where, name, cookie);
-  }
-}
-
 const DEFAULT_NEAR_CACHE_ENTRIES = 10_000;
 
 function checkNearCache(
@@ -281,24 +241,6 @@ function checkAfterSession(handlers: unknown): RequestHandler[] {
     );
   }
   return handlers as RequestHandler[];
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new InvalidTenantSessionOptionsError(`${name} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
-/** A session duration in seconds: a TTL, a Date and a session id must all carry it. */
-function sessionSeconds(name: string, value: number): number {
-  positiveInteger(name, value);
-  if (value > MAX_SESSION_AGE_SECONDS) {
-    throw new InvalidTenantSessionOptionsError(
-      `${name} must be at most ${MAX_SESSION_AGE_SECONDS} (1000 years), got ${value}`,
-    );
-  }
-  return value;
 }
 
 function clientErrorStatus(status: number): number {

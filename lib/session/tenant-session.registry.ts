@@ -1,12 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DEFAULT_DEPLOYMENT } from '../options/deployments-option.js';
 import { adoptionWindowEnd } from '../options/legacy-session-adoption.js';
-import {
-  checkTenantSettings,
-  RESOLVED_OPTIONS,
-  type ResolvedOptions,
-} from '../options/resolved-options.js';
+import { RESOLVED_OPTIONS, type ResolvedOptions } from '../options/resolved-options.js';
 import type { TenantSessionSettings } from '../options/tenant-session-options.interface.js';
+import { checkTenantSettings } from '../options/tenant-settings-check.js';
 import { Deployments } from '../store/deployments.js';
 import { assertTenantId } from '../tenancy/tenant-id.js';
 import { LruCache } from '../util/lru-cache.js';
