@@ -13,6 +13,7 @@ import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
 import { MAX_SESSION_AGE_SECONDS } from './session-age-limit.js';
 import type { SessionRevokedEvent } from './session-revoked.event.js';
+import { checkTelemetry, type ResolvedTelemetry } from './telemetry-option.js';
 import type {
   AuthenticatedCheck,
   SessionIdentity,
@@ -59,6 +60,7 @@ export interface ResolvedOptions {
   /** false: no cap. */
   maxSessionsPerUser: number | false;
   onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
+  telemetry: ResolvedTelemetry;
 }
 
 /** NIST SP 800-63B-4 AAL2: re-authenticate at least every 24 hours, whatever the activity. */
@@ -116,6 +118,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     redis,
     deployments,
     nearCache: checkNearCache(options.nearCache),
+    telemetry: checkTelemetry(options.telemetry),
     durability: checkDurability(options.durability, redis, operationTimeoutMs),
     secrets: checkSecrets(options.secret, 'secret'),
     keyPrefix,

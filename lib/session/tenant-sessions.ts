@@ -62,7 +62,15 @@ export function buildTenantSessions(setup: TenantSetup): TenantSessions {
   const index = new UserSessionIndex(backend, keys);
   const owners = new SessionOwnership(setup.secrets, keys.sessionPrefix, setup.identity, now);
   const lifetime = new SessionLifetime(setup.idleTtlMs, now);
-  const writer = new SessionWriter(tenant, keys, backend.keys, index, owners, lifetime, lifecycle);
+  const writer = new SessionWriter(
+    { tenant, deployment: setup.deployment },
+    keys,
+    backend.keys,
+    index,
+    owners,
+    lifetime,
+    lifecycle,
+  );
   const reader = new SessionReader(keys, backend.keys, index, owners, lifetime, (sid, budget) =>
     writer.erase(sid, budget),
   );

@@ -27,6 +27,7 @@ export class RedisUserIndexes implements UserIndexStore {
     budget: OperationBudget,
   ): Promise<Admission> {
     const reply = (await this.trips.run(
+      'index.admit',
       () =>
         this.trips.acknowledged([
           'eval',
@@ -53,6 +54,7 @@ export class RedisUserIndexes implements UserIndexStore {
     budget: OperationBudget,
   ): Promise<boolean> {
     const reply = await this.trips.run(
+      'index.confirm',
       () =>
         this.trips.acknowledged([
           'eval',
@@ -76,6 +78,7 @@ export class RedisUserIndexes implements UserIndexStore {
     budget: OperationBudget,
   ): Promise<number | undefined> {
     const lease = await this.trips.run(
+      'index.lease',
       () =>
         this.trips.scripts.run(
           LEASE,
@@ -94,6 +97,7 @@ export class RedisUserIndexes implements UserIndexStore {
   ): Promise<IndexEntry[]> {
     const script: Command = ['eval', ENTRIES, 1, indexKey, revoking ? '1' : '0'];
     const [now, ...flat] = (await this.trips.run(
+      'index.entries',
       () =>
         revoking
           ? this.trips.replicas.revoked([script]).then(([reply]) => reply)
@@ -115,6 +119,7 @@ export class RedisUserIndexes implements UserIndexStore {
     budget: OperationBudget,
   ): Promise<IndexPage> {
     const [total, more, lastUntil, lastDigest, ...flat] = (await this.trips.run(
+      'index.page',
       () =>
         this.trips.client.eval(
           PAGE,
@@ -143,6 +148,7 @@ export class RedisUserIndexes implements UserIndexStore {
     if (sids.length === 0) return;
     const zrem: Command = ['zrem', indexKey, ...sids];
     await this.trips.run(
+      'index.unindex',
       () => (revoking ? this.trips.replicas.revoked([zrem]) : this.trips.acknowledged(zrem)),
       budget,
     );
