@@ -127,8 +127,9 @@ export class SessionTelemetry {
     });
   }
 
-  nearCacheRead(scope: TelemetryScope, hit: boolean): void {
-    this.counters?.[hit ? 'hits' : 'misses'].add(1, this.attributes(scope));
+  /** A session read the near cache served (`hit`) or sent on to Redis. */
+  nearCacheRead(hit: boolean, deployment: string, tenant: string | undefined): void {
+    this.counters?.[hit ? 'hits' : 'misses'].add(1, this.attributes({ tenant, deployment }));
   }
 
   nearCacheInvalidated(deployment: string, keys: number): void {
@@ -143,10 +144,14 @@ export class SessionTelemetry {
    * Times one Redis round trip, as a client span (a child of the active span: the request's,
    * a login's or a revocation's) and in the duration histogram.
    */
-  roundTrip(operation: RedisOperation, scope: TelemetryScope): RoundTripTiming | undefined {
+  roundTrip(
+    operation: RedisOperation,
+    deployment: string,
+    tenant: string | undefined,
+  ): RoundTripTiming | undefined {
     if (!this.tracer) return undefined;
     const attributes: Attributes = {
-      ...this.attributes(scope),
+      ...this.attributes({ tenant, deployment }),
       [ATTRIBUTES.dbSystem]: 'redis',
       [ATTRIBUTES.dbSystemName]: 'redis',
       [ATTRIBUTES.dbOperation]: operation,

@@ -1,6 +1,7 @@
 /**
- * The name of every metric, span and attribute the module records, in OpenTelemetry's semantic
- * style (docs/observability.md lists them; its table is checked against this file by name).
+ * The name of every metric, span, attribute and Redis operation the module records, in
+ * OpenTelemetry's semantic style. docs/observability.md lists them all (telemetry-names.spec.ts
+ * holds it to this file).
  */
 
 /** The instrumentation scope: the meter's and tracer's name. */
@@ -39,18 +40,21 @@ export const ATTRIBUTES = {
 } as const;
 
 /** What a Redis round trip did, as `db.operation.name` names it. */
-export type RedisOperation =
-  | 'session.read'
-  | 'session.expire'
-  | 'session.write'
-  | 'session.take'
-  | 'session.inspect'
-  | 'session.remove'
-  | 'session.scan'
-  | 'index.admit'
-  | 'index.confirm'
-  | 'index.lease'
-  | 'index.entries'
-  | 'index.page'
-  | 'index.unindex'
-  | 'ping';
+export const REDIS_OPERATIONS = [
+  'session.read',
+  'session.expire',
+  'session.write',
+  'session.take',
+  'session.inspect',
+  'session.remove',
+  'session.scan',
+  'index.admit',
+  'index.confirm',
+  'index.lease',
+  'index.entries',
+  'index.page',
+  'index.unindex',
+  'ping',
+] as const;
+
+export type RedisOperation = (typeof REDIS_OPERATIONS)[number];

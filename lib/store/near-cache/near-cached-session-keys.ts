@@ -70,7 +70,7 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     const now = performance.now();
     const cached = this.fresh(key, ttlMs, slackMs, now);
     const { telemetry, deployment } = this.observed;
-    telemetry.nearCacheRead({ tenant: budget.tenant, deployment }, cached !== undefined);
+    telemetry.nearCacheRead(cached !== undefined, deployment, budget.tenant);
     if (cached) {
       const hit: SessionRead = { value: cached.value, ttlMs: cached.expiresAt - now };
       const known = cached.owner && this.cache.leaseOf(cached.owner);

@@ -56,10 +56,7 @@ export class RedisRoundTrips {
     if (refused) return Promise.reject(this.failed(refused));
     const started = performance.now();
     const allowedMs = budget.remainingMs;
-    const timing = this.telemetry.roundTrip(name, {
-      tenant: budget.tenant,
-      deployment: this.deployment,
-    });
+    const timing = this.telemetry.roundTrip(name, this.deployment, budget.tenant);
     // One promise and one timer per round trip (this runs for every command a request sends).
     return new Promise<T>((resolve, reject) => {
       let settled = false;
