@@ -3,18 +3,22 @@ import tseslint from 'typescript-eslint';
 /**
  * lib/ is layered; a folder may import only from the folders before it, never from a later one
  * (and never from the module files at the root of lib/):
- * errors ← util ← tenancy ← options ← store ← user-index ← session ← revocation ← identity ←
- * realtime ← http ← express ← health ← socket-io ← connect-redis ← root ← cli. lib/health (the
- * terminus indicator) and lib/socket-io (the socket.io adapter) are entry points of their own:
- * they load optional peers, which nothing reachable from lib/index.ts may import.
- * lib/connect-redis is one for plain services, which load no Nest. lib/cli (the operators'
- * command) sits above the root: it uses the module through lib/index.ts, and nothing imports it.
+ * errors ← util ← tenancy ← options ← telemetry ← store ← user-index ← session ← revocation ←
+ * identity ← realtime ← http ← express ← health ← socket-io ← connect-redis ← root ← cli.
+ * lib/health (the terminus indicator) and lib/socket-io (the socket.io adapter) are entry points
+ * of their own: they load optional peers, which nothing reachable from lib/index.ts may import.
+ * `@opentelemetry/api`, an optional peer too, is loaded by lib/telemetry alone, with import()
+ * (load-telemetry.ts): a static import of it, anywhere, is an error; lib/telemetry may import
+ * its types. lib/connect-redis is an entry point for plain services, which load no Nest.
+ * lib/cli (the operators' command) sits above the root: it uses the module through
+ * lib/index.ts, and nothing imports it.
  */
 const LAYERS = [
   'errors',
   'util',
   'tenancy',
   'options',
+  'telemetry',
   'store',
   'user-index',
   'session',
@@ -38,16 +42,29 @@ const OPTIONAL_PEERS = {
   'socket-io': ['@nestjs/websockets', '@nestjs/platform-socket.io', 'socket.io'],
 };
 
-/** The optional peers a folder may not import: all but its own (a root file: all). */
-const optionalPeersOutside = (folder) =>
-  Object.entries(OPTIONAL_PEERS).flatMap(([entry, names]) =>
+/** An optional peer the core loads by import() only, when the app has it (load-telemetry.ts). */
+const DYNAMIC_PEER = {
+  name: '@opentelemetry/api',
+  message:
+    '@opentelemetry/api is an optional peer: lib/telemetry/load-telemetry.ts loads it with ' +
+    'import(); elsewhere in lib/telemetry import its types only',
+};
+
+/**
+ * The optional peers a folder may not import: all but its own (a root file: all), and the
+ * dynamically loaded one but in lib/telemetry (where its types may be imported, see below).
+ */
+const optionalPeersOutside = (folder) => [
+  ...Object.entries(OPTIONAL_PEERS).flatMap(([entry, names]) =>
     entry === folder
       ? []
       : names.map((name) => ({
           name,
           message: `${name} is an optional peer: only the lib/${entry} entry point may load it`,
         })),
-  );
+  ),
+  ...(folder === 'telemetry' ? [] : [DYNAMIC_PEER]),
+];
 
 /**
  * A layer's rule for its files at `depth` below lib/<layer> (0: directly in it, 1: in a subfolder,
@@ -102,6 +119,15 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  {
+    files: ['lib/telemetry/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ ...DYNAMIC_PEER, allowTypeImports: true }] },
+      ],
+    },
+  },
   {
     files: ['lib/*.ts'],
     rules: {

@@ -2,7 +2,8 @@
  * Target 2: the same routes served by (a) Express + express-session + connect-redis,
  * (b) Nest without sessions, (c) Nest with this module and several tenants, (d) Nest with
  * express-session + connect-redis (what Nest users wire up today), (e) (c) with the near cache
- * and (f) (d) on express-session's in-process MemoryStore, each in its own child process, for a
+ * and (f) (d) on express-session's in-process MemoryStore, (g) (c) with the OpenTelemetry SDK
+ * recording the module's metrics and spans, each in its own child process, for a
  * logged-in read-only request and a session-modifying one, with Redis on loopback and behind a
  * delay proxy (a Redis a network hop away, where round trips show).
  * Per phase: log in (one cookie per tenant), warm up, RESETSTAT, measure, read Redis counters.
@@ -13,7 +14,7 @@ import { startChildServer } from './child-server.js';
 import { httpRequest, logIn, runLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import { redisWorkSince, resetRedisStats } from './redis-commands.js';
 
-export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
+export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g';
 export type ScenarioId = 'read' | 'modify' | 'read-light';
 /** How the servers reach Redis: directly on loopback, or through the delay proxy. */
 export type LinkId = 'loopback' | 'delayed';
@@ -71,6 +72,13 @@ export const APPS: Record<AppId, BenchApp> = {
     hosts: ['app.bench.test'],
     sessions: true,
   },
+  g: {
+    label: '(c) with the OpenTelemetry SDK recording its metrics and spans',
+    script: 'apps/nest-tenant-session.js',
+    env: { BENCH_OTEL: 'sdk' },
+    hosts: Object.keys(BENCH_HOSTS),
+    sessions: true,
+  },
 };
 
 export const SCENARIOS: Record<
@@ -115,6 +123,8 @@ export interface HttpComparisonOptions {
   /** Each way, for the `delayed` link. */
   delayMs: number;
   links: LinkId[];
+  /** The servers to run (all unless given). */
+  apps?: AppId[];
   log: (line: string) => void;
 }
 
@@ -131,7 +141,7 @@ export async function runHttpComparison(o: HttpComparisonOptions): Promise<Phase
     const results: PhaseResult[] = [];
     for (let round = 1; round <= o.rounds; round++) {
       for (const link of o.links) {
-        for (const app of Object.keys(APPS) as AppId[]) {
+        for (const app of o.apps ?? (Object.keys(APPS) as AppId[])) {
           results.push(...(await runPhases(o, app, link, round, redisUrls[link])));
         }
       }

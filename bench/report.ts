@@ -53,6 +53,9 @@ export interface HttpSummary {
     /** (f), express-session's in-process MemoryStore: what sessions cost with no Redis at all. */
     rpsFOverB?: number;
     rpsEOverF?: number;
+    /** (g), the OpenTelemetry SDK recording: requests/s and server CPU per request against (c). */
+    rpsGOverC?: number;
+    cpuGOverC?: number;
   };
 }
 
@@ -129,7 +132,7 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         appCpuMicrosPerRequest: median(runs.map((r) => r.appCpuMicrosPerRequest)),
       };
     }
-    const { a, b, c, d, e, f } = apps;
+    const { a, b, c, d, e, f, g } = apps;
     return {
       scenario,
       link,
@@ -148,6 +151,8 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         nearCacheHitRatio: e ? 1 - (e.redisCommandsByName.get ?? 0) : undefined,
         rpsFOverB: b && f ? f.requestsPerSecond / b.requestsPerSecond : undefined,
         rpsEOverF: e && f ? e.requestsPerSecond / f.requestsPerSecond : undefined,
+        rpsGOverC: c && g ? g.requestsPerSecond / c.requestsPerSecond : undefined,
+        cpuGOverC: c && g ? g.appCpuMicrosPerRequest / c.appCpuMicrosPerRequest : undefined,
       },
     };
   });
@@ -206,7 +211,9 @@ export function toMarkdown(report: BenchReport): string {
           `${ratio(q.rpsCOverB)} requests/s · (e)/(b): ${ratio(q.rpsEOverB)}, (e)/(d): ` +
           `${ratio(q.rpsEOverD)} requests/s, near-cache hit ratio ` +
           `${q.nearCacheHitRatio === undefined ? 'n/a' : `${(100 * q.nearCacheHitRatio).toFixed(1)} %`} · ` +
-          `(f)/(b): ${ratio(q.rpsFOverB)}, (e)/(f): ${ratio(q.rpsEOverF)} requests/s`,
+          `(f)/(b): ${ratio(q.rpsFOverB)}, (e)/(f): ${ratio(q.rpsEOverF)} requests/s · ` +
+          `(g)/(c), OpenTelemetry SDK on: ${ratio(q.rpsGOverC)} requests/s, ` +
+          `${ratio(q.cpuGOverC)} server CPU per request`,
         '',
       );
     }

@@ -2,7 +2,9 @@
  * `npm run bench`: every benchmark in one run against one throwaway redis-server, printed and
  * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation,listing,scale,visibility,failover`
  * runs a subset and keeps the other parts' figures from the last report; BENCH_ROUNDS,
- * BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP and listing parts, BENCH_DELAY_MS
+ * BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP and listing parts, BENCH_APPS
+ * picks the HTTP part's servers (`BENCH_APPS=c,g`: the module without and with the OpenTelemetry
+ * SDK; `BENCH_LINKS=loopback` its links), BENCH_DELAY_MS
  * the delay (each way) of the HTTP part's second link, BENCH_FAILOVER_ROUNDS the failover part
  * (which starts Sentinel and Cluster servers of its own).
  */
@@ -10,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.mjs';
 import { runFailover } from './failover.js';
-import { runHttpComparison } from './http-comparison.js';
+import { APPS, runHttpComparison, type AppId, type LinkId } from './http-comparison.js';
 import { runManyTenants } from './many-tenants.js';
 import { runListingUnderLoad } from './listing-under-load.js';
 import {
@@ -51,6 +53,16 @@ const settings = {
   failoverRounds: Number(process.env.BENCH_FAILOVER_ROUNDS ?? 2),
 };
 
+/** A comma-separated list from the environment, each name checked against `known`. */
+function benchList<T extends string>(name: string, known: T[]): T[] {
+  const given = process.env[name]?.split(',');
+  if (!given) return known;
+  const unknownNames = given.filter((item) => !known.includes(item as T));
+  if (unknownNames.length > 0)
+    throw new Error(`${name}: unknown ${unknownNames}; expected ${known}`);
+  return given as T[];
+}
+
 const started = performance.now();
 const log = (line: string) =>
   console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
@@ -66,14 +78,16 @@ try {
   if (wanted('http')) {
     log(
       'HTTP: (ref) Express, (a) Express + connect-redis, (b) Nest, (c) Nest + this module, ' +
-        `(d) Nest + connect-redis, (e) (c) with the near cache, (f) (d) on MemoryStore; ` +
+        `(d) Nest + connect-redis, (e) (c) with the near cache, (f) (d) on MemoryStore, ` +
+        `(g) (c) with the OpenTelemetry SDK; ` +
         `Redis on loopback and behind a ${settings.delayMs} ms delay`,
     );
     const phases = await runHttpComparison({
       redis,
       redisUrl: server.url,
       ...settings,
-      links: ['loopback', 'delayed'],
+      links: benchList<LinkId>('BENCH_LINKS', ['loopback', 'delayed']),
+      apps: benchList<AppId>('BENCH_APPS', Object.keys(APPS) as AppId[]),
       log,
     });
     report.http = { summary: summarizeHttp(phases), phases };

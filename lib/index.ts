@@ -13,6 +13,7 @@ export type {
   TenantSettingsSource,
 } from './options/tenant-session-options.interface.js';
 export type { RevocationReason, SessionRevokedEvent } from './options/session-revoked.event.js';
+export type { TenantSessionTelemetryOptions } from './options/telemetry-option.js';
 
 export { InvalidTenantSessionOptionsError } from './errors/invalid-options.error.js';
 export { UnsafeEvictionPolicyError } from './errors/unsafe-eviction-policy.error.js';

@@ -30,6 +30,8 @@ import { TenantSessionRegistry } from './session/tenant-session.registry.js';
 import { Deployments } from './store/deployments.js';
 import { connectDeployments } from './store/deployments.factory.js';
 import { TenantIdentifier } from './tenancy/tenant-identifier.js';
+import { loadTelemetry } from './telemetry/load-telemetry.js';
+import { SessionTelemetry } from './telemetry/session-telemetry.js';
 import {
   ConfigurableModuleClass,
   TENANT_SESSION_OPTIONS,
@@ -41,18 +43,25 @@ import {
  * Applies, on the configured routes: tenant resolution, then that tenant's session, then the
  * app's `afterSession` middleware (`passport.session()`). The module is where its parts are
  * wired together, at start: who hears of logins (the session cap, the event relay), of
- * revocations (the `onRevoked` option, the relay) and of session events (sockets, the relay).
+ * revocations (the `onRevoked` option, the relay), of session events (sockets, the relay), and
+ * where metrics and spans go (SessionTelemetry, when the app has `@opentelemetry/api`).
  */
 @Module({
   providers: [
     { provide: RESOLVED_OPTIONS, useFactory: resolveOptions, inject: [TENANT_SESSION_OPTIONS] },
-    { provide: Deployments, useFactory: connectDeployments, inject: [RESOLVED_OPTIONS] },
+    { provide: SessionTelemetry, useFactory: loadTelemetry, inject: [RESOLVED_OPTIONS] },
+    {
+      provide: Deployments,
+      useFactory: connectDeployments,
+      inject: [RESOLVED_OPTIONS, SessionTelemetry],
+    },
     { provide: SessionLifecycle, useFactory: () => new SessionLifecycle() },
     { provide: RevocationEvents, useFactory: () => new RevocationEvents() },
     {
       provide: SessionRevoker,
-      useFactory: (events: RevocationEvents) => new SessionRevoker(events),
-      inject: [RevocationEvents],
+      useFactory: (events: RevocationEvents, telemetry: SessionTelemetry) =>
+        new SessionRevoker(events, telemetry),
+      inject: [RevocationEvents, SessionTelemetry],
     },
     {
       provide: TenantIdentifier,
@@ -112,6 +121,7 @@ export class TenantSessionModule
     private readonly relay: SessionEventRelay,
     private readonly sockets: SessionSockets,
     private readonly registry: TenantSessionRegistry,
+    private readonly telemetry: SessionTelemetry,
   ) {
     super();
   }
@@ -133,6 +143,12 @@ export class TenantSessionModule
       );
     }
     this.lifecycle.listen(this.relay);
+    if (this.telemetry.enabled) {
+      this.lifecycle.listen({
+        loggedIn: (event) => this.telemetry.loggedIn(event),
+        loggedOut: (event) => this.telemetry.loggedOut(event),
+      });
+    }
     this.bus.subscribe((event, remote) => this.relay.received(event, remote));
     this.sockets.listenTo(this.bus);
   }

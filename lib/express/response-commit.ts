@@ -1,11 +1,18 @@
 import { InternalServerErrorException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { performance } from 'node:perf_hooks';
 import onHeaders from 'on-headers';
 import { failureAnswer, type SessionCommit } from '../session/session-commit.js';
 import { ThrottledLogger } from '../util/throttled-logger.js';
 import { preventCaching } from './cache-control.js';
 
 type End = (this: Response, ...args: unknown[]) => Response;
+
+/** Told how a commit ended (telemetry): the error it answered, and how long its work took. */
+export interface CommitObserver {
+  answered(error: unknown): void;
+  committed(workMs: number): void;
+}
 
 const logger = new Logger('TenantSession');
 /** A commit that throws is a bug of the app or of stored data, which a client can repeat. */
@@ -28,8 +35,14 @@ const CONTENT_HEADERS = [
  * made unserializable, session data JSON cannot hold) ends the response too: 500 JSON without
  * the session cookie, or, once the headers went out, the response as the app wrote it. An answer
  * that carries the session cookie, or answers a request that carried it, is `no-store`.
+ * `observer` hears of the failure answered and of the time the commit took.
  */
-export function commitOnResponse(req: Request, res: Response, commit: SessionCommit): void {
+export function commitOnResponse(
+  req: Request,
+  res: Response,
+  commit: SessionCommit,
+  observer?: CommitObserver,
+): void {
   /** Made as the response ends, where a throw can still become the answer. */
   let prepared: { line: string | undefined } | undefined;
   let sent: string | undefined;
@@ -50,10 +63,19 @@ export function commitOnResponse(req: Request, res: Response, commit: SessionCom
   const end = res.end as End;
   let ending = false;
   let failed = false;
+  let began = 0;
+  let observed = false;
+  /** Once per response, however it ended. */
+  const committed = () => {
+    if (observed) return;
+    observed = true;
+    observer?.committed(performance.now() - began);
+  };
   /** Ends the response whatever threw: 500 JSON while nothing is sent, else what was written. */
   const fail = (error: unknown) => {
     if (failed) return;
     failed = true;
+    committed();
     commitFailures.error(
       `Committing a session failed (${errorSummary(error)}): answered without its cookie`,
     );
@@ -72,13 +94,16 @@ export function commitOnResponse(req: Request, res: Response, commit: SessionCom
     // A second end (the app's, while the save runs) must not end the response before it.
     if (ending) return this;
     ending = true;
+    began = performance.now();
     const finish = () => {
+      committed();
       if (!res.headersSent) prepared = { line: commit.cookieLine(res.statusCode) };
       end.apply(this, args);
     };
     try {
       const work = commit.work();
       if (work === 'drop') {
+        committed();
         commit.drop();
         return end.apply(this, args);
       }
@@ -92,10 +117,12 @@ export function commitOnResponse(req: Request, res: Response, commit: SessionCom
         if (failed) return;
         try {
           if (!error) return finish();
+          committed();
           if (streamed) {
             logger.error('Storing a session after its response had started failed');
             return void end.apply(this, args);
           }
+          observer?.answered(error);
           commit.drop();
           answer(req, res, end, error);
         } catch (thrown) {

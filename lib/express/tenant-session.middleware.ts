@@ -16,9 +16,11 @@ import { setRequestFacts } from '../session/request-facts.js';
 import { TenantSessionRegistry } from '../session/tenant-session.registry.js';
 import type { TenantSessions } from '../session/tenant-sessions.js';
 import { clientOf, isSecureRequest } from './express-request.js';
-import { commitOnResponse } from './response-commit.js';
+import { commitOnResponse, type CommitObserver } from './response-commit.js';
 import { OperationBudget } from '../store/operation-budget.js';
 import { TenantIdentifier } from '../tenancy/tenant-identifier.js';
+import { refusalOf } from '../telemetry/refusal.js';
+import { SessionTelemetry } from '../telemetry/session-telemetry.js';
 import { ThrottledLogger } from '../util/throttled-logger.js';
 
 /**
@@ -38,7 +40,8 @@ const SESSION_ALREADY_SET =
  * middleware (which also makes sure a changed session is stored before the response says so),
  * check the CSRF token in token mode, then run the app's `afterSession` middleware (`passport.session()`, ...), which need
  * the session and so cannot sit in front of this one. Errors are thrown rather than handed to
- * Express, so Nest's exception layer answers them as JSON (503 when the store is down).
+ * Express, so Nest's exception layer answers them as JSON (503 when the store is down). Its
+ * refusals (403, 503) and the request's session work are told to SessionTelemetry.
  */
 @Injectable()
 export class TenantSessionMiddleware implements NestMiddleware {
@@ -48,15 +51,34 @@ export class TenantSessionMiddleware implements NestMiddleware {
     private readonly identifier: TenantIdentifier,
     private readonly registry: TenantSessionRegistry,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedOptions,
+    private readonly telemetry: SessionTelemetry,
   ) {}
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const arrivedAt = performance.now();
     const tenantId = await this.identifier.identify(req);
     const tenant = this.registry.built(tenantId) ?? (await this.registry.get(tenantId));
+    try {
+      await this.load(req, res, tenant, arrivedAt);
+    } catch (error) {
+      const refusal = refusalOf(error);
+      if (refusal) this.telemetry.refused(tenant, refusal);
+      throw error;
+    }
+    for (const handler of this.options.afterSession) await runHandler(handler, req, res);
+    next();
+  }
+
+  /** The tenant's session for this request, after the CSRF checks; its work timed. */
+  private async load(
+    req: Request,
+    res: Response,
+    tenant: TenantSessions,
+    arrivedAt: number,
+  ): Promise<void> {
     const csrf = isUnsafeMethod(req.method) ? this.options.csrf : undefined;
     if (csrf) refuseForgedRequest(req, tenant, csrf);
-    const budget = new OperationBudget(this.options.operationTimeoutMs);
+    const budget = new OperationBudget(this.options.operationTimeoutMs, tenant.tenant);
     setRequestContext(req, { tenant });
     setRequestFacts(req, {
       arrivedAt,
@@ -68,12 +90,25 @@ export class TenantSessionMiddleware implements NestMiddleware {
     if (dropping) await dropping;
     if (req.session !== undefined) this.log.warn(SESSION_ALREADY_SET);
     const commit = await tenant.loader.load(req, req.originalUrl, budget);
-    if (commit) commitOnResponse(req, res, commit);
+    const loadedMs = performance.now() - arrivedAt;
+    if (commit) commitOnResponse(req, res, commit, this.observer(tenant, loadedMs));
+    else this.telemetry.sessionWorkDone(tenant, loadedMs);
     if (csrf?.tokenHeader && !isValidCsrfToken(req, req.get(csrf.tokenHeader))) {
       throw new CsrfRejectedException('CSRF_TOKEN_INVALID');
     }
-    for (const handler of this.options.afterSession) await runHandler(handler, req, res);
-    next();
+  }
+
+  /** What the commit tells telemetry: the refusal it answered, the request's session work. */
+  private observer(tenant: TenantSessions, loadedMs: number): CommitObserver | undefined {
+    const { telemetry } = this;
+    if (!telemetry.enabled) return undefined;
+    return {
+      answered(error) {
+        const refusal = refusalOf(error);
+        if (refusal) telemetry.refused(tenant, refusal);
+      },
+      committed: (workMs) => telemetry.sessionWorkDone(tenant, loadedMs + workMs),
+    };
   }
 }
 

@@ -11,13 +11,14 @@ import {
 } from '../session/tenant-sessions.fixture.js';
 import type { TenantSessions } from '../session/tenant-sessions.js';
 import { MemoryBackend } from '../store/memory/memory-backend.js';
+import { SessionTelemetry } from '../telemetry/session-telemetry.js';
 import { SessionLoginService } from './session-login.service.js';
 
 /** How the answer's cookie follows the logins and logouts a request makes. */
 describe('SessionLoginService and the answer’s cookie', () => {
   let backend: MemoryBackend;
   let tenant: TenantSessions;
-  const sessions = new SessionLoginService();
+  const sessions = new SessionLoginService(SessionTelemetry.off);
 
   quietNestLogger();
   beforeEach(() => {

@@ -7,6 +7,9 @@ import { requireTenantSessions, sessionUserId } from '../session/request-context
 import { getRequestFacts } from '../session/request-facts.js';
 import { requestSessionId } from '../session/session-id.js';
 import type { SessionRequest } from '../session/session-request.js';
+import type { TenantSessions } from '../session/tenant-sessions.js';
+import { SessionTelemetry } from '../telemetry/session-telemetry.js';
+import { SPANS } from '../telemetry/telemetry-names.js';
 import { checkUserId } from '../user-index/user-id.js';
 
 /** How a login is made; durations in seconds, as every option of the module's. */
@@ -42,13 +45,28 @@ export interface LoginOptions {
  * it is refused (LoginRevokedException) when a revocation of the user raced it. Logins made
  * any other way (passport, the app's own fields, see the `identity` option) are indexed too.
  * Arguments no session can carry are a TypeError, before anything is changed or written.
+ * A login runs in its span (`tenant_session.login`), a child of the request's.
  */
 @Injectable()
 export class SessionLoginService {
+  /** @internal Nest's dependency injection makes it; apps inject it. */
+  constructor(private readonly telemetry: SessionTelemetry) {}
+
   async login(req: SessionRequest, userId: string, options: LoginOptions = {}): Promise<void> {
     checkUserId(userId);
     checkLoginOptions(options);
     const tenant = requireTenantSessions(req);
+    await this.telemetry.span(SPANS.login, tenant, () =>
+      this.loginAs(req, tenant, userId, options),
+    );
+  }
+
+  private async loginAs(
+    req: SessionRequest,
+    tenant: TenantSessions,
+    userId: string,
+    options: LoginOptions,
+  ): Promise<void> {
     const facts = getRequestFacts(req)!;
     if (options.began === 'now') facts.arrivedAt = performance.now();
     const idleTtlMs = options.idleTtl === undefined ? undefined : options.idleTtl * 1000;

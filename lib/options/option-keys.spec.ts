@@ -77,7 +77,7 @@ describe('option keys', () => {
     );
   });
 
-  it('refuses unknown keys of csrf, durability and nearCache', () => {
+  it('refuses unknown keys of csrf, durability, nearCache and telemetry', () => {
     expect(resolveWith({ csrf: { trustedOrigin: [] } })).toThrow(
       /csrf: `csrf\.trustedOrigin` is not an option \(did you mean `csrf\.trustedOrigins`\?\)/,
     );
@@ -88,6 +88,9 @@ describe('option keys', () => {
     expect(
       resolveWith({ redis: 'redis://127.0.0.1', durability: { replica: 1, timeoutMs: 10 } }),
     ).toThrow(/did you mean `durability\.replicas`/);
+    expect(resolveWith({ telemetry: { tenantAtribute: false } })).toThrow(
+      /did you mean `telemetry\.tenantAttribute`/,
+    );
   });
 
   it("refuses unknown keys of a tenant's settings, in a map at start-up", () => {

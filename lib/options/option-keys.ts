@@ -54,6 +54,7 @@ const MODULE_OPTION_KEYS = Object.keys({
   onRevoked: true,
   loginFields: true,
   adoptLegacySessions: true,
+  telemetry: true,
 } satisfies Record<keyof TenantSessionModuleOptions, true>);
 
 /** Every key of TenantSessionSettings. */

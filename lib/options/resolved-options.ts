@@ -16,6 +16,7 @@ import { checkRedisOption, type RedisSource } from './redis-option.js';
 import { checkSecrets } from './secret-policy.js';
 import { positiveInteger, sessionSeconds } from './option-numbers.js';
 import type { SessionRevokedEvent } from './session-revoked.event.js';
+import { checkTelemetry, type ResolvedTelemetry } from './telemetry-option.js';
 import type {
   AuthenticatedCheck,
   SessionIdentity,
@@ -65,6 +66,7 @@ export interface ResolvedOptions {
   onRevoked?: (event: SessionRevokedEvent) => void | Promise<void>;
   /** The legacy-session adoption window's end (ms epoch), when there is one. */
   adoptLegacyUntilMs?: number;
+  telemetry: ResolvedTelemetry;
 }
 
 /** NIST SP 800-63B-4 AAL2: re-authenticate at least every 24 hours, whatever the activity. */
@@ -139,6 +141,7 @@ export function resolveOptions(options: TenantSessionModuleOptions): ResolvedOpt
     redis,
     deployments,
     nearCache: checkNearCache(options.nearCache),
+    telemetry: checkTelemetry(withKnownKeys('telemetry', options.telemetry, ['tenantAttribute'])),
     durability: checkDurability(options.durability, redis, operationTimeoutMs),
     secrets: checkSecrets(options.secret, 'secret'),
     keyPrefix,
@@ -248,4 +251,10 @@ function clientErrorStatus(status: number): number {
     throw new InvalidTenantSessionOptionsError(`unknownTenantStatus must be a 4xx status`);
   }
   return status;
+}
+
+/** A nested options object whose keys are checked (a value of another type is left to its check). */
+function withKnownKeys<T>(where: string, value: T, known: readonly string[]): T {
+  if (typeof value === 'object' && value !== null) checkNestedKeys(where, value, known);
+  return value;
 }

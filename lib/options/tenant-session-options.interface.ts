@@ -6,6 +6,7 @@ import type { KnownTenantsSource } from '../tenancy/known-tenants.js';
 import type { TenantResolution } from '../tenancy/tenant-resolution.interface.js';
 import type { LoginFieldsHook } from './login-fields.interface.js';
 import type { SessionRevokedEvent } from './session-revoked.event.js';
+import type { TenantSessionTelemetryOptions } from './telemetry-option.js';
 
 /** A route given to Nest's `forRoutes` / `exclude`. */
 export type TenantSessionRoute = string | { path: string; method: RequestMethod };
@@ -147,6 +148,11 @@ export interface TenantSessionModuleOptions {
    * `true`, or `{ maxEntries }` (default 10,000 sessions). Default off.
    */
   nearCache?: boolean | { maxEntries?: number };
+  /**
+   * What the OpenTelemetry metrics and spans carry (`{ tenantAttribute }`); they are recorded
+   * when the app has `@opentelemetry/api` (see docs/observability.md). Default: with the tenant.
+   */
+  telemetry?: TenantSessionTelemetryOptions;
   /**
    * Acknowledge logins, session writes and revocations only once this many replicas hold them
    * (`WAIT` after each such write, in the same round trip); otherwise answer 503. Reads (and the

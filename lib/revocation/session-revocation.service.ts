@@ -52,7 +52,7 @@ export class SessionRevocationService {
     checkUserId(userId);
     const { limit, after } = checkPageRequest(options);
     const tenant = await this.registry.get(tenantId);
-    const budget = this.budget();
+    const budget = this.budget(tenant.tenant);
     const page = await tenant.index.page(userId, after, limit, budget);
     const live = await this.revoker.live(tenant, userId, page.entries, budget);
     const sessions = live.map((session) => activeSession(session, options.current));
@@ -75,7 +75,7 @@ export class SessionRevocationService {
   async revoke(tenantId: string, userId: string, handle: string): Promise<number> {
     checkUserId(userId);
     const tenant = await this.registry.get(tenantId);
-    const budget = this.budget();
+    const budget = this.budget(tenant.tenant);
     const entries = await tenant.index.entries(userId, budget);
     const match = entries.filter((e) => sessionHandle(e.sid) === handle).map((e) => e.sid);
     return this.revoker.revokeSessions(tenant, userId, match, 'session', budget);
@@ -88,14 +88,15 @@ export class SessionRevocationService {
   async revokeAll(tenantId: string, userId: string): Promise<number> {
     checkUserId(userId);
     const tenant = await this.registry.get(tenantId);
-    return this.revoker.revokeUser(tenant, userId, 'user', this.budget());
+    return this.revoker.revokeUser(tenant, userId, 'user', this.budget(tenant.tenant));
   }
 
   /** Revokes every session of this request's user except this one ("sign out other devices"). */
   async revokeOthers(req: SessionRequest): Promise<number> {
     const tenant = requireTenantSessions(req);
     const userId = this.requireUserId(req);
-    return this.revoker.revokeUser(tenant, userId, 'others', this.budget(), req.sessionID);
+    const budget = this.budget(tenant.tenant);
+    return this.revoker.revokeUser(tenant, userId, 'others', budget, req.sessionID);
   }
 
   /**
@@ -104,12 +105,14 @@ export class SessionRevocationService {
    */
   async revokeTenant(tenantId: string): Promise<number> {
     const tenant = await this.registry.get(assertTenantId(tenantId));
-    const patterns = tenant.keys.scanPatterns();
-    const budget = new RoundTripBudget(this.options.operationTimeoutMs);
-    const removed = await tenant.backend.keys.removeMatching(patterns, budget, true);
-    this.registry.forget(tenant.tenant);
-    await this.revoker.emit(tenant.tenant, 'tenant', removed);
-    return removed;
+    return this.revoker.traced(tenant, 'tenant', async () => {
+      const patterns = tenant.keys.scanPatterns();
+      const budget = new RoundTripBudget(this.options.operationTimeoutMs, tenant.tenant);
+      const removed = await tenant.backend.keys.removeMatching(patterns, budget, true);
+      this.registry.forget(tenant.tenant);
+      await this.revoker.emit(tenant, 'tenant', removed);
+      return removed;
+    });
   }
 
   /**
@@ -127,8 +130,8 @@ export class SessionRevocationService {
     return userId;
   }
 
-  private budget(): OperationBudget {
-    return new OperationBudget(this.options.operationTimeoutMs);
+  private budget(tenant: string): OperationBudget {
+    return new OperationBudget(this.options.operationTimeoutMs, tenant);
   }
 }
 

@@ -234,7 +234,7 @@ describe('SessionRevoker', () => {
   });
 
   it('tells of a tenant-wide revocation with no user and no session named', async () => {
-    await revoker.emit('acme', 'tenant', 7);
+    await revoker.emit(tenant, 'tenant', 7);
     expect(heard).toEqual([
       {
         tenant: 'acme',

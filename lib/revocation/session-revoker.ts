@@ -5,6 +5,8 @@ import type { TenantSessions } from '../session/tenant-sessions.js';
 import type { SessionOwner } from '../session/stored-session.js';
 import type { OperationBudget } from '../store/operation-budget.js';
 import type { IndexEntry } from '../store/user-index-store.interface.js';
+import { SessionTelemetry } from '../telemetry/session-telemetry.js';
+import { ATTRIBUTES, SPANS } from '../telemetry/telemetry-names.js';
 import type { RevocationEvents } from './revocation-events.js';
 
 /** A session of a user that is stored and still theirs (see `live`). */
@@ -19,10 +21,14 @@ export interface LiveSession {
  * How every revocation runs, in the same steps, each safe to interrupt and the whole safe to
  * retry: read the entries (revoking a user also records "not before now", so logins in flight
  * are refused), delete their sessions, then drop the entries (never the other way round), then
- * tell the listeners. Shared by SessionRevocationService and the session cap.
+ * tell the listeners. Shared by SessionRevocationService and the session cap. Each revocation
+ * runs in its span and is counted by reason (SessionTelemetry).
  */
 export class SessionRevoker {
-  constructor(private readonly events: RevocationEvents) {}
+  constructor(
+    private readonly events: RevocationEvents,
+    private readonly telemetry = SessionTelemetry.off,
+  ) {}
 
   /** Revokes every session of the user but `keep`, after recording the not-before. */
   async revokeUser(
@@ -32,13 +38,32 @@ export class SessionRevoker {
     budget: OperationBudget,
     keep?: string,
   ): Promise<number> {
-    const entries = await tenant.index.beginRevocation(userId, budget);
-    const sids = entries.map((e) => e.sid).filter((sid) => sid !== keep);
-    return this.revokeSessions(tenant, userId, sids, reason, budget);
+    return this.traced(tenant, reason, async () => {
+      const entries = await tenant.index.beginRevocation(userId, budget);
+      const sids = entries.map((e) => e.sid).filter((sid) => sid !== keep);
+      return this.remove(tenant, userId, sids, reason, budget);
+    });
   }
 
   /** Revokes these sessions of the user (no not-before); returns how many lived. */
-  async revokeSessions(
+  revokeSessions(
+    tenant: TenantSessions,
+    userId: string,
+    sids: string[],
+    reason: RevocationReason,
+    budget: OperationBudget,
+  ): Promise<number> {
+    return this.traced(tenant, reason, () => this.remove(tenant, userId, sids, reason, budget));
+  }
+
+  /** Runs one revocation in its span (a child of the request's, if any). */
+  traced<T>(tenant: TenantSessions, reason: RevocationReason, work: () => Promise<T>): Promise<T> {
+    return this.telemetry.span(SPANS.revocation, tenant, work, {
+      [ATTRIBUTES.revocationReason]: reason,
+    });
+  }
+
+  private async remove(
     tenant: TenantSessions,
     userId: string,
     sids: string[],
@@ -51,7 +76,7 @@ export class SessionRevoker {
       revoked = await tenant.backend.keys.remove(keys, budget, true);
       await tenant.index.remove(userId, sids, budget, true);
     }
-    await this.emit(tenant.tenant, reason, revoked, userId, sids);
+    await this.emit(tenant, reason, revoked, userId, sids);
     return revoked;
   }
 
@@ -84,13 +109,21 @@ export class SessionRevoker {
    * found alive: a revocation retried after a failure halfway then still names them all.
    */
   async emit(
-    tenant: string,
+    tenant: TenantSessions,
     reason: RevocationReason,
     revoked: number,
     userId?: string,
     sids: string[] = [],
   ): Promise<void> {
     const sessions = sids.map(sessionHandle);
-    await this.events.notify({ tenant, userId, reason, revoked, sessions, at: new Date() });
+    this.telemetry.revoked(tenant, reason, revoked);
+    await this.events.notify({
+      tenant: tenant.tenant,
+      userId,
+      reason,
+      revoked,
+      sessions,
+      at: new Date(),
+    });
   }
 }

@@ -1,7 +1,17 @@
 import { SessionLifecycle, type LoginEvent, type LogoutEvent } from './session-lifecycle.js';
 
-const login: LoginEvent = { tenant: 'acme', userId: 'alice', userSessions: 1 };
-const logout: LogoutEvent = { tenant: 'acme', userId: 'alice', sid: 'a'.repeat(32) };
+const login: LoginEvent = {
+  tenant: 'acme',
+  deployment: 'default',
+  userId: 'alice',
+  userSessions: 1,
+};
+const logout: LogoutEvent = {
+  tenant: 'acme',
+  deployment: 'default',
+  userId: 'alice',
+  sid: 'a'.repeat(32),
+};
 
 describe('SessionLifecycle', () => {
   it('tells every listener: one added never replaces another', async () => {

@@ -1,6 +1,8 @@
 /** A session got a user: stored and confirmed, however it logged in. */
 export interface LoginEvent {
   tenant: string;
+  /** The tenant's Redis deployment. */
+  deployment: string;
   userId: string;
   /** The user's live index entries as its admission counted them, this one included. */
   userSessions: number;
@@ -11,6 +13,7 @@ export interface LoginEvent {
 /** A session stopped belonging to a user: destroyed, or saved without that identity. */
 export interface LogoutEvent {
   tenant: string;
+  deployment: string;
   userId: string;
   sid: string;
 }

@@ -209,7 +209,7 @@ describe('SessionReader', () => {
 
       expect(stored(sid)).toBeUndefined();
       expect(leaseOf('alice', sid)).toBeUndefined();
-      expect(logouts).toEqual([{ tenant: 'acme', userId: 'alice', sid }]);
+      expect(logouts).toEqual([{ tenant: 'acme', deployment: 'default', userId: 'alice', sid }]);
     });
 
     it('cuts the restarted TTL short at the absolute deadline its id carries', async () => {

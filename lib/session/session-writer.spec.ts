@@ -184,7 +184,9 @@ describe('SessionWriter', () => {
       });
       expect(ownerOf(session)?.indexedUntil).toBe(leaseOf('alice', sid));
       expect(leaseOf('alice', sid)).toBeGreaterThan(memory.now() + 2.9 * SPEC_TTL_MS);
-      expect(logins).toEqual([{ tenant: 'acme', userId: 'alice', userSessions: 1, req }]);
+      expect(logins).toEqual([
+        { tenant: 'acme', deployment: 'default', userId: 'alice', userSessions: 1, req },
+      ]);
     });
 
     it("counts the user's entries, this login's included, in the login event", async () => {

@@ -43,7 +43,8 @@ export class SessionWriter {
   private readonly log = new ThrottledLogger('TenantSession', 60_000);
 
   constructor(
-    private readonly tenant: string,
+    /** The tenant and its deployment, as login and logout events name them. */
+    private readonly place: { tenant: string; deployment: string },
     private readonly keys: TenantKeys,
     private readonly store: SessionKeyStore,
     private readonly index: UserSessionIndex,
@@ -91,7 +92,7 @@ export class SessionWriter {
     }
     const owner = raw === null ? undefined : this.owners.ownerInStored(sid, raw);
     if (!owner) return;
-    this.lifecycle.loggedOut({ tenant: this.tenant, userId: owner.userId, sid });
+    this.lifecycle.loggedOut({ ...this.place, userId: owner.userId, sid });
     await this.index.remove(owner.userId, [sid], budget, true);
   }
 
@@ -148,7 +149,7 @@ export class SessionWriter {
     // The session no longer claims its old user: a logout, confirmed by the replicas (and so
     // the write before it) as a revocation is, and told before a new login can be taken back.
     if (indexed && indexed.userId !== owner?.userId) {
-      this.lifecycle.loggedOut({ tenant: this.tenant, userId: indexed.userId, sid });
+      this.lifecycle.loggedOut({ ...this.place, userId: indexed.userId, sid });
       await this.index.remove(indexed.userId, [sid], budget, true);
     }
     if (owner && owner !== indexed) await this.confirm(sid, owner, budget, req);
@@ -161,12 +162,7 @@ export class SessionWriter {
     if (req || isHeldFor(session, sid)) holdFor(session, sid);
     else forget(session);
     if (owner && owner !== indexed) {
-      await this.lifecycle.loggedIn({
-        tenant: this.tenant,
-        userId: owner.userId,
-        userSessions,
-        req,
-      });
+      await this.lifecycle.loggedIn({ ...this.place, userId: owner.userId, userSessions, req });
     }
   }
 
@@ -185,7 +181,7 @@ export class SessionWriter {
     const client = this.owners.loginClient(userId, current, facts?.client ?? {});
     const device = parseDevice(client.userAgent);
     const fields = await this.loginFields.fieldsFor({
-      tenant: this.tenant,
+      tenant: this.place.tenant,
       userId,
       ...client,
       device,

@@ -76,7 +76,7 @@ export function buildTenantSessions(setup: TenantSetup): TenantSessions {
   const lifetime = new SessionLifetime(setup.idleTtlMs, now);
   const loginFields = new LoginFieldsRecorder(setup.loginFields, setup.operationTimeoutMs);
   const writer = new SessionWriter(
-    tenant,
+    { tenant, deployment: setup.deployment },
     keys,
     backend.keys,
     index,

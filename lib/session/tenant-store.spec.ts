@@ -145,7 +145,7 @@ describe('TenantStore', () => {
 
       expect(backend.tables.sessions.has(key(sid))).toBe(false);
       expect(backend.tables.indexes.has(tenant.keys.index('alice'))).toBe(false);
-      expect(logouts).toEqual([{ tenant: 'acme', userId: 'alice', sid }]);
+      expect(logouts).toEqual([{ tenant: 'acme', deployment: 'default', userId: 'alice', sid }]);
     });
 
     it('ids, length, all and clear see this tenant’s sessions', async () => {

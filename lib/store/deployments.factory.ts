@@ -3,6 +3,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_DEPLOYMENT } from '../options/deployments-option.js';
 import type { RedisSource } from '../options/redis-option.js';
 import type { ResolvedOptions } from '../options/resolved-options.js';
+import type { SessionTelemetry } from '../telemetry/session-telemetry.js';
 import { followFailovers, missingFailoverSettings } from './redis/failover-settings.js';
 import { MemoryBackend } from './memory/memory-backend.js';
 import { InvalidTenantSessionOptionsError } from '../errors/invalid-options.error.js';
@@ -17,13 +18,16 @@ const logger = new Logger('TenantSession');
  * A backend for every deployment: `default` (the `redis` option) and each of `deployments`.
  * If one cannot start (an unsafe memory policy, say), those already made are closed.
  */
-export async function connectDeployments(options: ResolvedOptions): Promise<Deployments> {
+export async function connectDeployments(
+  options: ResolvedOptions,
+  telemetry: SessionTelemetry,
+): Promise<Deployments> {
   const sources: [string, RedisSource][] = [
     [DEFAULT_DEPLOYMENT, options.redis],
     ...Object.entries(options.deployments),
   ];
   const made = await Promise.allSettled(
-    sources.map(([name, source]) => createSessionBackend(source, options, name)),
+    sources.map(([name, source]) => createSessionBackend(source, options, name, telemetry)),
   );
   const deployments = new Deployments(
     new Map(
@@ -56,6 +60,7 @@ async function createSessionBackend(
     durability,
   }: ResolvedOptions,
   deployment: string,
+  telemetry: SessionTelemetry,
 ): Promise<SessionBackend> {
   if (redis.kind === 'embedded') {
     logger.warn(
@@ -74,6 +79,8 @@ async function createSessionBackend(
     ownsClient: !given,
     allowUnsafeEviction,
     durability,
+    deployment,
+    telemetry,
     decorate:
       nearCache &&
       nearCached(
@@ -81,6 +88,7 @@ async function createSessionBackend(
         trackedPrefixes([keyPrefix, indexPrefix]),
         // The invalidation connection answers a PING within a request's budget, or the cache is off.
         { ...nearCache, heartbeatMs: operationTimeoutMs },
+        { telemetry, deployment },
       ),
   });
   if (await backend.ready(operationTimeoutMs * 5)) {

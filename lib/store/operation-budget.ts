@@ -6,7 +6,11 @@
 export class OperationBudget {
   private spentMs = 0;
 
-  constructor(readonly limitMs: number) {}
+  constructor(
+    readonly limitMs: number,
+    /** The tenant whose work this is, when there is one (for telemetry). */
+    readonly tenant?: string,
+  ) {}
 
   get remainingMs(): number {
     return this.limitMs - this.spentMs;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { RedisBackend } from '../../lib/store/redis/redis-backend.js';
+import { SessionTelemetry } from '../../lib/telemetry/session-telemetry.js';
 import type { SessionBackend } from '../../lib/store/session-backend.interface.js';
 import { memoryProbe, type IndexProbe } from '../support/contract-backends.js';
 import { everySchedule, runSchedule, type Actor } from '../support/model/explorer.js';
@@ -358,6 +359,8 @@ describe('the revocation invariant, model-checked', () => {
         const backend = new RedisBackend(new Redis(own.server.url), {
           ownsClient: true,
           allowUnsafeEviction: false,
+          deployment: 'default',
+          telemetry: SessionTelemetry.off,
         });
         await backend.ready(5000);
         const redis = own.redis;

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { MemoryBackend } from '../../lib/store/memory/memory-backend.js';
 import { RedisBackend } from '../../lib/store/redis/redis-backend.js';
+import { SessionTelemetry } from '../../lib/telemetry/session-telemetry.js';
 import { NOT_BEFORE_MEMBER, NOT_BEFORE_RETENTION_MS } from '../../lib/store/scripts.js';
 import type { SessionBackend } from '../../lib/store/session-backend.interface.js';
 
@@ -42,6 +43,8 @@ export async function redisBackend(url: string): Promise<ContractBackend & { red
   const backend = new RedisBackend(new Redis(url), {
     ownsClient: true,
     allowUnsafeEviction: false,
+    deployment: 'default',
+    telemetry: SessionTelemetry.off,
   });
   if (!(await backend.lifecycle.ready(5000)))
     throw new Error(`Redis at ${url} did not become ready`);

@@ -180,11 +180,20 @@ export interface TestApp {
  * A Nest app with the module on the test Redis (or the embedded store with `redis: undefined`).
  * Give each suite its own `appName` so suites sharing the server never see each other's keys.
  * Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to capture them;
- * `controllers` adds a suite's own routes beside the shared ones.
+ * `controllers` adds a suite's own routes beside the shared ones; `beforeInit` adds Express
+ * middleware in front of the module's.
  */
 export async function createTestApp(
   options: Partial<TenantSessionModuleOptions> & { appName: string },
-  { logger, controllers = [] }: { logger?: LoggerService; controllers?: Type[] } = {},
+  {
+    logger,
+    controllers = [],
+    beforeInit,
+  }: {
+    logger?: LoggerService;
+    controllers?: Type[];
+    beforeInit?: (app: NestExpressApplication) => void;
+  } = {},
 ): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -197,7 +206,7 @@ export async function createTestApp(
     ],
     controllers: [TestController, ...controllers],
   }).compile();
-  const running = await startTestingApp(moduleRef, { logger });
+  const running = await startTestingApp(moduleRef, { logger, beforeInit });
   const { app } = running;
   return {
     ...running,

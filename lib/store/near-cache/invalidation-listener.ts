@@ -29,6 +29,8 @@ export class InvalidationListener {
     private readonly prefixes: string[],
     private readonly cache: NearCache,
     private readonly heartbeatMs: number,
+    /** Told how many keys each invalidation named (telemetry). */
+    private readonly invalidated: (keys: number) => void,
   ) {
     this.subscriber = client.duplicate({
       protocol: 2,
@@ -47,6 +49,7 @@ export class InvalidationListener {
       // No keys: the whole keyspace went (FLUSHALL, FLUSHDB).
       if (!Array.isArray(keys)) return this.cache.clear();
       for (const key of keys) this.cache.invalidate(key.toString());
+      this.invalidated(keys.length);
     });
     this.client.on('close', () => this.cache.disable());
     this.client.on('ready', () => void this.sync());

@@ -12,6 +12,7 @@ import type {
   TtlRestart,
 } from '../session-key-store.interface.js';
 import type { NearCache, NearCacheEntry } from './near-cache.js';
+import type { NearCacheTelemetry } from './near-cache-settings.js';
 
 /**
  * A session's TTL is restarted at most once per this share of it: a read that finds more left
@@ -42,6 +43,7 @@ export class NearCachedSessionKeys implements SessionKeyStore {
   constructor(
     private readonly inner: SessionKeyStore,
     private readonly cache: NearCache,
+    private readonly observed: NearCacheTelemetry,
   ) {}
 
   /** How many sessions are cached now (for tests and metrics). */
@@ -69,6 +71,8 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     if (this.fresh(key, ttlMs, slackMs)) await endOfTurn();
     const now = performance.now();
     const cached = this.fresh(key, ttlMs, slackMs, now);
+    const { telemetry, deployment } = this.observed;
+    telemetry.nearCacheRead(cached !== undefined, deployment, budget.tenant);
     if (cached) {
       const hit: SessionRead = { value: cached.value, ttlMs: cached.expiresAt - now };
       const known = cached.owner && this.cache.leaseOf(cached.owner);

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { SessionStoreUnavailableException } from '../../errors/session-store-unavailable.exception.js';
 import type { TenantSessionDurability } from '../../options/tenant-session-options.interface.js';
+import type { SessionTelemetry } from '../../telemetry/session-telemetry.js';
 import type { OperationBudget } from '../operation-budget.js';
 import { LEASE, READ } from '../scripts.js';
 import type {
@@ -27,6 +28,9 @@ export interface RedisBackendSettings {
   ownsClient: boolean;
   allowUnsafeEviction: boolean;
   durability?: TenantSessionDurability;
+  /** This Redis's deployment name, and where its round trips are timed and traced. */
+  deployment: string;
+  telemetry: SessionTelemetry;
   /** Wraps the key and index stores (the near cache); the plain ones otherwise. */
   decorate?: (stores: { keys: SessionKeyStore; indexes: UserIndexStore }) => {
     keys: SessionKeyStore;
@@ -58,7 +62,13 @@ export class RedisBackend implements SessionBackend, BackendLifecycle {
     const client = pubSubClient;
     this.watch = new RedisServerWatch(client, settings.allowUnsafeEviction);
     this.replicas = new ReplicaPolicy(client, settings.durability);
-    this.trips = new RedisRoundTrips(client, this.replicas, () => this.watch.refusal);
+    this.trips = new RedisRoundTrips(
+      client,
+      this.replicas,
+      () => this.watch.refusal,
+      settings.telemetry,
+      settings.deployment,
+    );
     const plain = {
       keys: new RedisSessionKeys(this.trips),
       indexes: new RedisUserIndexes(this.trips, (redisMs) => this.watch.observed(redisMs)),
@@ -116,18 +126,23 @@ export class RedisBackend implements SessionBackend, BackendLifecycle {
    * that master's sessions). Fails like any request would: 503 reasons, within the budget.
    */
   async ping(budget: OperationBudget): Promise<void> {
-    await this.trips.run(async () => {
-      const masters = mastersOf(this.pubSubClient);
-      if (masters.length === 0) {
-        throw new SessionStoreUnavailableException('no Redis Cluster master is known');
-      }
-      await Promise.all(masters.map((node) => node.ping()));
-    }, budget);
+    await this.trips.run(
+      'ping',
+      async () => {
+        const masters = mastersOf(this.pubSubClient);
+        if (masters.length === 0) {
+          throw new SessionStoreUnavailableException('no Redis Cluster master is known');
+        }
+        await Promise.all(masters.map((node) => node.ping()));
+      },
+      budget,
+    );
   }
 
   /** `INFO memory` of every master, in one round trip each, side by side. */
   async memory(budget: OperationBudget): Promise<ServerMemory[]> {
     return this.trips.run(
+      'server.memory',
       () => Promise.all(mastersOf(this.pubSubClient).map(serverMemory)),
       budget,
     );

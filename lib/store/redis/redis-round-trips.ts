@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import { SessionStoreUnavailableException } from '../../errors/session-store-unavailable.exception.js';
+import { errorType, type SessionTelemetry } from '../../telemetry/session-telemetry.js';
+import type { RedisOperation } from '../../telemetry/telemetry-names.js';
 import type { OperationBudget } from '../operation-budget.js';
 import { unwrap, type Command } from './redis-command.js';
 import { toStoreFailure } from './redis-failure.js';
@@ -18,7 +20,8 @@ const REPORT_INTERVAL_MS = 5_000;
  * and any failure becomes a 503 (SessionStoreUnavailableException, reported at most every few
  * seconds) or, for a key of another type, WrongTypeError. Also where commands are batched: writes
  * coalesced while others await replies (write-coalescing.ts), scripts sent by digest
- * (script-cache.ts), several commands in one pipeline.
+ * (script-cache.ts), several commands in one pipeline. Each round trip is timed and traced
+ * (SessionTelemetry) under the operation it does.
  */
 export class RedisRoundTrips {
   private readonly logger = new Logger('TenantSession');
@@ -31,6 +34,9 @@ export class RedisRoundTrips {
     readonly replicas: ReplicaPolicy,
     /** Why requests are refused right now (an unsafe memory policy), if they are. */
     private readonly refusal: () => string | undefined,
+    private readonly telemetry: SessionTelemetry,
+    /** The deployment this Redis is, for telemetry. */
+    private readonly deployment: string,
   ) {
     this.coalescing = new WriteCoalescing(client);
     this.scripts = new ScriptCache(client);
@@ -40,7 +46,7 @@ export class RedisRoundTrips {
    * Runs one round trip within what the budget has left. A timed-out command may still run
    * later on a frozen server; every caller is ordered so that this is harmless.
    */
-  run<T>(operation: () => Promise<T>, budget: OperationBudget): Promise<T> {
+  run<T>(name: RedisOperation, operation: () => Promise<T>, budget: OperationBudget): Promise<T> {
     const reason = this.refusal();
     const refused = reason
       ? new SessionStoreUnavailableException(reason)
@@ -50,6 +56,7 @@ export class RedisRoundTrips {
     if (refused) return Promise.reject(this.failed(refused));
     const started = performance.now();
     const allowedMs = budget.remainingMs;
+    const timing = this.telemetry.roundTrip(name, this.deployment, budget.tenant);
     // One promise and one timer per round trip (this runs for every command a request sends).
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -62,8 +69,13 @@ export class RedisRoundTrips {
         // A timer may fire a fraction of a millisecond early: timing out spends it all.
         const spentMs = performance.now() - started;
         budget.spend(timedOut ? Math.max(spentMs, allowedMs) : spentMs);
-        if (error === undefined) resolve(value as T);
-        else reject(this.failed(error));
+        if (error === undefined) {
+          timing?.end();
+          return resolve(value as T);
+        }
+        const failure = this.failed(error);
+        timing?.end(errorType(failure));
+        reject(failure);
       };
       const timer = setTimeout(
         () => settle(new SessionStoreUnavailableException('Redis timed out'), undefined, true),

@@ -35,6 +35,7 @@ export class RedisSessionKeys implements SessionKeyStore {
       return this.readWithEntry(key, restart, check, budget);
     if (restart.mode === 'always') {
       const value = await this.trips.run(
+        'session.read',
         () => this.trips.client.getex(key, 'PX', restart.ttlMs),
         budget,
       );
@@ -43,7 +44,11 @@ export class RedisSessionKeys implements SessionKeyStore {
     const [stored] = await this.inspect([key], budget);
     if (stored.value === null || restart.mode === 'never') return stored;
     if (stored.ttlMs >= 0 && stored.ttlMs >= restart.ttlMs - restart.slackMs) return stored;
-    await this.trips.run(() => this.trips.client.pexpire(key, restart.ttlMs), budget);
+    await this.trips.run(
+      'session.expire',
+      () => this.trips.client.pexpire(key, restart.ttlMs),
+      budget,
+    );
     return { value: stored.value, ttlMs: restart.ttlMs };
   }
 
@@ -56,6 +61,7 @@ export class RedisSessionKeys implements SessionKeyStore {
     const ttlMs = restart.mode === 'never' ? 0 : restart.ttlMs;
     const slackMs = restart.mode === 'ran-down' ? restart.slackMs : 0;
     const [value, left, userId, lease] = (await this.trips.run(
+      'session.read',
       () =>
         this.trips.scripts.run(
           READ,
@@ -78,7 +84,7 @@ export class RedisSessionKeys implements SessionKeyStore {
   }
 
   async expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
-    await this.trips.run(() => this.trips.client.pexpire(key, ttlMs), budget);
+    await this.trips.run('session.expire', () => this.trips.client.pexpire(key, ttlMs), budget);
   }
 
   async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
@@ -89,18 +95,23 @@ export class RedisSessionKeys implements SessionKeyStore {
       ...(write.ttlMs === undefined ? ['KEEPTTL'] : ['PX', Math.max(1, Math.round(write.ttlMs))]),
       ...(write.onlyIfExists ? ['XX'] : []),
     ];
-    return (await this.trips.run(() => this.trips.acknowledged(set), budget)) === 'OK';
+    return (
+      (await this.trips.run('session.write', () => this.trips.acknowledged(set), budget)) === 'OK'
+    );
   }
 
   take(key: string, budget: OperationBudget): Promise<string | null> {
-    return this.trips.run(() => this.trips.acknowledged(['getdel', key]), budget) as Promise<
-      string | null
-    >;
+    return this.trips.run(
+      'session.take',
+      () => this.trips.acknowledged(['getdel', key]),
+      budget,
+    ) as Promise<string | null>;
   }
 
   async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {
     if (keys.length === 0) return [];
     const replies = await this.trips.run(
+      'session.inspect',
       () =>
         this.trips.together(
           keys.flatMap((key): Command[] => [
@@ -127,6 +138,7 @@ export class RedisSessionKeys implements SessionKeyStore {
       : chunk(keys, SCAN_BATCH).map((part): Command => ['del', ...part]);
     const { replicas } = this.trips;
     const counts = await this.trips.run(
+      'session.remove',
       () => (revoking ? replicas.revoked(dels) : replicas.acknowledged(dels)),
       budget,
     );
@@ -148,6 +160,7 @@ export class RedisSessionKeys implements SessionKeyStore {
     for (; at >= 0 && at < masters.length; at++, cursor = '0') {
       do {
         const [next, keys] = await this.trips.run(
+          'session.scan',
           () => masters[at].node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
           budget,
         );

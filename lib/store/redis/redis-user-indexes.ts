@@ -27,6 +27,7 @@ export class RedisUserIndexes implements UserIndexStore {
     budget: OperationBudget,
   ): Promise<Admission> {
     const reply = (await this.trips.run(
+      'index.admit',
       () =>
         this.trips.acknowledged([
           'eval',
@@ -51,6 +52,7 @@ export class RedisUserIndexes implements UserIndexStore {
     budget: OperationBudget,
   ): Promise<Admission> {
     const reply = (await this.trips.run(
+      'index.adopt',
       () =>
         this.trips.acknowledged([
           'eval',
@@ -81,6 +83,7 @@ export class RedisUserIndexes implements UserIndexStore {
     budget: OperationBudget,
   ): Promise<boolean> {
     const reply = await this.trips.run(
+      'index.confirm',
       () =>
         this.trips.acknowledged([
           'eval',
@@ -104,6 +107,7 @@ export class RedisUserIndexes implements UserIndexStore {
     budget: OperationBudget,
   ): Promise<number | undefined> {
     const lease = await this.trips.run(
+      'index.lease',
       () =>
         this.trips.scripts.run(
           LEASE,
@@ -124,6 +128,7 @@ export class RedisUserIndexes implements UserIndexStore {
     const keep = Math.floor(keepNotBeforeUntil);
     const script: Command = ['eval', ENTRIES, 1, indexKey, revoking ? '1' : '0', keep];
     const [now, ...flat] = (await this.trips.run(
+      'index.entries',
       () =>
         revoking
           ? this.trips.replicas.revoked([script]).then(([reply]) => reply)
@@ -146,6 +151,7 @@ export class RedisUserIndexes implements UserIndexStore {
     budget: OperationBudget,
   ): Promise<IndexPage> {
     const [total, more, lastUntil, lastDigest, ...flat] = (await this.trips.run(
+      'index.page',
       () =>
         this.trips.client.eval(
           PAGE,
@@ -174,6 +180,7 @@ export class RedisUserIndexes implements UserIndexStore {
     if (sids.length === 0) return;
     const zrem: Command = ['zrem', indexKey, ...sids];
     await this.trips.run(
+      'index.unindex',
       () => (revoking ? this.trips.replicas.revoked([zrem]) : this.trips.acknowledged(zrem)),
       budget,
     );
