@@ -75,6 +75,7 @@ describe('nestjs-tenant-session CLI (built, real Redis)', () => {
           'absoluteExpiresAt',
           'authenticatedAt',
           'createdAt',
+          'device',
           'expiresAt',
           'id',
           'ip',

@@ -71,7 +71,7 @@ describe('live sign-out after an outage is bounded', () => {
         }),
       );
       for (const { reason, afterMs } of ended) {
-        expect(reason).toBe('revoked');
+        expect(reason).toBe('gone');
         delays.push(Math.round(afterMs));
       }
       for (const socket of opened.splice(0)) socket.close();
