@@ -7,7 +7,7 @@ import {
 } from '../index.js';
 import { milliseconds } from './arguments.js';
 import { COMMANDS } from './commands/index.js';
-import { CliUsageError, ExitCode } from './exit-codes.js';
+import { CliInterruptedError, CliUsageError, ExitCode } from './exit-codes.js';
 import { json, processOutput, type CliOutput } from './output.js';
 
 /** The package's version, from its package.json (two folders up from dist/cli/). */
@@ -20,7 +20,7 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
  */
 export async function runCli(argv: string[], output: CliOutput = processOutput): Promise<ExitCode> {
   const program = new Command('nestjs-tenant-session')
-    .description('Operate nestjs-tenant-session: list and revoke sessions, count them per tenant')
+    .description('Operate nestjs-tenant-session: list, revoke, count and index sessions')
     .version(version)
     .option('--config <path>', "the module's options: a JSON file, or a JS module exporting them")
     .option('--redis-url <url>', 'the Redis of the default deployment (overrides the config)')
@@ -53,6 +53,7 @@ export async function runCli(argv: string[], output: CliOutput = processOutput):
 
 function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof SessionStoreUnavailableException) return ExitCode.redisUnavailable;
+  if (error instanceof CliInterruptedError) return ExitCode.interrupted;
   if (
     error instanceof CliUsageError ||
     error instanceof InvalidTenantSessionOptionsError ||
