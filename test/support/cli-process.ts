@@ -14,15 +14,15 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   ms: number;
-  /** With `interruptOn`: milliseconds from the SIGINT to the exit (absent: never sent). */
+  /** With `interruptOn`: milliseconds from the signal to the exit (absent: never sent). */
   stoppedMs?: number;
 }
 
 /**
  * Runs the built CLI in a child process with `args`. `terminal`: on a pseudo-terminal (util-linux
  * `script`), typing `answer` once the prompt shows; otherwise stdin is empty and not a terminal,
- * as in a script or a pipe. `interruptOn`: sends SIGINT (Ctrl-C) once stderr contains it (a string) or after that many
- * milliseconds (a number). Killed
+ * as in a script or a pipe. `interruptOn`: sends `signal` (default SIGINT, Ctrl-C) once stderr contains it (a string) or
+ * after that many milliseconds (a number). Killed
  * (and the test fails) after 30 s.
  */
 export function runCli(
@@ -31,7 +31,13 @@ export function runCli(
     terminal,
     answer,
     interruptOn,
-  }: { terminal?: boolean; answer?: string; interruptOn?: string | number } = {},
+    signal = 'SIGINT',
+  }: {
+    terminal?: boolean;
+    answer?: string;
+    interruptOn?: string | number;
+    signal?: NodeJS.Signals;
+  } = {},
 ): Promise<CliRun> {
   if (!existsSync(BUILT_CLI)) {
     throw new Error(`${BUILT_CLI} is missing: run \`npm run build\` before the CLI tests`);
@@ -56,7 +62,7 @@ export function runCli(
     const interrupt = () => {
       if (interruptedAt !== undefined) return;
       interruptedAt = performance.now();
-      child.kill('SIGINT');
+      child.kill(signal);
     };
     const interruptTimer =
       typeof interruptOn === 'number' ? setTimeout(interrupt, interruptOn) : undefined;

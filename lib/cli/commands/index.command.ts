@@ -54,7 +54,7 @@ export const indexCommand: CliCommand = {
         });
         const interruption = listenForInterrupt(() => {
           if (!asJson)
-            output.err('\nStopping after the page in progress (Ctrl-C again: at once)\n');
+            output.err('\nStopping after the page in progress (Ctrl-C again to quit at once)\n');
         });
         let result: IndexingResult;
         try {
