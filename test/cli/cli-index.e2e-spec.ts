@@ -1,10 +1,13 @@
-import { Controller, Get, UseGuards } from '@nestjs/common';
-import { SessionAuthGuard, SessionUserId } from 'nestjs-tenant-session';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli-process.js';
-import { LEGACY_PREFIX, legacyApp, writeLegacySessions } from '../support/legacy-sessions.js';
+import {
+  LEGACY_PREFIX,
+  legacyApp,
+  WhoAmIController,
+  writeLegacySessions,
+} from '../support/legacy-sessions.js';
 import { useOwnRedisServer } from '../support/own-redis.js';
 import { createTestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -26,15 +29,6 @@ const recipe = () => ({
   tenantSettings: { acme: { keyPrefix: LEGACY_PREFIX } },
   adoptLegacySessions: { until: new Date(Date.now() + 7 * 24 * 3600_000).toISOString() },
 });
-
-@Controller()
-class WhoAmIController {
-  @Get('whoami')
-  @UseGuards(SessionAuthGuard)
-  whoami(@SessionUserId() user: string) {
-    return { user };
-  }
-}
 
 describe('nestjs-tenant-session index (built, real Redis, sessions of a real express-session app)', () => {
   const own = useOwnRedisServer();
@@ -128,26 +122,10 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
       done: true,
     });
     // No session read by the module since the switch: only the walk indexed them.
-    const revokedAlice = await runCli([
-      '--config',
-      config,
-      '--json',
-      'revoke',
-      '--tenant',
-      'acme',
-      '--user',
-      'alice',
-    ]);
-    const revokedBob = await runCli([
-      '--config',
-      config,
-      '--json',
-      'revoke',
-      '--tenant',
-      'acme',
-      '--user',
-      'bob',
-    ]);
+    const revoke = (user: string) =>
+      runCli(['--config', config, '--json', 'revoke', '--tenant', 'acme', '--user', user]);
+    const revokedAlice = await revoke('alice');
+    const revokedBob = await revoke('bob');
     expect(JSON.parse(revokedAlice.stdout).revoked).toBe(2);
     expect(JSON.parse(revokedBob.stdout).revoked).toBe(1);
     // Deleted, not only refused on their next read: just the anonymous cart is left.

@@ -1,10 +1,5 @@
-import { Controller, Get, UseGuards } from '@nestjs/common';
-import {
-  SessionAuthGuard,
-  SessionUserId,
-  type TenantSessionModuleOptions,
-} from 'nestjs-tenant-session';
-import { legacyApp as legacyAppWith } from '../support/legacy-sessions.js';
+import type { TenantSessionModuleOptions } from 'nestjs-tenant-session';
+import { legacyApp as legacyAppWith, WhoAmIController } from '../support/legacy-sessions.js';
 import { useOwnRedisServer } from '../support/own-redis.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -23,15 +18,6 @@ const SECRETS = [
 ];
 
 const legacyApp = (client: Parameters<typeof legacyAppWith>[0]) => legacyAppWith(client, SECRETS);
-
-@Controller()
-class WhoAmIController {
-  @Get('whoami')
-  @UseGuards(SessionAuthGuard)
-  whoami(@SessionUserId() user: string) {
-    return { user };
-  }
-}
 
 /** The recipe's settings, for the one tenant the app had. */
 const recipe = (): Partial<TenantSessionModuleOptions> => ({

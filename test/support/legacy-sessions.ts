@@ -1,11 +1,13 @@
+import { Controller, Get, UseGuards } from '@nestjs/common';
 import { RedisStore } from 'connect-redis';
 import express from 'express';
 import session from 'express-session';
 import type { Cluster, Redis } from 'ioredis';
+import { SessionAuthGuard, SessionUserId } from 'nestjs-tenant-session';
 
 /**
- * Sessions as the app before a switch-over left them in Redis: a real express-session +
- * connect-redis app (passport's `passport.user` in the session, connect-redis's `sess:` prefix,
+ * Sessions as the app before a switch-over left them in Redis (and a route to check them on the
+ * module's app after it): a real express-session + connect-redis app (passport's `passport.user` in the session, connect-redis's `sess:` prefix,
  * express-session's `connect.sid` cookie), and bulk writes of the JSON it stores, for counts a
  * test could not log in one by one.
  */
@@ -49,6 +51,16 @@ export function legacyApp(
     res.json({ user: (req.session.passport as { user?: string } | undefined)?.user ?? null });
   });
   return app;
+}
+
+/** The module's app after the switch answers the legacy app's `/whoami`, for logged-in users. */
+@Controller()
+export class WhoAmIController {
+  @Get('whoami')
+  @UseGuards(SessionAuthGuard)
+  whoami(@SessionUserId() user: string) {
+    return { user };
+  }
 }
 
 /** JSON exactly as connect-redis stores a passport login made by express-session. */
