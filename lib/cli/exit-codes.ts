@@ -31,3 +31,16 @@ export class CliDeclinedError extends Error {
 export class CliInterruptedError extends Error {
   readonly code = 'INTERRUPTED';
 }
+
+/**
+ * A command that failed part-way, with where to continue from: its exit code and message are its
+ * cause's, with `--resume <resume>` added.
+ */
+export class CliResumableError extends Error {
+  constructor(
+    cause: unknown,
+    readonly resume: string,
+  ) {
+    super('stopped part-way', { cause });
+  }
+}

@@ -184,6 +184,54 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     }
   });
 
+  it('a Redis failure part-way: exit code 3 and the cursor to continue from, which finishes', async () => {
+    await writeLegacySessions(own.redis, 30, 100, 0);
+    // Redis stops answering for 3 s (CLIENT PAUSE, far past --timeout) while the walk waits for
+    // its pace after a page: the next page fails.
+    const stall = () => void own.redis.call('CLIENT', 'PAUSE', '3000', 'ALL');
+
+    let stalled = false;
+    const text = await runCli(indexArgs('--timeout', '200', '--rate', '1000'), {
+      onStderr: (stderr) => {
+        if (stalled || !stderr.includes('key(s) scanned')) return;
+        stalled = true;
+        stall();
+      },
+    });
+    expect(text.code).toBe(3);
+    expect(text.stderr).toMatch(
+      /^nestjs-tenant-session: Redis unavailable \(.*\): run the command again once it answers \(continue with --resume \d+@127\.0\.0\.1:\d+\)$/m,
+    );
+    const cursor = /--resume (\d+@[\d.:]+)/.exec(text.stderr)![1];
+    await own.redis.ping(); // answered once the pause is over
+
+    // With --json (no progress to wait for: stalled 2.5 s after start, in the 3.3 s pause after
+    // the first page at 300 keys/s), the error carries the cursor.
+    setTimeout(stall, 2500);
+    const json = await runCli(
+      indexArgs('--timeout', '200', '--rate', '300', '--json', '--resume', cursor),
+    );
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stderr).error).toMatchObject({
+      code: 'SESSION_STORE_UNAVAILABLE',
+      resume: expect.stringMatching(/^\d+@127\.0\.0\.1:\d+$/),
+    });
+    await own.redis.ping();
+
+    const rest = await index(
+      '--json',
+      '--rate',
+      '1000000',
+      '--resume',
+      JSON.parse(json.stderr).error.resume,
+    );
+    expect(rest.code).toBe(0);
+    expect(JSON.parse(rest.stdout).done).toBe(true);
+    for (let u = 0; u < 30; u++) {
+      expect(await own.redis.zcard(`sessions-index:acme:${APP}:u${u}`)).toBe(100);
+    }
+  });
+
   it('--rate slows the walk to that many keys per second, and no further', async () => {
     await writeLegacySessions(own.redis, 30, 100, 0);
 

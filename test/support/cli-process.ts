@@ -22,7 +22,7 @@ export interface CliRun {
  * Runs the built CLI in a child process with `args`. `terminal`: on a pseudo-terminal (util-linux
  * `script`), typing `answer` once the prompt shows; otherwise stdin is empty and not a terminal,
  * as in a script or a pipe. `interruptOn`: sends `signal` (default SIGINT, Ctrl-C) once stderr contains it (a string) or
- * after that many milliseconds (a number). Killed
+ * after that many milliseconds (a number). `onStderr`: told all of stderr so far at each write. Killed
  * (and the test fails) after 30 s.
  */
 export function runCli(
@@ -32,11 +32,13 @@ export function runCli(
     answer,
     interruptOn,
     signal = 'SIGINT',
+    onStderr,
   }: {
     terminal?: boolean;
     answer?: string;
     interruptOn?: string | number;
     signal?: NodeJS.Signals;
+    onStderr?: (stderr: string) => void;
   } = {},
 ): Promise<CliRun> {
   if (!existsSync(BUILT_CLI)) {
@@ -78,6 +80,7 @@ export function runCli(
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       if (typeof interruptOn === 'string' && stderr.includes(interruptOn)) interrupt();
+      onStderr?.(stderr);
     });
     child.once('error', reject);
     child.once('close', (code) => {

@@ -2,7 +2,7 @@ import { indexExistingSessions, type IndexingResult, type SessionScanCursor } fr
 import { keysPerSecond, tenantId } from '../arguments.js';
 import type { CliCommand } from '../cli-command.js';
 import type { GlobalOptions } from '../cli-config.js';
-import { CliInterruptedError } from '../exit-codes.js';
+import { CliInterruptedError, CliResumableError } from '../exit-codes.js';
 import { describeCounts, progressView } from '../index-progress.js';
 import { listenForInterrupt } from '../interrupt.js';
 import { json } from '../output.js';
@@ -57,6 +57,7 @@ export const indexCommand: CliCommand = {
             output.err('\nStopping after the page in progress (Ctrl-C again to quit at once)\n');
         });
         let result: IndexingResult;
+        let reached = resume;
         try {
           result = await runWithSessionServices(global, { needsSecret: true }, (app) =>
             indexExistingSessions(app, {
@@ -65,9 +66,17 @@ export const indexCommand: CliCommand = {
               dryRun,
               resume,
               signal: interruption.signal,
-              onProgress: (counts) => progress.update(counts),
+              onProgress: (counts) => {
+                reached = counts.cursor;
+                progress.update(counts);
+              },
             }),
           );
+        } catch (error) {
+          // A Redis failure part-way: the pages before it are indexed, the rest can follow.
+          throw reached === undefined
+            ? error
+            : new CliResumableError(error, formatResumeCursor(reached));
         } finally {
           interruption.release();
           progress.end();
