@@ -16,9 +16,23 @@ export function tenantId(value: string): string {
 
 /** A whole number of milliseconds, at least 1. */
 export function milliseconds(value: string): number {
-  const ms = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(ms) || ms < 1) {
-    throw new InvalidArgumentError('expected a whole number of milliseconds, at least 1');
+  return wholeNumber(
+    value,
+    1,
+    Number.MAX_SAFE_INTEGER,
+    'a whole number of milliseconds, at least 1',
+  );
+}
+
+/** A rate in keys per second: a whole number from 1 to 1,000,000. */
+export function keysPerSecond(value: string): number {
+  return wholeNumber(value, 1, 1_000_000, 'keys per second, a whole number from 1 to 1000000');
+}
+
+function wholeNumber(value: string, min: number, max: number, expected: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max) {
+    throw new InvalidArgumentError(`expected ${expected}`);
   }
-  return ms;
+  return number;
 }

@@ -7,7 +7,7 @@ import {
 } from '../index.js';
 import { milliseconds } from './arguments.js';
 import { COMMANDS } from './commands/index.js';
-import { CliUsageError, ExitCode } from './exit-codes.js';
+import { CliInterruptedError, CliResumableError, CliUsageError, ExitCode } from './exit-codes.js';
 import { json, processOutput, type CliOutput } from './output.js';
 
 /** The package's version, from its package.json (two folders up from dist/cli/). */
@@ -20,7 +20,7 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
  */
 export async function runCli(argv: string[], output: CliOutput = processOutput): Promise<ExitCode> {
   const program = new Command('nestjs-tenant-session')
-    .description('Operate nestjs-tenant-session: list and revoke sessions, count them per tenant')
+    .description('Operate nestjs-tenant-session: list, revoke, count and index sessions')
     .version(version)
     .option('--config <path>', "the module's options: a JSON file, or a JS module exporting them")
     .option('--redis-url <url>', 'the Redis of the default deployment (overrides the config)')
@@ -41,18 +41,26 @@ export async function runCli(argv: string[], output: CliOutput = processOutput):
   } catch (error) {
     // Commander has written its own message (or the help, or the version).
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    const code = exitCodeOf(error);
-    const message = messageOf(error);
+    const resume = error instanceof CliResumableError ? error.resume : undefined;
+    const failure = error instanceof CliResumableError ? error.cause : error;
+    const code = exitCodeOf(failure);
+    const message = messageOf(failure);
     if (program.opts().json) {
-      const name = (error as { code?: unknown }).code;
-      output.err(json({ error: { code: typeof name === 'string' ? name : 'FAILED', message } }));
-    } else output.err(`nestjs-tenant-session: ${message}\n`);
+      const name = (failure as { code?: unknown }).code;
+      output.err(
+        json({ error: { code: typeof name === 'string' ? name : 'FAILED', message, resume } }),
+      );
+    } else {
+      const then = resume === undefined ? '' : ` (continue with --resume ${resume})`;
+      output.err(`nestjs-tenant-session: ${message}${then}\n`);
+    }
     return code;
   }
 }
 
 function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof SessionStoreUnavailableException) return ExitCode.redisUnavailable;
+  if (error instanceof CliInterruptedError) return ExitCode.interrupted;
   if (
     error instanceof CliUsageError ||
     error instanceof InvalidTenantSessionOptionsError ||

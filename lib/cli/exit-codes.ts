@@ -11,6 +11,8 @@ export const ExitCode = {
   usage: 2,
   /** Redis did not answer (down, unreachable, too slow, too few replicas): retry later. */
   redisUnavailable: 3,
+  /** Stopped by Ctrl-C (SIGINT) or SIGTERM (128 + SIGINT, as shells say): `index` can resume. */
+  interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -23,4 +25,22 @@ export class CliUsageError extends Error {
 /** The operator declined a confirmation (exit code 1): nothing was done. */
 export class CliDeclinedError extends Error {
   readonly code = 'DECLINED';
+}
+
+/** A command stopped by Ctrl-C or SIGTERM before it was complete (exit code 130). */
+export class CliInterruptedError extends Error {
+  readonly code = 'INTERRUPTED';
+}
+
+/**
+ * A command that failed part-way, with where to continue from: its exit code and message are its
+ * cause's, with `--resume <resume>` added.
+ */
+export class CliResumableError extends Error {
+  constructor(
+    cause: unknown,
+    readonly resume: string,
+  ) {
+    super('stopped part-way', { cause });
+  }
 }

@@ -52,7 +52,10 @@ export interface IndexExistingSessionsOptions {
   dryRun?: boolean;
   /** Resume a walk where it stopped (a result's or a progress report's `cursor`). */
   resume?: SessionScanCursor;
-  /** Stops the walk after the page in progress; the result's `cursor` resumes it. */
+  /**
+   * Stops the walk after the page in progress (at once if it is waiting for its pace); the
+   * result's `cursor` resumes it.
+   */
   signal?: AbortSignal;
   /** Called after every page (a progress bar, or saving `cursor` to resume after a crash). */
   onProgress?: (progress: IndexingProgress) => void;
@@ -118,12 +121,22 @@ export async function indexExistingSessions(
     await indexPage(tenant, sids, options.dryRun === true, counts, budget);
     cursor = page.next;
     options.onProgress?.({ ...counts, cursor });
-    if (!cursor || options.signal?.aborted) break;
+    if (!cursor) break;
     // Paced on the keys looked at so far: a page is never split, the average holds.
     const aheadMs = (counts.scanned / keysPerSecond) * 1000 - (performance.now() - started);
-    if (aheadMs > 0) await sleep(aheadMs);
+    if (aheadMs > 0) await pause(aheadMs, options.signal);
+    if (options.signal?.aborted) break;
   }
   return { ...counts, done: cursor === undefined, cursor };
+}
+
+/** Waits `ms`, or less if `signal` aborts meanwhile: a slow pace must not delay a stop. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (error) {
+    if (!signal?.aborted) throw error;
+  }
 }
 
 /** Looks at one page of sessions (GET and PTTL in one round trip) and adopts the legacy ones. */

@@ -390,7 +390,7 @@ describe('nestjs-tenant-session CLI (built, real Redis)', () => {
     it('answers --help and --version with exit code 0', async () => {
       const help = await runCli(['--help']);
       expect(help.code).toBe(0);
-      for (const command of ['sessions', 'revoke', 'revoke-tenant', 'stats']) {
+      for (const command of ['sessions', 'revoke', 'revoke-tenant', 'stats', 'index']) {
         expect(help.stdout).toContain(command);
       }
       const version = await runCli(['--version']);

@@ -1,12 +1,5 @@
-import { Controller, Get, UseGuards } from '@nestjs/common';
-import { RedisStore } from 'connect-redis';
-import express from 'express';
-import session from 'express-session';
-import {
-  SessionAuthGuard,
-  SessionUserId,
-  type TenantSessionModuleOptions,
-} from 'nestjs-tenant-session';
+import type { TenantSessionModuleOptions } from 'nestjs-tenant-session';
+import { legacyApp as legacyAppWith, WhoAmIController } from '../support/legacy-sessions.js';
 import { useOwnRedisServer } from '../support/own-redis.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -24,49 +17,7 @@ const SECRETS = [
   'switch-secret-old-0123456789abcdefghij',
 ];
 
-declare module 'express-session' {
-  interface SessionData {
-    legacyCart?: number;
-  }
-}
-
-/** The app before the switch: what `passport.session()` + a login route leave in the session. */
-function legacyApp(client: ConstructorParameters<typeof RedisStore>[0]['client']) {
-  const app = express();
-  app.use(
-    session({
-      store: new RedisStore({ client }),
-      secret: SECRETS,
-      resave: false,
-      saveUninitialized: false,
-    }),
-  );
-  app.post('/login/:user', (req, res, next) => {
-    // passport's req.login: a new session, then the serialized user.
-    req.session.regenerate((err) => {
-      if (err) return next(err);
-      req.session.passport = { user: req.params.user };
-      res.json({ user: req.params.user });
-    });
-  });
-  app.post('/cart', (req, res) => {
-    req.session.legacyCart = (req.session.legacyCart ?? 0) + 1;
-    res.json({ cart: req.session.legacyCart });
-  });
-  app.get('/whoami', (req, res) => {
-    res.json({ user: (req.session.passport as { user?: string } | undefined)?.user ?? null });
-  });
-  return app;
-}
-
-@Controller()
-class WhoAmIController {
-  @Get('whoami')
-  @UseGuards(SessionAuthGuard)
-  whoami(@SessionUserId() user: string) {
-    return { user };
-  }
-}
+const legacyApp = (client: Parameters<typeof legacyAppWith>[0]) => legacyAppWith(client, SECRETS);
 
 /** The recipe's settings, for the one tenant the app had. */
 const recipe = (): Partial<TenantSessionModuleOptions> => ({

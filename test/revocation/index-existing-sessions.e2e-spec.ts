@@ -9,6 +9,7 @@ import {
   type IndexingProgress,
 } from 'nestjs-tenant-session';
 import { createHmac } from 'node:crypto';
+import { LEGACY_PREFIX, legacyJson, writeLegacySessions } from '../support/legacy-sessions.js';
 import { startRedisCluster } from '../support/redis-cluster.mjs';
 import { startRedisServer, type RedisServer } from '../support/redis-server.mjs';
 import { createTestApp, TEST_HOSTS, TEST_SECRET } from '../support/test-app.js';
@@ -20,37 +21,7 @@ import { Visitor } from '../support/visitor.js';
  * HTTP server; after it, `revokeAll` deletes every one of them.
  */
 
-const PREFIX = 'sess:';
-
-/** JSON exactly as connect-redis stores a passport login made by express-session. */
-const legacyJson = (user?: string) =>
-  JSON.stringify({
-    cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' },
-    ...(user === undefined ? { cart: 1 } : { passport: { user } }),
-  });
-
-/** An id as express-session makes them (uid-safe: 24 random bytes, base64url). */
-const legacySid = (n: number) => `legacy${String(n).padStart(26, '0')}`;
-
-/** Writes `perUser` sessions for each of `users` users, plus `anonymous` ones, as connect-redis. */
-async function writeLegacySessions(
-  client: Redis | Cluster,
-  users: number,
-  perUser: number,
-  anonymous: number,
-): Promise<void> {
-  const writes: Promise<unknown>[] = [];
-  let n = 0;
-  for (let u = 0; u < users; u++) {
-    for (let i = 0; i < perUser; i++) {
-      writes.push(client.set(PREFIX + legacySid(n++), legacyJson(`u${u}`), 'EX', 86400));
-    }
-  }
-  for (let i = 0; i < anonymous; i++) {
-    writes.push(client.set(PREFIX + legacySid(n++), legacyJson(), 'EX', 86400));
-  }
-  await Promise.all(writes);
-}
+const PREFIX = LEGACY_PREFIX;
 
 /** A Nest application context (no HTTP server) with the recipe's settings. */
 async function applicationContext(

@@ -14,16 +14,32 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   ms: number;
+  /** With `interruptOn`: milliseconds from the signal to the exit (absent: never sent). */
+  stoppedMs?: number;
 }
 
 /**
  * Runs the built CLI in a child process with `args`. `terminal`: on a pseudo-terminal (util-linux
  * `script`), typing `answer` once the prompt shows; otherwise stdin is empty and not a terminal,
- * as in a script or a pipe. Killed (and the test fails) after 30 s.
+ * as in a script or a pipe. `interruptOn`: sends `signal` (default SIGINT, Ctrl-C) once stderr contains it (a string) or
+ * after that many milliseconds (a number). `onStderr`: told all of stderr so far at each write. Killed
+ * (and the test fails) after 30 s.
  */
 export function runCli(
   args: string[],
-  { terminal, answer }: { terminal?: boolean; answer?: string } = {},
+  {
+    terminal,
+    answer,
+    interruptOn,
+    signal = 'SIGINT',
+    onStderr,
+  }: {
+    terminal?: boolean;
+    answer?: string;
+    interruptOn?: string | number;
+    signal?: NodeJS.Signals;
+    onStderr?: (stderr: string) => void;
+  } = {},
 ): Promise<CliRun> {
   if (!existsSync(BUILT_CLI)) {
     throw new Error(`${BUILT_CLI} is missing: run \`npm run build\` before the CLI tests`);
@@ -44,6 +60,14 @@ export function runCli(
     let stdout = '';
     let stderr = '';
     let answered = false;
+    let interruptedAt: number | undefined;
+    const interrupt = () => {
+      if (interruptedAt !== undefined) return;
+      interruptedAt = performance.now();
+      child.kill(signal);
+    };
+    const interruptTimer =
+      typeof interruptOn === 'number' ? setTimeout(interrupt, interruptOn) : undefined;
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -53,12 +77,21 @@ export function runCli(
         child.stdin?.write(`${answer}\n`);
       }
     });
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (typeof interruptOn === 'string' && stderr.includes(interruptOn)) interrupt();
+      onStderr?.(stderr);
+    });
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(interruptTimer);
       if (code === null) reject(new Error(`the CLI outlived ${RUN_LIMIT_MS} ms:\n${stderr}`));
-      else resolve({ code, stdout, stderr, ms: performance.now() - started });
+      else {
+        const ended = performance.now();
+        const stoppedMs = interruptedAt === undefined ? undefined : ended - interruptedAt;
+        resolve({ code, stdout, stderr, ms: ended - started, stoppedMs });
+      }
     });
   });
 }

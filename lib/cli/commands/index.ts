@@ -1,4 +1,5 @@
 import type { CliCommand } from '../cli-command.js';
+import { indexCommand } from './index.command.js';
 import { revokeTenantCommand } from './revoke-tenant.command.js';
 import { revokeCommand } from './revoke.command.js';
 import { sessionsListCommand } from './sessions-list.command.js';
@@ -10,4 +11,5 @@ export const COMMANDS: CliCommand[] = [
   revokeCommand,
   revokeTenantCommand,
   statsCommand,
+  indexCommand,
 ];
