@@ -17,6 +17,8 @@ export default {
     '^nestjs-tenant-session/connect-redis$': '<rootDir>/lib/connect-redis/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  // An ES module required by a CommonJS package reaches Jest as CommonJS (see the file).
+  resolver: '<rootDir>/test/support/jest-resolver.cjs',
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   testTimeout: 30000,
