@@ -213,7 +213,11 @@ export async function createTestApp(
     ],
     controllers: [TestController, ...controllers],
   }).compile();
-  const running = await startTestingApp(moduleRef, { logger, beforeInit, platform });
+  const running = await startTestingApp(moduleRef, {
+    logger,
+    beforeInit,
+    platform: platform ?? (process.env.TEST_PLATFORM as TestPlatform | undefined),
+  });
   const { app } = running;
   return {
     ...running,
