@@ -140,6 +140,27 @@ describe('Fastify: TenantSessionModule.forRoot in an app made with FastifyAdapte
     expect((await new Visitor(t.http, 'unknown.test').get('/peek')).status).toBe(404);
   });
 
+  it('resolves tenants by a header (byHeader) as on Express', async () => {
+    const byHeader = await createTestApp(
+      { appName: 'by-header', redis: own.server.url, tenant: { byHeader: 'x-tenant-id' } },
+      { platform: 'fastify' },
+    );
+    try {
+      const send = (tenant: string, visitor: Visitor, path: string, body?: object) =>
+        visitor.request((agent) =>
+          (body ? agent.post(path).send(body) : agent.get(path)).set('X-Tenant-Id', tenant),
+        );
+      const alice = new Visitor(byHeader.http, 'app.test');
+      expect((await send('acme', alice, '/login', { user: 'alice' })).status).toBe(201);
+
+      expect((await send('acme', alice, '/me')).body).toMatchObject({ tenant: 'acme' });
+      expect((await send('globex', alice, '/me')).status).toBe(401);
+      expect((await new Visitor(byHeader.http, 'app.test').get('/peek')).status).toBe(404);
+    } finally {
+      await byHeader.close();
+    }
+  });
+
   it('revokeAll: every session of the user is refused on its next request', async () => {
     const phone = await loginAs('bob');
     const laptop = await loginAs('bob');
