@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { IncomingMessage } from 'node:http';
 import type { SessionRequest } from '../session/session-request.js';
+import { hostnameOf, UNTRUSTING_REQUEST } from '../tenancy/incoming-request.js';
 
 /**
  * A Node request as Nest middleware sees it in a Fastify app: @fastify/middie copies Fastify's
@@ -30,34 +31,24 @@ export function fastifyRequestView(req: MiddieRequest): Request {
   return view;
 }
 
-const VIEW = {
-  get(this: Request, name: string): string | undefined {
-    const value = this.headers[name.toLowerCase()];
-    return Array.isArray(value) ? value.join(', ') : value;
-  },
-  header(this: Request, name: string): string | undefined {
-    return this.get(name);
-  },
-  get secure(): boolean {
-    return (this as unknown as Request).protocol === 'https';
-  },
-  /**
-   * The host with its port: middie copies Fastify's `hostname` only, which drops the port a
-   * same-origin check needs. It is the one Fastify took (the last `X-Forwarded-Host` entry when
-   * trusted, else the Host header), found again by that hostname.
-   */
-  get host(): string | undefined {
-    const { hostname, headers } = this as unknown as Request;
-    if (!hostname) return undefined;
-    const forwarded = String(headers['x-forwarded-host'] ?? '').split(',');
-    const candidates = [forwarded[forwarded.length - 1], headers.host];
-    return candidates.map((c) => c?.trim()).find((c) => c && hostnameOf(c) === hostname);
-  },
-};
-
-/** A `host[:port]` value's host (an IPv6 address keeps its brackets, as Fastify's `hostname`). */
-function hostnameOf(host: string): string {
-  const offset = host.startsWith('[') ? host.indexOf(']') + 1 : 0;
-  const colon = host.indexOf(':', offset);
-  return colon === -1 ? host : host.slice(0, colon);
-}
+/** `get(name)` and `header(name)` read the headers; the rest is what Fastify decided. */
+const VIEW = Object.create(
+  UNTRUSTING_REQUEST,
+  Object.getOwnPropertyDescriptors({
+    get secure(): boolean {
+      return (this as unknown as Request).protocol === 'https';
+    },
+    /**
+     * The host with its port: middie copies Fastify's `hostname` only, which drops the port a
+     * same-origin check needs. It is the one Fastify took (the last `X-Forwarded-Host` entry when
+     * trusted, else the Host header), found again by that hostname.
+     */
+    get host(): string | undefined {
+      const { hostname, headers } = this as unknown as Request;
+      if (!hostname) return undefined;
+      const forwarded = String(headers['x-forwarded-host'] ?? '').split(',');
+      const candidates = [forwarded[forwarded.length - 1], headers.host];
+      return candidates.map((c) => c?.trim()).find((c) => c && hostnameOf(c) === hostname);
+    },
+  }),
+) as object;
