@@ -27,6 +27,7 @@ const LAYERS = [
   'realtime',
   'http',
   'express',
+  'fastify',
   'health',
   'socket-io',
   'connect-redis',
@@ -49,6 +50,16 @@ const DYNAMIC_PEER = {
     '@opentelemetry/api is an optional peer: lib/telemetry/load-telemetry.ts loads it with ' +
     'import(); elsewhere in lib/telemetry import its types only',
 };
+
+/**
+ * Fastify's packages, optional peers that nothing may load: lib/fastify binds to an app's Fastify
+ * instance through their types only, so an Express app runs without them.
+ */
+const FASTIFY_TYPES_ONLY = ['fastify', '@nestjs/platform-fastify'].map((name) => ({
+  name,
+  allowTypeImports: true,
+  message: `${name} is an optional peer: import its types only (lib/fastify binds to the instance)`,
+}));
 
 /**
  * The optional peers a folder may not import: all but its own (a root file: all), and the
@@ -120,13 +131,24 @@ export default tseslint.config(
   },
   ...layerRules,
   {
+    files: ['lib/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: FASTIFY_TYPES_ONLY }],
+    },
+  },
+  {
     files: ['lib/telemetry/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { paths: [{ ...DYNAMIC_PEER, allowTypeImports: true }] },
+        { paths: [{ ...DYNAMIC_PEER, allowTypeImports: true }, ...FASTIFY_TYPES_ONLY] },
       ],
     },
+  },
+  {
+    // CommonJS files, where Jest asks for one (test/support/jest-resolver.cjs).
+    files: ['**/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['lib/*.ts'],

@@ -2,12 +2,21 @@
  * Unit tests sit beside the code in lib/, end-to-end tests live in test/.
  * NestJS 12 ships ES modules only, so tests run as ES modules (`--experimental-vm-modules`,
  * set by `npm test`).
+ *
+ * Two projects: every suite runs on Express, and the contract suites (the module's behaviour,
+ * not Express's) run on Fastify too, the same files with `TEST_PLATFORM=fastify`, which
+ * createTestApp reads (test/support/on-fastify.mjs).
  */
-export default {
+const CONTRACT_SUITES = [
+  'test/module/tenant-sessions',
+  'test/revocation/revocation',
+  'test/security/identity',
+  'test/security/recent-login',
+];
+
+const project = {
   rootDir: '.',
   testEnvironment: 'node',
-  roots: ['<rootDir>/lib', '<rootDir>/test'],
-  testRegex: '\\.(spec|e2e-spec)\\.ts$',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
   moduleNameMapper: {
@@ -17,6 +26,26 @@ export default {
     '^nestjs-tenant-session/connect-redis$': '<rootDir>/lib/connect-redis/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  // An ES module required by a CommonJS package reaches Jest as CommonJS (see the file).
+  resolver: '<rootDir>/test/support/jest-resolver.cjs',
+};
+
+export default {
+  projects: [
+    {
+      ...project,
+      displayName: 'express',
+      roots: ['<rootDir>/lib', '<rootDir>/test'],
+      testRegex: '\\.(spec|e2e-spec)\\.ts$',
+    },
+    {
+      ...project,
+      displayName: 'fastify',
+      roots: ['<rootDir>/test'],
+      testRegex: `/(${CONTRACT_SUITES.map((suite) => suite.replace(/^test\//, '')).join('|')})\\.e2e-spec\\.ts$`,
+      setupFilesAfterEnv: ['<rootDir>/test/support/on-fastify.mjs'],
+    },
+  ],
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   testTimeout: 30000,

@@ -8,6 +8,8 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { TenantSessionMiddleware } from './express/tenant-session.middleware.js';
+import { FastifyTenantSessionMiddleware } from './fastify/fastify-session.middleware.js';
+import { installFastifySessionHooks } from './fastify/fastify-session.hooks.js';
 import { RecentLoginGuard } from './http/recent-login.guard.js';
 import { SessionAuthGuard } from './http/session-auth.guard.js';
 import { SessionLoginService } from './identity/session-login.service.js';
@@ -40,7 +42,7 @@ import {
 /**
  * Per-tenant Redis sessions for Nest. `TenantSessionModule.forRoot(options)` or
  * `.forRootAsync({ imports, inject, useFactory | useClass | useExisting })`, `isGlobal` optional.
- * Applies, on the configured routes: tenant resolution, then that tenant's session, then the
+ * Applies, on the configured routes, in an Express or a Fastify app: tenant resolution, then that tenant's session, then the
  * app's `afterSession` middleware (`passport.session()`). The module is where its parts are
  * wired together, at start: who hears of logins (the session cap, the event relay), of
  * revocations (the `onRevoked` option, the relay), of session events (sockets, the relay), and
@@ -91,6 +93,7 @@ import {
     SessionAuthGuard,
     RecentLoginGuard,
     TenantSessionMiddleware,
+    FastifyTenantSessionMiddleware,
   ],
   exports: [
     RESOLVED_OPTIONS,
@@ -122,13 +125,18 @@ export class TenantSessionModule
     private readonly sockets: SessionSockets,
     private readonly registry: TenantSessionRegistry,
     private readonly telemetry: SessionTelemetry,
+    private readonly host: HttpAdapterHost,
   ) {
     super();
   }
 
+  /** On Fastify, the Fastify binding: its middleware, and hooks on the adapter's instance. */
   configure(consumer: MiddlewareConsumer): void {
+    const adapter = this.host.httpAdapter;
+    const fastify = adapter?.getType() === 'fastify';
+    if (fastify) installFastifySessionHooks(adapter.getInstance());
     consumer
-      .apply(TenantSessionMiddleware)
+      .apply(fastify ? FastifyTenantSessionMiddleware : TenantSessionMiddleware)
       .exclude(...this.options.exclude)
       .forRoutes(...this.options.forRoutes);
   }
@@ -161,6 +169,7 @@ export class TenantSessionModule
 
 /** The Express app's `app.request`, once the app has an Express adapter. */
 function expressRequestPrototype(host: HttpAdapterHost): object | undefined {
+  if (host.httpAdapter?.getType() !== 'express') return undefined;
   const request = (host.httpAdapter?.getInstance?.() as { request?: unknown } | undefined)?.request;
   return typeof request === 'object' && request !== null ? request : undefined;
 }

@@ -2,17 +2,14 @@ import { InternalServerErrorException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { performance } from 'node:perf_hooks';
 import onHeaders from 'on-headers';
-import { failureAnswer, type SessionCommit } from '../session/session-commit.js';
+import {
+  failureAnswer,
+  type CommitObserver,
+  type SessionCommit,
+} from '../session/session-commit.js';
 import { ThrottledLogger } from '../util/throttled-logger.js';
-import { preventCaching } from './cache-control.js';
 
 type End = (this: Response, ...args: unknown[]) => Response;
-
-/** Told how a commit ended (telemetry): the error it answered, and how long its work took. */
-export interface CommitObserver {
-  answered(error: unknown): void;
-  committed(workMs: number): void;
-}
 
 const logger = new Logger('TenantSession');
 /** A commit that throws is a bug of the app or of stored data, which a client can repeat. */
@@ -57,7 +54,9 @@ export function commitOnResponse(
       // Headers the app streamed are going out: now the response can only go without it.
       commitFailures.error(`Setting the session cookie failed (${errorSummary(error)})`);
     }
-    if (line !== undefined || commit.carriesSessionCookie) preventCaching(res, line !== undefined);
+    if (commit.noStore(line !== undefined, res.hasHeader('Cache-Control'))) {
+      res.setHeader('Cache-Control', 'no-store');
+    }
   });
 
   const end = res.end as End;

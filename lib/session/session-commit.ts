@@ -24,6 +24,12 @@ export interface SessionCommitSettings {
   lifetime: SessionLifetime;
 }
 
+/** Told how a commit ended (telemetry): the error it answered, and how long its work took. */
+export interface CommitObserver {
+  answered(error: unknown): void;
+  committed(workMs: number): void;
+}
+
 /** What one request's commit knows about its session cookie. */
 export interface RequestCookie {
   /** The session id the request's cookie carried (its signature verified), if any. */
@@ -38,7 +44,7 @@ export interface RequestCookie {
  * One request's session, as its response ends: what must reach the store first, and the
  * session cookie the answer carries. Acknowledged means stored: the platform binding runs
  * `work` before anything of the response is written and answers `failureAnswer` instead when
- * it fails. Platform-neutral: the binding (lib/express) owns the response.
+ * it fails. Platform-neutral: the binding (lib/express, lib/fastify) owns the response.
  */
 export class SessionCommit {
   private touched = false;
@@ -99,6 +105,18 @@ export class SessionCommit {
     if (hasChanged(session) || keep) return (done) => session.save(done);
     if (sid !== this.cookie.cookieId || !lifetime.touchIsDue(sid, session)) return undefined;
     return (done) => void store.touch(sid, session, done);
+  }
+
+  /**
+   * Whether the answer must be `Cache-Control: no-store`, which keeps answers that carry or
+   * depend on a session out of caches: a shared cache (a CDN, a proxy) would serve one user's
+   * page, or session cookie, to the next visitor, and a browser would show an account page from
+   * its cache after the logout. The app's own Cache-Control stands on an answer that sets no
+   * session cookie (`private, max-age=60` is its choice to make); a cached Set-Cookie hands out
+   * the session itself, so that answer is `no-store` whatever the app said.
+   */
+  noStore(setsSessionCookie: boolean, appSetCacheControl: boolean): boolean {
+    return setsSessionCookie || (this.carriesSessionCookie && !appSetCacheControl);
   }
 
   /** No cookie and no second save for a session that was not stored. */

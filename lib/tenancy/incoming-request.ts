@@ -30,8 +30,11 @@ function isExpressRequest(message: Request | IncomingMessage): message is Reques
   return typeof (message as Request).get === 'function' && 'app' in message;
 }
 
-/** The getters a resolver may use, for a request no Express app has settings for. */
-const UNTRUSTING_REQUEST = {
+/**
+ * The getters a resolver may use, for a request no Express app has settings for (and under a
+ * platform binding's view, which overrides what its platform decided: lib/fastify).
+ */
+export const UNTRUSTING_REQUEST = {
   get(this: IncomingMessage, name: string): string | undefined {
     const value = this.headers[name.toLowerCase()];
     return Array.isArray(value) ? value.join(', ') : value;
@@ -44,12 +47,16 @@ const UNTRUSTING_REQUEST = {
   },
   get hostname(): string | undefined {
     const host = (this as unknown as Request).host;
-    if (!host) return undefined;
-    const offset = host.startsWith('[') ? host.indexOf(']') + 1 : 0;
-    const colon = host.indexOf(':', offset);
-    return colon === -1 ? host : host.slice(0, colon);
+    return host ? hostnameOf(host) : undefined;
   },
   get ip(): string | undefined {
     return (this as unknown as IncomingMessage).socket?.remoteAddress;
   },
 };
+
+/** A `host[:port]` value's host name; an IPv6 address keeps its brackets. */
+export function hostnameOf(host: string): string {
+  const offset = host.startsWith('[') ? host.indexOf(']') + 1 : 0;
+  const colon = host.indexOf(':', offset);
+  return colon === -1 ? host : host.slice(0, colon);
+}

@@ -22,7 +22,15 @@ export class TenantIdentifier {
   ) {}
 
   async identify(req: Request | IncomingMessage): Promise<string> {
-    const tenant = normalizeTenantId(await this.resolve(this.asRequest(req)));
+    return this.identifyView(this.asRequest(req));
+  }
+
+  /**
+   * @internal A request a platform binding already gave Express's getters (lib/fastify's view
+   * of a Fastify request), resolved as it is.
+   */
+  async identifyView(view: Request): Promise<string> {
+    const tenant = normalizeTenantId(await this.resolve(view));
     if (tenant === undefined) throw new UnknownTenantException(this.unknownTenantStatus);
     return tenant;
   }

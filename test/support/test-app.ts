@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { startTestingApp } from './testing-app.js';
+import { startTestingApp, type TestPlatform } from './testing-app.js';
 import type { Request } from 'express';
 import {
   CsrfToken,
@@ -181,18 +181,24 @@ export interface TestApp {
  * Give each suite its own `appName` so suites sharing the server never see each other's keys.
  * Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to capture them;
  * `controllers` adds a suite's own routes beside the shared ones; `beforeInit` adds Express
- * middleware in front of the module's.
+ * middleware in front of the module's (Express only); `platform` picks Express (the default) or
+ * Fastify.
  */
 export async function createTestApp(
   options: Partial<TenantSessionModuleOptions> & { appName: string },
   {
     logger,
     controllers = [],
+    modules = [],
     beforeInit,
+    platform,
   }: {
     logger?: LoggerService;
     controllers?: Type[];
+    /** Modules of the suite's own (middleware), imported after the tenant session module. */
+    modules?: Type[];
     beforeInit?: (app: NestExpressApplication) => void;
+    platform?: TestPlatform;
   } = {},
 ): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
@@ -203,10 +209,15 @@ export async function createTestApp(
         ...options,
         redis: 'redis' in options ? options.redis : process.env.TEST_REDIS_URL,
       }),
+      ...modules,
     ],
     controllers: [TestController, ...controllers],
   }).compile();
-  const running = await startTestingApp(moduleRef, { logger, beforeInit });
+  const running = await startTestingApp(moduleRef, {
+    logger,
+    beforeInit,
+    platform: platform ?? (process.env.TEST_PLATFORM as TestPlatform | undefined),
+  });
   const { app } = running;
   return {
     ...running,

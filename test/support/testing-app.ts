@@ -1,9 +1,18 @@
 import type { LoggerService } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { TestingModule } from '@nestjs/testing';
+
+/** The HTTP platforms the module binds to; a contract suite runs once on each. */
+export type TestPlatform = 'express' | 'fastify';
+export const PLATFORMS: readonly TestPlatform[] = ['express', 'fastify'];
 
 /** A compiled testing module, running: what every test app hands its suite. */
 export interface RunningTestingApp {
+  /**
+   * The app. Typed as Express's, which most suites configure; on Fastify it is the Fastify
+   * application, and only the members both share may be used.
+   */
   app: NestExpressApplication;
   http: ReturnType<NestExpressApplication['getHttpServer']>;
   /** Closes the app once, however often it is called (suites close in afterEach and finally). */
@@ -11,21 +20,40 @@ export interface RunningTestingApp {
 }
 
 /**
- * Creates and initialises the app of a testing module. Logs are off (TEST_LOGS=1 shows them)
- * unless a `logger` is given to capture them; `beforeInit` adds Express middleware first.
+ * Creates and initialises the app of a testing module, on Express unless `platform` says
+ * Fastify. Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to capture them;
+ * `beforeInit` adds Express middleware first (Express only).
  */
 export async function startTestingApp(
   moduleRef: TestingModule,
   {
     logger,
     beforeInit,
-  }: { logger?: LoggerService; beforeInit?: (app: NestExpressApplication) => void } = {},
+    platform = 'express',
+  }: {
+    logger?: LoggerService;
+    beforeInit?: (app: NestExpressApplication) => void;
+    platform?: TestPlatform;
+  } = {},
 ): Promise<RunningTestingApp> {
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
-    logger: logger ?? (process.env.TEST_LOGS ? undefined : false),
-  });
+  const options = { logger: logger ?? (process.env.TEST_LOGS ? undefined : (false as const)) };
+  if (platform === 'fastify') {
+    if (beforeInit) throw new Error('beforeInit adds Express middleware: Express apps only');
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(
+      new FastifyAdapter(),
+      options,
+    );
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    return running(app as unknown as NestExpressApplication);
+  }
+  const app = moduleRef.createNestApplication<NestExpressApplication>(options);
   beforeInit?.(app);
   await app.init();
+  return running(app);
+}
+
+function running(app: NestExpressApplication): RunningTestingApp {
   let closing: Promise<void> | undefined;
   return { app, http: app.getHttpServer(), close: () => (closing ??= app.close()) };
 }

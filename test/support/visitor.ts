@@ -32,6 +32,11 @@ export class Visitor {
     return this.send(request(this.http).delete(path));
   }
 
+  /** A request the caller builds (a method, extra headers), sent as this visitor. */
+  request(build: (agent: ReturnType<typeof request>) => request.Test) {
+    return this.send(build(request(this.http)));
+  }
+
   /** The raw `name=value` cookie header this visitor sends. */
   get cookieHeader(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');

@@ -1,3 +1,7 @@
+/**
+ * What a request tells the session about its client, read through Express's getters: an Express
+ * request, or a platform binding's view of its own (lib/fastify).
+ */
 import type { Request } from 'express';
 import type { LoginClient } from '../session/session-owner.js';
 import { unmappedIp } from '../util/ip-address.js';
