@@ -175,7 +175,9 @@ describe('on a Redis Cluster of 3 masters and 3 replicas (cluster-node-timeout 1
       const first = (await within(EVENT_WAIT_MS, ended, 'the sign-out')).ended;
       expect(['revoked', 'gone']).toContain(first?.reason);
 
-      // The channel now lives on the new master: a revocation's event reaches the other instance.
+      // The channel now lives on the new master: once both instances subscribe there again, a
+      // revocation's event reaches the other instance.
+      await shardSubscribers(cluster, `tenant-session:${appName}:events`, 2);
       expect((await alice.post('/login', { user: 'alice' })).status).toBe(201);
       socket.close();
       socket = await connectSocket(holder.url, { cookie: alice.cookieHeader });
@@ -194,3 +196,28 @@ describe('on a Redis Cluster of 3 masters and 3 replicas (cluster-node-timeout 1
     }
   }, 120_000);
 });
+
+/** Resolves once `count` connections subscribe to `channel` on the master that owns it now. */
+async function shardSubscribers(
+  cluster: RedisCluster,
+  channel: string,
+  count: number,
+): Promise<void> {
+  const deadline = performance.now() + EVENT_WAIT_MS;
+  for (;;) {
+    const master = new Redis(await cluster.portOf(channel), '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
+    const subscribed = await master
+      .connect()
+      .then(() => master.call('PUBSUB', 'SHARDNUMSUB', channel))
+      .then((reply) => Number((reply as [string, number])[1]))
+      .catch(() => 0)
+      .finally(() => master.disconnect());
+    if (subscribed >= count) return;
+    if (performance.now() > deadline)
+      throw new Error(`${count} subscribers not back on ${channel}`);
+    await sleep(100);
+  }
+}

@@ -111,9 +111,15 @@ async function status(browser: Visitor): Promise<number> {
   return (await browser.get('/me')).status;
 }
 
-/** Freezes the server right after `match` runs; resolves once it did. */
-function freezeAfter(rig: Rig, { step, match }: Step): Promise<unknown> {
-  return rig.monitor.when(
+/**
+ * Arms a freeze of the server right after `match` runs; `frozen` resolves once it did. MONITOR's
+ * lines for earlier commands are read first, so a late line of an earlier request's step cannot
+ * fire it (seen under load: the freeze landed on the previous login's confirm, before the
+ * operation under test had begun).
+ */
+async function freezeAfter(rig: Rig, { step, match }: Step): Promise<{ frozen: Promise<unknown> }> {
+  await rig.monitor.barrier();
+  const frozen = rig.monitor.when(
     match,
     () => {
       rig.server.pause();
@@ -121,6 +127,7 @@ function freezeAfter(rig: Rig, { step, match }: Step): Promise<unknown> {
     },
     { label: `step '${step}'` },
   );
+  return { frozen };
 }
 
 /**
@@ -225,7 +232,7 @@ describe('revokeAll interrupted by a Redis freeze', () => {
 
   const scenario = async (step: Step, last: boolean) => {
     const browsers = await logInBrowsers(rig.t.http);
-    const frozen = freezeAfter(rig, step);
+    const { frozen } = await freezeAfter(rig, step);
 
     const outcome = await call(() => rig.t.sessions.revokeAll(TENANT, USER));
     await frozen;
@@ -259,7 +266,7 @@ describe('revokeOthers interrupted by a Redis freeze', () => {
   const scenario = async (step: Step, last: boolean) => {
     const browsers = await logInBrowsers(rig.t.http);
     const [caller, ...others] = browsers;
-    const frozen = freezeAfter(rig, step);
+    const { frozen } = await freezeAfter(rig, step);
 
     const outcome = await send(() => caller.post('/sessions/revoke-others'));
     await frozen;
@@ -302,7 +309,7 @@ describe('revoking one session interrupted by a Redis freeze', () => {
     const [first, target, third] = browsers;
     const listed = (await rig.t.sessions.list(TENANT, USER)).sessions;
     const handle = listed.find((s) => s.userAgent === 'browser-2')!.id;
-    const frozen = freezeAfter(rig, step);
+    const { frozen } = await freezeAfter(rig, step);
 
     const outcome = await call(() => rig.t.sessions.revoke(TENANT, USER, handle));
     await frozen;
@@ -344,7 +351,7 @@ describe('logging in again interrupted by a Redis freeze', () => {
     const browsers = await logInBrowsers(rig.t.http);
     const [again, ...others] = browsers;
     const before = again.sessionId();
-    const frozen = freezeAfter(rig, step);
+    const { frozen } = await freezeAfter(rig, step);
 
     const outcome = await send(() => again.post('/login', { user: USER }));
     await frozen;
@@ -392,7 +399,7 @@ describe('a login past maxSessionsPerUser interrupted by a Redis freeze', () => 
   const scenario = async (step: Step, last: boolean) => {
     const browsers = await logInBrowsers(rig.t.http, CAP);
     const newcomer = new Visitor(rig.t.http, HOST, 'browser-new');
-    const frozen = freezeAfter(rig, step);
+    const { frozen } = await freezeAfter(rig, step);
 
     const outcome = await send(() => newcomer.post('/login', { user: USER }));
     await frozen;
@@ -443,7 +450,7 @@ describe('logout interrupted by a Redis freeze', () => {
   const scenario = async (step: Step, last: boolean) => {
     const browsers = await logInBrowsers(rig.t.http);
     const [leaving, ...others] = browsers;
-    const frozen = freezeAfter(rig, step);
+    const { frozen } = await freezeAfter(rig, step);
 
     const outcome = await send(() => leaving.post('/logout'));
     await frozen;
@@ -496,7 +503,7 @@ describe('lease renewal on read interrupted by a Redis freeze', () => {
     for (const browser of browsers) expect(await status(browser)).toBe(200);
     await sleep(IDLE_TTL_S * 600);
     for (const other of others) expect(await status(other)).toBe(200);
-    const frozen = freezeAfter(rig, {
+    const { frozen } = await freezeAfter(rig, {
       ...step,
       match: (c) => step.match(c) && c.args.includes(sessionKey(reader)),
     });
