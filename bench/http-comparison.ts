@@ -132,6 +132,8 @@ export interface PhaseResult extends LoadResult {
   redisCpuMicrosPerRequest: number;
   /** CPU time of the server process per request, µs: less sensitive to a busy machine than req/s. */
   appCpuMicrosPerRequest: number;
+  /** Bytes the server process allocated on its heap per request (allocation-meter.ts). */
+  allocatedBytesPerRequest: number;
 }
 
 export interface HttpComparisonOptions {
@@ -192,7 +194,9 @@ async function runPhases(
       await runLoad(server.port, requests, { connections, seconds: o.warmupSeconds });
       const appCpuBefore = await server.cpuMicros();
       const cpuAtReset = await resetRedisStats(o.redis);
-      const load = await runLoad(server.port, requests, { connections, seconds: o.measureSeconds });
+      const { result: load, bytes: allocated } = await server.allocated(() =>
+        runLoad(server.port, requests, { connections, seconds: o.measureSeconds }),
+      );
       const work = await redisWorkSince(o.redis, cpuAtReset);
       const appCpu = (await server.cpuMicros()) - appCpuBefore;
       const roundTrips = await roundTripsPerRequest(o.redis, ROUND_TRIP_SAMPLE, async (i) => {
@@ -221,6 +225,7 @@ async function runPhases(
         redisRoundTripsPerRequest: roundTrips,
         redisCpuMicrosPerRequest: perRequest(work.cpuMicros),
         appCpuMicrosPerRequest: perRequest(appCpu),
+        allocatedBytesPerRequest: perRequest(allocated),
       };
       results.push(phase);
       o.log(
@@ -228,6 +233,7 @@ async function runPhases(
           `${phase.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
           `  p50 ${phase.p50Ms} ms  p99 ${phase.p99Ms} ms` +
           `  server CPU ${phase.appCpuMicrosPerRequest.toFixed(0)} µs/req` +
+          `  ${(phase.allocatedBytesPerRequest / 1024).toFixed(1)} KB/req allocated` +
           `  Redis ${phase.redisCommandsPerRequest.toFixed(2)} cmd/req` +
           `  ${phase.redisRoundTripsPerRequest.toFixed(2)} round trips/req`,
       );

@@ -34,6 +34,7 @@ export interface HttpSummary {
         redisRoundTripsPerRequest: number;
         redisCpuMicrosPerRequest: number;
         appCpuMicrosPerRequest: number;
+        allocatedBytesPerRequest: number;
       }
     >
   >;
@@ -63,6 +64,7 @@ export interface HttpSummary {
     /** The like-for-like pair, (m) ÷ (d): requests/s, server CPU per request, round trips. */
     rpsMOverD?: number;
     cpuMOverD?: number;
+    allocationMOverD?: number;
     roundTripsMOverD?: number;
     /** (n) ÷ (m): the near cache on against off on the minimal app, requests/s. */
     rpsNOverM?: number;
@@ -142,6 +144,7 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         redisRoundTripsPerRequest: median(runs.map((r) => r.redisRoundTripsPerRequest)),
         redisCpuMicrosPerRequest: median(runs.map((r) => r.redisCpuMicrosPerRequest)),
         appCpuMicrosPerRequest: median(runs.map((r) => r.appCpuMicrosPerRequest)),
+        allocatedBytesPerRequest: median(runs.map((r) => r.allocatedBytesPerRequest)),
       };
     }
     const { a, b, c, d, e, f, g, m, n } = apps;
@@ -167,6 +170,8 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         rpsEOverC: c && e ? e.requestsPerSecond / c.requestsPerSecond : undefined,
         rpsMOverD: d && m ? m.requestsPerSecond / d.requestsPerSecond : undefined,
         cpuMOverD: d && m ? m.appCpuMicrosPerRequest / d.appCpuMicrosPerRequest : undefined,
+        allocationMOverD:
+          d && m ? m.allocatedBytesPerRequest / d.allocatedBytesPerRequest : undefined,
         roundTripsMOverD:
           d && m ? m.redisRoundTripsPerRequest / d.redisRoundTripsPerRequest : undefined,
         rpsNOverM: m && n ? n.requestsPerSecond / m.requestsPerSecond : undefined,
@@ -194,7 +199,7 @@ export function toMarkdown(report: BenchReport): string {
       `${s.connections} connections (unless a table says otherwise), ${s.warmupSeconds} s warm-up then ${s.measureSeconds} s measured, ` +
         `${s.rounds} interleaved rounds (medians shown); every server in its own process ` +
         '(NODE_ENV=production, no logger). Server CPU from `process.cpuUsage()` of the server ' +
-        'process; Redis figures from `INFO commandstats` / `INFO cpu` deltas (commands run ' +
+        "process; heap allocated from V8's GC records (`v8.GCProfiler`); Redis figures from `INFO commandstats` / `INFO cpu` deltas (commands run " +
         'inside Lua scripts counted under their own names), round trips from MONITOR over ' +
         `${ROUND_TRIP_SAMPLE} untimed requests after each phase (the scripts' own commands left out).`,
       '',
@@ -207,8 +212,8 @@ export function toMarkdown(report: BenchReport): string {
       lines.push(
         `### ${SCENARIOS[summary.scenario].label}, ${where}`,
         '',
-        '| server | req/s | p50 ms | p99 ms | server CPU µs/req | Redis round trips/req | Redis cmd/req | by command | Redis CPU µs/req |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+        '| server | req/s | p50 ms | p99 ms | server CPU µs/req | allocated KB/req | Redis round trips/req | Redis cmd/req | by command | Redis CPU µs/req |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
       );
       for (const [app, r] of Object.entries(summary.apps)) {
         const byName = Object.entries(r.redisCommandsByName)
@@ -218,6 +223,7 @@ export function toMarkdown(report: BenchReport): string {
         lines.push(
           `| (${app}) ${APPS[app as AppId].label} | ${r.requestsPerSecond.toFixed(0)} | ` +
             `${r.p50Ms} | ${r.p99Ms} | ${r.appCpuMicrosPerRequest.toFixed(0)} | ` +
+            `${(r.allocatedBytesPerRequest / 1024).toFixed(1)} | ` +
             `${r.redisRoundTripsPerRequest.toFixed(2)} | ${r.redisCommandsPerRequest.toFixed(2)} | ${byName || '–'} | ` +
             `${r.redisCpuMicrosPerRequest.toFixed(1)} |`,
         );
@@ -226,7 +232,8 @@ export function toMarkdown(report: BenchReport): string {
       lines.push(
         '',
         `Like for like, (m)/(d): ${ratio(q.rpsMOverD)} requests/s, ${ratio(q.cpuMOverD)} server ` +
-          `CPU per request, ${ratio(q.roundTripsMOverD)} round trips per request · near cache ` +
+          `CPU per request, ${ratio(q.allocationMOverD)} heap allocated per request, ` +
+          `${ratio(q.roundTripsMOverD)} round trips per request · near cache ` +
           `on/off: (n)/(m) ${ratio(q.rpsNOverM)}, (e)/(c) ${ratio(q.rpsEOverC)} requests/s, ` +
           `(n)'s hit ratio ${percent(q.nearCacheHitRatioN)}`,
         '',
