@@ -96,6 +96,67 @@ describe('NearCache', () => {
     expect(cache.get('k')).toBeUndefined();
   });
 
+  it('keeps what it wrote when its other writes of the key overlapped (one connection, in order)', async () => {
+    const cache = enabled();
+    let ackFirst!: () => void;
+    let ackSecond!: () => void;
+    const first = cache.around(
+      ['k'],
+      () => new Promise<void>((resolve) => (ackFirst = resolve)),
+      () => entry('first'),
+    );
+    const second = cache.around(
+      ['k'],
+      () => new Promise<void>((resolve) => (ackSecond = resolve)),
+      () => entry('second'),
+    );
+    ackFirst();
+    await first;
+    expect(cache.get('k')?.value).toBe('first');
+    ackSecond();
+    await second;
+    expect(cache.get('k')?.value).toBe('second');
+  });
+
+  it('keeps neither of two overlapping writes when Redis reported a change during them', async () => {
+    const cache = enabled();
+    let ackFirst!: () => void;
+    const first = cache.around(
+      ['k'],
+      () => new Promise<void>((resolve) => (ackFirst = resolve)),
+      () => entry('first'),
+    );
+    const second = cache.around(
+      ['k'],
+      async () => undefined,
+      () => entry('second'),
+    );
+    cache.invalidate('k');
+    ackFirst();
+    await Promise.all([first, second]);
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  it('drops what an overlapping write kept once a later delete of this process is done', async () => {
+    const cache = enabled();
+    let ackWrite!: () => void;
+    let ackDelete!: () => void;
+    const write = cache.around(
+      ['k'],
+      () => new Promise<void>((resolve) => (ackWrite = resolve)),
+      () => entry('written'),
+    );
+    const removal = cache.around(
+      ['k'],
+      () => new Promise<void>((resolve) => (ackDelete = resolve)),
+    );
+    ackWrite();
+    await write;
+    ackDelete();
+    await removal;
+    expect(cache.get('k')).toBeUndefined();
+  });
+
   it('does not keep a read that was in flight while this process wrote the key', () => {
     const cache = enabled();
     const write = cache.beginRead('k');

@@ -15,8 +15,19 @@ export interface NearCacheRead {
   key: string;
   generation: number;
   version: number;
+  /** Changes of its key Redis had reported when it began (what spoils a write of this process). */
+  reported: number;
   /** The count of invalidations when it began (see `ChangeLog`). */
   seen: number;
+}
+
+/** Reads and writes of one key in flight, and what happened to the key meanwhile. */
+interface Flight {
+  reads: number;
+  /** Bumped by every change: Redis's reports and this process's own writes. */
+  version: number;
+  /** Bumped by Redis's reports only. */
+  reported: number;
 }
 
 /**
@@ -69,7 +80,7 @@ export class NearCache {
   private readonly entries: LruCache<string, NearCacheEntry>;
   private readonly leases: LruCache<string, Map<string, number | undefined>>;
   /** Invalidations seen per key while reads of it were in flight, and how many are in flight. */
-  private readonly inFlight = new Map<string, { reads: number; version: number }>();
+  private readonly inFlight = new Map<string, Flight>();
   private readonly changes: ChangeLog;
   /** Bumped on every enable and disable: reads begun before then are not kept. */
   private generation = 0;
@@ -112,10 +123,11 @@ export class NearCache {
   }
 
   beginRead(key: string): NearCacheRead {
-    const flight = this.inFlight.get(key) ?? { reads: 0, version: 0 };
+    const flight = this.inFlight.get(key) ?? { reads: 0, version: 0, reported: 0 };
     flight.reads++;
     this.inFlight.set(key, flight);
-    return { key, generation: this.generation, version: flight.version, seen: this.changes.now };
+    const { version, reported } = flight;
+    return { key, generation: this.generation, version, reported, seen: this.changes.now };
   }
 
   /** The read's reply: kept when nothing invalidated its key or the cache meanwhile. */
@@ -143,7 +155,10 @@ export class NearCache {
   /**
    * This process wrote the key (`write` begun with `beginRead` before it was sent): reads in
    * flight from before it are not kept, and the written value is, unless Redis reported another
-   * change of the key while the write was on its way.
+   * change of the key while the write was on its way. Other writes of this process to the key
+   * meanwhile do not spoil it: they share one connection, which Redis answers in the order it
+   * ran them, so one sent before it ran before it, and one sent after it ends after it (and
+   * replaces or drops what this one kept).
    */
   endWrite(write: NearCacheRead, entry: NearCacheEntry | undefined): void {
     const raced = this.end(write, true);
@@ -151,11 +166,15 @@ export class NearCache {
     if (entry && !raced) this.entries.set(write.key, entry);
   }
 
-  /**
-   * Redis said the key changed or went (or this process is about to change it): a session's
-   * JSON, or a user's index and so every lease read from it.
-   */
+  /** Redis said the key changed or went: a session's JSON, or a user's index and its leases. */
   invalidate(key: string): void {
+    this.forget(key);
+    const flight = this.inFlight.get(key);
+    if (flight) flight.reported++;
+  }
+
+  /** The key changes, by Redis's report or by this process's own write. */
+  private forget(key: string): void {
     this.entries.delete(key);
     this.leases.delete(key);
     this.changes.record(key);
@@ -182,10 +201,8 @@ export class NearCache {
    */
   private end(read: NearCacheRead, wrote: boolean): boolean {
     const flight = this.inFlight.get(read.key);
-    const raced =
-      (flight !== undefined && flight.version !== read.version) ||
-      read.generation !== this.generation ||
-      !this.on;
+    const changed = wrote ? flight?.reported !== read.reported : flight?.version !== read.version;
+    const raced = changed || read.generation !== this.generation || !this.on;
     if (flight && wrote) flight.version++;
     if (flight && --flight.reads === 0) this.inFlight.delete(read.key);
     return raced;
@@ -202,7 +219,7 @@ export class NearCache {
     write: () => Promise<T>,
     kept?: (result: T) => NearCacheEntry | undefined,
   ): Promise<T> {
-    for (const key of keys) this.invalidate(key);
+    for (const key of keys) this.forget(key);
     const pending = keys.map((key) => this.beginRead(key));
     let entry: NearCacheEntry | undefined;
     try {
