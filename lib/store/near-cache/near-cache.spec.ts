@@ -137,6 +137,41 @@ describe('NearCache', () => {
     expect(cache.get('k')).toBeUndefined();
   });
 
+  it('does not keep a write whose reply is handled after a later write of the key', async () => {
+    const cache = enabled();
+    let ackFirst!: () => void;
+    let ackSecond!: () => void;
+    const first = cache.around(
+      ['k'],
+      () => new Promise<void>((resolve) => (ackFirst = resolve)),
+      () => entry('first'),
+    );
+    const second = cache.around(
+      ['k'],
+      () => new Promise<void>((resolve) => (ackSecond = resolve)),
+      () => entry('second'),
+    );
+    ackSecond();
+    await second;
+    ackFirst();
+    await first;
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  it('does not keep a write when a delete of this process began while it was in flight', async () => {
+    const cache = enabled();
+    let ackWrite!: () => void;
+    const write = cache.around(
+      ['k'],
+      () => new Promise<void>((resolve) => (ackWrite = resolve)),
+      () => entry('written'),
+    );
+    const removal = cache.around(['k'], async () => undefined);
+    ackWrite();
+    await Promise.all([write, removal]);
+    expect(cache.get('k')).toBeUndefined();
+  });
+
   it('drops what an overlapping write kept once a later delete of this process is done', async () => {
     const cache = enabled();
     let ackWrite!: () => void;
