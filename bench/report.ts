@@ -31,10 +31,11 @@ export interface HttpSummary {
         p99Ms: number;
         redisCommandsPerRequest: number;
         redisCommandsByName: Record<string, number>;
-        redisRoundTripsPerRequest: number;
+        /** Absent from reports written before these columns (kept by `--only`). */
+        redisRoundTripsPerRequest?: number;
         redisCpuMicrosPerRequest: number;
         appCpuMicrosPerRequest: number;
-        allocatedBytesPerRequest: number;
+        allocatedBytesPerRequest?: number;
       }
     >
   >;
@@ -171,9 +172,9 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         rpsMOverD: d && m ? m.requestsPerSecond / d.requestsPerSecond : undefined,
         cpuMOverD: d && m ? m.appCpuMicrosPerRequest / d.appCpuMicrosPerRequest : undefined,
         allocationMOverD:
-          d && m ? m.allocatedBytesPerRequest / d.allocatedBytesPerRequest : undefined,
+          d && m ? quotient(m.allocatedBytesPerRequest, d.allocatedBytesPerRequest) : undefined,
         roundTripsMOverD:
-          d && m ? m.redisRoundTripsPerRequest / d.redisRoundTripsPerRequest : undefined,
+          d && m ? quotient(m.redisRoundTripsPerRequest, d.redisRoundTripsPerRequest) : undefined,
         rpsNOverM: m && n ? n.requestsPerSecond / m.requestsPerSecond : undefined,
         nearCacheHitRatioN: n && hitRatio(n),
       },
@@ -223,8 +224,8 @@ export function toMarkdown(report: BenchReport): string {
         lines.push(
           `| (${app}) ${APPS[app as AppId].label} | ${r.requestsPerSecond.toFixed(0)} | ` +
             `${r.p50Ms} | ${r.p99Ms} | ${r.appCpuMicrosPerRequest.toFixed(0)} | ` +
-            `${(r.allocatedBytesPerRequest / 1024).toFixed(1)} | ` +
-            `${r.redisRoundTripsPerRequest.toFixed(2)} | ${r.redisCommandsPerRequest.toFixed(2)} | ${byName || '–'} | ` +
+            `${fixed(r.allocatedBytesPerRequest, 1024, 1)} | ` +
+            `${fixed(r.redisRoundTripsPerRequest, 1, 2)} | ${r.redisCommandsPerRequest.toFixed(2)} | ${byName || '–'} | ` +
             `${r.redisCpuMicrosPerRequest.toFixed(1)} |`,
         );
       }
@@ -480,8 +481,18 @@ function percent(share: number | undefined): string {
   return share === undefined ? 'n/a' : `${(100 * share).toFixed(1)} %`;
 }
 
-function ratio(value: number | undefined): string {
-  return value === undefined ? 'n/a' : `${value.toFixed(2)}×`;
+function quotient(x: number | undefined, y: number | undefined): number | undefined {
+  return x === undefined || y === undefined ? undefined : x / y;
+}
+
+/** `value / unit` with `digits` decimals, or – when an older report lacks it. */
+function fixed(value: number | undefined, unit: number, digits: number): string {
+  return value === undefined ? '–' : (value / unit).toFixed(digits);
+}
+
+/** A ratio, or n/a: undefined, or null where JSON stored an infinite one (a p99 of 0). */
+function ratio(value: number | undefined | null): string {
+  return value === undefined || value === null ? 'n/a' : `${value.toFixed(2)}×`;
 }
 
 function mb(bytes: number): string {
