@@ -10,6 +10,8 @@ export interface ChildServer {
   ask<T>(message: BenchMessage): Promise<T>;
   /** The child's CPU time so far (user + system), µs. */
   cpuMicros(): Promise<number>;
+  /** Resolves with the bytes the child allocates on its heap while `during` runs. */
+  allocated<T>(during: () => Promise<T>): Promise<{ result: T; bytes: number }>;
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,11 @@ export async function startChildServer(
     cpuMicros: async () => {
       const { user, system } = await ask<NodeJS.CpuUsage>({ type: 'cpu' });
       return user + system;
+    },
+    allocated: async <T>(during: () => Promise<T>) => {
+      await ask({ type: 'allocation-start' });
+      const result = await during();
+      return { result, bytes: await ask<number>({ type: 'allocation' }) };
     },
     stop: () => stopChild(child, exited),
   };

@@ -3,18 +3,21 @@
  * (b) Nest without sessions, (c) Nest with this module and several tenants, (d) Nest with
  * express-session + connect-redis (what Nest users wire up today), (e) (c) with the near cache
  * and (f) (d) on express-session's in-process MemoryStore, (g) (c) with the OpenTelemetry SDK
- * recording the module's metrics and spans, each in its own child process, for a
+ * recording the module's metrics and spans, and the like-for-like pair: (m) a fresh one-tenant
+ * Nest app on this module with only (d)'s routes, (n) (m) with the near cache; each in its own
+ * child process, for a
  * logged-in read-only request and a session-modifying one, with Redis on loopback and behind a
  * delay proxy (a Redis a network hop away, where round trips show).
- * Per phase: log in (one cookie per tenant), warm up, RESETSTAT, measure, read Redis counters.
+ * Per phase: log in (one cookie per tenant), warm up, RESETSTAT, measure, read Redis counters,
+ * then count round trips under MONITOR over a few untimed requests.
  */
 import type { Redis } from 'ioredis';
 import { BENCH_HOSTS } from './apps/bench-app.js';
 import { startChildServer } from './child-server.js';
 import { httpRequest, logIn, runLoad, type LoadRequest, type LoadResult } from './http-load.js';
-import { redisWorkSince, resetRedisStats } from './redis-commands.js';
+import { redisWorkSince, resetRedisStats, roundTripsPerRequest } from './redis-commands.js';
 
-export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g';
+export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'm' | 'n';
 export type ScenarioId = 'read' | 'modify' | 'read-light';
 /** How the servers reach Redis: directly on loopback, or through the delay proxy. */
 export type LinkId = 'loopback' | 'delayed';
@@ -79,7 +82,23 @@ export const APPS: Record<AppId, BenchApp> = {
     hosts: Object.keys(BENCH_HOSTS),
     sessions: true,
   },
+  m: {
+    label: "Nest + nestjs-tenant-session, minimal: 1 tenant, (d)'s routes (like for like with (d))",
+    script: 'apps/nest-tenant-session-minimal.js',
+    hosts: ['app.bench.test'],
+    sessions: true,
+  },
+  n: {
+    label: '(m) with the near cache on',
+    script: 'apps/nest-tenant-session-minimal.js',
+    env: { BENCH_NEAR_CACHE: 'on' },
+    hosts: ['app.bench.test'],
+    sessions: true,
+  },
 };
+
+/** Untimed requests per phase under MONITOR, for the round trips per request. */
+export const ROUND_TRIP_SAMPLE = 40;
 
 export const SCENARIOS: Record<
   ScenarioId,
@@ -108,9 +127,13 @@ export interface PhaseResult extends LoadResult {
   round: number;
   redisCommandsPerRequest: number;
   redisCommandsByName: Record<string, number>;
+  /** Commands the server sent (MONITOR, those run inside Lua scripts left out). */
+  redisRoundTripsPerRequest: number;
   redisCpuMicrosPerRequest: number;
   /** CPU time of the server process per request, µs: less sensitive to a busy machine than req/s. */
   appCpuMicrosPerRequest: number;
+  /** Bytes the server process allocated on its heap per request (allocation-meter.ts). */
+  allocatedBytesPerRequest: number;
 }
 
 export interface HttpComparisonOptions {
@@ -171,9 +194,18 @@ async function runPhases(
       await runLoad(server.port, requests, { connections, seconds: o.warmupSeconds });
       const appCpuBefore = await server.cpuMicros();
       const cpuAtReset = await resetRedisStats(o.redis);
-      const load = await runLoad(server.port, requests, { connections, seconds: o.measureSeconds });
+      const { result: load, bytes: allocated } = await server.allocated(() =>
+        runLoad(server.port, requests, { connections, seconds: o.measureSeconds }),
+      );
       const work = await redisWorkSince(o.redis, cpuAtReset);
       const appCpu = (await server.cpuMicros()) - appCpuBefore;
+      const roundTrips = await roundTripsPerRequest(o.redis, ROUND_TRIP_SAMPLE, async (i) => {
+        const reply = await httpRequest(server.port, {
+          ...requests[i % requests.length],
+          ...(SCENARIOS[scenario].method === 'POST' && { body: {} }),
+        });
+        if (reply.status >= 300) throw new Error(`(${app}) ${scenario}: ${reply.status}`);
+      });
       const perRequest = (n: number) => (load.requests > 0 ? n / load.requests : 0);
       if (load.errors > 0 || load.non2xx > 0) {
         throw new Error(
@@ -190,8 +222,10 @@ async function runPhases(
         redisCommandsByName: Object.fromEntries(
           Object.entries(work.commands).map(([name, n]) => [name, perRequest(n)]),
         ),
+        redisRoundTripsPerRequest: roundTrips,
         redisCpuMicrosPerRequest: perRequest(work.cpuMicros),
         appCpuMicrosPerRequest: perRequest(appCpu),
+        allocatedBytesPerRequest: perRequest(allocated),
       };
       results.push(phase);
       o.log(
@@ -199,7 +233,9 @@ async function runPhases(
           `${phase.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
           `  p50 ${phase.p50Ms} ms  p99 ${phase.p99Ms} ms` +
           `  server CPU ${phase.appCpuMicrosPerRequest.toFixed(0)} µs/req` +
-          `  Redis ${phase.redisCommandsPerRequest.toFixed(2)} cmd/req`,
+          `  ${(phase.allocatedBytesPerRequest / 1024).toFixed(1)} KB/req allocated` +
+          `  Redis ${phase.redisCommandsPerRequest.toFixed(2)} cmd/req` +
+          `  ${phase.redisRoundTripsPerRequest.toFixed(2)} round trips/req`,
       );
     }
     return results;

@@ -4,6 +4,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import type { Redis } from 'ioredis';
 import {
   APPS,
+  ROUND_TRIP_SAMPLE,
   SCENARIOS,
   type AppId,
   type LinkId,
@@ -30,8 +31,11 @@ export interface HttpSummary {
         p99Ms: number;
         redisCommandsPerRequest: number;
         redisCommandsByName: Record<string, number>;
+        /** Absent from reports written before these columns (kept by `--only`). */
+        redisRoundTripsPerRequest?: number;
         redisCpuMicrosPerRequest: number;
         appCpuMicrosPerRequest: number;
+        allocatedBytesPerRequest?: number;
       }
     >
   >;
@@ -56,6 +60,16 @@ export interface HttpSummary {
     /** (g), the OpenTelemetry SDK recording: requests/s and server CPU per request against (c). */
     rpsGOverC?: number;
     cpuGOverC?: number;
+    /** (e) ÷ (c): the near cache on against off, requests/s. */
+    rpsEOverC?: number;
+    /** The like-for-like pair, (m) ÷ (d): requests/s, server CPU per request, round trips. */
+    rpsMOverD?: number;
+    cpuMOverD?: number;
+    allocationMOverD?: number;
+    roundTripsMOverD?: number;
+    /** (n) ÷ (m): the near cache on against off on the minimal app, requests/s. */
+    rpsNOverM?: number;
+    nearCacheHitRatioN?: number;
   };
 }
 
@@ -128,11 +142,13 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         redisCommandsByName: Object.fromEntries(
           names.map((n) => [n, median(runs.map((r) => r.redisCommandsByName[n] ?? 0))]),
         ),
+        redisRoundTripsPerRequest: median(runs.map((r) => r.redisRoundTripsPerRequest)),
         redisCpuMicrosPerRequest: median(runs.map((r) => r.redisCpuMicrosPerRequest)),
         appCpuMicrosPerRequest: median(runs.map((r) => r.appCpuMicrosPerRequest)),
+        allocatedBytesPerRequest: median(runs.map((r) => r.allocatedBytesPerRequest)),
       };
     }
-    const { a, b, c, d, e, f, g } = apps;
+    const { a, b, c, d, e, f, g, m, n } = apps;
     return {
       scenario,
       link,
@@ -147,12 +163,20 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         p99COverD: d && c ? c.p99Ms / d.p99Ms : undefined,
         rpsEOverB: b && e ? e.requestsPerSecond / b.requestsPerSecond : undefined,
         rpsEOverD: d && e ? e.requestsPerSecond / d.requestsPerSecond : undefined,
-        // A read that meets Redis sends one GET (and a PTTL); one served from memory none.
-        nearCacheHitRatio: e ? 1 - (e.redisCommandsByName.get ?? 0) : undefined,
+        nearCacheHitRatio: e && hitRatio(e),
         rpsFOverB: b && f ? f.requestsPerSecond / b.requestsPerSecond : undefined,
         rpsEOverF: e && f ? e.requestsPerSecond / f.requestsPerSecond : undefined,
         rpsGOverC: c && g ? g.requestsPerSecond / c.requestsPerSecond : undefined,
         cpuGOverC: c && g ? g.appCpuMicrosPerRequest / c.appCpuMicrosPerRequest : undefined,
+        rpsEOverC: c && e ? e.requestsPerSecond / c.requestsPerSecond : undefined,
+        rpsMOverD: d && m ? m.requestsPerSecond / d.requestsPerSecond : undefined,
+        cpuMOverD: d && m ? m.appCpuMicrosPerRequest / d.appCpuMicrosPerRequest : undefined,
+        allocationMOverD:
+          d && m ? quotient(m.allocatedBytesPerRequest, d.allocatedBytesPerRequest) : undefined,
+        roundTripsMOverD:
+          d && m ? quotient(m.redisRoundTripsPerRequest, d.redisRoundTripsPerRequest) : undefined,
+        rpsNOverM: m && n ? n.requestsPerSecond / m.requestsPerSecond : undefined,
+        nearCacheHitRatioN: n && hitRatio(n),
       },
     };
   });
@@ -176,7 +200,9 @@ export function toMarkdown(report: BenchReport): string {
       `${s.connections} connections (unless a table says otherwise), ${s.warmupSeconds} s warm-up then ${s.measureSeconds} s measured, ` +
         `${s.rounds} interleaved rounds (medians shown); every server in its own process ` +
         '(NODE_ENV=production, no logger). Server CPU from `process.cpuUsage()` of the server ' +
-        'process; Redis figures from `INFO commandstats` / `INFO cpu` deltas.',
+        "process; heap allocated from V8's GC records (`v8.GCProfiler`); Redis figures from `INFO commandstats` / `INFO cpu` deltas (commands run " +
+        'inside Lua scripts counted under their own names), round trips from MONITOR over ' +
+        `${ROUND_TRIP_SAMPLE} untimed requests after each phase (the scripts' own commands left out).`,
       '',
     );
     for (const summary of report.http.summary) {
@@ -187,8 +213,8 @@ export function toMarkdown(report: BenchReport): string {
       lines.push(
         `### ${SCENARIOS[summary.scenario].label}, ${where}`,
         '',
-        '| server | req/s | p50 ms | p99 ms | server CPU µs/req | Redis cmd/req | by command | Redis CPU µs/req |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+        '| server | req/s | p50 ms | p99 ms | server CPU µs/req | allocated KB/req | Redis round trips/req | Redis cmd/req | by command | Redis CPU µs/req |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
       );
       for (const [app, r] of Object.entries(summary.apps)) {
         const byName = Object.entries(r.redisCommandsByName)
@@ -198,19 +224,26 @@ export function toMarkdown(report: BenchReport): string {
         lines.push(
           `| (${app}) ${APPS[app as AppId].label} | ${r.requestsPerSecond.toFixed(0)} | ` +
             `${r.p50Ms} | ${r.p99Ms} | ${r.appCpuMicrosPerRequest.toFixed(0)} | ` +
-            `${r.redisCommandsPerRequest.toFixed(2)} | ${byName || '–'} | ` +
+            `${fixed(r.allocatedBytesPerRequest, 1024, 1)} | ` +
+            `${fixed(r.redisRoundTripsPerRequest, 1, 2)} | ${r.redisCommandsPerRequest.toFixed(2)} | ${byName || '–'} | ` +
             `${r.redisCpuMicrosPerRequest.toFixed(1)} |`,
         );
       }
       const q = summary.ratios;
       lines.push(
         '',
+        `Like for like, (m)/(d): ${ratio(q.rpsMOverD)} requests/s, ${ratio(q.cpuMOverD)} server ` +
+          `CPU per request, ${ratio(q.allocationMOverD)} heap allocated per request, ` +
+          `${ratio(q.roundTripsMOverD)} round trips per request · near cache ` +
+          `on/off: (n)/(m) ${ratio(q.rpsNOverM)}, (e)/(c) ${ratio(q.rpsEOverC)} requests/s, ` +
+          `(n)'s hit ratio ${percent(q.nearCacheHitRatioN)}`,
+        '',
         `(c)/(d): ${ratio(q.rpsCOverD)} requests/s, ${ratio(q.cpuCOverD)} server CPU per request, ` +
           `${ratio(q.p99COverD)} p99 · (c)/(a): ${ratio(q.rpsCOverA)} requests/s, ` +
           `${ratio(q.redisCommandsCOverA)} Redis commands per request · (c)/(b): ` +
           `${ratio(q.rpsCOverB)} requests/s · (e)/(b): ${ratio(q.rpsEOverB)}, (e)/(d): ` +
           `${ratio(q.rpsEOverD)} requests/s, near-cache hit ratio ` +
-          `${q.nearCacheHitRatio === undefined ? 'n/a' : `${(100 * q.nearCacheHitRatio).toFixed(1)} %`} · ` +
+          `${percent(q.nearCacheHitRatio)} · ` +
           `(f)/(b): ${ratio(q.rpsFOverB)}, (e)/(f): ${ratio(q.rpsEOverF)} requests/s · ` +
           `(g)/(c), OpenTelemetry SDK on: ${ratio(q.rpsGOverC)} requests/s, ` +
           `${ratio(q.cpuGOverC)} server CPU per request`,
@@ -439,8 +472,27 @@ function signed(ms: number): string {
   return `${ms >= 0 ? '+' : ''}${ms}`;
 }
 
-function ratio(value: number | undefined): string {
-  return value === undefined ? 'n/a' : `${value.toFixed(2)}×`;
+/** A read that meets Redis sends one GET (and a PTTL); one served from memory none. */
+function hitRatio(app: { redisCommandsByName: Record<string, number> }): number {
+  return 1 - (app.redisCommandsByName.get ?? 0);
+}
+
+function percent(share: number | undefined): string {
+  return share === undefined ? 'n/a' : `${(100 * share).toFixed(1)} %`;
+}
+
+function quotient(x: number | undefined, y: number | undefined): number | undefined {
+  return x === undefined || y === undefined ? undefined : x / y;
+}
+
+/** `value / unit` with `digits` decimals, or – when an older report lacks it. */
+function fixed(value: number | undefined, unit: number, digits: number): string {
+  return value === undefined ? '–' : (value / unit).toFixed(digits);
+}
+
+/** A ratio, or n/a: undefined, or null where JSON stored an infinite one (a p99 of 0). */
+function ratio(value: number | undefined | null): string {
+  return value === undefined || value === null ? 'n/a' : `${value.toFixed(2)}×`;
 }
 
 function mb(bytes: number): string {

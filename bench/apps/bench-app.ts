@@ -3,6 +3,7 @@
  * same way of starting as a child process (port and Redis URL from the environment, "ready"
  * over IPC, a clean exit on SIGTERM).
  */
+import { AllocationMeter } from './allocation-meter.js';
 
 export const BENCH_SECRET = 'bench-secret-0123456789-abcdefghij';
 export const IDLE_TTL_SECONDS = 3600;
@@ -36,15 +37,23 @@ export function benchServerEnv(): BenchServerEnv {
 }
 
 /** Messages the parent sends to a running server. */
-export type BenchMessage = { type: 'cpu' } | { type: 'heap' };
+export type BenchMessage =
+  { type: 'cpu' } | { type: 'heap' } | { type: 'allocation-start' } | { type: 'allocation' };
 
 /**
  * Tells the parent the server listens, answers its `cpu` questions with this process's CPU time
- * (`process.cpuUsage()`, µs), and closes the server (once) when the parent asks.
+ * (`process.cpuUsage()`, µs) and its `allocation` ones with the heap bytes allocated since its
+ * `allocation-start`, and closes the server (once) when the parent asks.
  */
 export function announceReady(close: () => Promise<void>): void {
+  const allocation = new AllocationMeter();
   process.on('message', (message: BenchMessage) => {
     if (message.type === 'cpu') process.send?.(process.cpuUsage());
+    if (message.type === 'allocation-start') {
+      allocation.start();
+      process.send?.('started');
+    }
+    if (message.type === 'allocation') process.send?.(allocation.stop());
   });
   let closing = false;
   const stop = () => {

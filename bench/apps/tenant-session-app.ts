@@ -1,6 +1,7 @@
 /**
- * The sample-style app on this module, shared by the HTTP comparison (several tenants by Host),
- * the many-tenants benchmark (tenants by header) and the revocation benchmark.
+ * The sample-style app on this module, shared by the HTTP comparison (several tenants by Host,
+ * and the minimal one-tenant app of the like-for-like pair), the many-tenants benchmark (tenants
+ * by header) and the revocation benchmark.
  */
 import 'reflect-metadata';
 import { Body, Controller, Get, Module, Post, Query, Req, UseGuards } from '@nestjs/common';
@@ -19,12 +20,10 @@ import {
 } from 'nestjs-tenant-session';
 import { BENCH_APP_NAME, BENCH_SECRET, IDLE_TTL_SECONDS } from './bench-app.js';
 
+/** The routes every app of the HTTP comparison serves, (d)'s among them. */
 @Controller()
 class AccountController {
-  constructor(
-    private readonly logins: SessionLoginService,
-    private readonly revocations: SessionRevocationService,
-  ) {}
+  constructor(private readonly logins: SessionLoginService) {}
 
   @Post('login')
   async login(@Req() req: Request, @Body() body: { user: string }) {
@@ -32,16 +31,29 @@ class AccountController {
     return { user: body.user };
   }
 
-  /** "Sign out everywhere" for a user of the request's tenant (the visibility benchmark). */
-  @Post('revoke-all')
-  async revokeAll(@Tenant() tenant: string, @Body() body: { user: string }) {
-    return { revoked: await this.revocations.revokeAll(tenant, body.user) };
-  }
-
   @Get('me')
   @UseGuards(SessionAuthGuard)
   me(@Session() session: SessionData, @Tenant() tenant: string) {
     return { user: session.user, tenant, count: session.count ?? 0 };
+  }
+
+  @Post('increment')
+  @UseGuards(SessionAuthGuard)
+  increment(@Req() req: Request) {
+    req.session.count = (req.session.count ?? 0) + 1;
+    return { count: req.session.count };
+  }
+}
+
+/** What the sample adds: revocation and listing (the visibility and listing benchmarks). */
+@Controller()
+class SessionsController {
+  constructor(private readonly revocations: SessionRevocationService) {}
+
+  /** "Sign out everywhere" for a user of the request's tenant (the visibility benchmark). */
+  @Post('revoke-all')
+  async revokeAll(@Tenant() tenant: string, @Body() body: { user: string }) {
+    return { revoked: await this.revocations.revokeAll(tenant, body.user) };
   }
 
   /** A page of the caller's sessions, as the sample's `GET /sessions?limit=&cursor=`. */
@@ -58,20 +70,15 @@ class AccountController {
     });
     return { sessions: page.sessions, total: page.total, next: page.nextCursor };
   }
-
-  @Post('increment')
-  @UseGuards(SessionAuthGuard)
-  increment(@Req() req: Request) {
-    req.session.count = (req.session.count ?? 0) + 1;
-    return { count: req.session.count };
-  }
 }
 
 export type BenchModuleOptions = Pick<TenantSessionModuleOptions, 'tenant' | 'redis'> &
   Partial<TenantSessionModuleOptions>;
 
+/** `minimal`: only (d)'s routes, login, me and increment (the like-for-like pair). */
 export async function createTenantSessionApp(
   options: BenchModuleOptions,
+  { minimal = false }: { minimal?: boolean } = {},
 ): Promise<NestExpressApplication> {
   @Module({
     imports: [
@@ -82,7 +89,7 @@ export async function createTenantSessionApp(
         ...options,
       }),
     ],
-    controllers: [AccountController],
+    controllers: minimal ? [AccountController] : [AccountController, SessionsController],
   })
   class BenchAppModule {}
 

@@ -14,6 +14,9 @@ import { Deployments } from './deployments.js';
 
 const logger = new Logger('TenantSession');
 
+/** Start-up waits this many `operationTimeoutMs` for Redis, and as long for its checks. */
+const STARTUP_WAIT_FACTOR = 5;
+
 /**
  * A backend for every deployment: `default` (the `redis` option) and each of `deployments`.
  * If one cannot start (an unsafe memory policy, say), those already made are closed.
@@ -46,8 +49,9 @@ export async function connectDeployments(
 
 /**
  * The backend one Redis source asks for. A client the module creates fails fast instead of
- * queueing while Redis is away (no offline queue, bounded command time) and reconnects by
- * itself. When Redis answers at start-up, its memory policy is checked (see eviction-policy.ts).
+ * queueing while Redis is away (no offline queue) and reconnects by itself. It has no
+ * per-command timeout: every round trip of a request is bounded by the round-trip runner's
+ * deadline, and an ioredis `commandTimeout` would run a second timer per command (and allocate). When Redis answers at start-up, its memory policy is checked (see eviction-policy.ts).
  */
 async function createSessionBackend(
   redis: RedisSource,
@@ -91,9 +95,9 @@ async function createSessionBackend(
         { telemetry, deployment },
       ),
   });
-  if (await backend.ready(operationTimeoutMs * 5)) {
+  if (await backend.ready(operationTimeoutMs * STARTUP_WAIT_FACTOR)) {
     try {
-      await backend.checkAtStartup();
+      await backend.checkAtStartup(operationTimeoutMs * STARTUP_WAIT_FACTOR);
     } catch (error) {
       await backend.close();
       throw error;
@@ -137,7 +141,6 @@ function trackedPrefixes(templates: string[]): string[] {
 function createClient(redis: RedisSource, timeoutMs: number): Redis {
   const failFast: RedisOptions = {
     enableOfflineQueue: false,
-    commandTimeout: timeoutMs,
     maxRetriesPerRequest: 1,
     connectTimeout: Math.max(timeoutMs, 2000),
     retryStrategy: (attempt) => Math.min(100 * attempt, 2000),

@@ -93,6 +93,22 @@ describe('near cache (real Redis)', () => {
     expect(counts).toEqual({ set: 5 });
   });
 
+  it('serves a session it wrote while its other writes of it overlapped, as Redis holds it', async () => {
+    const app = await start();
+    const alice = await loginAs(app, 'alice');
+    await alice.get('/me');
+    const replies = await Promise.all(Array.from({ length: 8 }, () => alice.post('/increment')));
+    expect(replies.map((reply) => reply.status)).toEqual(Array(8).fill(201));
+
+    let served: unknown;
+    const counts = await sessionCommands(async () => {
+      served = (await alice.get('/me')).body.count;
+    });
+
+    expect(counts).toEqual({});
+    expect(served).toBe((JSON.parse((await redis.get(key(alice)))!) as { count: number }).count);
+  });
+
   it('restarts the TTL at most once per 1 % of it, not on every read', async () => {
     const app = await start({ idleTtl: 10 });
     const alice = await loginAs(app, 'alice');

@@ -96,6 +96,70 @@ describe('NearCache', () => {
     expect(cache.get('k')).toBeUndefined();
   });
 
+  /** A write of this process through `around`, acknowledged when the test says. */
+  const pendingWrite = (cache: NearCache, kept?: string) => {
+    let ack!: () => void;
+    const done = cache.around(
+      ['k'],
+      () => new Promise<void>((resolve) => (ack = resolve)),
+      kept === undefined ? undefined : () => entry(kept),
+    );
+    return {
+      acknowledged: async () => {
+        ack();
+        await done;
+      },
+    };
+  };
+
+  it('keeps what it wrote when its other writes of the key overlapped (one connection, in order)', async () => {
+    const cache = enabled();
+    const first = pendingWrite(cache, 'first');
+    const second = pendingWrite(cache, 'second');
+    await first.acknowledged();
+    expect(cache.get('k')?.value).toBe('first');
+    await second.acknowledged();
+    expect(cache.get('k')?.value).toBe('second');
+  });
+
+  it('keeps neither of two overlapping writes when Redis reported a change during them', async () => {
+    const cache = enabled();
+    const first = pendingWrite(cache, 'first');
+    const second = pendingWrite(cache, 'second');
+    cache.invalidate('k');
+    await first.acknowledged();
+    await second.acknowledged();
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  it('does not keep a write whose reply is handled after a later write of the key', async () => {
+    const cache = enabled();
+    const first = pendingWrite(cache, 'first');
+    const second = pendingWrite(cache, 'second');
+    await second.acknowledged();
+    await first.acknowledged();
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  it('does not keep a write when a delete of this process began while it was in flight', async () => {
+    const cache = enabled();
+    const write = pendingWrite(cache, 'written');
+    const removal = pendingWrite(cache);
+    await write.acknowledged();
+    expect(cache.get('k')).toBeUndefined();
+    await removal.acknowledged();
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  it('drops what a write kept once a delete of this process begun before it is done', async () => {
+    const cache = enabled();
+    const removal = pendingWrite(cache);
+    const write = pendingWrite(cache, 'written');
+    await write.acknowledged();
+    await removal.acknowledged();
+    expect(cache.get('k')).toBeUndefined();
+  });
+
   it('does not keep a read that was in flight while this process wrote the key', () => {
     const cache = enabled();
     const write = cache.beginRead('k');

@@ -15,8 +15,28 @@ export interface NearCacheRead {
   key: string;
   generation: number;
   version: number;
+  /** Changes of its key other than this process's session writes when it began. */
+  spoiled: number;
   /** The count of invalidations when it began (see `ChangeLog`). */
   seen: number;
+}
+
+/** A write of this process in flight (`around`). */
+interface NearCacheWrite extends NearCacheRead {
+  /** A session write's place among this process's session writes of the key, as sent. */
+  order?: number;
+}
+
+/** Reads and writes of one key in flight, and what happened to the key meanwhile. */
+interface Flight {
+  reads: number;
+  /** Bumped by every change: Redis's reports and this process's own writes. */
+  version: number;
+  /** Bumped by every change but this process's session writes (see `endWrite`). */
+  spoiled: number;
+  /** Session writes of this process sent, and the latest (by that order) that ended. */
+  sentWrites: number;
+  lastEndedWrite: number;
 }
 
 /**
@@ -69,7 +89,7 @@ export class NearCache {
   private readonly entries: LruCache<string, NearCacheEntry>;
   private readonly leases: LruCache<string, Map<string, number | undefined>>;
   /** Invalidations seen per key while reads of it were in flight, and how many are in flight. */
-  private readonly inFlight = new Map<string, { reads: number; version: number }>();
+  private readonly inFlight = new Map<string, Flight>();
   private readonly changes: ChangeLog;
   /** Bumped on every enable and disable: reads begun before then are not kept. */
   private generation = 0;
@@ -112,10 +132,19 @@ export class NearCache {
   }
 
   beginRead(key: string): NearCacheRead {
-    const flight = this.inFlight.get(key) ?? { reads: 0, version: 0 };
+    const flight = this.flight(key);
     flight.reads++;
-    this.inFlight.set(key, flight);
-    return { key, generation: this.generation, version: flight.version, seen: this.changes.now };
+    const { version, spoiled } = flight;
+    return { key, generation: this.generation, version, spoiled, seen: this.changes.now };
+  }
+
+  private flight(key: string): Flight {
+    let flight = this.inFlight.get(key);
+    if (!flight) {
+      flight = { reads: 0, version: 0, spoiled: 0, sentWrites: 0, lastEndedWrite: 0 };
+      this.inFlight.set(key, flight);
+    }
+    return flight;
   }
 
   /** The read's reply: kept when nothing invalidated its key or the cache meanwhile. */
@@ -141,11 +170,16 @@ export class NearCache {
   }
 
   /**
-   * This process wrote the key (`write` begun with `beginRead` before it was sent): reads in
-   * flight from before it are not kept, and the written value is, unless Redis reported another
-   * change of the key while the write was on its way.
+   * This process wrote the key (`write` begun with `beginRead`, or by `around`, before it was
+   * sent): reads in flight from before it are not kept, and the written value is, unless
+   * something else changed the key while the write was on its way. A session write by `around`
+   * is not spoiled by this process's other session writes of the key: they are sent as they
+   * begin (no wait before the command) on one connection, which Redis answers in the order it
+   * ran them; one begun later that already ended supersedes it, one still in flight will
+   * replace what it keeps. Any other change (Redis's report, a delete, take or expire of this
+   * process, a reset) spoils it, as it spoils reads.
    */
-  endWrite(write: NearCacheRead, entry: NearCacheEntry | undefined): void {
+  endWrite(write: NearCacheWrite, entry: NearCacheEntry | undefined): void {
     const raced = this.end(write, true);
     this.entries.delete(write.key);
     if (entry && !raced) this.entries.set(write.key, entry);
@@ -155,12 +189,13 @@ export class NearCache {
    * Redis said the key changed or went (or this process is about to change it): a session's
    * JSON, or a user's index and so every lease read from it.
    */
-  invalidate(key: string): void {
+  invalidate(key: string, bySessionWrite = false): void {
     this.entries.delete(key);
     this.leases.delete(key);
     this.changes.record(key);
     const flight = this.inFlight.get(key);
     if (flight) flight.version++;
+    if (flight && !bySessionWrite) flight.spoiled++;
   }
 
   /** Forget everything (a FLUSHALL, a reconnect): reads in flight are not kept either. */
@@ -180,14 +215,18 @@ export class NearCache {
    * Ends a read or a write (which spoils the reads of its key still in flight); whether its own
    * key changed, or the cache was reset, meanwhile.
    */
-  private end(read: NearCacheRead, wrote: boolean): boolean {
-    const flight = this.inFlight.get(read.key);
-    const raced =
-      (flight !== undefined && flight.version !== read.version) ||
-      read.generation !== this.generation ||
-      !this.on;
-    if (flight && wrote) flight.version++;
-    if (flight && --flight.reads === 0) this.inFlight.delete(read.key);
+  private end(read: NearCacheWrite, wrote: boolean): boolean {
+    const flight = this.flight(read.key);
+    const { order } = read;
+    const changed =
+      order === undefined
+        ? flight.version !== read.version
+        : flight.spoiled !== read.spoiled || flight.lastEndedWrite > order;
+    const raced = changed || read.generation !== this.generation || !this.on;
+    if (wrote) flight.version++;
+    if (wrote && order === undefined) flight.spoiled++;
+    if (order !== undefined) flight.lastEndedWrite = Math.max(flight.lastEndedWrite, order);
+    if (--flight.reads === 0) this.inFlight.delete(read.key);
     return raced;
   }
 
@@ -202,8 +241,12 @@ export class NearCache {
     write: () => Promise<T>,
     kept?: (result: T) => NearCacheEntry | undefined,
   ): Promise<T> {
-    for (const key of keys) this.invalidate(key);
-    const pending = keys.map((key) => this.beginRead(key));
+    const sessionWrite = kept !== undefined;
+    for (const key of keys) this.invalidate(key, sessionWrite);
+    const pending = keys.map((key): NearCacheWrite => {
+      const write = this.beginRead(key);
+      return sessionWrite ? { ...write, order: ++this.flight(key).sentWrites } : write;
+    });
     let entry: NearCacheEntry | undefined;
     try {
       const result = await write();

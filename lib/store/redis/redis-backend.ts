@@ -3,6 +3,7 @@ import { SessionStoreUnavailableException } from '../../errors/session-store-una
 import type { TenantSessionDurability } from '../../options/tenant-session-options.interface.js';
 import type { SessionTelemetry } from '../../telemetry/session-telemetry.js';
 import type { OperationBudget } from '../operation-budget.js';
+import { withDeadline } from '../../util/deadline.js';
 import { LEASE, READ } from '../scripts.js';
 import type {
   BackendLifecycle,
@@ -87,11 +88,23 @@ export class RedisBackend implements SessionBackend, BackendLifecycle {
     return this.watch.earliest();
   }
 
-  /** Start-up: the memory policy (throws UnsafeEvictionPolicyError), the clock, the scripts. */
-  async checkAtStartup(): Promise<void> {
-    await this.watch.checkAtStartup();
-    await this.trips.scripts.load(mastersOf(this.pubSubClient), REQUEST_SCRIPTS);
-    await this.replicas.reconnected();
+  /**
+   * Start-up: the memory policy (throws UnsafeEvictionPolicyError), the clock, the scripts;
+   * within `timeoutMs` in all, since the clients the module creates have no per-command timeout
+   * (a request's round trips are bounded by its budget instead): a Redis that froze once
+   * connected fails the start-up rather than holding it.
+   */
+  async checkAtStartup(timeoutMs: number): Promise<void> {
+    const checks = async () => {
+      await this.watch.checkAtStartup();
+      await this.trips.scripts.load(mastersOf(this.pubSubClient), REQUEST_SCRIPTS);
+      await this.replicas.reconnected();
+    };
+    await withDeadline(
+      checks(),
+      timeoutMs,
+      () => new Error(`Redis did not answer the start-up checks within ${timeoutMs} ms`),
+    );
   }
 
   /** From now on, checks again on every reconnect and every 30 s. */
