@@ -10,6 +10,7 @@ import {
   type TrafficTally,
 } from '../support/failover-traffic.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.mjs';
+import { subscribersBack } from '../support/subscribers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 import { ask, connectSocket, ending, startWsApp, within, type WsApp } from '../support/ws-app.js';
@@ -177,7 +178,12 @@ describe('on a Redis Cluster of 3 masters and 3 replicas (cluster-node-timeout 1
 
       // The channel now lives on the new master: once both instances subscribe there again, a
       // revocation's event reaches the other instance.
-      await shardSubscribers(cluster, `tenant-session:${appName}:events`, 2);
+      const channel = `tenant-session:${appName}:events`;
+      await subscribersBack(() => cluster.portOf(channel), channel, {
+        count: 2,
+        sharded: true,
+        limitMs: EVENT_WAIT_MS,
+      });
       expect((await alice.post('/login', { user: 'alice' })).status).toBe(201);
       socket.close();
       socket = await connectSocket(holder.url, { cookie: alice.cookieHeader });
@@ -196,28 +202,3 @@ describe('on a Redis Cluster of 3 masters and 3 replicas (cluster-node-timeout 1
     }
   }, 120_000);
 });
-
-/** Resolves once `count` connections subscribe to `channel` on the master that owns it now. */
-async function shardSubscribers(
-  cluster: RedisCluster,
-  channel: string,
-  count: number,
-): Promise<void> {
-  const deadline = performance.now() + EVENT_WAIT_MS;
-  for (;;) {
-    const master = new Redis(await cluster.portOf(channel), '127.0.0.1', {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-    });
-    const subscribed = await master
-      .connect()
-      .then(() => master.call('PUBSUB', 'SHARDNUMSUB', channel))
-      .then((reply) => Number((reply as [string, number])[1]))
-      .catch(() => 0)
-      .finally(() => master.disconnect());
-    if (subscribed >= count) return;
-    if (performance.now() > deadline)
-      throw new Error(`${count} subscribers not back on ${channel}`);
-    await sleep(100);
-  }
-}

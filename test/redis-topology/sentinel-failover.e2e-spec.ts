@@ -11,6 +11,7 @@ import {
   type TrafficTally,
 } from '../support/failover-traffic.js';
 import { startSentinelGroup, type SentinelGroup } from '../support/redis-sentinel.mjs';
+import { subscribersBack } from '../support/subscribers.js';
 import { createTestApp, TEST_HOSTS, TEST_SECRET, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 import { ask, connectSocket, ending, startWsApp, within, type WsApp } from '../support/ws-app.js';
@@ -328,6 +329,13 @@ describe('on Sentinel (a primary, two replicas, three sentinels, down-after 1 s)
         // this test is about events, so the login is on the replicas before the fault.
         await replicated();
         await fault();
+        // This test is about events: revoke once both instances listen on the new primary. (A
+        // revocation published before then ends the socket by the catch-up read that follows the
+        // resubscription, with reason 'gone': it did not hear why.)
+        await subscribersBack(() => group.primaryPort(), `tenant-session:${APP}-ws:events`, {
+          count: 2,
+          limitMs: EVENT_WAIT_MS,
+        });
         expect(await revokeElsewhere('alice')).toBe(1);
         expect((await within(EVENT_WAIT_MS, ended, 'the sign-out')).ended).toEqual({
           reason: 'revoked',
