@@ -566,9 +566,13 @@ describe('an app process killed between two steps', () => {
     fresh = undefined;
   });
 
-  /** Kills the app process right after `match` runs, before anything more it sends gets out. */
-  const killAfter = ({ step, match }: Step) =>
-    monitor.when(
+  /**
+   * Arms a kill of the app process right after `match` runs, before anything more it sends gets
+   * out; MONITOR's lines for earlier commands are read first (see freezeAfter).
+   */
+  const killAfter = async ({ step, match }: Step) => {
+    await monitor.barrier();
+    const killed = monitor.when(
       match,
       () => {
         child!.kill();
@@ -576,6 +580,8 @@ describe('an app process killed between two steps', () => {
       },
       { label: `step '${step}'` },
     );
+    return { killed };
+  };
 
   /** After the crash: the same browsers on an app in this process, on the same Redis. */
   const restart = async (browsers: Visitor[]) => {
@@ -598,7 +604,7 @@ describe('an app process killed between two steps', () => {
     "revokeAll in a process killed after step '$step' leaves every live session indexed, and a retry from another app removes them all",
     async ({ last, ...step }) => {
       const browsers = await logInBrowsers(child!.url);
-      const killed = killAfter(step);
+      const { killed } = await killAfter(step);
 
       const answered = await post(browsers[0], '/revoke-all', { user: USER });
       await killed;
@@ -622,7 +628,7 @@ describe('an app process killed between two steps', () => {
     "POST /login in a process killed after step '$step' leaves that browser logged out unless it answered, every live session indexed, and a retry from another app logs in",
     async ({ last, ...step }) => {
       const browsers = await logInBrowsers(child!.url);
-      const killed = killAfter(step);
+      const { killed } = await killAfter(step);
 
       const answered = await post(browsers[0], '/login', { user: USER });
       await killed;
