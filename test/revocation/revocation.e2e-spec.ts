@@ -242,21 +242,30 @@ describe('SessionRevocationService (real Redis)', () => {
     });
 
     it('off-boarding a tenant completes on a keyspace that takes longer to scan than one operation timeout', async () => {
-      await start({ appName: 'shop', operationTimeoutMs: 100 });
-      const alice = await loginAs('alice', 'acme.test');
-      // 400,000 keys of others: 400 SCAN round trips, together well over 100 ms, each far under.
-      await redis.eval(
-        "for i = 1, tonumber(ARGV[1]) do redis.call('SET', 'others:' .. i, 'x') end",
-        0,
-        400_000,
-      );
-      const started = performance.now();
+      // Every reply held back 25 ms: 40 SCAN round trips (and the deletions) of 25 ms each, far
+      // under the 500 ms timeout one by one and well over it together, whatever the machine's load.
+      const gate = await TcpGate.start(own.server.port);
+      try {
+        await start({ appName: 'shop', redis: gate.url, operationTimeoutMs: 500 });
+        const alice = await loginAs('alice', 'acme.test');
+        await redis.eval(
+          "for i = 1, tonumber(ARGV[1]) do redis.call('SET', 'others:' .. i, 'x') end",
+          0,
+          40_000,
+        );
+        gate.replyDelayMs = 25;
+        const started = performance.now();
 
-      expect(await t.sessions.revokeTenant('acme')).toBe(2);
+        expect(await t.sessions.revokeTenant('acme')).toBe(2);
 
-      expect(performance.now() - started).toBeGreaterThan(100);
-      expect((await alice.get('/me')).status).toBe(401);
-      expect(await redis.dbsize()).toBe(400_000);
+        expect(performance.now() - started).toBeGreaterThan(500);
+        gate.replyDelayMs = 0;
+        expect((await alice.get('/me')).status).toBe(401);
+        expect(await redis.dbsize()).toBe(40_000);
+      } finally {
+        await t.close();
+        await gate.stop();
+      }
     }, 30_000);
 
     it('off-boarding a tenant removes its keys only', async () => {
