@@ -3,10 +3,8 @@
  * request, or a platform binding's view of its own (lib/fastify).
  */
 import type { Request } from 'express';
-import type { LoginClient } from '../session/session-owner.js';
+import { MAX_USER_AGENT_LENGTH, type LoginClient } from '../session/session-owner.js';
 import { unmappedIp } from '../util/ip-address.js';
-
-const MAX_USER_AGENT_LENGTH = 512;
 
 /** express-session's test for Secure cookies: the socket is TLS, or Express says so (`trust proxy`). */
 export function isSecureRequest(req: Request): boolean {

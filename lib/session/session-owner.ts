@@ -36,7 +36,8 @@ export type Interpretation =
   | { verdict: 'legacy'; data: StoredSessionData; userId: string }
   | { verdict: 'refused'; data: StoredSessionData };
 
-const MAX_USER_AGENT_LENGTH = 512;
+/** The longest user agent kept with a session's listing data (longer ones are cut). */
+export const MAX_USER_AGENT_LENGTH = 512;
 
 /** An adopted session's owner is dated at the epoch (see `adopted`); a login's never is. */
 function isAdopted(owner: SessionOwner): boolean {
