@@ -8,10 +8,18 @@
  * createTestApp reads (test/support/on-fastify.mjs).
  */
 const CONTRACT_SUITES = [
+  'test/module/module-options',
   'test/module/tenant-sessions',
   'test/revocation/revocation',
+  'test/security/cache-control',
+  'test/security/corrupt-stored-cookie',
+  'test/security/csrf',
+  'test/security/duplicate-cookies',
+  'test/security/error-answer-cookies',
   'test/security/identity',
+  'test/security/known-tenants',
   'test/security/recent-login',
+  'test/security/request-target',
 ];
 
 const project = {
