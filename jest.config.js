@@ -5,7 +5,7 @@
  *
  * Two projects: every suite runs on Express, and the contract suites (the module's behaviour,
  * not Express's) run on Fastify too, the same files with `TEST_PLATFORM=fastify`, which
- * createTestApp reads (test/support/on-fastify.mjs).
+ * the test apps start on (test/support/on-fastify.mjs, testing-app.ts).
  */
 const CONTRACT_SUITES = [
   'test/module/module-options',
@@ -17,7 +17,6 @@ const CONTRACT_SUITES = [
   'test/security/duplicate-cookies',
   'test/security/error-answer-cookies',
   'test/security/identity',
-  'test/security/known-tenants',
   'test/security/recent-login',
   'test/security/request-target',
 ];
