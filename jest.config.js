@@ -12,6 +12,8 @@ const CONTRACT_SUITES = [
   'test/revocation/revocation',
   'test/security/identity',
   'test/security/recent-login',
+  'test/compat/passport',
+  'test/compat/passport-first-class',
 ];
 
 const project = {

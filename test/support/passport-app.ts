@@ -10,12 +10,15 @@ import {
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AuthGuard, PassportModule } from '@nestjs/passport';
 import { Test } from '@nestjs/testing';
-import { startTestingApp } from './testing-app.js';
+import { startTestingApp, type TestPlatform } from './testing-app.js';
 import type { Request } from 'express';
 import passport from 'passport';
+import type { SessionData } from 'express-session';
 import {
+  Session,
   SessionAuthGuard,
   SessionLoginService,
+  SessionUserId,
   SessionRevocationService,
   TenantSessionModule,
   type TenantSessionModuleOptions,
@@ -80,10 +83,18 @@ class PassportController {
     return { ok: true };
   }
 
+  /** The session as the module's decorators read it, whoever logged it in. */
   @Get('me')
   @UseGuards(SessionAuthGuard)
-  me(@Req() req: Request) {
-    return { user: this.logins.userId(req), count: req.session.count ?? 0 };
+  me(@SessionUserId() user: string, @Session() session: SessionData) {
+    return { user, count: session.count ?? 0 };
+  }
+
+  /** An anonymous visit that stores a session, for a login to regenerate. */
+  @Post('visit')
+  visit(@Req() req: Request) {
+    req.session.count = (req.session.count ?? 0) + 1;
+    return { count: req.session.count };
   }
 
   @Post('increment')
@@ -118,10 +129,12 @@ export interface PassportApp {
  * for sessions, with no glue between the two: whatever gets indexed, passport's own calls did.
  * `passport.initialize()` is there only so `req.logout` exists on routes no passport guard ran
  * on; `passport.session()` is left out: nothing here needs `req.user` after the login request.
+ * On the platform the suite runs on (TEST_PLATFORM) unless `platform` says which.
  */
 export async function createPassportApp(
   options: Partial<TenantSessionModuleOptions> & { appName: string },
   logger?: LoggerService,
+  platform = process.env.TEST_PLATFORM as TestPlatform | undefined,
 ): Promise<PassportApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -142,6 +155,7 @@ export async function createPassportApp(
   }).compile();
   const running = await startTestingApp(moduleRef, {
     logger,
+    platform,
     beforeInit: (app) => app.use(passport.initialize()),
   });
   return { ...running, sessions: running.app.get(SessionRevocationService) };

@@ -13,7 +13,7 @@ import {
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { PassportModule } from '@nestjs/passport';
 import { Test } from '@nestjs/testing';
-import { startTestingApp } from './testing-app.js';
+import { startTestingApp, type TestPlatform } from './testing-app.js';
 import type { Request, RequestHandler } from 'express';
 import passport from 'passport';
 import {
@@ -115,14 +115,14 @@ class AccountController {
     return {
       username: (req.user as DirectoryUser | undefined)?.username ?? null,
       authenticated: typeof req.isAuthenticated === 'function' ? req.isAuthenticated() : null,
-      ran: (req as { ran?: string[] }).ran ?? [],
+      ran: ranOn(req),
     };
   }
 
   @Get('health')
   @Public()
   health(@Req() req: Request) {
-    return { session: req.session !== undefined, ran: (req as { ran?: string[] }).ran ?? [] };
+    return { session: req.session !== undefined, ran: ranOn(req) };
   }
 
   @Get('sessions')
@@ -136,6 +136,14 @@ class AccountController {
   async revokeOthers(@Req() req: Request) {
     return { revoked: await this.sessions.revokeOthers(req) };
   }
+}
+
+/**
+ * What the suite's tracing middleware noted on the request. On Fastify, `afterSession` runs on
+ * the Node request (`req.raw`), where Nest middleware runs.
+ */
+function ranOn(req: Request): string[] {
+  return (((req as { raw?: object }).raw ?? req) as { ran?: string[] }).ran ?? [];
 }
 
 /**
@@ -214,6 +222,7 @@ export async function createPassportFirstClassApp(
       }),
     ],
   }).compile();
-  const running = await startTestingApp(moduleRef, { logger });
+  const platform = process.env.TEST_PLATFORM as TestPlatform | undefined;
+  const running = await startTestingApp(moduleRef, { logger, platform });
   return { ...running, sessions: running.app.get(SessionRevocationService) };
 }

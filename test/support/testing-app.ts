@@ -22,7 +22,8 @@ export interface RunningTestingApp {
 /**
  * Creates and initialises the app of a testing module, on Express unless `platform` says
  * Fastify. Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to capture them;
- * `beforeInit` adds Express middleware first (Express only).
+ * `beforeInit` adds middleware in front of the module's (`app.use`, which on Fastify runs on
+ * the Node request through middie).
  */
 export async function startTestingApp(
   moduleRef: TestingModule,
@@ -38,11 +39,11 @@ export async function startTestingApp(
 ): Promise<RunningTestingApp> {
   const options = { logger: logger ?? (process.env.TEST_LOGS ? undefined : (false as const)) };
   if (platform === 'fastify') {
-    if (beforeInit) throw new Error('beforeInit adds Express middleware: Express apps only');
     const app = moduleRef.createNestApplication<NestFastifyApplication>(
       new FastifyAdapter(),
       options,
     );
+    beforeInit?.(app as unknown as NestExpressApplication);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     return running(app as unknown as NestExpressApplication);
