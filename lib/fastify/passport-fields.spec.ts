@@ -1,7 +1,7 @@
 import { sharePassportFields } from './passport-fields.js';
 
 /** A Node request after passport.session(): its methods, its manager, the user it found. */
-const afterPassport = (fields: Record<string, unknown> = {}) => {
+const afterPassport = (fields: Record<string, unknown> = {}): Record<string, unknown> => {
   const logIn = () => undefined;
   const logOut = () => undefined;
   return {
@@ -24,7 +24,7 @@ describe('sharePassportFields', () => {
     sharePassportFields(raw, request);
 
     for (const field of ['_sessionManager', 'logIn', 'login', 'logout', 'logOut']) {
-      expect(request[field]).toBe(raw[field as keyof typeof raw]);
+      expect(request[field]).toBe(raw[field]);
     }
     expect(request.isAuthenticated).toBe(raw.isAuthenticated);
     expect(request.user).toBe(raw.user);

@@ -3,6 +3,7 @@ import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import type { SessionRevokedEvent, TenantSessionModuleOptions } from 'nestjs-tenant-session';
 import { createPassportApp, type PassportApp } from '../support/passport-app.js';
+import { PROVIDER_URL } from '../support/passport-provider.js';
 import { LogCapture } from '../support/identity-app.js';
 import type { TestPlatform } from '../support/testing-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -193,6 +194,32 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     } finally {
       await other.close();
     }
+  });
+
+  it('a strategy that answers with a redirect (OAuth-shaped): the redirect goes out with its state stored, the callback logs in', async () => {
+    await start();
+    const browser = new Visitor(p.http, 'acme.test');
+
+    const sent = await browser.get('/auth/provider');
+
+    expect(sent.status).toBe(302);
+    const location = new URL(sent.headers.location as string);
+    expect(`${location.origin}${location.pathname}`).toBe(PROVIDER_URL);
+    const state = location.searchParams.get('state')!;
+    const before = browser.sessionId()!;
+    seenSids.add(before);
+    const stored = JSON.parse((await redis.get(sessionKey(before)))!) as Record<string, unknown>;
+    expect(stored.providerState).toBe(state);
+
+    expect((await browser.get('/auth/provider/callback?code=alice&state=forged')).status).toBe(401);
+    const back = await browser.get(`/auth/provider/callback?code=alice&state=${state}`);
+
+    expect(back.status).toBe(200);
+    expect(back.body).toEqual({ user: 'u-alice' });
+    seenSids.add(browser.sessionId()!);
+    expect(browser.sessionId()).not.toBe(before);
+    expect(await indexed('u-alice')).toEqual([browser.sessionId()]);
+    expect((await browser.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
   });
 
   it('maxSessionsPerUser applies to passport logins: the oldest session is revoked', async () => {

@@ -31,6 +31,7 @@ import {
   passportCall,
   type PassportUser,
 } from './passport-docs-setup.js';
+import { ProviderAuthGuard, useProviderStrategy } from './passport-provider.js';
 import { TEST_HOSTS, TEST_SECRET } from './test-app.js';
 
 /** Ids differ from usernames, so a test can tell which one a session is indexed under. */
@@ -50,6 +51,8 @@ class UsersService extends PassportUsers {
   }
 }
 
+useProviderStrategy((username) => PASSPORT_USERS.find((u) => u.username === username));
+
 /** Checks the credentials only (no passport login), for the route that logs in twice. */
 @Injectable()
 class CredentialsGuard extends AuthGuard('local') {}
@@ -64,6 +67,19 @@ class PassportController {
   @Post('auth/login')
   @UseGuards(LocalAuthGuard)
   login(@Req() req: Request) {
+    return { user: (req.user as PassportUser).id };
+  }
+
+  /** Redirects to the provider (passport answers); never reached. */
+  @Get('auth/provider')
+  @UseGuards(ProviderAuthGuard)
+  provider() {
+    return { reached: true };
+  }
+
+  @Get('auth/provider/callback')
+  @UseGuards(ProviderAuthGuard)
+  providerCallback(@Req() req: Request) {
     return { user: (req.user as PassportUser).id };
   }
 
