@@ -19,6 +19,8 @@ const CONTRACT_SUITES = [
   'test/security/identity',
   'test/security/recent-login',
   'test/security/request-target',
+  'test/compat/passport',
+  'test/compat/passport-first-class',
 ];
 
 const project = {

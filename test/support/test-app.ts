@@ -180,9 +180,9 @@ export interface TestApp {
  * A Nest app with the module on the test Redis (or the embedded store with `redis: undefined`).
  * Give each suite its own `appName` so suites sharing the server never see each other's keys.
  * Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to capture them;
- * `controllers` adds a suite's own routes beside the shared ones; `beforeInit` adds Express
- * middleware in front of the module's (Express only); `platform` picks Express or Fastify (the
- * Jest project's by default); `trustProxy` says which proxies the app believes.
+ * `controllers` adds a suite's own routes beside the shared ones; `beforeInit` adds middleware
+ * in front of the module's (`app.use`); `platform` picks Express or Fastify (the Jest project's
+ * by default); `trustProxy` says which proxies the app believes.
  */
 export async function createTestApp(
   options: Partial<TenantSessionModuleOptions> & { appName: string },

@@ -31,9 +31,10 @@ export type TrustProxy = boolean | string;
 
 /**
  * Creates and initialises the app of a testing module, on the Jest project's platform unless
- * `platform` says which. Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to capture them;
- * `trustProxy` is set the way each platform takes it (Fastify's only when it is created);
- * `beforeInit` adds Express middleware first (Express only).
+ * `platform` says which. Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to
+ * capture them; `trustProxy` is set the way each platform takes it (Fastify's only when it is
+ * created); `beforeInit` adds middleware in front of the module's (`app.use`, which on Fastify
+ * runs on the Node request through middie).
  */
 export async function startTestingApp(
   moduleRef: TestingModule,
@@ -51,11 +52,11 @@ export async function startTestingApp(
 ): Promise<RunningTestingApp> {
   const options = { logger: logger ?? (process.env.TEST_LOGS ? undefined : (false as const)) };
   if (platform === 'fastify') {
-    if (beforeInit) throw new Error('beforeInit adds Express middleware: Express apps only');
     const app = moduleRef.createNestApplication<NestFastifyApplication>(
       new FastifyAdapter({ trustProxy }),
       options,
     );
+    beforeInit?.(app as unknown as NestExpressApplication);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     return running(app as unknown as NestExpressApplication);
