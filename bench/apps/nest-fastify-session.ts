@@ -1,0 +1,94 @@
+/**
+ * (q) What a Nest user on Fastify wires up today: `FastifyAdapter` with `@fastify/cookie` and
+ * `@fastify/session`, on the store its README points to (an express-session store) as its own
+ * Redis example builds it: connect-redis 8 on an ioredis client with auto-pipelining (connect-redis
+ * 9 dropped ioredis). Configured like (d) and the module: same secret, idle TTL, cookie name and
+ * attributes, rolling cookie (which @fastify/session implements by saving the whole session on
+ * every request), no uninitialized sessions; a guard for logged-in routes.
+ */
+import 'reflect-metadata';
+import fastifyCookie from '@fastify/cookie';
+import fastifySession from '@fastify/session';
+import {
+  Body,
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Post,
+  Req,
+  UnauthorizedException,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { RedisStore } from 'connect-redis';
+import type { FastifyRequest } from 'fastify';
+import { Redis } from 'ioredis';
+import { announceReady, BENCH_SECRET, benchServerEnv, IDLE_TTL_SECONDS } from './bench-app.js';
+
+declare module 'fastify' {
+  interface Session {
+    user?: string;
+    count?: number;
+  }
+}
+
+@Injectable()
+class LoggedIn implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    if (!context.switchToHttp().getRequest<FastifyRequest>().session.user) {
+      throw new UnauthorizedException('Login required');
+    }
+    return true;
+  }
+}
+
+@Controller()
+class AccountController {
+  @Post('login')
+  async login(@Req() req: FastifyRequest, @Body() body: { user: string }) {
+    await req.session.regenerate();
+    req.session.user = body.user;
+    await req.session.save();
+    return { user: body.user };
+  }
+
+  @Get('me')
+  @UseGuards(LoggedIn)
+  me(@Req() req: FastifyRequest) {
+    return { user: req.session.user, tenant: 'default', count: req.session.count ?? 0 };
+  }
+
+  @Post('increment')
+  @UseGuards(LoggedIn)
+  increment(@Req() req: FastifyRequest) {
+    req.session.count = (req.session.count ?? 0) + 1;
+    return { count: req.session.count };
+  }
+}
+
+@Module({ controllers: [AccountController] })
+class AccountModule {}
+
+const { port, redisUrl } = benchServerEnv();
+const redis = new Redis(redisUrl, { enableAutoPipelining: true });
+const app = await NestFactory.create<NestFastifyApplication>(AccountModule, new FastifyAdapter(), {
+  logger: false,
+});
+await app.register(fastifyCookie);
+await app.register(fastifySession, {
+  secret: BENCH_SECRET,
+  cookieName: 'sid',
+  cookie: { httpOnly: true, sameSite: 'lax', secure: false, maxAge: IDLE_TTL_SECONDS * 1000 },
+  rolling: true,
+  saveUninitialized: false,
+  store: new RedisStore({ client: redis, prefix: 'sess:', ttl: IDLE_TTL_SECONDS }),
+});
+await app.listen(port, '127.0.0.1');
+announceReady(async () => {
+  await app.close();
+  await redis.quit();
+});
