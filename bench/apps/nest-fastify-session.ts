@@ -9,25 +9,14 @@
 import 'reflect-metadata';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
-import {
-  Body,
-  Controller,
-  Get,
-  Injectable,
-  Module,
-  Post,
-  Req,
-  UnauthorizedException,
-  UseGuards,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RedisStore } from 'connect-redis';
 import type { FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import { announceReady, BENCH_SECRET, benchServerEnv, IDLE_TTL_SECONDS } from './bench-app.js';
+import { plainSessionController } from './plain-session-routes.js';
 
 declare module 'fastify' {
   interface Session {
@@ -36,41 +25,15 @@ declare module 'fastify' {
   }
 }
 
-@Injectable()
-class LoggedIn implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    if (!context.switchToHttp().getRequest<FastifyRequest>().session.user) {
-      throw new UnauthorizedException('Login required');
-    }
-    return true;
-  }
-}
-
-@Controller()
-class AccountController {
-  @Post('login')
-  async login(@Req() req: FastifyRequest, @Body() body: { user: string }) {
-    await req.session.regenerate();
-    req.session.user = body.user;
-    await req.session.save();
-    return { user: body.user };
-  }
-
-  @Get('me')
-  @UseGuards(LoggedIn)
-  me(@Req() req: FastifyRequest) {
-    return { user: req.session.user, tenant: 'default', count: req.session.count ?? 0 };
-  }
-
-  @Post('increment')
-  @UseGuards(LoggedIn)
-  increment(@Req() req: FastifyRequest) {
-    req.session.count = (req.session.count ?? 0) + 1;
-    return { count: req.session.count };
-  }
-}
-
-@Module({ controllers: [AccountController] })
+@Module({
+  controllers: [
+    plainSessionController(async (req: FastifyRequest, user: string) => {
+      await req.session.regenerate();
+      req.session.user = user;
+      await req.session.save();
+    }),
+  ],
+})
 class AccountModule {}
 
 const { port, redisUrl } = benchServerEnv();
