@@ -56,7 +56,7 @@ export class TenantSessionIoAdapter extends IoAdapter {
     this.prepared.add(namespace);
     const sockets = this.sessionSockets();
     const loginRequired = () => new WsLoginRequiredException();
-    const allowOrigin = this.adapterOptions.allowOrigin?.bind(this.adapterOptions);
+    const { allowOrigin } = this.adapterOptions;
     namespace.use((socket: IoSocket, next: (err?: Error) => void) => {
       sockets.open(socket.request, loginRequired, allowOrigin).then(
         (state) => {
