@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { Request } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { HandshakeRefusedError } from '../errors/handshake-refused.error.js';
+import type { HandshakeRequest } from './handshake-request.js';
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
 import { sessionHandle } from '../session/session-handle.js';
 import { TenantSessionRegistry } from '../session/tenant-session.registry.js';
@@ -23,7 +23,7 @@ import {
 } from './socket-session.js';
 
 /** Decides which pages may open a socket; the default allows the socket's own host only. */
-export type OriginCheck = (origin: string, req: Request) => boolean;
+export type OriginCheck = (origin: string, req: HandshakeRequest) => boolean;
 
 /** Checked a little after the expiry Redis reported, so the key is gone by then. */
 const EXPIRY_MARGIN_MS = 250;
@@ -262,7 +262,7 @@ function retryDelay(failures: number): number {
 }
 
 /** The default origin rule: the page's host (and port) is the socket's own host. */
-function sameHost(origin: string, req: Request): boolean {
+function sameHost(origin: string, req: HandshakeRequest): boolean {
   try {
     return new URL(origin).host === req.host?.toLowerCase();
   } catch {

@@ -8,6 +8,7 @@ export {
 } from './tenant-session-io.adapter.js';
 export { WsLoginRequiredException } from './ws-login-required.exception.js';
 export type { HandshakeRefusal } from '../errors/handshake-refused.error.js';
+export type { HandshakeRequest } from '../realtime/handshake-request.js';
 export {
   SESSION_ENDED_EVENT,
   type SessionEndReason,

@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import type { Request } from 'express';
+import type { HandshakeRequest } from '../realtime/handshake-request.js';
 import { SessionSockets } from '../realtime/session-sockets.js';
 import { setSocketSession, type SessionSocket } from '../realtime/socket-session.js';
 import { WsLoginRequiredException } from './ws-login-required.exception.js';
@@ -12,8 +12,10 @@ export interface TenantSessionIoAdapterOptions {
    * are the socket's own, the host its tenant is resolved from. A cross-origin socket carries
    * the browser's cookies (for a sibling subdomain: the same site, so even SameSite ones), so
    * allow only origins you trust, e.g. `(origin) => origin === 'https://app.example.com'`.
+   * `req` is the handshake request, on Express and Fastify alike (a check typed with Express's
+   * `Request` fits too).
    */
-  allowOrigin?: (origin: string, req: Request) => boolean;
+  allowOrigin?(origin: string, req: HandshakeRequest): boolean;
 }
 
 // socket.io's types as the adapter has them: @nestjs/platform-socket.io pins its own socket.io.
@@ -54,8 +56,9 @@ export class TenantSessionIoAdapter extends IoAdapter {
     this.prepared.add(namespace);
     const sockets = this.sessionSockets();
     const loginRequired = () => new WsLoginRequiredException();
+    const { allowOrigin } = this.adapterOptions;
     namespace.use((socket: IoSocket, next: (err?: Error) => void) => {
-      sockets.open(socket.request, loginRequired, this.adapterOptions.allowOrigin).then(
+      sockets.open(socket.request, loginRequired, allowOrigin).then(
         (state) => {
           setSocketSession(socket, state);
           Object.assign(socket.data, state.data);

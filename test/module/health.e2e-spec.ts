@@ -14,6 +14,7 @@ import { createHealthApp, type HealthApp } from '../support/health-app.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.mjs';
 import { startRedisSentinel, type RedisSentinel } from '../support/redis-sentinel.mjs';
 import { startRedisServer, type RedisServer } from '../support/redis-server.mjs';
+import { PLATFORMS } from '../support/testing-app.js';
 
 const run = promisify(execFile);
 /** The module's operationTimeoutMs in these apps: the indicator's default timeout. */
@@ -75,17 +76,16 @@ const down = (message: string | RegExp) => ({
 const visit = (h: HealthApp) => request(h.http).post('/visit').set('Host', 'acme.test');
 
 describe('TenantSessionHealthIndicator (@nestjs/terminus) on a route outside tenant resolution and the login guard', () => {
-  describe('one redis-server, the client the module creates', () => {
+  describe.each(PLATFORMS)('on %s, one redis-server, the client the module creates', (platform) => {
     let server: RedisServer;
     let h: HealthApp;
 
     beforeAll(async () => {
       server = await startRedisServer();
-      h = await createHealthApp({
-        appName: 'health',
-        redis: server.url,
-        operationTimeoutMs: TIMEOUT_MS,
-      });
+      h = await createHealthApp(
+        { appName: 'health', redis: server.url, operationTimeoutMs: TIMEOUT_MS },
+        { platform },
+      );
     });
     afterAll(async () => {
       await h?.close();

@@ -10,6 +10,7 @@ import { startRedisCluster } from '../support/redis-cluster.mjs';
 import { startRedisServer, type RedisServer } from '../support/redis-server.mjs';
 import { TcpGate } from '../support/tcp-gate.js';
 import { TEST_SECRET } from '../support/test-app.js';
+import { PLATFORMS } from '../support/testing-app.js';
 import { Visitor } from '../support/visitor.js';
 import {
   ask,
@@ -50,150 +51,191 @@ function forged(visitor: Visitor): string {
   return `sid=${encodeURIComponent(`s:${sid}.${'A'.repeat(43)}`)}`;
 }
 
-describe('a socket gets its tenant and session at the handshake', () => {
-  const APP = 'ws-handshake';
-  let app: WsApp;
-  let redis: Redis;
+describe.each(PLATFORMS)(
+  'on %s, a socket gets its tenant and session at the handshake',
+  (platform) => {
+    const APP = `ws-handshake-${platform}`;
+    let app: WsApp;
+    let redis: Redis;
 
-  beforeAll(async () => {
-    redis = new Redis(process.env.TEST_REDIS_URL!);
-    app = await startWsApp({ appName: APP });
-  });
-  afterAll(async () => {
-    await app?.close();
-    redis?.disconnect();
-  });
-
-  it('a logged-in socket knows its tenant, user and session handle, never the session id', async () => {
-    const alice = await loginOn(app.url, 'alice');
-    const socket = await open(app.url, { cookie: alice.cookieHeader });
-    const me = await ask(socket, 'whoami');
-    expect(me).toMatchObject({ tenant: 'acme', user: 'alice', userId: 'alice' });
-    expect(me.sessionHandle).toMatch(/^[\w-]{22}$/);
-    expect(me.data).toMatchObject({ tenant: 'acme', userId: 'alice', session: { user: 'alice' } });
-    expect(JSON.stringify(me)).not.toContain(alice.sessionId()!);
-    expect(await ask(socket, 'secret')).toEqual({ userId: 'alice' });
-    expect(await ask(socket, 'user-id')).toEqual({ userId: 'alice' });
-  });
-
-  it('the session handle is the one session listings show', async () => {
-    const alice = await loginOn(app.url, 'alice');
-    const socket = await open(app.url, { cookie: alice.cookieHeader });
-    const { sessionHandle } = await ask(socket, 'whoami');
-    const listed = (await app.sessions.list('acme', 'alice')).sessions;
-    expect(listed.map((s) => s.id)).toContain(sessionHandle);
-  });
-
-  it('a socket without a cookie connects anonymously; guard and @SessionUserId answer "Login required"', async () => {
-    const socket = await open(app.url);
-    expect(await ask(socket, 'whoami')).toMatchObject({ tenant: 'acme', user: null, userId: null });
-    const refused = nextException(socket);
-    socket.emit('secret', {});
-    expect(await refused).toMatchObject({ status: 'error', message: 'Login required' });
-    const refusedAgain = nextException(socket);
-    socket.emit('user-id', {});
-    expect(await refusedAgain).toMatchObject({ status: 'error', message: 'Login required' });
-  });
-
-  it('an unknown host is refused at the handshake with a clear connect_error', async () => {
-    const refusal = await connectSocket(app.url, { host: 'unknown.test' }).then(
-      () => undefined,
-      (error: Error & { data?: unknown }) => error,
-    );
-    expect(refusal?.message).toBe('Unknown tenant');
-    expect(refusal?.data).toEqual({ status: 404, code: 'UNKNOWN_TENANT' });
-  });
-
-  it('a forged cookie, or one signed with another secret, is an anonymous socket', async () => {
-    const alice = await loginOn(app.url, 'alice');
-    const sid = alice.sessionId()!;
-    const otherSecret = `sid=${encodeURIComponent(`s:${sid}.${signature(sid, 'another-secret-0123456789abcdefgh')}`)}`;
-    for (const cookie of [forged(alice), otherSecret, `sid=${sid}`]) {
-      const socket = await open(app.url, { cookie });
-      expect(await ask(socket, 'whoami')).toMatchObject({ userId: null, user: null });
-    }
-    // The genuine cookie still works: nothing was wrong with the session.
-    const genuine = await open(app.url, { cookie: alice.cookieHeader });
-    expect(await ask(genuine, 'whoami')).toMatchObject({ userId: 'alice' });
-    expect(signature(sid, TEST_SECRET)).toBe(
-      decodeURIComponent(alice.cookies.get('sid')!).split('.').pop(),
-    );
-  });
-
-  it("another tenant's cookie is no session here", async () => {
-    const alice = await loginOn(app.url, 'alice', 'acme.test');
-    const socket = await open(app.url, { host: 'globex.test', cookie: alice.cookieHeader });
-    expect(await ask(socket, 'whoami')).toMatchObject({ tenant: 'globex', userId: null });
-  });
-
-  it("a page of another origin is refused; the socket's own origin and no origin are not", async () => {
-    const alice = await loginOn(app.url, 'alice');
-    const refusal = await connectSocket(app.url, {
-      cookie: alice.cookieHeader,
-      origin: `http://globex.test:${new URL(app.url).port}`,
-    }).then(
-      () => undefined,
-      (error: Error & { data?: unknown }) => error,
-    );
-    expect(refusal?.message).toBe('Origin not allowed');
-    expect(refusal?.data).toEqual({ status: 403, code: 'ORIGIN_NOT_ALLOWED' });
-    for (const origin of ['http://evil.example', 'null']) {
-      await expect(connectSocket(app.url, { origin })).rejects.toThrow('Origin not allowed');
-    }
-    const own = `http://acme.test:${new URL(app.url).port}`;
-    const same = await open(app.url, { cookie: alice.cookieHeader, origin: own });
-    expect(await ask(same, 'whoami')).toMatchObject({ userId: 'alice' });
-  });
-
-  it('a gateway on a namespace of its own gets the same, and the same refusals', async () => {
-    const alice = await loginOn(app.url, 'alice');
-    const socket = await open(`${app.url}/admin`, { cookie: alice.cookieHeader });
-    expect(await ask(socket, 'whoami')).toEqual({
-      tenant: 'acme',
-      userId: 'alice',
-      namespace: 'admin',
+    beforeAll(async () => {
+      redis = new Redis(process.env.TEST_REDIS_URL!);
+      app = await startWsApp({ appName: APP, platform });
     });
-    const anonymous = await open(`${app.url}/admin`);
-    const refused = nextException(anonymous);
-    anonymous.emit('whoami', {});
-    expect(await refused).toMatchObject({ message: 'Login required' });
-    await expect(connectSocket(`${app.url}/admin`, { host: 'unknown.test' })).rejects.toThrow(
-      'Unknown tenant',
-    );
-  });
+    afterAll(async () => {
+      await app?.close();
+      redis?.disconnect();
+    });
 
-  it('works the same over HTTP long-polling', async () => {
-    const alice = await loginOn(app.url, 'alice');
-    const socket = await open(app.url, { cookie: alice.cookieHeader, transports: ['polling'] });
-    expect(await ask(socket, 'whoami')).toMatchObject({ tenant: 'acme', userId: 'alice' });
-  });
+    it('a logged-in socket knows its tenant, user and session handle, never the session id', async () => {
+      const alice = await loginOn(app.url, 'alice');
+      const socket = await open(app.url, { cookie: alice.cookieHeader });
+      const me = await ask(socket, 'whoami');
+      expect(me).toMatchObject({ tenant: 'acme', user: 'alice', userId: 'alice' });
+      expect(me.sessionHandle).toMatch(/^[\w-]{22}$/);
+      expect(me.data).toMatchObject({
+        tenant: 'acme',
+        userId: 'alice',
+        session: { user: 'alice' },
+      });
+      expect(JSON.stringify(me)).not.toContain(alice.sessionId()!);
+      expect(await ask(socket, 'secret')).toEqual({ userId: 'alice' });
+      expect(await ask(socket, 'user-id')).toEqual({ userId: 'alice' });
+    });
 
-  it('sockets never extend a session: its TTL keeps falling while they connect and talk', async () => {
-    const alice = await loginOn(app.url, 'alice');
-    const key = `sessions:acme:${APP}:${alice.sessionId()}`;
-    const before = await redis.pttl(key);
-    const started = performance.now();
-    // Handshakes over both transports, messages, reconnections, for well over a second.
-    for (let round = 0; round < 4; round++) {
-      const sockets = await Promise.all([
-        connectSocket(app.url, { cookie: alice.cookieHeader }),
-        connectSocket(app.url, { cookie: alice.cookieHeader, transports: ['polling'] }),
-      ]);
-      for (const socket of sockets) {
-        await ask(socket, 'whoami');
-        await ask(socket, 'secret');
-        socket.close();
+    it('the session handle is the one session listings show', async () => {
+      const alice = await loginOn(app.url, 'alice');
+      const socket = await open(app.url, { cookie: alice.cookieHeader });
+      const { sessionHandle } = await ask(socket, 'whoami');
+      const listed = (await app.sessions.list('acme', 'alice')).sessions;
+      expect(listed.map((s) => s.id)).toContain(sessionHandle);
+    });
+
+    it('a socket without a cookie connects anonymously; guard and @SessionUserId answer "Login required"', async () => {
+      const socket = await open(app.url);
+      expect(await ask(socket, 'whoami')).toMatchObject({
+        tenant: 'acme',
+        user: null,
+        userId: null,
+      });
+      const refused = nextException(socket);
+      socket.emit('secret', {});
+      expect(await refused).toMatchObject({ status: 'error', message: 'Login required' });
+      const refusedAgain = nextException(socket);
+      socket.emit('user-id', {});
+      expect(await refusedAgain).toMatchObject({ status: 'error', message: 'Login required' });
+    });
+
+    it('an unknown host is refused at the handshake with a clear connect_error', async () => {
+      const refusal = await connectSocket(app.url, { host: 'unknown.test' }).then(
+        () => undefined,
+        (error: Error & { data?: unknown }) => error,
+      );
+      expect(refusal?.message).toBe('Unknown tenant');
+      expect(refusal?.data).toEqual({ status: 404, code: 'UNKNOWN_TENANT' });
+    });
+
+    it('a forged cookie, or one signed with another secret, is an anonymous socket', async () => {
+      const alice = await loginOn(app.url, 'alice');
+      const sid = alice.sessionId()!;
+      const otherSecret = `sid=${encodeURIComponent(`s:${sid}.${signature(sid, 'another-secret-0123456789abcdefgh')}`)}`;
+      for (const cookie of [forged(alice), otherSecret, `sid=${sid}`]) {
+        const socket = await open(app.url, { cookie });
+        expect(await ask(socket, 'whoami')).toMatchObject({ userId: null, user: null });
       }
-      await sleep(300);
-    }
-    const elapsed = performance.now() - started;
-    const after = await redis.pttl(key);
-    expect(elapsed).toBeGreaterThan(1200);
-    // PTTL counts down in real time: nothing restarted it (a restart would put it back near 3600 s).
-    expect(after).toBeLessThanOrEqual(before - elapsed + 50);
-    expect(after).toBeGreaterThan(0);
-  });
-});
+      // The genuine cookie still works: nothing was wrong with the session.
+      const genuine = await open(app.url, { cookie: alice.cookieHeader });
+      expect(await ask(genuine, 'whoami')).toMatchObject({ userId: 'alice' });
+      expect(signature(sid, TEST_SECRET)).toBe(
+        decodeURIComponent(alice.cookies.get('sid')!).split('.').pop(),
+      );
+    });
+
+    it("another tenant's cookie is no session here", async () => {
+      const alice = await loginOn(app.url, 'alice', 'acme.test');
+      const socket = await open(app.url, { host: 'globex.test', cookie: alice.cookieHeader });
+      expect(await ask(socket, 'whoami')).toMatchObject({ tenant: 'globex', userId: null });
+    });
+
+    it("a page of another origin is refused; the socket's own origin and no origin are not", async () => {
+      const alice = await loginOn(app.url, 'alice');
+      const refusal = await connectSocket(app.url, {
+        cookie: alice.cookieHeader,
+        origin: `http://globex.test:${new URL(app.url).port}`,
+      }).then(
+        () => undefined,
+        (error: Error & { data?: unknown }) => error,
+      );
+      expect(refusal?.message).toBe('Origin not allowed');
+      expect(refusal?.data).toEqual({ status: 403, code: 'ORIGIN_NOT_ALLOWED' });
+      for (const origin of ['http://evil.example', 'null']) {
+        await expect(connectSocket(app.url, { origin })).rejects.toThrow('Origin not allowed');
+      }
+      const own = `http://acme.test:${new URL(app.url).port}`;
+      const same = await open(app.url, { cookie: alice.cookieHeader, origin: own });
+      expect(await ask(same, 'whoami')).toMatchObject({ userId: 'alice' });
+    });
+
+    it('allowOrigin decides in place of the default, given the origin and the handshake request', async () => {
+      const seen: unknown[] = [];
+      const custom = await startWsApp({
+        appName: APP,
+        platform,
+        adapter: {
+          allowOrigin: (origin, req) => {
+            seen.push({ origin, host: req.host, hostname: req.hostname, ip: req.ip });
+            return req.get('Origin') === 'https://app.example.com';
+          },
+        },
+      });
+      try {
+        const alice = await loginOn(custom.url, 'alice');
+        const front = 'https://app.example.com';
+        const socket = await open(custom.url, { cookie: alice.cookieHeader, origin: front });
+        expect(await ask(socket, 'whoami')).toMatchObject({ userId: 'alice' });
+        const host = `acme.test:${new URL(custom.url).port}`;
+        await expect(connectSocket(custom.url, { origin: `http://${host}` })).rejects.toThrow(
+          'Origin not allowed',
+        );
+        expect(seen).toEqual([
+          { origin: front, host, hostname: 'acme.test', ip: '127.0.0.1' },
+          { origin: `http://${host}`, host, hostname: 'acme.test', ip: '127.0.0.1' },
+        ]);
+      } finally {
+        await custom.close();
+      }
+    });
+
+    it('a gateway on a namespace of its own gets the same, and the same refusals', async () => {
+      const alice = await loginOn(app.url, 'alice');
+      const socket = await open(`${app.url}/admin`, { cookie: alice.cookieHeader });
+      expect(await ask(socket, 'whoami')).toEqual({
+        tenant: 'acme',
+        userId: 'alice',
+        namespace: 'admin',
+      });
+      const anonymous = await open(`${app.url}/admin`);
+      const refused = nextException(anonymous);
+      anonymous.emit('whoami', {});
+      expect(await refused).toMatchObject({ message: 'Login required' });
+      await expect(connectSocket(`${app.url}/admin`, { host: 'unknown.test' })).rejects.toThrow(
+        'Unknown tenant',
+      );
+    });
+
+    it('works the same over HTTP long-polling', async () => {
+      const alice = await loginOn(app.url, 'alice');
+      const socket = await open(app.url, { cookie: alice.cookieHeader, transports: ['polling'] });
+      expect(await ask(socket, 'whoami')).toMatchObject({ tenant: 'acme', userId: 'alice' });
+    });
+
+    it('sockets never extend a session: its TTL keeps falling while they connect and talk', async () => {
+      const alice = await loginOn(app.url, 'alice');
+      const key = `sessions:acme:${APP}:${alice.sessionId()}`;
+      const before = await redis.pttl(key);
+      const started = performance.now();
+      // Handshakes over both transports, messages, reconnections, for well over a second.
+      for (let round = 0; round < 4; round++) {
+        const sockets = await Promise.all([
+          connectSocket(app.url, { cookie: alice.cookieHeader }),
+          connectSocket(app.url, { cookie: alice.cookieHeader, transports: ['polling'] }),
+        ]);
+        for (const socket of sockets) {
+          await ask(socket, 'whoami');
+          await ask(socket, 'secret');
+          socket.close();
+        }
+        await sleep(300);
+      }
+      const elapsed = performance.now() - started;
+      const after = await redis.pttl(key);
+      expect(elapsed).toBeGreaterThan(1200);
+      // PTTL counts down in real time: nothing restarted it (a restart would put it back near 3600 s).
+      expect(after).toBeLessThanOrEqual(before - elapsed + 50);
+      expect(after).toBeGreaterThan(0);
+    });
+  },
+);
 
 /**
  * Several cookies of the session's name in one handshake (one tossed from a sibling subdomain):
@@ -297,185 +339,200 @@ describe('a handshake with several session cookies gets the session HTTP would',
   });
 });
 
-describe('sockets end when their session ends on another app instance', () => {
-  const APP = 'ws-two-instances';
-  let local: WsApp;
-  let remote: AppProcess;
+/**
+ * Instance 1 runs here, instance 2 in a process of its own, on one Redis; on the same platform
+ * or on different ones (an Express and a Fastify instance share sessions and their events).
+ */
+describe.each([
+  ['express', 'express'],
+  ['fastify', 'express'],
+  ['express', 'fastify'],
+] as const)(
+  'sockets on %s end when their session ends on another app instance, on %s',
+  (localPlatform, remotePlatform) => {
+    const APP = `ws-two-instances-${localPlatform}-${remotePlatform}`;
+    let local: WsApp;
+    let remote: AppProcess;
 
-  beforeAll(async () => {
-    local = await startWsApp({ appName: APP });
-    remote = await startAppProcess({
-      redis: process.env.TEST_REDIS_URL!,
-      appName: APP,
-      script: 'ws-app-process.mjs',
-    });
-  });
-  afterAll(async () => {
-    await local?.close();
-    await remote?.stop();
-  });
-
-  /** A browser logged in on the local instance, with a socket there. */
-  async function withSocket(user: string, host = 'acme.test', path = '/login') {
-    const browser = await loginOn(local.url, user, host, path);
-    const socket = await open(local.url, { host, cookie: browser.cookieHeader });
-    expect(await ask(socket, 'whoami')).toMatchObject({ userId: user });
-    return { browser, socket, ended: ending(socket) };
-  }
-
-  it('revokeAll on instance 2 disconnects the socket on instance 1, after telling it why', async () => {
-    const alice = await withSocket('alice');
-    const res = await new Visitor(remote.url, 'acme.test').post('/revoke-all', { user: 'alice' });
-    expect(res.body).toEqual({ revoked: 1 });
-    const { ended, disconnect } = await within(EVENT_WAIT_MS, alice.ended, 'the sign-out');
-    expect(ended).toEqual({ reason: 'revoked' });
-    // A server-side disconnect: socket.io-client does not reconnect on its own.
-    expect(disconnect).toBe('io server disconnect');
-  });
-
-  it('a logout on instance 2 disconnects the socket on instance 1 with reason "logout"', async () => {
-    const alice = await withSocket('alice');
-    expect((await alice.browser.on(remote.url).post('/logout')).status).toBe(201);
-    expect((await within(EVENT_WAIT_MS, alice.ended, 'the sign-out')).ended).toEqual({
-      reason: 'logout',
-    });
-  });
-
-  it("passport's logout (identity removed, then a new session) on instance 2 ends the socket too", async () => {
-    const alice = await withSocket('alice', 'acme.test', '/passport-login');
-    expect((await alice.browser.on(remote.url).post('/passport-logout')).status).toBe(201);
-    expect((await within(EVENT_WAIT_MS, alice.ended, 'the sign-out')).ended).toEqual({
-      reason: 'logout',
-    });
-  });
-
-  it("revokeOthers on instance 2 ends the other devices' sockets and keeps the caller's", async () => {
-    const laptop = await withSocket('bob');
-    const phone = await withSocket('bob');
-    const carol = await withSocket('carol');
-    const res = await laptop.browser.on(remote.url).post('/revoke-others');
-    expect(res.body).toEqual({ revoked: 1 });
-    expect((await within(EVENT_WAIT_MS, phone.ended, 'the sign-out')).ended).toEqual({
-      reason: 'revoked',
-    });
-    // The caller's own socket, and another user's, stay connected and logged in.
-    await sleep(500);
-    expect(await ask(laptop.socket, 'secret')).toEqual({ userId: 'bob' });
-    expect(await ask(carol.socket, 'secret')).toEqual({ userId: 'carol' });
-  });
-
-  it('onRevoked on instance 1 hears a revocation made on instance 2, marked remote, with the handles', async () => {
-    const heard: SessionRevokedEvent[] = [];
-    const stop = local.sessions.onRevoked((event) => void heard.push(event));
-    try {
-      const dave = await withSocket('dave');
-      const { sessionHandle } = await ask<{ sessionHandle: string }>(dave.socket, 'whoami');
-      await new Visitor(remote.url, 'acme.test').post('/revoke-all', { user: 'dave' });
-      await within(EVENT_WAIT_MS, dave.ended, 'the sign-out');
-      await within(
-        EVENT_WAIT_MS,
-        (async () => {
-          while (heard.length === 0) await sleep(20);
-        })(),
-        'the remote onRevoked event',
-      );
-      expect(heard).toEqual([
-        {
-          tenant: 'acme',
-          userId: 'dave',
-          reason: 'user',
-          revoked: 1,
-          sessions: [sessionHandle],
-          at: expect.any(Date),
-          remote: true,
-        },
-      ]);
-    } finally {
-      stop();
-    }
-  });
-
-  it('a local revocation reaches local listeners once, not marked remote', async () => {
-    const heard: SessionRevokedEvent[] = [];
-    const stop = local.sessions.onRevoked((event) => void heard.push(event));
-    try {
-      const erin = await withSocket('erin');
-      expect(await local.sessions.revokeAll('acme', 'erin')).toBe(1);
-      expect((await within(EVENT_WAIT_MS, erin.ended, 'the sign-out')).ended).toEqual({
-        reason: 'revoked',
+    beforeAll(async () => {
+      local = await startWsApp({ appName: APP, platform: localPlatform });
+      remote = await startAppProcess({
+        redis: process.env.TEST_REDIS_URL!,
+        appName: APP,
+        script: 'ws-app-process.mjs',
+        platform: remotePlatform,
       });
-      await sleep(300); // an echo of its own message through Redis would arrive by now
-      expect(heard).toHaveLength(1);
-      expect(heard[0]).toMatchObject({ userId: 'erin', reason: 'user', revoked: 1 });
-      expect(heard[0].remote).toBeUndefined();
-    } finally {
-      stop();
-    }
-  });
-
-  it('a revocation landing between the handshake and the connection still ends the socket', async () => {
-    const revokeMeanwhile = { user: '' };
-    const racing = await startWsApp({
-      appName: APP,
-      // After the adapter read the (still valid) session, before the socket connects: the
-      // revocation happens on instance 2 and its event reaches this instance.
-      beforeConnect: async () => {
-        if (!revokeMeanwhile.user) return;
-        await new Visitor(remote.url, 'acme.test').post('/revoke-all', revokeMeanwhile);
-        await sleep(300);
-      },
     });
-    try {
-      const grace = await loginOn(racing.url, 'grace');
-      revokeMeanwhile.user = 'grace';
-      const socket = await open(racing.url, { cookie: grace.cookieHeader });
-      const { ended } = await within(EVENT_WAIT_MS, ending(socket), 'the sign-out');
+    afterAll(async () => {
+      await local?.close();
+      await remote?.stop();
+    });
+
+    /** A browser logged in on the local instance, with a socket there. */
+    async function withSocket(user: string, host = 'acme.test', path = '/login') {
+      const browser = await loginOn(local.url, user, host, path);
+      const socket = await open(local.url, { host, cookie: browser.cookieHeader });
+      expect(await ask(socket, 'whoami')).toMatchObject({ userId: user });
+      return { browser, socket, ended: ending(socket) };
+    }
+
+    it('revokeAll on instance 2 disconnects the socket on instance 1, after telling it why', async () => {
+      const alice = await withSocket('alice');
+      const res = await new Visitor(remote.url, 'acme.test').post('/revoke-all', { user: 'alice' });
+      expect(res.body).toEqual({ revoked: 1 });
+      const { ended, disconnect } = await within(EVENT_WAIT_MS, alice.ended, 'the sign-out');
       expect(ended).toEqual({ reason: 'revoked' });
-    } finally {
-      await racing.close();
-    }
-  });
+      // A server-side disconnect: socket.io-client does not reconnect on its own.
+      expect(disconnect).toBe('io server disconnect');
+    });
 
-  it('sockets opened while their user is revoked never stay logged in (20 races)', async () => {
-    for (let round = 0; round < 20; round++) {
-      const user = `racer-${round}`;
-      const browser = await loginOn(local.url, user);
-      const [socket] = await Promise.all([
-        open(local.url, { cookie: browser.cookieHeader }),
-        sleep(round % 5).then(() =>
-          new Visitor(remote.url, 'acme.test').post('/revoke-all', { user }),
-        ),
-      ]);
-      const socketEnded = ending(socket);
-      // Either the handshake read the session after it was gone (an anonymous socket), or the
-      // socket is told and disconnected, whenever it connected.
-      const first = await within(
-        EVENT_WAIT_MS,
-        Promise.race([
-          socketEnded,
-          ask<{ userId: string | null }>(socket, 'whoami').catch(() => new Promise(() => {})),
-        ]),
-        `an answer to ${user}'s socket`,
-      );
-      if ((first as { userId?: string | null }).userId === null) continue;
-      expect((await within(EVENT_WAIT_MS, socketEnded, `the sign-out of ${user}`)).ended).toEqual({
+    it('a logout on instance 2 disconnects the socket on instance 1 with reason "logout"', async () => {
+      const alice = await withSocket('alice');
+      expect((await alice.browser.on(remote.url).post('/logout')).status).toBe(201);
+      expect((await within(EVENT_WAIT_MS, alice.ended, 'the sign-out')).ended).toEqual({
+        reason: 'logout',
+      });
+    });
+
+    it("passport's logout (identity removed, then a new session) on instance 2 ends the socket too", async () => {
+      const alice = await withSocket('alice', 'acme.test', '/passport-login');
+      expect((await alice.browser.on(remote.url).post('/passport-logout')).status).toBe(201);
+      expect((await within(EVENT_WAIT_MS, alice.ended, 'the sign-out')).ended).toEqual({
+        reason: 'logout',
+      });
+    });
+
+    it("revokeOthers on instance 2 ends the other devices' sockets and keeps the caller's", async () => {
+      const laptop = await withSocket('bob');
+      const phone = await withSocket('bob');
+      const carol = await withSocket('carol');
+      const res = await laptop.browser.on(remote.url).post('/revoke-others');
+      expect(res.body).toEqual({ revoked: 1 });
+      expect((await within(EVENT_WAIT_MS, phone.ended, 'the sign-out')).ended).toEqual({
         reason: 'revoked',
       });
-    }
-  });
-
-  it("a tenant's off-boarding on instance 2 ends every socket of that tenant, no other tenant's", async () => {
-    const acme = await withSocket('frank', 'acme.test');
-    const globex = await withSocket('frank', 'globex.test');
-    const res = await new Visitor(remote.url, 'acme.test').post('/revoke-tenant');
-    expect(res.body.revoked).toBeGreaterThanOrEqual(1);
-    expect((await within(EVENT_WAIT_MS, acme.ended, 'the sign-out')).ended).toEqual({
-      reason: 'revoked',
+      // The caller's own socket, and another user's, stay connected and logged in.
+      await sleep(500);
+      expect(await ask(laptop.socket, 'secret')).toEqual({ userId: 'bob' });
+      expect(await ask(carol.socket, 'secret')).toEqual({ userId: 'carol' });
     });
-    await sleep(500);
-    expect(await ask(globex.socket, 'secret')).toEqual({ userId: 'frank' });
-  });
-});
+
+    it('onRevoked on instance 1 hears a revocation made on instance 2, marked remote, with the handles', async () => {
+      const heard: SessionRevokedEvent[] = [];
+      const stop = local.sessions.onRevoked((event) => void heard.push(event));
+      try {
+        const dave = await withSocket('dave');
+        const { sessionHandle } = await ask<{ sessionHandle: string }>(dave.socket, 'whoami');
+        await new Visitor(remote.url, 'acme.test').post('/revoke-all', { user: 'dave' });
+        await within(EVENT_WAIT_MS, dave.ended, 'the sign-out');
+        await within(
+          EVENT_WAIT_MS,
+          (async () => {
+            while (heard.length === 0) await sleep(20);
+          })(),
+          'the remote onRevoked event',
+        );
+        expect(heard).toEqual([
+          {
+            tenant: 'acme',
+            userId: 'dave',
+            reason: 'user',
+            revoked: 1,
+            sessions: [sessionHandle],
+            at: expect.any(Date),
+            remote: true,
+          },
+        ]);
+      } finally {
+        stop();
+      }
+    });
+
+    it('a local revocation reaches local listeners once, not marked remote', async () => {
+      const heard: SessionRevokedEvent[] = [];
+      const stop = local.sessions.onRevoked((event) => void heard.push(event));
+      try {
+        const erin = await withSocket('erin');
+        expect(await local.sessions.revokeAll('acme', 'erin')).toBe(1);
+        expect((await within(EVENT_WAIT_MS, erin.ended, 'the sign-out')).ended).toEqual({
+          reason: 'revoked',
+        });
+        await sleep(300); // an echo of its own message through Redis would arrive by now
+        expect(heard).toHaveLength(1);
+        expect(heard[0]).toMatchObject({ userId: 'erin', reason: 'user', revoked: 1 });
+        expect(heard[0].remote).toBeUndefined();
+      } finally {
+        stop();
+      }
+    });
+
+    it('a revocation landing between the handshake and the connection still ends the socket', async () => {
+      const revokeMeanwhile = { user: '' };
+      const racing = await startWsApp({
+        appName: APP,
+        platform: localPlatform,
+        // After the adapter read the (still valid) session, before the socket connects: the
+        // revocation happens on instance 2 and its event reaches this instance.
+        beforeConnect: async () => {
+          if (!revokeMeanwhile.user) return;
+          await new Visitor(remote.url, 'acme.test').post('/revoke-all', revokeMeanwhile);
+          await sleep(300);
+        },
+      });
+      try {
+        const grace = await loginOn(racing.url, 'grace');
+        revokeMeanwhile.user = 'grace';
+        const socket = await open(racing.url, { cookie: grace.cookieHeader });
+        const { ended } = await within(EVENT_WAIT_MS, ending(socket), 'the sign-out');
+        expect(ended).toEqual({ reason: 'revoked' });
+      } finally {
+        await racing.close();
+      }
+    });
+
+    it('sockets opened while their user is revoked never stay logged in (20 races)', async () => {
+      for (let round = 0; round < 20; round++) {
+        const user = `racer-${round}`;
+        const browser = await loginOn(local.url, user);
+        const [socket] = await Promise.all([
+          open(local.url, { cookie: browser.cookieHeader }),
+          sleep(round % 5).then(() =>
+            new Visitor(remote.url, 'acme.test').post('/revoke-all', { user }),
+          ),
+        ]);
+        const socketEnded = ending(socket);
+        // Either the handshake read the session after it was gone (an anonymous socket), or the
+        // socket is told and disconnected, whenever it connected.
+        const first = await within(
+          EVENT_WAIT_MS,
+          Promise.race([
+            socketEnded,
+            ask<{ userId: string | null }>(socket, 'whoami').catch(() => new Promise(() => {})),
+          ]),
+          `an answer to ${user}'s socket`,
+        );
+        if ((first as { userId?: string | null }).userId === null) continue;
+        expect((await within(EVENT_WAIT_MS, socketEnded, `the sign-out of ${user}`)).ended).toEqual(
+          {
+            reason: 'revoked',
+          },
+        );
+      }
+    });
+
+    it("a tenant's off-boarding on instance 2 ends every socket of that tenant, no other tenant's", async () => {
+      const acme = await withSocket('frank', 'acme.test');
+      const globex = await withSocket('frank', 'globex.test');
+      const res = await new Visitor(remote.url, 'acme.test').post('/revoke-tenant');
+      expect(res.body.revoked).toBeGreaterThanOrEqual(1);
+      expect((await within(EVENT_WAIT_MS, acme.ended, 'the sign-out')).ended).toEqual({
+        reason: 'revoked',
+      });
+      await sleep(500);
+      expect(await ask(globex.socket, 'secret')).toEqual({ userId: 'frank' });
+    });
+  },
+);
 
 describe('sockets end when their session expires, and never keep it alive', () => {
   const APP = 'ws-expiry';

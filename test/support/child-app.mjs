@@ -1,9 +1,11 @@
 // What the child app scripts (app-process.mjs, ws-app-process.mjs) share: their settings, given
 // as JSON in argv[2], and the start of a Nest app around one controller, with the library as
-// built (dist/), listening on a loopback port it prints as one line of JSON, `{"port":N}`.
+// built (dist/), on Express or (`settings.platform: 'fastify'`) Fastify, listening on a loopback
+// port it prints as one line of JSON, `{"port":N}`.
 import 'reflect-metadata';
 import { Inject, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import {
   SessionLoginService,
   SessionRevocationService,
@@ -39,7 +41,10 @@ export async function listenWithController(controller, options = {}) {
     controllers: [controller],
   })(AppModule);
 
-  const app = await NestFactory.create(AppModule, { logger: false });
+  const app =
+    settings.platform === 'fastify'
+      ? await NestFactory.create(AppModule, new FastifyAdapter(), { logger: false })
+      : await NestFactory.create(AppModule, { logger: false });
   await app.listen(0, '127.0.0.1');
   process.stdout.write(`${JSON.stringify({ port: app.getHttpServer().address().port })}\n`);
 }

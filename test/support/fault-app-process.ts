@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_HOSTS, TEST_SECRET } from './test-app.js';
+import type { TestPlatform } from './testing-app.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPTS = join(ROOT, 'test/support');
@@ -16,6 +17,8 @@ export interface AppProcessSettings {
   /** Another app script in test/support (default app-process.mjs), e.g. ws-app-process.mjs. */
   script?: string;
   idleTtl?: number;
+  /** The child app's HTTP platform (child-app.mjs); Express by default. */
+  platform?: TestPlatform;
 }
 
 /** An app in a process of its own (see app-process.mjs), on the acme.test / globex.test hosts. */

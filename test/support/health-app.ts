@@ -1,9 +1,8 @@
 import { Controller, Get, Module, Post, Query, Req, type Type } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
-import { startTestingApp } from './testing-app.js';
+import { startTestingApp, type RunningTestingApp, type TestPlatform } from './testing-app.js';
 import type { Request } from 'express';
 import {
   Public,
@@ -64,19 +63,19 @@ class TenantController {
   }
 }
 
-export interface HealthApp {
-  app: NestExpressApplication;
-  http: ReturnType<NestExpressApplication['getHttpServer']>;
-  close(): Promise<void>;
-}
+export type HealthApp = RunningTestingApp;
 
 /**
  * The module (not global, imported after the health module, which therefore cannot inject
- * anything of it) with SessionAuthGuard as APP_GUARD, and a terminus health route.
+ * anything of it) with SessionAuthGuard as APP_GUARD, and a terminus health route; on Express
+ * unless `platform` says Fastify.
  */
 export async function createHealthApp(
   options: Partial<TenantSessionModuleOptions> & { appName: string },
-  { withoutSessionModule = false }: { withoutSessionModule?: boolean } = {},
+  {
+    withoutSessionModule = false,
+    platform,
+  }: { withoutSessionModule?: boolean; platform?: TestPlatform } = {},
 ): Promise<HealthApp> {
   const sessionModule = TenantSessionModule.forRoot({
     tenant: { byHost: TEST_HOSTS },
@@ -93,5 +92,5 @@ export async function createHealthApp(
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule as Type<unknown>],
   }).compile();
-  return startTestingApp(moduleRef);
+  return startTestingApp(moduleRef, { platform });
 }

@@ -2,7 +2,7 @@
 // written without TypeScript decorators, listening on a loopback port it prints as one line of
 // JSON, `{"port":N}`. It signs users in and out and revokes them over HTTP, as ws-app.ts does in
 // the test process, so a socket there can be ended from here. Settings arrive as JSON in
-// argv[2]: { redis, appName, secret, hosts, operationTimeoutMs, idleTtl }. Started through
+// argv[2]: { redis, appName, secret, hosts, operationTimeoutMs, idleTtl, platform }. Started through
 // fault-app-process.ts (`script: 'ws-app-process.mjs'`).
 
 // First: it loads reflect-metadata before any decorator runs.

@@ -1,6 +1,16 @@
-import { Body, Controller, Get, Inject, Module, Post, Req, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Inject,
+  Module,
+  Post,
+  Req,
+  UseGuards,
+  type INestApplication,
+} from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import {
   ConnectedSocket,
   SubscribeMessage,
@@ -24,10 +34,11 @@ import {
   type TenantSessionIoAdapterOptions,
   type TenantSocketData,
 } from 'nestjs-tenant-session/socket.io';
-import { Agent, type AgentOptions } from 'node:http';
+import { Agent, type AgentOptions, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
 import { TEST_HOSTS, TEST_SECRET } from './test-app.js';
+import type { TestPlatform } from './testing-app.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -175,10 +186,12 @@ export interface WsAppOptions extends Partial<TenantSessionModuleOptions> {
   adapter?: TenantSessionIoAdapterOptions;
   /** Awaited after the adapter read a handshake's session and before the socket connects. */
   beforeConnect?: () => Promise<void>;
+  /** The HTTP platform the app (and so its sockets' server) runs on; Express by default. */
+  platform?: TestPlatform;
 }
 
 export interface WsApp {
-  app: NestExpressApplication;
+  app: INestApplication;
   /** `http://127.0.0.1:<port>` */
   url: string;
   sessions: SessionRevocationService;
@@ -193,6 +206,7 @@ export async function startWsApp({
   globalGuard = false,
   adapter,
   beforeConnect,
+  platform = 'express',
   ...options
 }: WsAppOptions): Promise<WsApp> {
   @Module({
@@ -214,12 +228,14 @@ export async function startWsApp({
   })
   class WsTestModule {}
 
-  const app = await NestFactory.create<NestExpressApplication>(WsTestModule, {
-    logger: process.env.TEST_LOGS ? undefined : false,
-  });
+  const logger = process.env.TEST_LOGS ? undefined : (false as const);
+  const app =
+    platform === 'fastify'
+      ? await NestFactory.create(WsTestModule, new FastifyAdapter(), { logger })
+      : await NestFactory.create(WsTestModule, { logger });
   app.useWebSocketAdapter(new TenantSessionIoAdapter(app, adapter));
   await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
     app,

@@ -12,6 +12,12 @@ import {
   type TenantSessionModuleOptions,
 } from 'nestjs-tenant-session';
 import { TenantSessionHealthIndicator } from 'nestjs-tenant-session/health';
+import {
+  TenantSessionIoAdapter,
+  type HandshakeRequest,
+  type TenantSessionIoAdapterOptions,
+} from 'nestjs-tenant-session/socket.io';
+import type { Request } from 'express';
 
 declare module 'express-session' {
   interface SessionData {
@@ -52,3 +58,15 @@ export class ShopModule {}
 
 /** The health entry point's declarations resolve through the package's exports. */
 export type HealthIndicator = TenantSessionHealthIndicator;
+
+/**
+ * An origin check may read the platform-neutral handshake request, or (as written before it
+ * existed, for Express apps) declare Express's `Request`.
+ */
+export const neutralCheck: TenantSessionIoAdapterOptions = {
+  allowOrigin: (origin: string, req: HandshakeRequest) => origin === `https://${req.host}`,
+};
+export const expressCheck: TenantSessionIoAdapterOptions = {
+  allowOrigin: (origin: string, req: Request) => origin === `${req.protocol}://${req.host}`,
+};
+export type IoAdapter = TenantSessionIoAdapter;
