@@ -5,7 +5,8 @@
  *
  * Two projects: every suite runs on Express, and the contract suites (the module's behaviour,
  * not Express's) run on Fastify too, the same files with `TEST_PLATFORM=fastify`, which
- * createTestApp reads (test/support/on-fastify.mjs).
+ * createTestApp reads (test/support/on-fastify.mjs), and so do the sample's main suites, whose
+ * sample then runs with `HTTP_PLATFORM=fastify` (test/support/sample.ts).
  */
 const CONTRACT_SUITES = [
   'test/module/tenant-sessions',
@@ -13,6 +14,9 @@ const CONTRACT_SUITES = [
   'test/security/identity',
   'test/security/recent-login',
 ];
+
+/** The sample's HTTP contract (every route) and its live sign-out; its other suites stay on Express. */
+const SAMPLE_SUITES = ['test/sample/sample', 'test/sample/sample-live-signout'];
 
 const project = {
   rootDir: '.',
@@ -42,7 +46,7 @@ export default {
       ...project,
       displayName: 'fastify',
       roots: ['<rootDir>/test'],
-      testRegex: `/(${CONTRACT_SUITES.map((suite) => suite.replace(/^test\//, '')).join('|')})\\.e2e-spec\\.ts$`,
+      testRegex: `/(${[...CONTRACT_SUITES, ...SAMPLE_SUITES].map((suite) => suite.replace(/^test\//, '')).join('|')})\\.e2e-spec\\.ts$`,
       setupFilesAfterEnv: ['<rootDir>/test/support/on-fastify.mjs'],
     },
   ],
