@@ -15,8 +15,17 @@ const CONTRACT_SUITES = [
   'test/security/recent-login',
 ];
 
-/** The sample's HTTP contract (every route) and its live sign-out; its other suites stay on Express. */
-const SAMPLE_SUITES = ['test/sample/sample', 'test/sample/sample-live-signout'];
+/**
+ * The sample's HTTP contract (every route), its hardening, its passport login and its live
+ * sign-out; the browser, devices and reader suites stay on Express (chromium and a second
+ * service cost time and test no platform-specific code).
+ */
+const SAMPLE_SUITES = [
+  'test/sample/sample',
+  'test/sample/sample-hardening',
+  'test/sample/sample-passport',
+  'test/sample/sample-live-signout',
+];
 
 const project = {
   rootDir: '.',
