@@ -5,14 +5,23 @@
  *
  * Two projects: every suite runs on Express, and the contract suites (the module's behaviour,
  * not Express's) run on Fastify too, the same files with `TEST_PLATFORM=fastify`, which
- * createTestApp reads (test/support/on-fastify.mjs), and so do the sample's main suites, whose
- * sample then runs with `HTTP_PLATFORM=fastify` (test/support/sample.ts).
+ * the test apps start on (test/support/on-fastify.mjs, testing-app.ts), and so do the sample's
+ * main suites, whose sample then runs with `HTTP_PLATFORM=fastify` (test/support/sample.ts).
  */
 const CONTRACT_SUITES = [
+  'test/module/module-options',
   'test/module/tenant-sessions',
   'test/revocation/revocation',
+  'test/security/cache-control',
+  'test/security/corrupt-stored-cookie',
+  'test/security/csrf',
+  'test/security/duplicate-cookies',
+  'test/security/error-answer-cookies',
   'test/security/identity',
   'test/security/recent-login',
+  'test/security/request-target',
+  'test/compat/passport',
+  'test/compat/passport-first-class',
 ];
 
 /**

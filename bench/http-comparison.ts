@@ -4,8 +4,9 @@
  * express-session + connect-redis (what Nest users wire up today), (e) (c) with the near cache
  * and (f) (d) on express-session's in-process MemoryStore, (g) (c) with the OpenTelemetry SDK
  * recording the module's metrics and spans, and the like-for-like pair: (m) a fresh one-tenant
- * Nest app on this module with only (d)'s routes, (n) (m) with the near cache; each in its own
- * child process, for a
+ * Nest app on this module with only (d)'s routes, (n) (m) with the near cache; and on Fastify,
+ * (p) (m) served with `FastifyAdapter` and (q) Nest + Fastify + `@fastify/session` on
+ * connect-redis (what Nest users on Fastify wire up today); each in its own child process, for a
  * logged-in read-only request and a session-modifying one, with Redis on loopback and behind a
  * delay proxy (a Redis a network hop away, where round trips show).
  * Per phase: log in (one cookie per tenant), warm up, RESETSTAT, measure, read Redis counters,
@@ -17,7 +18,7 @@ import { startChildServer } from './child-server.js';
 import { httpRequest, logIn, runLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import { redisWorkSince, resetRedisStats, roundTripsPerRequest } from './redis-commands.js';
 
-export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'm' | 'n';
+export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'm' | 'n' | 'p' | 'q';
 export type ScenarioId = 'read' | 'modify' | 'read-light';
 /** How the servers reach Redis: directly on loopback, or through the delay proxy. */
 export type LinkId = 'loopback' | 'delayed';
@@ -92,6 +93,19 @@ export const APPS: Record<AppId, BenchApp> = {
     label: '(m) with the near cache on',
     script: 'apps/nest-tenant-session-minimal.js',
     env: { BENCH_NEAR_CACHE: 'on' },
+    hosts: ['app.bench.test'],
+    sessions: true,
+  },
+  p: {
+    label: '(m) on Fastify: Nest + FastifyAdapter + nestjs-tenant-session (like for like with (q))',
+    script: 'apps/nest-tenant-session-minimal.js',
+    env: { BENCH_PLATFORM: 'fastify' },
+    hosts: ['app.bench.test'],
+    sessions: true,
+  },
+  q: {
+    label: 'Nest + FastifyAdapter + @fastify/session + connect-redis (1 tenant)',
+    script: 'apps/nest-fastify-session.js',
     hosts: ['app.bench.test'],
     sessions: true,
   },

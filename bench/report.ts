@@ -70,6 +70,14 @@ export interface HttpSummary {
     /** (n) ÷ (m): the near cache on against off on the minimal app, requests/s. */
     rpsNOverM?: number;
     nearCacheHitRatioN?: number;
+    /** On Fastify, (p) ÷ (q): the module against @fastify/session + connect-redis. */
+    rpsPOverQ?: number;
+    cpuPOverQ?: number;
+    allocationPOverQ?: number;
+    roundTripsPOverQ?: number;
+    /** (p) ÷ (m): the module's Fastify binding against its Express binding, same routes. */
+    rpsPOverM?: number;
+    cpuPOverM?: number;
   };
 }
 
@@ -148,7 +156,7 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         allocatedBytesPerRequest: median(runs.map((r) => r.allocatedBytesPerRequest)),
       };
     }
-    const { a, b, c, d, e, f, g, m, n } = apps;
+    const { a, b, c, d, e, f, g, m, n, p, q } = apps;
     return {
       scenario,
       link,
@@ -177,6 +185,14 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
           d && m ? quotient(m.redisRoundTripsPerRequest, d.redisRoundTripsPerRequest) : undefined,
         rpsNOverM: m && n ? n.requestsPerSecond / m.requestsPerSecond : undefined,
         nearCacheHitRatioN: n && hitRatio(n),
+        rpsPOverQ: p && q ? p.requestsPerSecond / q.requestsPerSecond : undefined,
+        cpuPOverQ: p && q ? p.appCpuMicrosPerRequest / q.appCpuMicrosPerRequest : undefined,
+        allocationPOverQ:
+          p && q ? quotient(p.allocatedBytesPerRequest, q.allocatedBytesPerRequest) : undefined,
+        roundTripsPOverQ:
+          p && q ? quotient(p.redisRoundTripsPerRequest, q.redisRoundTripsPerRequest) : undefined,
+        rpsPOverM: m && p ? p.requestsPerSecond / m.requestsPerSecond : undefined,
+        cpuPOverM: m && p ? p.appCpuMicrosPerRequest / m.appCpuMicrosPerRequest : undefined,
       },
     };
   });
@@ -237,6 +253,12 @@ export function toMarkdown(report: BenchReport): string {
           `${ratio(q.roundTripsMOverD)} round trips per request · near cache ` +
           `on/off: (n)/(m) ${ratio(q.rpsNOverM)}, (e)/(c) ${ratio(q.rpsEOverC)} requests/s, ` +
           `(n)'s hit ratio ${percent(q.nearCacheHitRatioN)}`,
+        '',
+        `On Fastify, (p)/(q): ${ratio(q.rpsPOverQ)} requests/s, ${ratio(q.cpuPOverQ)} server CPU ` +
+          `per request, ${ratio(q.allocationPOverQ)} heap allocated per request, ` +
+          `${ratio(q.roundTripsPOverQ)} round trips per request · Fastify binding against ` +
+          `Express binding, (p)/(m): ${ratio(q.rpsPOverM)} requests/s, ${ratio(q.cpuPOverM)} ` +
+          'server CPU per request',
         '',
         `(c)/(d): ${ratio(q.rpsCOverD)} requests/s, ${ratio(q.cpuCOverD)} server CPU per request, ` +
           `${ratio(q.p99COverD)} p99 · (c)/(a): ${ratio(q.rpsCOverA)} requests/s, ` +

@@ -80,7 +80,7 @@ try {
       'HTTP: (ref) Express, (a) Express + connect-redis, (b) Nest, (c) Nest + this module, ' +
         `(d) Nest + connect-redis, (e) (c) with the near cache, (f) (d) on MemoryStore, ` +
         `(g) (c) with the OpenTelemetry SDK, (m) one-tenant Nest + this module with (d)'s routes, ` +
-        `(n) (m) with the near cache; ` +
+        `(n) (m) with the near cache, (p) (m) on Fastify, (q) Nest + Fastify + @fastify/session; ` +
         `Redis on loopback and behind a ${settings.delayMs} ms delay`,
     );
     const phases = await runHttpComparison({

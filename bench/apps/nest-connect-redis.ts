@@ -5,65 +5,28 @@
  * (f) with `BENCH_SESSION_STORE=memory`: the same on express-session's in-process MemoryStore.
  */
 import 'reflect-metadata';
-import {
-  Body,
-  Controller,
-  Get,
-  Injectable,
-  Module,
-  Post,
-  Req,
-  UnauthorizedException,
-  UseGuards,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request } from 'express';
 import { Redis } from 'ioredis';
 import { announceReady, benchServerEnv } from './bench-app.js';
 import { connectRedisSession, memoryStoreSession } from './express-session-setup.js';
+import { plainSessionController } from './plain-session-routes.js';
 
-@Injectable()
-class LoggedIn implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    if (!context.switchToHttp().getRequest<Request>().session.user) {
-      throw new UnauthorizedException('Login required');
-    }
-    return true;
-  }
-}
-
-@Controller()
-class AccountController {
-  @Post('login')
-  async login(@Req() req: Request, @Body() body: { user: string }) {
-    await new Promise<void>((resolve, reject) =>
-      req.session.regenerate((err) => (err ? reject(err) : resolve())),
-    );
-    req.session.user = body.user;
-    await new Promise<void>((resolve, reject) =>
-      req.session.save((err) => (err ? reject(err) : resolve())),
-    );
-    return { user: body.user };
-  }
-
-  @Get('me')
-  @UseGuards(LoggedIn)
-  me(@Req() req: Request) {
-    return { user: req.session.user, tenant: 'default', count: req.session.count ?? 0 };
-  }
-
-  @Post('increment')
-  @UseGuards(LoggedIn)
-  increment(@Req() req: Request) {
-    req.session.count = (req.session.count ?? 0) + 1;
-    return { count: req.session.count };
-  }
-}
-
-@Module({ controllers: [AccountController] })
+@Module({
+  controllers: [
+    plainSessionController(async (req: Request, user: string) => {
+      await new Promise<void>((resolve, reject) =>
+        req.session.regenerate((err) => (err ? reject(err) : resolve())),
+      );
+      req.session.user = user;
+      await new Promise<void>((resolve, reject) =>
+        req.session.save((err) => (err ? reject(err) : resolve())),
+      );
+    }),
+  ],
+})
 class AccountModule {}
 
 const { port, redisUrl } = benchServerEnv();

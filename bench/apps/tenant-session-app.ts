@@ -1,13 +1,14 @@
 /**
  * The sample-style app on this module, shared by the HTTP comparison (several tenants by Host,
- * and the minimal one-tenant app of the like-for-like pair), the many-tenants benchmark (tenants
- * by header) and the revocation benchmark.
+ * and the minimal one-tenant app of the like-for-like pair, on Express or on Fastify), the
+ * many-tenants benchmark (tenants by header) and the revocation benchmark.
  */
 import 'reflect-metadata';
 import { Body, Controller, Get, Module, Post, Query, Req, UseGuards } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request } from 'express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { SessionData } from 'express-session';
 import {
   Session,
@@ -15,18 +16,22 @@ import {
   SessionLoginService,
   SessionRevocationService,
   Tenant,
+  type SessionRequest,
   TenantSessionModule,
   type TenantSessionModuleOptions,
 } from 'nestjs-tenant-session';
 import { BENCH_APP_NAME, BENCH_SECRET, IDLE_TTL_SECONDS } from './bench-app.js';
 
-/** The routes every app of the HTTP comparison serves, (d)'s among them. */
+/**
+ * The routes every app of the HTTP comparison serves, (d)'s among them. `@Req()` is Express's
+ * request or Fastify's, both with the session fields the module gives them.
+ */
 @Controller()
 class AccountController {
   constructor(private readonly logins: SessionLoginService) {}
 
   @Post('login')
-  async login(@Req() req: Request, @Body() body: { user: string }) {
+  async login(@Req() req: SessionRequest, @Body() body: { user: string }) {
     await this.logins.login(req, body.user, { data: { user: body.user } });
     return { user: body.user };
   }
@@ -39,7 +44,7 @@ class AccountController {
 
   @Post('increment')
   @UseGuards(SessionAuthGuard)
-  increment(@Req() req: Request) {
+  increment(@Req() req: Required<SessionRequest>) {
     req.session.count = (req.session.count ?? 0) + 1;
     return { count: req.session.count };
   }
@@ -60,7 +65,7 @@ class SessionsController {
   @Get('sessions')
   @UseGuards(SessionAuthGuard)
   async sessions(
-    @Req() req: Request,
+    @Req() req: SessionRequest,
     @Query('limit') limit?: string,
     @Query('cursor') cursor?: string,
   ) {
@@ -75,11 +80,17 @@ class SessionsController {
 export type BenchModuleOptions = Pick<TenantSessionModuleOptions, 'tenant' | 'redis'> &
   Partial<TenantSessionModuleOptions>;
 
-/** `minimal`: only (d)'s routes, login, me and increment (the like-for-like pair). */
+export interface BenchAppShape {
+  /** Only (d)'s routes, login, me and increment (the like-for-like pair). */
+  minimal?: boolean;
+  /** Express (the default) or Fastify (`FastifyAdapter`), the same module options on both. */
+  platform?: 'express' | 'fastify';
+}
+
 export async function createTenantSessionApp(
   options: BenchModuleOptions,
-  { minimal = false }: { minimal?: boolean } = {},
-): Promise<NestExpressApplication> {
+  { minimal = false, platform = 'express' }: BenchAppShape = {},
+): Promise<INestApplication> {
   @Module({
     imports: [
       TenantSessionModule.forRoot({
@@ -93,6 +104,9 @@ export async function createTenantSessionApp(
   })
   class BenchAppModule {}
 
+  if (platform === 'fastify') {
+    return NestFactory.create(BenchAppModule, new FastifyAdapter(), { logger: false });
+  }
   const app = await NestFactory.create<NestExpressApplication>(BenchAppModule, { logger: false });
   app.disable('x-powered-by');
   return app;

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { performance } from 'node:perf_hooks';
 import onHeaders from 'on-headers';
 import {
+  errorSummary,
   failureAnswer,
   type CommitObserver,
   type SessionCommit,
@@ -149,20 +150,6 @@ function removeSetCookie(res: Response, cookie: string): void {
 function setCookies(res: Response): string[] {
   const previous = res.getHeader('Set-Cookie');
   return previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];
-}
-
-/** The `cookie` package's messages, which name the attribute it refused and nothing else. */
-const COOKIE_PACKAGE_MESSAGE = /^(?:option|argument) \w+ is invalid$/;
-
-/**
- * An error as a fixed text for a log line: its name, and the message only when it is one of the
- * cookie package's (any other could quote session data, and would defeat the throttling).
- */
-function errorSummary(error: unknown): string {
-  if (!(error instanceof Error)) return typeof error;
-  return COOKIE_PACKAGE_MESSAGE.test(error.message)
-    ? `${error.name}: ${error.message}`
-    : error.name;
 }
 
 /** Answers the failure's JSON in place of the response. */

@@ -2,6 +2,7 @@ import { InternalServerErrorException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import {
+  errorSummary,
   failureAnswer,
   type CommitObserver,
   type SessionCommit,
@@ -74,8 +75,7 @@ export async function commitOnSend(
     return payload;
   } catch (error) {
     commitFailures.error(
-      `Committing a session failed (${error instanceof Error ? error.name : typeof error}): ` +
-        'answered without its cookie',
+      `Committing a session failed (${errorSummary(error)}): answered without its cookie`,
     );
     commit.drop();
     return answer(reply, payload, new InternalServerErrorException());

@@ -173,3 +173,17 @@ export function failureAnswer(error: unknown): { status: number; body: string } 
   );
   return { status: exception.getStatus(), body };
 }
+
+/** The `cookie` package's messages, which name the attribute it refused and nothing else. */
+const COOKIE_PACKAGE_MESSAGE = /^(?:option|argument) \w+ is invalid$/;
+
+/**
+ * An error as a fixed text for a log line: its name, and the message only when it is one of the
+ * cookie package's (any other could quote session data, and would defeat the throttling).
+ */
+export function errorSummary(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  return COOKIE_PACKAGE_MESSAGE.test(error.message)
+    ? `${error.name}: ${error.message}`
+    : error.name;
+}

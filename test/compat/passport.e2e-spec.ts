@@ -3,11 +3,16 @@ import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import type { SessionRevokedEvent, TenantSessionModuleOptions } from 'nestjs-tenant-session';
 import { createPassportApp, type PassportApp } from '../support/passport-app.js';
+import { PROVIDER_URL } from '../support/passport-provider.js';
 import { LogCapture } from '../support/identity-app.js';
+import { testPlatform, type TestPlatform } from '../support/testing-app.js';
 import { Visitor } from '../support/visitor.js';
 
 const APP = 'passport';
 const NOT_BEFORE = '!not-before';
+/** The platform the suite runs on (jest.config.js), and the one an app sharing its Redis runs. */
+const PLATFORM = testPlatform();
+const OTHER_PLATFORM: TestPlatform = PLATFORM === 'fastify' ? 'express' : 'fastify';
 
 describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with no glue', () => {
   const logs = new LogCapture();
@@ -141,6 +146,80 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
     expect((await p.sessions.list('acme', 'alice')).sessions).toEqual([]);
     expect(await p.sessions.revokeAll('acme', 'u-alice')).toBe(1);
     expect((await browser.get('/me')).status).toBe(401);
+  });
+
+  it("passport's login regenerates the session: the anonymous session before it is gone, the logged-in one has a new id", async () => {
+    await start();
+    const browser = new Visitor(p.http, 'acme.test');
+    expect((await browser.post('/visit')).body).toEqual({ count: 1 });
+    const anonymous = browser.sessionId()!;
+    seenSids.add(anonymous);
+    expect(await redis.exists(sessionKey(anonymous))).toBe(1);
+
+    const res = await browser.post('/auth/login', { username: 'alice', password: 'alice-pass' });
+
+    expect(res.status).toBe(201);
+    const loggedIn = browser.sessionId()!;
+    seenSids.add(loggedIn);
+    expect(loggedIn).not.toBe(anonymous);
+    expect(await storedSessionKeys()).toEqual([sessionKey(loggedIn)]);
+    expect(await indexed('u-alice')).toEqual([loggedIn]);
+    // The new session starts empty: the anonymous visit's count did not carry over.
+    expect((await browser.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
+  });
+
+  it(`a passport login on ${PLATFORM} is the same session on ${OTHER_PLATFORM} sharing the Redis: read, written, logged out there`, async () => {
+    await start();
+    const other = await createPassportApp({ appName: APP }, logs, OTHER_PLATFORM);
+    try {
+      const here = await passportLogin('alice', 'laptop');
+      const there = here.on(other.http);
+
+      expect((await there.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
+      expect((await there.post('/increment')).body).toEqual({ count: 1 });
+      expect((await here.get('/me')).body).toEqual({ user: 'u-alice', count: 1 });
+      expect((await other.sessions.list('acme', 'u-alice')).sessions).toHaveLength(1);
+
+      const loggedIn = here.sessionId();
+      expect((await there.post('/auth/logout')).status).toBe(201);
+      seenSids.add(there.sessionId()!);
+      expect(await redis.exists(sessionKey(loggedIn))).toBe(0);
+      expect((await here.get('/me')).status).toBe(401);
+
+      // Revoked by the other instance, a new login here is refused on both.
+      const again = await passportLogin('alice', 'phone');
+      expect(await other.sessions.revokeAll('acme', 'u-alice')).toBe(1);
+      expect((await again.get('/me')).status).toBe(401);
+      expect((await again.on(other.http).get('/me')).status).toBe(401);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a strategy that answers with a redirect (OAuth-shaped): the redirect goes out with its state stored, the callback logs in', async () => {
+    await start();
+    const browser = new Visitor(p.http, 'acme.test');
+
+    const sent = await browser.get('/auth/provider');
+
+    expect(sent.status).toBe(302);
+    const location = new URL(sent.headers.location as string);
+    expect(`${location.origin}${location.pathname}`).toBe(PROVIDER_URL);
+    const state = location.searchParams.get('state')!;
+    const before = browser.sessionId()!;
+    seenSids.add(before);
+    const stored = JSON.parse((await redis.get(sessionKey(before)))!) as Record<string, unknown>;
+    expect(stored.providerState).toBe(state);
+
+    expect((await browser.get('/auth/provider/callback?code=alice&state=forged')).status).toBe(401);
+    const back = await browser.get(`/auth/provider/callback?code=alice&state=${state}`);
+
+    expect(back.status).toBe(200);
+    expect(back.body).toEqual({ user: 'u-alice' });
+    seenSids.add(browser.sessionId()!);
+    expect(browser.sessionId()).not.toBe(before);
+    expect(await indexed('u-alice')).toEqual([browser.sessionId()]);
+    expect((await browser.get('/me')).body).toEqual({ user: 'u-alice', count: 0 });
   });
 
   it('maxSessionsPerUser applies to passport logins: the oldest session is revoked', async () => {

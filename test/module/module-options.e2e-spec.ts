@@ -4,6 +4,7 @@ import {
   Injectable,
   Module,
   Req,
+  RequestMethod,
   UseGuards,
   type CanActivate,
   type ExecutionContext,
@@ -29,6 +30,7 @@ import {
 import { TenantStore } from '../../lib/session/tenant-store.js';
 import { Deployments } from '../../lib/store/deployments.js';
 import { createTestApp, TEST_HOSTS, TEST_SECRET, type TestApp } from '../support/test-app.js';
+import { startTestingApp } from '../support/testing-app.js';
 import { Visitor } from '../support/visitor.js';
 
 /** A guard of the application's own that reads the tenant the module resolved. */
@@ -90,9 +92,7 @@ async function bootGlobal(imports: unknown[]) {
     controllers: [GloballyGuardedController],
     providers: [{ provide: APP_GUARD, useClass: SessionAuthGuard }],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
-  await app.init();
-  return app;
+  return (await startTestingApp(moduleRef)).app;
 }
 
 describe('module configuration', () => {
@@ -159,6 +159,23 @@ describe('module configuration', () => {
     expect(res.body).toEqual({ hasSession: false });
   });
 
+  it('runs only on forRoutes: a route outside them resolves no tenant and loads no session', async () => {
+    app = await bootGlobal([
+      TenantSessionModule.forRoot({
+        ...new SessionConfig().create(),
+        forRoutes: ['login', { path: 'private', method: RequestMethod.GET }],
+      }),
+    ]);
+    const browser = new Visitor(app.getHttpServer(), 'acme.test');
+
+    expect((await browser.get('/health')).body).toEqual({ hasSession: false });
+    expect(
+      (await request(app.getHttpServer()).get('/private').set('Host', 'nobody.test')).status,
+    ).toBe(404);
+    expect((await browser.get('/login')).status).toBe(200);
+    expect((await browser.get('/private')).body).toEqual({ tenant: 'acme' });
+  });
+
   it('gives a tenant its own cookie name, idle TTL and secret', async () => {
     t = await createTestApp({
       appName: 'settings',
@@ -205,8 +222,7 @@ describe('module configuration', () => {
   });
 
   it('marks the cookie Secure on HTTPS behind a trusted proxy', async () => {
-    t = await createTestApp({ appName: 'secure-cookie' });
-    t.app.set('trust proxy', 1);
+    t = await createTestApp({ appName: 'secure-cookie' }, { trustProxy: 'loopback' });
     const login = (proto: string) =>
       request(t!.http)
         .post('/login')
@@ -257,15 +273,21 @@ describe('module configuration', () => {
     );
   });
 
-  it('believes X-Forwarded-Host only when Express trust proxy says so', async () => {
-    t = await createTestApp({ appName: 'settings' });
-    const forwarded = () =>
-      request(t!.http).get('/peek').set('Host', 'globex.test').set('X-Forwarded-Host', 'acme.test');
+  it.each([
+    [false, 'globex'],
+    [true, 'acme'],
+  ])(
+    'believes X-Forwarded-Host only when the platform trusts the proxy (trust proxy: %s)',
+    async (trustProxy, tenant) => {
+      t = await createTestApp({ appName: 'settings' }, { trustProxy });
+      const res = await request(t.http)
+        .get('/peek')
+        .set('Host', 'globex.test')
+        .set('X-Forwarded-Host', 'acme.test');
 
-    expect((await forwarded()).body.tenant).toBe('globex');
-    t.app.set('trust proxy', true);
-    expect((await forwarded()).body.tenant).toBe('acme');
-  });
+      expect(res.body.tenant).toBe(tenant);
+    },
+  );
 
   it('resolves by header', async () => {
     t = await createTestApp({ appName: 'settings', tenant: { byHeader: 'x-tenant-id' } });

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { loadSampleConfig } from '../../sample/sample-config.js';
 import { startSample, type RunningSample } from '../support/sample.js';
+import { testPlatform } from '../support/testing-app.js';
 import { Visitor } from '../support/visitor.js';
 
 const ACME = 'acme.localhost';
@@ -93,7 +94,7 @@ describe('sample app over HTTP', () => {
 
   describe('HTTP_PLATFORM', () => {
     it("runs on the platform it names (this suite's)", () => {
-      expect(sample.app.getHttpAdapter().getType()).toBe(process.env.TEST_PLATFORM ?? 'express');
+      expect(sample.app.getHttpAdapter().getType()).toBe(testPlatform());
     });
 
     it('reads an empty body sent as JSON as {}, on either platform', async () => {

@@ -3,8 +3,8 @@
  * "Caching"): forced on an answer that sets or clears the session cookie, set on an answer to a
  * request that carried a verified cookie unless the app chose its own, and left alone otherwise.
  */
-import { Controller, Get, Post, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { Controller, Get, Header, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -13,14 +13,14 @@ import { Visitor } from '../support/visitor.js';
 @Controller('cached')
 class CachedController {
   @Get('private')
-  privately(@Res({ passthrough: true }) res: Response) {
-    res.setHeader('Cache-Control', 'private, max-age=60');
+  @Header('Cache-Control', 'private, max-age=60')
+  privately() {
     return { cached: true };
   }
 
   @Post('public-write')
-  publicWrite(@Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    res.setHeader('Cache-Control', 'public, max-age=3600');
+  @Header('Cache-Control', 'public, max-age=3600')
+  publicWrite(@Req() req: Request) {
     req.session.visits = (req.session.visits ?? 0) + 1;
     return { visits: req.session.visits };
   }

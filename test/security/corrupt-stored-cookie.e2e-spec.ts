@@ -5,6 +5,7 @@ import { SessionLoginService } from 'nestjs-tenant-session';
 import request from 'supertest';
 import { MAX_SESSION_AGE_SECONDS } from '../../lib/options/session-age-limit.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
+import { testPlatform } from '../support/testing-app.js';
 
 /**
  * Issue 18, item 8, as the security review reproduced it against 0.4.1: a stored session whose
@@ -253,16 +254,20 @@ describe('a stored session express-session cannot serialize, a bad argument, a f
       ]);
     });
 
-    it('a response whose headers went out first ends as the app wrote it, without the cookie', async () => {
-      const cookie = await login('ivan');
+    // Express only: a Fastify reply's headers never go out before its onSend hook, where the
+    // commit runs (a reply written around Fastify, on reply.raw, skips it: docs/fastify.md).
+    if (testPlatform() === 'express') {
+      it('a response whose headers went out first ends as the app wrote it, without the cookie', async () => {
+        const cookie = await login('ivan');
 
-      const res = await send('post', '/break-cookie-streamed', cookie);
+        const res = await send('post', '/break-cookie-streamed', cookie);
 
-      expect(res.status).toBe(200);
-      expect(res.text).toBe('first part;last part');
-      expect(setCookies(res)).toEqual([]);
-      expect((await send('get', '/alive')).status).toBe(200);
-    });
+        expect(res.status).toBe(200);
+        expect(res.text).toBe('first part;last part');
+        expect(setCookies(res)).toEqual([]);
+        expect((await send('get', '/alive')).status).toBe(200);
+      });
+    }
 
     it('session data the store cannot serialize: 500 JSON, no cookie', async () => {
       const cookie = await login('judy');

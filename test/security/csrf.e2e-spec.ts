@@ -19,8 +19,10 @@ describe('CSRF defence', () => {
     t = undefined;
   });
 
-  const start = async (options: Partial<TenantSessionModuleOptions> & { appName: string }) =>
-    (t = await createTestApp(options));
+  const start = async (
+    options: Partial<TenantSessionModuleOptions> & { appName: string },
+    { trustProxy }: { trustProxy?: string } = {},
+  ) => (t = await createTestApp(options, { trustProxy }));
 
   /** A visitor logged in as `user` (a login without browser headers, as an API client sends it). */
   async function loggedIn(host = 'acme.test', user = 'alice'): Promise<Visitor> {
@@ -157,8 +159,7 @@ describe('CSRF defence', () => {
         .set('Origin', origin);
 
     it('reads its own origin as it reads the tenant: X-Forwarded-* count under trust proxy', async () => {
-      await start({ appName: 'csrf-proxy' });
-      t!.app.set('trust proxy', 1);
+      await start({ appName: 'csrf-proxy' }, { trustProxy: 'loopback' });
       expect((await viaProxy('https://acme.test')).status).toBe(201);
       expect((await viaProxy('http://internal:8080')).status).toBe(403);
     });

@@ -157,8 +157,10 @@ describe('__Host- cookie names', () => {
   });
 
   it('over HTTPS, the cookie is __Host-…; Path=/; Secure, without Domain, and the session works', async () => {
-    t = await createTestApp({ appName: 'host-prefix', cookieName: '__Host-sid' });
-    t.app.set('trust proxy', 1);
+    t = await createTestApp(
+      { appName: 'host-prefix', cookieName: '__Host-sid' },
+      { trustProxy: 'loopback' },
+    );
     const overHttps = (req: request.Test) =>
       req.set('Host', 'acme.test').set('X-Forwarded-Proto', 'https');
 

@@ -1,6 +1,16 @@
 import { jest } from '@jest/globals';
-import { Controller, Get, HttpException, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import {
+  Controller,
+  Get,
+  HttpException,
+  Param,
+  Post,
+  Redirect,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import type { Request } from 'express';
 import { Redis } from 'ioredis';
 import {
   SessionAuthGuard,
@@ -17,7 +27,12 @@ import { Visitor } from '../support/visitor.js';
  * session did during the request; a redirect does (a form login answers 302 with its session).
  */
 
-/** Routes answering each kind of status, from the app and from the module. */
+/** What Express's response and Fastify's reply both offer: setting the status. */
+interface StatusReply {
+  status(code: number): unknown;
+}
+
+/** Routes answering each kind of status, from the app and from the module (on either platform). */
 @Controller()
 class AnswerController {
   constructor(private readonly logins: SessionLoginService) {}
@@ -25,7 +40,7 @@ class AnswerController {
   /** Answers `status`: an HttpException for an error, a plain answer otherwise. */
   @Get('answer/:status')
   @UseGuards(SessionAuthGuard)
-  answer(@Param('status') status: string, @Res({ passthrough: true }) res: Response) {
+  answer(@Param('status') status: string, @Res({ passthrough: true }) res: StatusReply) {
     const code = Number(status);
     if (code >= 400) throw new HttpException({ statusCode: code, message: 'on purpose' }, code);
     res.status(code);
@@ -34,9 +49,8 @@ class AnswerController {
 
   @Get('redirect')
   @UseGuards(SessionAuthGuard)
-  redirect(@Res() res: Response) {
-    res.redirect(302, '/me');
-  }
+  @Redirect('/me', 302)
+  redirect() {}
 
   /** Something the app did not expect: Nest answers 500. */
   @Get('crash')
@@ -54,9 +68,9 @@ class AnswerController {
 
   /** A form login: the new session's cookie rides on the redirect. */
   @Post('form-login')
-  async formLogin(@Req() req: Request, @Res() res: Response) {
+  @Redirect('/me', 302)
+  async formLogin(@Req() req: Request) {
     await this.logins.login(req, 'mallory', { data: { user: 'mallory' } });
-    res.redirect(302, '/me');
   }
 
   /** A login whose request then fails: the browser is not handed that session. */

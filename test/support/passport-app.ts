@@ -10,12 +10,15 @@ import {
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AuthGuard, PassportModule } from '@nestjs/passport';
 import { Test } from '@nestjs/testing';
-import { startTestingApp } from './testing-app.js';
+import { startTestingApp, testPlatform } from './testing-app.js';
 import type { Request } from 'express';
 import passport from 'passport';
+import type { SessionData } from 'express-session';
 import {
+  Session,
   SessionAuthGuard,
   SessionLoginService,
+  SessionUserId,
   SessionRevocationService,
   TenantSessionModule,
   type TenantSessionModuleOptions,
@@ -28,6 +31,7 @@ import {
   passportCall,
   type PassportUser,
 } from './passport-docs-setup.js';
+import { ProviderAuthGuard, useProviderStrategy } from './passport-provider.js';
 import { TEST_HOSTS, TEST_SECRET } from './test-app.js';
 
 /** Ids differ from usernames, so a test can tell which one a session is indexed under. */
@@ -47,6 +51,8 @@ class UsersService extends PassportUsers {
   }
 }
 
+useProviderStrategy((username) => PASSPORT_USERS.find((u) => u.username === username));
+
 /** Checks the credentials only (no passport login), for the route that logs in twice. */
 @Injectable()
 class CredentialsGuard extends AuthGuard('local') {}
@@ -61,6 +67,19 @@ class PassportController {
   @Post('auth/login')
   @UseGuards(LocalAuthGuard)
   login(@Req() req: Request) {
+    return { user: (req.user as PassportUser).id };
+  }
+
+  /** Redirects to the provider (passport answers); never reached. */
+  @Get('auth/provider')
+  @UseGuards(ProviderAuthGuard)
+  provider() {
+    return { reached: true };
+  }
+
+  @Get('auth/provider/callback')
+  @UseGuards(ProviderAuthGuard)
+  providerCallback(@Req() req: Request) {
     return { user: (req.user as PassportUser).id };
   }
 
@@ -80,10 +99,18 @@ class PassportController {
     return { ok: true };
   }
 
+  /** The session as the module's decorators read it, whoever logged it in. */
   @Get('me')
   @UseGuards(SessionAuthGuard)
-  me(@Req() req: Request) {
-    return { user: this.logins.userId(req), count: req.session.count ?? 0 };
+  me(@SessionUserId() user: string, @Session() session: SessionData) {
+    return { user, count: session.count ?? 0 };
+  }
+
+  /** An anonymous visit that stores a session, for a login to regenerate. */
+  @Post('visit')
+  visit(@Req() req: Request) {
+    req.session.count = (req.session.count ?? 0) + 1;
+    return { count: req.session.count };
   }
 
   @Post('increment')
@@ -118,10 +145,12 @@ export interface PassportApp {
  * for sessions, with no glue between the two: whatever gets indexed, passport's own calls did.
  * `passport.initialize()` is there only so `req.logout` exists on routes no passport guard ran
  * on; `passport.session()` is left out: nothing here needs `req.user` after the login request.
+ * On the platform the suite runs on (TEST_PLATFORM) unless `platform` says which.
  */
 export async function createPassportApp(
   options: Partial<TenantSessionModuleOptions> & { appName: string },
   logger?: LoggerService,
+  platform = testPlatform(),
 ): Promise<PassportApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -142,6 +171,7 @@ export async function createPassportApp(
   }).compile();
   const running = await startTestingApp(moduleRef, {
     logger,
+    platform,
     beforeInit: (app) => app.use(passport.initialize()),
   });
   return { ...running, sessions: running.app.get(SessionRevocationService) };

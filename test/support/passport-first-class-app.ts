@@ -115,14 +115,14 @@ class AccountController {
     return {
       username: (req.user as DirectoryUser | undefined)?.username ?? null,
       authenticated: typeof req.isAuthenticated === 'function' ? req.isAuthenticated() : null,
-      ran: (req as { ran?: string[] }).ran ?? [],
+      ran: ranOn(req),
     };
   }
 
   @Get('health')
   @Public()
   health(@Req() req: Request) {
-    return { session: req.session !== undefined, ran: (req as { ran?: string[] }).ran ?? [] };
+    return { session: req.session !== undefined, ran: ranOn(req) };
   }
 
   @Get('sessions')
@@ -136,6 +136,14 @@ class AccountController {
   async revokeOthers(@Req() req: Request) {
     return { revoked: await this.sessions.revokeOthers(req) };
   }
+}
+
+/**
+ * What the suite's tracing middleware noted on the request. On Fastify, `afterSession` runs on
+ * the Node request (`req.raw`), where Nest middleware runs.
+ */
+function ranOn(req: Request): string[] {
+  return (((req as { raw?: object }).raw ?? req) as { ran?: string[] }).ran ?? [];
 }
 
 /**

@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
 import { createSampleApp } from '../../sample/sample-app.js';
 import type { SampleEnv } from '../../sample/sample-config.js';
+import { testPlatform } from './testing-app.js';
 
 export const SAMPLE_SECRET = 'sample-test-secret-0123456789abcdef';
 
@@ -19,7 +20,7 @@ export interface RunningSample {
 
 /**
  * The sample app as `npm run sample` builds it, from env-like settings, on the test Redis, on the
- * suite's platform (`HTTP_PLATFORM` from TEST_PLATFORM, which the fastify Jest project sets).
+ * suite's platform (`HTTP_PLATFORM` from testPlatform(): Fastify in the fastify Jest project).
  * `listen: true` serves it on a real loopback port (for a browser), on `host` (default
  * `127.0.0.1`; `::ffff:127.0.0.1` is loopback on a dual-stack socket, whose IPv4 clients
  * Node gives as IPv4-mapped IPv6 addresses). Logs are off (TEST_LOGS=1 shows them) unless a
@@ -39,7 +40,7 @@ export async function startSample(
       REDIS_URL: process.env.TEST_REDIS_URL,
       SESSION_SECRET: SAMPLE_SECRET,
       APP_NAME: appName,
-      HTTP_PLATFORM: process.env.TEST_PLATFORM,
+      HTTP_PLATFORM: testPlatform(),
       ...env,
     },
     { logger: logger ?? (process.env.TEST_LOGS ? undefined : false) },

@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { startTestingApp, type TestPlatform } from './testing-app.js';
+import { startTestingApp, type TestPlatform, type TrustProxy } from './testing-app.js';
 import type { Request } from 'express';
 import {
   CsrfToken,
@@ -180,9 +180,9 @@ export interface TestApp {
  * A Nest app with the module on the test Redis (or the embedded store with `redis: undefined`).
  * Give each suite its own `appName` so suites sharing the server never see each other's keys.
  * Logs are off (TEST_LOGS=1 shows them) unless a `logger` is given to capture them;
- * `controllers` adds a suite's own routes beside the shared ones; `beforeInit` adds Express
- * middleware in front of the module's (Express only); `platform` picks Express (the default) or
- * Fastify.
+ * `controllers` adds a suite's own routes beside the shared ones; `beforeInit` adds middleware
+ * in front of the module's (`app.use`); `platform` picks Express or Fastify (the Jest project's
+ * by default); `trustProxy` says which proxies the app believes.
  */
 export async function createTestApp(
   options: Partial<TenantSessionModuleOptions> & { appName: string },
@@ -192,6 +192,7 @@ export async function createTestApp(
     modules = [],
     beforeInit,
     platform,
+    trustProxy,
   }: {
     logger?: LoggerService;
     controllers?: Type[];
@@ -199,6 +200,7 @@ export async function createTestApp(
     modules?: Type[];
     beforeInit?: (app: NestExpressApplication) => void;
     platform?: TestPlatform;
+    trustProxy?: TrustProxy;
   } = {},
 ): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
@@ -216,7 +218,8 @@ export async function createTestApp(
   const running = await startTestingApp(moduleRef, {
     logger,
     beforeInit,
-    platform: platform ?? (process.env.TEST_PLATFORM as TestPlatform | undefined),
+    platform,
+    trustProxy,
   });
   const { app } = running;
   return {
