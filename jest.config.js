@@ -5,7 +5,8 @@
  *
  * Two projects: every suite runs on Express, and the contract suites (the module's behaviour,
  * not Express's) run on Fastify too, the same files with `TEST_PLATFORM=fastify`, which
- * the test apps start on (test/support/on-fastify.mjs, testing-app.ts).
+ * the test apps start on (test/support/on-fastify.mjs, testing-app.ts), and so do the sample's
+ * main suites, whose sample then runs with `HTTP_PLATFORM=fastify` (test/support/sample.ts).
  */
 const CONTRACT_SUITES = [
   'test/module/module-options',
@@ -21,6 +22,18 @@ const CONTRACT_SUITES = [
   'test/security/request-target',
   'test/compat/passport',
   'test/compat/passport-first-class',
+];
+
+/**
+ * The sample's HTTP contract (every route), its hardening, its passport login and its live
+ * sign-out; the browser, devices and reader suites stay on Express (chromium and a second
+ * service cost time and test no platform-specific code).
+ */
+const SAMPLE_SUITES = [
+  'test/sample/sample',
+  'test/sample/sample-hardening',
+  'test/sample/sample-passport',
+  'test/sample/sample-live-signout',
 ];
 
 const project = {
@@ -51,7 +64,7 @@ export default {
       ...project,
       displayName: 'fastify',
       roots: ['<rootDir>/test'],
-      testRegex: `/(${CONTRACT_SUITES.map((suite) => suite.replace(/^test\//, '')).join('|')})\\.e2e-spec\\.ts$`,
+      testRegex: `/(${[...CONTRACT_SUITES, ...SAMPLE_SUITES].map((suite) => suite.replace(/^test\//, '')).join('|')})\\.e2e-spec\\.ts$`,
       setupFilesAfterEnv: ['<rootDir>/test/support/on-fastify.mjs'],
     },
   ],

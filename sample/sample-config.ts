@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
  */
 export interface SampleConfig {
   port: number;
+  /** The Nest HTTP platform the app runs on; the reader is Express whatever this says. */
+  httpPlatform: HttpPlatform;
   /** `undefined`: the embedded in-process store (the module warns at start-up). */
   redisUrl?: string;
   sessionSecret: string;
@@ -20,8 +22,9 @@ export interface SampleConfig {
   /** How recent a login must be for "sign out other devices", revoking a session, admin revocation. */
   recentLoginMaxAgeSeconds: number;
   /**
-   * Express's `trust proxy`: which proxies' `X-Forwarded-For`/`-Proto` to believe (client
-   * address, HTTPS for Secure cookies). `false`: none, the socket's peer is the client.
+   * Express's `trust proxy` (Fastify's `trustProxy`): which proxies' `X-Forwarded-For`/`-Proto`
+   * to believe (client address, HTTPS for Secure cookies). `false`: none, the socket's peer is
+   * the client. A number (hops) on Express only.
    */
   trustProxy: boolean | number | string;
   /** Password checks per minute and tenant, username and client address (login, step-up). */
@@ -29,6 +32,10 @@ export interface SampleConfig {
   /** What the operator should know about the defaults that were filled in. */
   warnings: string[];
 }
+
+/** The values `HTTP_PLATFORM` takes; the first is the default. */
+export const HTTP_PLATFORMS = ['express', 'fastify'] as const;
+export type HttpPlatform = (typeof HTTP_PLATFORMS)[number];
 
 /** Injection token of the SampleConfig in the Nest app. */
 export const SampleConfig = Symbol('SampleConfig');
@@ -46,8 +53,10 @@ export function sessionKeyPrefix(tenant: string, appName: string): string {
 
 export function loadSampleConfig(env: SampleEnv): SampleConfig {
   const warnings: string[] = [];
+  const platform = httpPlatform(env.HTTP_PLATFORM);
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
+    httpPlatform: platform,
     redisUrl: env.REDIS_URL || undefined,
     sessionSecret: sessionSecret(env, warnings),
     appName: env.APP_NAME || 'sample',
@@ -55,7 +64,7 @@ export function loadSampleConfig(env: SampleEnv): SampleConfig {
     idleTtlSeconds: integer(env, 'SESSION_IDLE_TTL', 3600, 1, 365 * 24 * 3600),
     absoluteLifetimeSeconds: integer(env, 'SESSION_ABSOLUTE_LIFETIME', 86400, 1, 365 * 24 * 3600),
     recentLoginMaxAgeSeconds: integer(env, 'RECENT_LOGIN_MAX_AGE', 600, 1, 365 * 24 * 3600),
-    trustProxy: trustProxy(env.TRUST_PROXY),
+    trustProxy: trustProxy(env.TRUST_PROXY, platform),
     loginAttemptsPerMinute: integer(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 10_000),
     warnings,
   };
@@ -75,16 +84,34 @@ function sessionSecret(env: SampleEnv, warnings: string[]): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** Unset or empty: Express. Anything but a listed value is refused, naming them. */
+function httpPlatform(raw: string | undefined): HttpPlatform {
+  if (raw === undefined || raw === '') return HTTP_PLATFORMS[0];
+  const platform = HTTP_PLATFORMS.find((name) => name === raw);
+  if (!platform) {
+    throw new Error(`HTTP_PLATFORM must be one of ${HTTP_PLATFORMS.join(', ')}, got "${raw}"`);
+  }
+  return platform;
+}
+
 /**
  * `TRUST_PROXY` as Express takes it: `true`/`false`, a number of hops, or addresses and subnets
  * (`loopback`, `10.0.0.0/8`, comma separated). Unset: `false`, so a client cannot claim HTTPS or
- * another address with a header.
+ * another address with a header. Fastify takes the same values but a hop count, which it would
+ * ignore (it cannot tell the proxy from a client reaching the app directly): refused there.
  */
-function trustProxy(raw: string | undefined): boolean | number | string {
+function trustProxy(raw: string | undefined, platform: HttpPlatform): boolean | number | string {
   const value = raw?.trim() ?? '';
   if (value === '' || value === 'false') return false;
   if (value === 'true') return true;
-  return /^\d+$/.test(value) ? Number(value) : value;
+  if (!/^\d+$/.test(value)) return value;
+  if (platform === 'fastify') {
+    throw new Error(
+      `TRUST_PROXY: Fastify trusts no hop count ("${value}"); name the proxies' addresses or ` +
+        'subnets instead (loopback, 10.0.0.0/8, comma separated)',
+    );
+  }
+  return Number(value);
 }
 
 /** `acme.localhost=acme,globex.localhost=globex` → `{ 'acme.localhost': 'acme', ... }`. */

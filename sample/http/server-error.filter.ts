@@ -1,6 +1,5 @@
 import { Catch, HttpException, Logger, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
-import type { Request } from 'express';
 
 /**
  * Logs an unexpected error (a 500) without request data: the method, the route's pattern (not
@@ -17,15 +16,25 @@ export class ServerErrorFilter extends BaseExceptionFilter {
     if (exception instanceof HttpException || isHttpError(exception)) {
       return super.catch(exception, host);
     }
-    const req = host.switchToHttp().getRequest<Request>();
-    const route = (req.route as { path?: string } | undefined)?.path ?? '(no route)';
-    this.logger.error(`${req.method} ${route} failed: ${withoutMessage(exception)}`);
+    const req = host.switchToHttp().getRequest<RoutedRequest>();
+    this.logger.error(`${req.method} ${routePattern(req)} failed: ${withoutMessage(exception)}`);
     // Nest's answer for an unknown error, without letting it log the error (and its message).
     super.catch(new HttpException('Internal server error', 500), host);
   }
 }
 
-/** An error made with the `http-errors` package (body-parser's), which carries its status. */
+/** What the request says of its route: Express's `req.route`, Fastify's `request.routeOptions`. */
+interface RoutedRequest {
+  method: string;
+  route?: { path?: string };
+  routeOptions?: { url?: string };
+}
+
+function routePattern(req: RoutedRequest): string {
+  return req.route?.path ?? req.routeOptions?.url ?? '(no route)';
+}
+
+/** An error carrying a 4xx status: body-parser's (`http-errors`), Fastify's own (`FST_ERR_…`). */
 function isHttpError(error: unknown): boolean {
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === 'number' && status >= 400 && status < 500;

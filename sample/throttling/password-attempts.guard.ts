@@ -6,7 +6,7 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { HttpAdapterHost } from '@nestjs/core';
 import { getRequestTenant, sessionUserId } from 'nestjs-tenant-session';
 import { createHash } from 'node:crypto';
 import { SampleConfig } from '../sample-config.js';
@@ -28,11 +28,12 @@ export class PasswordAttemptsGuard implements CanActivate {
   constructor(
     @Inject(PasswordAttempts) private readonly attempts: PasswordAttempts,
     @Inject(SampleConfig) private readonly config: SampleConfig,
+    private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
-    const req = http.getRequest<Request>();
+    const req = http.getRequest<ClientRequest>();
     const { refused, windowLeftMs } = await this.attempts.count(
       `${context.getHandler().name}:${trackerOf(req)}`,
       WINDOW_MS,
@@ -40,7 +41,8 @@ export class PasswordAttemptsGuard implements CanActivate {
     );
     if (!refused) return true;
     const retryAfter = Math.max(1, Math.ceil(windowLeftMs / 1000));
-    http.getResponse<Response>().setHeader('Retry-After', String(retryAfter));
+    // Through Nest's adapter: an Express response or a Fastify reply.
+    this.adapterHost.httpAdapter.setHeader(http.getResponse(), 'Retry-After', String(retryAfter));
     throw new HttpException(
       {
         statusCode: 429,
@@ -54,8 +56,15 @@ export class PasswordAttemptsGuard implements CanActivate {
   }
 }
 
+/** What both platforms' requests give: the parsed body, the client address (proxies trusted). */
+interface ClientRequest {
+  body?: unknown;
+  ip?: string;
+  session?: object;
+}
+
 /** Tenant, username and client address, as a digest: a Redis key holds none of them. */
-function trackerOf(req: Request): string {
+function trackerOf(req: ClientRequest): string {
   const body = req.body as { username?: unknown } | undefined;
   const username = sessionUserId(req) ?? body?.username;
   const tracked = [getRequestTenant(req), typeof username === 'string' ? username : '', req.ip];

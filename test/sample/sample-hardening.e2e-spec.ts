@@ -9,10 +9,9 @@ import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import { UserDirectory } from '../../sample/auth/user-directory.service.js';
-import { createSampleApp } from '../../sample/sample-app.js';
 import { loadSampleConfig } from '../../sample/sample-config.js';
 import { startRedisServer } from '../support/redis-server.mjs';
-import { SAMPLE_SECRET, startSample, type RunningSample } from '../support/sample.js';
+import { startSample, type RunningSample } from '../support/sample.js';
 import { Visitor } from '../support/visitor.js';
 
 const ACME = 'acme.localhost';
@@ -212,17 +211,13 @@ describe('a 500 is logged without request data', () => {
       override log(): void {}
       override warn(): void {}
     })();
-    const app = await createSampleApp(
-      { REDIS_URL: process.env.TEST_REDIS_URL, SESSION_SECRET: SAMPLE_SECRET },
-      { logger },
-    );
-    await app.init();
+    const { app, http, close } = await startSample({}, { logger });
     try {
       // A fault in the app's code whose message quotes what the request sent.
       app.get(UserDirectory).authenticate = async (_tenant: string, user: string, pass: string) => {
         throw new TypeError(`no such user ${user} with ${pass}`);
       };
-      const res = await request(app.getHttpServer())
+      const res = await request(http)
         .post('/auth/login')
         .set('Host', ACME)
         .set('Cookie', 'sid=cookie-marker')
@@ -236,7 +231,7 @@ describe('a 500 is logged without request data', () => {
       expect(logged).toMatch(/\s+at /);
       expect(logged).not.toMatch(/marker/);
     } finally {
-      await app.close();
+      await close();
     }
   });
 });

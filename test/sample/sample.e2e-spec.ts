@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { loadSampleConfig } from '../../sample/sample-config.js';
 import { startSample, type RunningSample } from '../support/sample.js';
+import { testPlatform } from '../support/testing-app.js';
 import { Visitor } from '../support/visitor.js';
 
 const ACME = 'acme.localhost';
@@ -88,6 +89,25 @@ describe('sample app over HTTP', () => {
 
       expect(res.status).toBe(415);
       expect(res.headers['set-cookie']).toBeUndefined();
+    });
+  });
+
+  describe('HTTP_PLATFORM', () => {
+    it("runs on the platform it names (this suite's)", () => {
+      expect(sample.app.getHttpAdapter().getType()).toBe(testPlatform());
+    });
+
+    it('reads an empty body sent as JSON as {}, on either platform', async () => {
+      const v = await loggedIn('alice');
+
+      const res = await request(sample.http)
+        .post('/auth/logout')
+        .set('Host', ACME)
+        .set('Cookie', v.cookieHeader)
+        .set('Content-Type', 'application/json');
+
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ loggedOut: true });
     });
   });
 
@@ -680,6 +700,7 @@ describe('sample configuration', () => {
       recentLoginMaxAgeSeconds: 600,
       trustProxy: false,
       loginAttemptsPerMinute: 10,
+      httpPlatform: 'express',
       warnings: [],
     });
   });
@@ -711,6 +732,15 @@ describe('sample configuration', () => {
     });
   });
 
+  it('takes HTTP_PLATFORM=fastify, with TRUST_PROXY as addresses', () => {
+    const config = loadSampleConfig({
+      HTTP_PLATFORM: 'fastify',
+      TRUST_PROXY: 'loopback, 10.0.0.0/8',
+    });
+
+    expect(config).toMatchObject({ httpPlatform: 'fastify', trustProxy: 'loopback, 10.0.0.0/8' });
+  });
+
   it('makes up a random secret outside production, with a warning', () => {
     const a = loadSampleConfig({});
     const b = loadSampleConfig({});
@@ -728,6 +758,8 @@ describe('sample configuration', () => {
     [{ RECENT_LOGIN_MAX_AGE: '-5' }, /RECENT_LOGIN_MAX_AGE must be an integer/],
     [{ TENANT_HOSTS: 'acme.localhost' }, /TENANT_HOSTS: expected host=tenant/],
     [{ TENANT_HOSTS: ' , ' }, /TENANT_HOSTS names no tenant/],
+    [{ HTTP_PLATFORM: 'koa' }, /HTTP_PLATFORM must be one of express, fastify, got "koa"/],
+    [{ HTTP_PLATFORM: 'fastify', TRUST_PROXY: '1' }, /TRUST_PROXY: Fastify trusts no hop count/],
   ])('refuses %j', (env, message) => {
     expect(() => loadSampleConfig(env)).toThrow(message);
   });
