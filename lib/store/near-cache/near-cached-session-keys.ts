@@ -66,13 +66,19 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     const slackMs = ttlMs * TTL_REFRESH_SHARE;
     // A hit is answered once this turn's I/O callbacks have run, together with the other
     // requests that arrived in the turn, as a batch of Redis replies would be: their responses
-    // then leave together, which costs less CPU per request under load. A miss while this
-    // process writes the session waits for that write, which keeps what it wrote. Either way it
-    // is looked up again then, so an invalidation that arrived meanwhile is obeyed.
-    const writing = this.fresh(key, ttlMs, slackMs) ? endOfTurn() : this.cache.writeEnded(key);
-    if (writing) await writing;
-    const now = performance.now();
-    const cached = this.fresh(key, ttlMs, slackMs, now);
+    // then leave together, which costs less CPU per request under load. It is looked up again
+    // then, so an invalidation that arrived meanwhile is obeyed.
+    if (this.fresh(key, ttlMs, slackMs)) await endOfTurn();
+    // A miss while this process writes the session (one begun in this turn, too) waits for that
+    // write, which keeps what it wrote.
+    let now = performance.now();
+    let cached = this.fresh(key, ttlMs, slackMs, now);
+    const writing = cached ? undefined : this.cache.writeEnded(key);
+    if (writing) {
+      await writing;
+      now = performance.now();
+      cached = this.fresh(key, ttlMs, slackMs, now);
+    }
     const { telemetry, deployment } = this.observed;
     telemetry.nearCacheRead(cached !== undefined, deployment, budget.tenant);
     if (cached) {
