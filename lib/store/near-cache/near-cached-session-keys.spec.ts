@@ -46,7 +46,7 @@ describe('NearCachedSessionKeys', () => {
     const budget = () => new OperationBudget(1_000);
     const write = (value: string) =>
       keys.write({ key: 'k', value, ttlMs: TTL_MS, onlyIfExists: false }, budget());
-    const read = () => keys.read('k', always, undefined, budget());
+    const read = (spent = budget()) => keys.read('k', always, undefined, spent);
     return { inner, write, read };
   };
 
@@ -65,5 +65,19 @@ describe('NearCachedSessionKeys', () => {
 
     expect((await reading).value).toBe('v2');
     expect(inner.reads).toBe(0);
+  });
+
+  it("counts the wait for this process's write against the read's deadline", async () => {
+    const { inner, write, read } = setUp();
+    const writing = write('v1');
+    const budget = new OperationBudget(1_000);
+    const reading = read(budget);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    inner.acknowledge();
+    await writing;
+
+    expect((await reading).value).toBe('v1');
+    expect(inner.reads).toBe(0);
+    expect(budget.remainingMs).toBeLessThanOrEqual(1_000 - 40);
   });
 });

@@ -76,7 +76,10 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     const writing = cached ? undefined : this.cache.writeEnded(key);
     if (writing) {
       await writing;
-      now = performance.now();
+      // The wait counts against the request's deadline, as the round trip it replaces would.
+      const waitedMs = performance.now() - now;
+      budget.spend(waitedMs);
+      now += waitedMs;
       cached = this.fresh(key, ttlMs, slackMs, now);
     }
     const { telemetry, deployment } = this.observed;
