@@ -109,6 +109,28 @@ describe('near cache (real Redis)', () => {
     expect(served).toBe((JSON.parse((await redis.get(key(alice)))!) as { count: number }).count);
   });
 
+  it('serves a read begun while it writes the session once the write is done, without a round trip', async () => {
+    // A long deadline: the write waits at the frozen server while the read arrives.
+    const app = await start({ operationTimeoutMs: 5_000 });
+    const alice = await loginAs(app, 'alice');
+    await alice.get('/me');
+
+    let served: unknown;
+    const counts = await sessionCommands(async () => {
+      own.server.pause();
+      const write = alice.post('/increment');
+      await sleep(SETTLE_MS);
+      const read = alice.get('/me');
+      await sleep(SETTLE_MS);
+      own.server.resume();
+      expect((await write).status).toBe(201);
+      served = (await read).body.count;
+    });
+
+    expect(counts).toEqual({ set: 1 });
+    expect(served).toBe(1);
+  });
+
   it('restarts the TTL at most once per 1 % of it, not on every read', async () => {
     const app = await start({ idleTtl: 10 });
     const alice = await loginAs(app, 'alice');

@@ -141,6 +141,27 @@ describe('NearCache', () => {
     expect(cache.get('k')).toBeUndefined();
   });
 
+  it('tells a read begun during a session write when the latest one ended, its value kept', async () => {
+    const cache = enabled();
+    const first = pendingWrite(cache, 'first');
+    const second = pendingWrite(cache, 'second');
+    const ended = cache.writeEnded('k');
+    let served: string | undefined;
+    void ended?.then(() => (served = cache.get('k')?.value));
+    await first.acknowledged();
+    expect(served).toBeUndefined();
+    await second.acknowledged();
+    await ended;
+    expect(served).toBe('second');
+    expect(cache.writeEnded('k')).toBeUndefined();
+  });
+
+  it('names no session write to wait for when only a delete of this process is in flight', () => {
+    const cache = enabled();
+    pendingWrite(cache);
+    expect(cache.writeEnded('k')).toBeUndefined();
+  });
+
   it('does not keep a write when a delete of this process began while it was in flight', async () => {
     const cache = enabled();
     const write = pendingWrite(cache, 'written');

@@ -91,6 +91,8 @@ export class NearCache {
   /** Invalidations seen per key while reads of it were in flight, and how many are in flight. */
   private readonly inFlight = new Map<string, Flight>();
   private readonly changes: ChangeLog;
+  /** This process's session writes in flight, by key: when the latest one begun has ended. */
+  private readonly writing = new Map<string, Promise<void>>();
   /** Bumped on every enable and disable: reads begun before then are not kept. */
   private generation = 0;
   private on = false;
@@ -129,6 +131,16 @@ export class NearCache {
   leaseOf(owner: OwnerRef): { lease: number | undefined } | undefined {
     const leases = this.on ? this.leases.get(owner.indexKey) : undefined;
     return leases?.has(owner.sid) ? { lease: leases.get(owner.sid) } : undefined;
+  }
+
+  /**
+   * When this process's latest session write of the key ends (its value kept, unless something
+   * spoiled it), if one is in flight: a read begun meanwhile waits for it instead of sending a
+   * round trip of its own, whose reply, sent after the write on the same connection, would come
+   * no earlier, and which would not be kept (it raced the write).
+   */
+  writeEnded(key: string): Promise<void> | undefined {
+    return this.writing.get(key);
   }
 
   beginRead(key: string): NearCacheRead {
@@ -247,6 +259,9 @@ export class NearCache {
       const write = this.beginRead(key);
       return sessionWrite ? { ...write, order: ++this.flight(key).sentWrites } : write;
     });
+    let ended = () => {};
+    const done = sessionWrite ? new Promise<void>((resolve) => (ended = resolve)) : undefined;
+    if (done) for (const key of keys) this.writing.set(key, done);
     let entry: NearCacheEntry | undefined;
     try {
       const result = await write();
@@ -254,6 +269,9 @@ export class NearCache {
       return result;
     } finally {
       for (const read of pending) this.endWrite(read, entry);
+      if (done)
+        for (const key of keys) if (this.writing.get(key) === done) this.writing.delete(key);
+      ended();
     }
   }
 }

@@ -69,8 +69,19 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     // then leave together, which costs less CPU per request under load. It is looked up again
     // then, so an invalidation that arrived meanwhile is obeyed.
     if (this.fresh(key, ttlMs, slackMs)) await endOfTurn();
-    const now = performance.now();
-    const cached = this.fresh(key, ttlMs, slackMs, now);
+    // A miss while this process writes the session (one begun in this turn, too) waits for that
+    // write, which keeps what it wrote.
+    let now = performance.now();
+    let cached = this.fresh(key, ttlMs, slackMs, now);
+    const writing = cached ? undefined : this.cache.writeEnded(key);
+    if (writing) {
+      await writing;
+      // The wait counts against the request's deadline, as the round trip it replaces would.
+      const waitedMs = performance.now() - now;
+      budget.spend(waitedMs);
+      now += waitedMs;
+      cached = this.fresh(key, ttlMs, slackMs, now);
+    }
     const { telemetry, deployment } = this.observed;
     telemetry.nearCacheRead(cached !== undefined, deployment, budget.tenant);
     if (cached) {
