@@ -213,7 +213,7 @@ async function runPhases(
       );
       const work = await redisWorkSince(o.redis, cpuAtReset);
       const appCpu = (await server.cpuMicros()) - appCpuBefore;
-      const roundTrips = await roundTripsPerRequest(o.redis, ROUND_TRIP_SAMPLE, async (i) => {
+      const roundTrips = await roundTripsPerRequest(o.redisUrl, ROUND_TRIP_SAMPLE, async (i) => {
         const reply = await httpRequest(server.port, {
           ...requests[i % requests.length],
           ...(SCENARIOS[scenario].method === 'POST' && { body: {} }),

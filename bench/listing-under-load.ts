@@ -20,6 +20,7 @@ import { createTenantSessionApp } from './apps/tenant-session-app.js';
 import { startChildServer } from './child-server.js';
 import { httpRequest, logIn, runLoad, type LoadResult } from './http-load.js';
 import { median } from './median.js';
+import { commandsDuring } from './redis-commands.js';
 import { commandList } from './report.js';
 
 const BUSY_HOST = 'acme.bench.test';
@@ -86,7 +87,7 @@ export async function runListingUnderLoad(o: {
     if (first.total !== o.sessions) {
       throw new Error(`the busy user has ${first.total} sessions, ${o.sessions} expected`);
     }
-    const perPage = await pageCost(redis, walker, first.next);
+    const perPage = await pageCost(o.redisUrl, walker, first.next);
     log(`  one page request: ${commandList(perPage.commands)}`);
 
     const load = (seconds: number) =>
@@ -249,20 +250,11 @@ class PageWalker {
 
 /** The top-level commands a request for the second page sends (MONITOR; scripts' inner ones left out). */
 async function pageCost(
-  redis: Redis,
+  redisUrl: string,
   walker: PageWalker,
   cursor: string | undefined,
 ): Promise<ListingUnderLoad['perPage']> {
-  const monitor = await redis.monitor();
-  const commands: Record<string, number> = {};
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    const name = args[0].toLowerCase();
-    if (source !== 'lua') commands[name] = (commands[name] ?? 0) + 1;
-  });
-  await walker.page(cursor);
-  // MONITOR streams what ran; give it a moment to deliver the last lines.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  monitor.disconnect();
+  const commands = await commandsDuring(redisUrl, () => walker.page(cursor).then(() => undefined));
   return { commands, listingRoundTrips: 2 };
 }
 

@@ -6,6 +6,7 @@
  * come from MONITOR instead, which names the commands a script ran as its own (source "lua").
  */
 import type { Redis } from 'ioredis';
+import { CommandMonitor } from '../test/support/monitor.js';
 
 export interface RedisWork {
   /** Calls per command, the probe's own INFO / CONFIG left out. */
@@ -41,25 +42,36 @@ function cpuMicros(info: string): number {
 
 /**
  * Commands clients sent while `send` ran `requests` times one after another, per request: MONITOR
- * lines, those from inside Lua scripts left out. MONITOR slows Redis, so
- * this runs apart from the timed load.
+ * lines, those from inside Lua scripts left out. MONITOR slows Redis, so this runs apart from the
+ * timed load. Read through the tests' CommandMonitor (a plain socket): an ioredis MONITOR client
+ * crashed the run with "Command queue state error" when a line came in with a reply.
  */
 export async function roundTripsPerRequest(
-  redis: Redis,
+  redisUrl: string,
   requests: number,
   send: (i: number) => Promise<void>,
 ): Promise<number> {
-  const monitor = await redis.monitor();
-  let roundTrips = 0;
-  monitor.on('monitor', (_time: string, _args: string[], source: string) => {
-    if (source !== 'lua') roundTrips++;
-  });
-  try {
+  const commands = await commandsDuring(redisUrl, async () => {
     for (let i = 0; i < requests; i++) await send(i);
-    // MONITOR streams what ran; give it a moment to deliver the last lines.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  });
+  return Object.values(commands).reduce((sum, n) => sum + n, 0) / requests;
+}
+
+/** The top-level commands Redis ran while `run` ran, by name (MONITOR, scripts' own left out). */
+export async function commandsDuring(
+  redisUrl: string,
+  run: () => Promise<void>,
+): Promise<Record<string, number>> {
+  const monitor = await CommandMonitor.open(redisUrl);
+  try {
+    // The monitor's own connection's start-up commands are not the run's.
+    await monitor.barrier();
+    monitor.reset();
+    await run();
+    // Every line of what ran before the barrier has been read once it resolves.
+    await monitor.barrier();
+    return monitor.counts();
   } finally {
-    monitor.disconnect();
+    monitor.close();
   }
-  return roundTrips / requests;
 }
