@@ -19,11 +19,12 @@ export function encodeSession(
   fields?: string,
 ): string {
   if (fields !== undefined && !(OWNER_FIELD in data)) {
+    // Concatenated, not joined from an array: this runs on every modifying request.
     const { cookie } = data as { cookie?: unknown };
-    const parts = cookie === undefined ? [] : [`"cookie":${JSON.stringify(cookie)}`];
-    if (fields !== '{}') parts.push(fields.slice(1, -1));
-    if (owner) parts.push(`"${OWNER_FIELD}":${JSON.stringify(owner)}`);
-    return `{${parts.join(',')}}`;
+    let json = cookie === undefined ? '' : `"cookie":${JSON.stringify(cookie)}`;
+    if (fields !== '{}') json += (json && ',') + fields.slice(1, -1);
+    if (owner) json += `${json && ','}"${OWNER_FIELD}":${JSON.stringify(owner)}`;
+    return `{${json}}`;
   }
   if (owner) return JSON.stringify({ ...data, [OWNER_FIELD]: owner });
   if (!(OWNER_FIELD in data)) return JSON.stringify(data);

@@ -5,7 +5,14 @@ import { getRequestFacts } from './request-facts.js';
 import { signedCookieValue } from './session-cookie.js';
 import type { SessionLifetime } from './session-lifetime.js';
 import type { SessionRequest } from './session-request.js';
-import { hasChanged, isPersisted, saveFailed, ttlRestartOf } from './session-state.js';
+import {
+  hasChanged,
+  isPersisted,
+  saveFailed,
+  saveWithFields,
+  sessionFields,
+  ttlRestartOf,
+} from './session-state.js';
 import type { TenantStore } from './tenant-store.js';
 
 /** express-session's Cookie serializes itself (its `data`, by the `cookie` package). */
@@ -93,7 +100,8 @@ export class SessionCommit {
    * new and worth keeping (saveUninitialized, or regenerated during the request, as
    * express-session keeps those); else the store's touch for a session the cookie named, unless
    * the load restarted its TTL moments ago; else nothing. `'drop'` for a session whose save
-   * failed already: it must be neither saved again nor get a cookie.
+   * failed already: it must be neither saved again nor get a cookie. The binding runs the work
+   * at once: the save takes the fields computed here (see `saveWithFields`).
    */
   work(): ((done: (error?: unknown) => void) => void) | 'drop' | undefined {
     const { session, sessionID: sid } = this.req;
@@ -102,7 +110,10 @@ export class SessionCommit {
     this.touch(session);
     const { saveUninitialized, store, lifetime } = this.settings;
     const keep = !isPersisted(session) && (saveUninitialized || sid !== this.cookie.loadedId);
-    if (hasChanged(session) || keep) return (done) => session.save(done);
+    const fields = sessionFields(session);
+    if (hasChanged(session, fields) || keep) {
+      return (done) => saveWithFields(session, fields, () => session.save(done));
+    }
     if (sid !== this.cookie.cookieId || !lifetime.touchIsDue(sid, session)) return undefined;
     return (done) => void store.touch(sid, session, done);
   }

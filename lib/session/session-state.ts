@@ -28,6 +28,8 @@ interface SessionState {
   saveFailed?: true;
   /** The owner changed (a re-authentication, an adoption) since it was last stored. */
   ownerChanged?: true;
+  /** The session's fields, computed by the commit that is saving it right now. */
+  fieldsForSave?: string;
 }
 
 const STATE = Symbol('tenant-session state');
@@ -152,6 +154,26 @@ export function markSaveFailed(session: object): void {
 
 export function saveFailed(session: object): boolean {
   return stateIfAny(session)?.saveFailed === true;
+}
+
+/**
+ * Runs `save` (which must reach the store's save in the same tick) with the session's
+ * `fields` as its commit just computed them to see that it changed: the save takes them
+ * (`fieldsForSave`) rather than serializing the session a second time.
+ */
+export function saveWithFields(session: object, fields: string, save: () => void): void {
+  const state = stateOf(session);
+  state.fieldsForSave = fields;
+  try {
+    save();
+  } finally {
+    state.fieldsForSave = undefined;
+  }
+}
+
+/** The fields a commit is saving the session with (`saveWithFields`), else computed now. */
+export function fieldsForSave(session: object): string {
+  return stateIfAny(session)?.fieldsForSave ?? sessionFields(session);
 }
 
 /** The session's content as JSON, every field but its cookie (which changes on every request). */

@@ -14,6 +14,7 @@ import type { SessionLifetime } from './session-lifetime.js';
 import type { SessionOwnership } from './session-owner.js';
 import {
   bindOwner,
+  fieldsForSave,
   forget,
   forgetUnlessHeldFor,
   hasChanged,
@@ -24,7 +25,6 @@ import {
   markStored,
   markTtlRestarted,
   ownerOf,
-  sessionFields,
   ttlRestartOf,
   unbindOwner,
 } from './session-state.js';
@@ -65,7 +65,7 @@ export class SessionWriter {
     if (!req) forgetUnlessHeldFor(session, sid);
     // express-session saves a session that regenerate() made once more as the response ends (it
     // loses track of the new object), though the login already stored it as it is.
-    const fields = sessionFields(session);
+    const fields = fieldsForSave(session);
     const unchanged = isPersisted(session) && !hasChanged(session, fields);
     if (req && unchanged && ttlRestartOf(session)?.by === 'write') return;
     try {

@@ -107,9 +107,8 @@ export class RedisRoundTrips {
   }
 
   /** One write that acknowledges something (see ReplicaPolicy); its reply. */
-  async acknowledged(command: Command): Promise<unknown> {
-    const [reply] = await this.replicas.acknowledged([command]);
-    return reply;
+  acknowledged(command: Command): Promise<unknown> {
+    return this.replicas.acknowledgedOne(command);
   }
 
   /** Any failure as the 503 (or WrongTypeError) it becomes; a 503 is reported (throttled). */

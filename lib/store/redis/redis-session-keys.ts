@@ -88,13 +88,12 @@ export class RedisSessionKeys implements SessionKeyStore {
   }
 
   async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
-    const set: Command = [
-      'set',
-      write.key,
-      write.value,
-      ...(write.ttlMs === undefined ? ['KEEPTTL'] : ['PX', Math.max(1, Math.round(write.ttlMs))]),
-      ...(write.onlyIfExists ? ['XX'] : []),
-    ];
+    // Built in place: every modifying request comes here (no spread arrays).
+    const set: Command =
+      write.ttlMs === undefined
+        ? ['set', write.key, write.value, 'KEEPTTL']
+        : ['set', write.key, write.value, 'PX', Math.max(1, Math.round(write.ttlMs))];
+    if (write.onlyIfExists) set.push('XX');
     return (
       (await this.trips.run('session.write', () => this.trips.acknowledged(set), budget)) === 'OK'
     );

@@ -54,6 +54,15 @@ export class ReplicaPolicy {
     return unwrap(await this.client.pipeline(commands).exec());
   }
 
+  /**
+   * One write that acknowledges a login or a change; its reply. Every modifying request's write
+   * comes here: sent as it is, without the arrays and the Promise.all of a batch.
+   */
+  acknowledgedOne(command: Command): Promise<unknown> {
+    if (this.durable) return this.durable.send([command]).then(([reply]) => reply);
+    return this.client.call(...command);
+  }
+
   /** A revocation's writes, in one round trip; their replies. */
   async revoked(commands: Command[]): Promise<unknown[]> {
     if (!this.client.isCluster) await this.refresh();
