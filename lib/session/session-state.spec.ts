@@ -1,9 +1,11 @@
 import {
   bindOwner,
+  fieldsForSave,
   forget,
   hasChanged,
   markStored,
   ownerOf,
+  saveWithFields,
   sessionFields,
 } from './session-state.js';
 import type { SessionOwner } from './stored-session.js';
@@ -60,5 +62,30 @@ describe('session state', () => {
     session.user = 'bob';
     expect(hasChanged(session)).toBe(true);
     expect(sessionFields(session)).toBe('{"user":"bob"}');
+  });
+
+  it("hands a commit's fields to the save it runs, and only while that save runs", () => {
+    const session = { cookie: { path: '/' }, user: 'alice', count: 1 };
+    const fields = sessionFields(session);
+    let seen: string | undefined;
+    saveWithFields(session, fields, () => {
+      session.count = 2;
+      seen = fieldsForSave(session);
+    });
+
+    expect(seen).toBe(fields);
+    // A later save (the app's own, another commit) serializes the session as it is then.
+    expect(fieldsForSave(session)).toBe(sessionFields(session));
+    expect(JSON.parse(fieldsForSave(session))).toEqual({ user: 'alice', count: 2 });
+  });
+
+  it('forgets the fields when the save throws', () => {
+    const session = { cookie: {}, user: 'alice' };
+    expect(() =>
+      saveWithFields(session, '{"user":"bob"}', () => {
+        throw new Error('save failed');
+      }),
+    ).toThrow('save failed');
+    expect(fieldsForSave(session)).toBe('{"user":"alice"}');
   });
 });
