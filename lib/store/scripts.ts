@@ -62,9 +62,9 @@ local function beganAt(ago, at)
   return math.min(now - tonumber(ago), tonumber(at))
 end
 -- The live lease of sid in the index, extended to now + leaseMs when less than belowMs is left;
--- false when the index holds no live entry for it (never added back: XX).
-local function keep(key, sid, leaseMs, belowMs)
-  local lease = tonumber(redis.call('ZSCORE', key, sid))
+-- false when the index holds no live entry for it (never added back: XX). read: ZSCORE's reply.
+local function keep(key, sid, leaseMs, belowMs, read)
+  local lease = tonumber(read == nil and redis.call('ZSCORE', key, sid) or read)
   if not lease or lease <= now then return false end
   if lease >= now + belowMs then return lease end
   local nb = tidy(key)
@@ -150,11 +150,11 @@ return keep(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
  * A session read and, in the same step, the index entry of the user its stored owner names, so
  * a logged-in read stays one command. KEYS[1] session key; ARGV[1] TTL restart: 'always' (to
  * ARGV[2] ms, as GETEX PX), 'ran-down' (only when less than ARGV[2] - ARGV[3] ms is left, so
- * instances that share a session do not keep rewriting it) or 'never'; ARGV[4] index prefix;
- * ARGV[5] sid; ARGV[6] lease length and ARGV[7] renew-below (ms, see `keep`). Returns
- * {value, TTL left (ms, -1 none), owner's user id, lease}, {false, -2} when there is no session,
- * and false for the user id when the value names no owner this script can read (the caller
- * then checks the index itself), false for the lease when the index does not admit it.
+ * instances sharing a session do not keep rewriting it) or 'never'; ARGV[4] index prefix; ARGV[5]
+ * sid; ARGV[6] lease length and ARGV[7] renew-below (ms, see `keep`). Returns {value, TTL left
+ * (ms, -1 none), owner's user id, lease}, {false, -2} when there is no session, false for the user
+ * id when the value names no owner this script can read or the index key is of another type (the
+ * caller then checks the index itself), false for the lease when the index does not admit it.
  *
  * The user id is found as text, not by decoding the JSON: the owner is written last, so its last
  * occurrence is taken, and one with an escape is left to the caller. It is only a guess: the
@@ -167,8 +167,8 @@ export const READ = script(
   `
 local value = redis.call('GET', KEYS[1])
 if not value then return {false, -2} end
-local left = redis.call('PTTL', KEYS[1])
 local mode, ttl = ARGV[1], tonumber(ARGV[2])
+local left = mode == 'always' and ttl or redis.call('PTTL', KEYS[1])
 if mode == 'always' or (mode == 'ran-down' and (left < 0 or left < ttl - tonumber(ARGV[3]))) then
   redis.call('PEXPIRE', KEYS[1], ttl)
   left = ttl
@@ -186,9 +186,9 @@ if not user or user == '' or string.find(user, '\\\\', 1, true) then
   return {value, left, false, false}
 end
 local key = ARGV[4] .. user
-local kind = redis.call('TYPE', key)['ok']
-if kind ~= 'zset' and kind ~= 'none' then return {value, left, false, false} end
-return {value, left, user, keep(key, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]))}
+local lease = redis.pcall('ZSCORE', key, ARGV[5])
+if type(lease) == 'table' then return {value, left, false, false} end
+return {value, left, user, keep(key, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), lease)}
 `,
 );
 
