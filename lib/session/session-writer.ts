@@ -76,10 +76,19 @@ export class SessionWriter {
     }
   }
 
+  /** The owners of sessions an erase here has taken and not yet unindexed (see `erase`). */
+  private readonly unindexing = new Map<string, SessionOwner>();
+
   /**
    * Deletes a session (GETDEL), then its owner's entry; tells the listeners. Ending a logged-in
    * session is a logout, confirmed by the replicas as a revocation is (the entry's removal waits
    * for them, and so for the deletion before it): it must not come back in a failover.
+   *
+   * An erase that finds the key gone while another erase here has taken it and not yet removed
+   * its entry (two logouts of one session) removes that entry too before it returns: otherwise
+   * it would be acknowledged first, and a write-back of the old value in between would serve
+   * again (the revocation model found it). Across instances that window remains until the first
+   * one's ZREM.
    */
   async erase(sid: string, budget: OperationBudget): Promise<void> {
     let raw: string | null;
@@ -90,10 +99,20 @@ export class SessionWriter {
       this.log.warn('Ignoring a key of the wrong Redis type at a session key');
       return;
     }
-    const owner = raw === null ? undefined : this.owners.ownerInStored(sid, raw);
+    if (raw === null) {
+      const taken = this.unindexing.get(sid);
+      if (taken) await this.index.remove(taken.userId, [sid], budget, true);
+      return;
+    }
+    const owner = this.owners.ownerInStored(sid, raw);
     if (!owner) return;
     this.lifecycle.loggedOut({ ...this.place, userId: owner.userId, sid });
-    await this.index.remove(owner.userId, [sid], budget, true);
+    this.unindexing.set(sid, owner);
+    try {
+      await this.index.remove(owner.userId, [sid], budget, true);
+    } finally {
+      if (this.unindexing.get(sid) === owner) this.unindexing.delete(sid);
+    }
   }
 
   private async write(

@@ -222,6 +222,16 @@ const SCENARIOS: Record<string, Scenario> = {
       { op: 'read', sid: 's1' },
     ],
   },
+  // Found by the fast-check run: the second logout found the key gone and was acknowledged
+  // while the first had not yet removed the index entry, so a write-back brought it to serve.
+  'two logouts of one session and a plain service writing it back': {
+    setup: [{ user: 'alice', sid: 's1' }],
+    operations: [
+      { op: 'writeBack', sid: 's1' },
+      { op: 'logout', sid: 's1' },
+      { op: 'logout', sid: 's1' },
+    ],
+  },
   'a failover losing the last writes around a revocation and a login': {
     setup: [{ user: 'alice', sid: 's1' }],
     operations: [
