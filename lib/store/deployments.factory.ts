@@ -51,7 +51,9 @@ export async function connectDeployments(
  * The backend one Redis source asks for. A client the module creates fails fast instead of
  * queueing while Redis is away (no offline queue) and reconnects by itself. It has no
  * per-command timeout: every round trip of a request is bounded by the round-trip runner's
- * deadline, and an ioredis `commandTimeout` would run a second timer per command (and allocate). When Redis answers at start-up, its memory policy is checked (see eviction-policy.ts).
+ * deadline, and an ioredis `commandTimeout` would run a second timer per command (and
+ * allocate). When Redis answers at start-up, its memory policy is checked (see
+ * eviction-policy.ts).
  */
 async function createSessionBackend(
   redis: RedisSource,

@@ -46,9 +46,10 @@ export class ReplicaPolicy {
 
   /** Writes that acknowledge a login or a change, in one round trip; their replies. */
   async acknowledged(commands: Command[]): Promise<unknown[]> {
-    if (this.durable) return this.durable.send(commands);
     // One command (a request's write) goes alone: no pipeline to build.
-    if (commands.length === 1 || this.client.isCluster) {
+    if (commands.length === 1) return [await this.acknowledgedOne(commands[0])];
+    if (this.durable) return this.durable.send(commands);
+    if (this.client.isCluster) {
       return Promise.all(commands.map(([name, ...args]) => this.client.call(name, ...args)));
     }
     return unwrap(await this.client.pipeline(commands).exec());
