@@ -7,6 +7,7 @@
  * not Express's) run on Fastify too, the same files with `TEST_PLATFORM=fastify`, which
  * the test apps start on (test/support/on-fastify.mjs, testing-app.ts), and so do the sample's
  * main suites, whose sample then runs with `HTTP_PLATFORM=fastify` (test/support/sample.ts).
+ * docs/fastify.md says which suites stay on Express, and why.
  */
 const CONTRACT_SUITES = [
   'test/module/module-options',
