@@ -7,19 +7,29 @@
  * not Express's) run on Fastify too, the same files with `TEST_PLATFORM=fastify`, which
  * the test apps start on (test/support/on-fastify.mjs, testing-app.ts), and so do the sample's
  * main suites, whose sample then runs with `HTTP_PLATFORM=fastify` (test/support/sample.ts).
+ * docs/fastify.md says which suites stay on Express, and why.
  */
 const CONTRACT_SUITES = [
   'test/module/module-options',
   'test/module/tenant-sessions',
+  'test/observability/telemetry',
+  'test/redis-topology/redis-outage',
+  'test/redis-topology/store-failures',
+  'test/revocation/listing-devices',
+  'test/revocation/not-before',
   'test/revocation/revocation',
+  'test/revocation/session-cap',
+  'test/security/absolute-lifetime',
   'test/security/cache-control',
   'test/security/corrupt-stored-cookie',
   'test/security/csrf',
   'test/security/duplicate-cookies',
   'test/security/error-answer-cookies',
   'test/security/identity',
+  'test/security/known-tenants',
   'test/security/recent-login',
   'test/security/request-target',
+  'test/security/stored-session-fuzz',
   'test/compat/passport',
   'test/compat/passport-first-class',
 ];

@@ -54,8 +54,9 @@ metrics.setGlobalMeterProvider(meterProvider);
 /** The request's server span, as @opentelemetry/instrumentation-http makes it: active within. */
 function requestSpans(app: NestExpressApplication): void {
   const tracer = trace.getTracer('test-http');
-  app.use((req: { method: string; path: string }, res: NodeJS.EventEmitter, next: () => void) => {
-    const span = tracer.startSpan(`${req.method} ${req.path}`, { kind: SpanKind.SERVER });
+  app.use((req: { method: string; url: string }, res: NodeJS.EventEmitter, next: () => void) => {
+    const path = req.url.split('?', 1)[0];
+    const span = tracer.startSpan(`${req.method} ${path}`, { kind: SpanKind.SERVER });
     res.on('close', () => span.end());
     context.with(trace.setSpan(context.active(), span), next);
   });
