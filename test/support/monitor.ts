@@ -6,7 +6,7 @@ import * as sessionScripts from '../../lib/store/session-scripts.js';
 
 /** One command a client sent, as MONITOR reports it (commands run inside scripts are left out). */
 export interface MonitoredCommand {
-  /** Lower case: `eval`, `del`, `getdel`, ... */
+  /** Lower case: `eval`, `del`, `zrem`, ... */
   name: string;
   args: string[];
   /** The sending client's `host:port`. */
