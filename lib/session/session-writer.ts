@@ -89,7 +89,8 @@ export class SessionWriter {
    * the erase that deleted it.
    *
    * `loaded`: the value the caller loaded (a request's session), which saves reading it; one
-   * that changed since costs one more round trip, not a wrong deletion.
+   * that changed since costs one more pass (the deletion returns what the key holds), never a
+   * wrong deletion.
    */
   async erase(sid: string, budget: OperationBudget, loaded?: string): Promise<void> {
     const key = this.keys.session(sid);
