@@ -6,6 +6,7 @@ import { MAX_SESSION_AGE_SECONDS } from '../options/session-age-limit.js';
 import { requireTenantSessions, sessionUserId } from '../session/request-context.js';
 import { getRequestFacts } from '../session/request-facts.js';
 import { requestSessionId } from '../session/session-id.js';
+import { storedValueOf } from '../session/session-state.js';
 import type { SessionRequest } from '../session/session-request.js';
 import type { TenantSessions } from '../session/tenant-sessions.js';
 import { SessionTelemetry } from '../telemetry/session-telemetry.js';
@@ -89,7 +90,9 @@ export class SessionLoginService {
   async logout(req: SessionRequest): Promise<void> {
     const tenant = requireTenantSessions(req);
     const facts = getRequestFacts(req)!;
-    if (req.session) await tenant.writer.erase(req.sessionID!, facts.budget);
+    if (req.session) {
+      await tenant.writer.erase(req.sessionID!, facts.budget, storedValueOf(req.session));
+    }
     req.session = undefined;
     facts.signedOut = true;
   }

@@ -54,7 +54,11 @@ export class SessionReader {
     private readonly owners: SessionOwnership,
     private readonly lifetime: SessionLifetime,
     /** Ends a session for good (its key, its entry, its sockets): see SessionWriter.erase. */
-    private readonly erase: (sid: string, budget: OperationBudget) => Promise<void>,
+    private readonly erase: (
+      sid: string,
+      budget: OperationBudget,
+      loaded?: string,
+    ) => Promise<void>,
   ) {}
 
   /** A request's read: the session, its idle TTL restarted, or null when there is none. */
@@ -99,7 +103,7 @@ export class SessionReader {
           userId = found.owner.userId;
         }
         if (owner) bindOwner(data, owner);
-        markLoaded(data, sid);
+        markLoaded(data, sid, value!);
         // A key without a TTL (written by something else) lives by the session's own one.
         return { data, userId, ttlMs: ttlMs >= 0 ? ttlMs : this.lifetime.ttlOf(sid, data) };
       }),
@@ -166,12 +170,12 @@ export class SessionReader {
     if (expectedTtlMs <= 0) return this.erase(sid, budget).then(() => null);
     const loaded = await this.serving(sid, { mode: 'always', ttlMs: expectedTtlMs }, budget);
     if (!loaded) return null;
-    const { data, owner, adopted } = loaded;
+    const { data, owner, adopted, stored } = loaded;
     const ttlMs = this.lifetime.ttlOf(sid, data);
     let restartedTtlMs = expectedTtlMs;
     if (ttlMs <= 0) {
       // Only data written by hand can carry an expiry date that has passed (see sessionTtlMs).
-      await this.erase(sid, budget);
+      await this.erase(sid, budget, stored);
       return null;
     } else if (this.lifetime.differ(ttlMs, expectedTtlMs)) {
       // The application changed this session's max-age after its id was made.
@@ -180,7 +184,7 @@ export class SessionReader {
     }
     if (owner) bindOwner(data, owner);
     markTtlRestarted(data, restartedTtlMs, 'read');
-    markLoaded(data, sid);
+    markLoaded(data, sid, stored);
     // Its owner is sealed in by the request's save; until then each read adopts it again.
     if (adopted) markOwnerChanged(data);
     return data;
@@ -189,13 +193,18 @@ export class SessionReader {
   /**
    * Reads a session as `restart` says and decides whether it may serve: the data and its owner
    * (verified, and admitted by the user's index, its lease renewed when low), or null when it is
-   * gone, corrupt or must not serve (then deleted, see the class).
+   * gone, corrupt or must not serve (then deleted, see the class); `stored`, its stored JSON.
    */
   private async serving(
     sid: string,
     restart: TtlRestart,
     budget: OperationBudget,
-  ): Promise<{ data: StoredSessionData; owner?: SessionOwner; adopted?: true } | null> {
+  ): Promise<{
+    data: StoredSessionData;
+    owner?: SessionOwner;
+    adopted?: true;
+    stored: string;
+  } | null> {
     const key = this.keys.session(sid);
     const ttlMs = restart.mode === 'never' ? this.lifetime.idleTtlMs : restart.ttlMs;
     const read = await this.store.read(key, restart, this.index.entryCheck(sid, ttlMs), budget);
@@ -217,6 +226,7 @@ export class SessionReader {
         data: found.data,
         owner: this.owners.adopted(found.userId, admission.until),
         adopted: true,
+        stored: read.value,
       };
     }
     if (found.verdict === 'owned') {
@@ -231,7 +241,7 @@ export class SessionReader {
       }
       owner.indexedUntil = lease;
     }
-    return found;
+    return { ...found, stored: read.value };
   }
 
   /**
@@ -253,7 +263,7 @@ export class SessionReader {
  * Data loaded for `sid`: saved again (a caller's get, change, set), it is written only if the
  * session still exists (SET XX), so a session revoked meanwhile is not brought back.
  */
-export function markLoaded(data: object, sid: string): void {
-  markStored(data);
+export function markLoaded(data: object, sid: string, stored?: string): void {
+  markStored(data, undefined, stored);
   holdFor(data, sid);
 }

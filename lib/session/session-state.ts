@@ -25,6 +25,8 @@ interface SessionState {
   heldSid?: string;
   /** The session as last loaded or stored (JSON without its cookie), to tell whether it changed. */
   baseline?: string;
+  /** Its value as last loaded or written (the stored JSON), so a logout need not read it. */
+  stored?: string;
   saveFailed?: true;
   /** The owner changed (a re-authentication, an adoption) since it was last stored. */
   ownerChanged?: true;
@@ -92,6 +94,7 @@ export function carryLoadedState(from: object, to: object): void {
   const state = stateOf(to);
   state.ttlRestart = loaded?.ttlRestart;
   state.baseline = loaded?.baseline ?? sessionFields(to);
+  state.stored = loaded?.stored;
   state.ownerChanged = loaded?.ownerChanged;
 }
 
@@ -130,12 +133,22 @@ export function isPersisted(session: object): boolean {
 
 /**
  * Records the session's content as stored (`fields`: its `sessionFields` when written), so an
- * unchanged session is not written again.
+ * unchanged session is not written again, and the value stored (`stored`), when known.
  */
-export function markStored(session: object, fields = sessionFields(session)): void {
+export function markStored(
+  session: object,
+  fields = sessionFields(session),
+  stored?: string,
+): void {
   const state = stateOf(session);
   state.baseline = fields;
+  state.stored = stored;
   state.ownerChanged = undefined;
+}
+
+/** The session's value as last loaded or written, when known (see `markStored`). */
+export function storedValueOf(session: object | null | undefined): string | undefined {
+  return session ? stateIfAny(session)?.stored : undefined;
 }
 
 /**

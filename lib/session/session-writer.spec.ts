@@ -7,11 +7,11 @@ import { MemorySessionKeys } from '../store/memory/memory-session-keys.js';
 import type { MemoryTables } from '../store/memory/memory-tables.js';
 import { MemoryUserIndexes } from '../store/memory/memory-user-indexes.js';
 import type { OperationBudget } from '../store/operation-budget.js';
-import type { SessionWrite } from '../store/session-key-store.interface.js';
+import type { SessionWrite, StoredSession } from '../store/session-key-store.interface.js';
 import type { Admission, LoginStart } from '../store/user-index-store.interface.js';
 import { generateSessionId } from './session-id.js';
 import { SessionLifecycle } from './session-lifecycle.js';
-import { ownerOf, saveFailed } from './session-state.js';
+import { ownerOf, saveFailed, storedValueOf } from './session-state.js';
 import {
   quietNestLogger,
   SPEC_LIFETIME_MS,
@@ -25,9 +25,13 @@ import type { TenantSessions } from './tenant-sessions.js';
 
 const INDEX_PREFIX = 'sessions-index:acme:app:';
 
-/** Session keys that log each call, can run something right after a write, and hold odd keys. */
+/**
+ * Session keys that log each call, can run something right after a write or right before a
+ * conditional deletion, and hold odd keys.
+ */
 class RecordedKeys extends MemorySessionKeys {
   afterWrite?: () => Promise<unknown>;
+  beforeRemoveIfHolds?: () => Promise<unknown>;
   readonly wrongType = new Set<string>();
 
   constructor(
@@ -44,14 +48,23 @@ class RecordedKeys extends MemorySessionKeys {
     return written;
   }
 
-  override async take(
+  override async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {
+    this.calls.push('read');
+    if (keys.some((key) => this.wrongType.has(key))) throw new WrongTypeError('WRONGTYPE');
+    return super.inspect(keys, budget);
+  }
+
+  override async removeIfHolds(
     key: string,
+    value: string,
     budget: OperationBudget,
-    revoking?: boolean,
-  ): Promise<string | null> {
-    this.calls.push(revoking ? 'take (revoking)' : 'take');
+  ): Promise<true | string | null> {
+    this.calls.push('delete if unchanged');
+    const before = this.beforeRemoveIfHolds;
+    this.beforeRemoveIfHolds = undefined;
+    await before?.();
     if (this.wrongType.has(key)) throw new WrongTypeError('WRONGTYPE');
-    return super.take(key, budget);
+    return super.removeIfHolds(key, value, budget);
   }
 
   override async remove(keys: string[], budget: OperationBudget): Promise<number> {
@@ -414,29 +427,97 @@ describe('SessionWriter', () => {
 
     await tenant.writer.save(sid, data, specBudget(), requestArrived());
 
-    expect(calls).toEqual(['take', 'unindex alice (revoking)']);
+    // Starting from the value it loaded: nothing to read first.
+    expect(calls).toEqual(['unindex alice (revoking)', 'delete if unchanged']);
     expect(stored(sid)).toBeUndefined();
     expect(events).toEqual(['out alice']);
   });
 
   describe('erase', () => {
-    it('deletes the session, then its entry, and tells of the logout', async () => {
+    it('removes the entry before the key, deletes the key, and tells of the logout', async () => {
       const { sid } = await loggedIn('alice');
 
       await tenant.writer.erase(sid, specBudget());
 
-      expect(calls).toEqual(['take', 'unindex alice (revoking)']);
+      expect(calls).toEqual(['read', 'unindex alice (revoking)', 'delete if unchanged']);
       expect(events).toEqual(['out alice']);
       expect(stored(sid)).toBeUndefined();
       expect(leaseOf('alice', sid)).toBeUndefined();
     });
 
-    it("waits for the replicas as a revocation does when it ends a logged-in session (its entry's removal covers the deletion before it)", async () => {
+    it('waits for the replicas as a revocation does when it ends a logged-in session', async () => {
       const { sid } = await loggedIn('alice');
 
       await tenant.writer.erase(sid, specBudget());
 
-      expect(calls).toEqual(['take', 'unindex alice (revoking)']);
+      expect(calls).toContain('unindex alice (revoking)');
+    });
+
+    it('reads nothing when the caller holds the value it loaded (a request’s session)', async () => {
+      const { sid, data } = await loggedIn('alice');
+
+      await tenant.writer.erase(sid, specBudget(), storedValueOf(data));
+
+      expect(calls).toEqual(['unindex alice (revoking)', 'delete if unchanged']);
+      expect(events).toEqual(['out alice']);
+      expect(stored(sid)).toBeUndefined();
+    });
+
+    it('ends a value written between its read and its deletion the same way, telling of the logout once', async () => {
+      const { sid, data } = await loggedIn('alice');
+      // Another request saves the session without its identity meanwhile (its own logout).
+      keys.beforeRemoveIfHolds = () => {
+        delete data.passport;
+        return tenant.writer.save(sid, data, specBudget(), requestArrived());
+      };
+
+      await tenant.writer.erase(sid, specBudget());
+
+      expect(calls).toEqual([
+        'read',
+        'unindex alice (revoking)',
+        'delete if unchanged',
+        'write XX',
+        'unindex alice (revoking)',
+        // What the key holds now names no owner: deleted as it is.
+        'delete if unchanged',
+      ]);
+      expect(stored(sid)).toBeUndefined();
+      expect(events).toEqual(['out alice']);
+    });
+
+    it('starts over from what the key holds when the loaded value changed since', async () => {
+      const { sid, data } = await loggedIn('alice');
+      const loaded = storedValueOf(data)!;
+      data.theme = 'dark';
+      await tenant.writer.save(sid, data, specBudget(), requestArrived());
+      calls.length = 0;
+
+      await tenant.writer.erase(sid, specBudget(), loaded);
+
+      expect(calls).toEqual([
+        'unindex alice (revoking)',
+        'delete if unchanged',
+        'unindex alice (revoking)',
+        'delete if unchanged',
+      ]);
+      expect(stored(sid)).toBeUndefined();
+      expect(events).toEqual(['out alice']);
+    });
+
+    it('tells of the logout once when two erases end one session, each answering after the entry went', async () => {
+      const { sid } = await loggedIn('alice');
+      const entryAtAnswer: (number | undefined)[] = [];
+      const erase = () =>
+        tenant.writer
+          .erase(sid, specBudget())
+          .then(() => entryAtAnswer.push(leaseOf('alice', sid)));
+
+      await Promise.all([erase(), erase()]);
+
+      expect(events).toEqual(['out alice']);
+      expect(entryAtAnswer).toEqual([undefined, undefined]);
+      expect(stored(sid)).toBeUndefined();
     });
 
     it('touches no index and tells nothing for an anonymous session or one already gone', async () => {
@@ -447,7 +528,7 @@ describe('SessionWriter', () => {
       await tenant.writer.erase(sid, specBudget());
       await tenant.writer.erase(sid, specBudget());
 
-      expect(calls).toEqual(['take', 'take']);
+      expect(calls).toEqual(['read', 'delete if unchanged', 'read']);
       expect(events).toEqual([]);
     });
 

@@ -25,6 +25,7 @@ import {
   markStored,
   markTtlRestarted,
   ownerOf,
+  storedValueOf,
   ttlRestartOf,
   unbindOwner,
 } from './session-state.js';
@@ -76,42 +77,38 @@ export class SessionWriter {
     }
   }
 
-  /** The owners of sessions an erase here has taken and not yet unindexed (see `erase`). */
-  private readonly unindexing = new Map<string, SessionOwner>();
-
   /**
-   * Deletes a session (GETDEL), then its owner's entry; tells the listeners. Ending a logged-in
-   * session is a logout, confirmed by the replicas as a revocation is (the entry's removal waits
-   * for them, and so for the deletion before it): it must not come back in a failover.
+   * Ends a session: removes its owner's index entry first, then deletes the key only if it still
+   * holds the value that owner was read from (a value written in between is read again and
+   * ended the same way, within the budget). The entry goes before the key, so an erase that
+   * answers has removed, or seen removed, the entry of every value it deleted or found gone:
+   * two logouts of one session, on any instances, answer only once it no longer serves, and a
+   * failure between the steps leaves an unindexed key, which never serves. Ending a logged-in
+   * session is a logout, confirmed by the replicas as a revocation is: the entry's removal
+   * waits for them, and it must not come back in a failover. Told to the listeners once, by
+   * the erase that deleted it.
    *
-   * An erase that finds the key gone while another erase here has taken it and not yet removed
-   * its entry (two logouts of one session) removes that entry too before it returns: otherwise
-   * it would be acknowledged first, and a write-back of the old value in between would serve
-   * again (the revocation model found it). Across instances that window remains until the first
-   * one's ZREM.
+   * `loaded`: the value the caller loaded (a request's session), which saves reading it; one
+   * that changed since costs one more pass (the deletion returns what the key holds), never a
+   * wrong deletion.
    */
-  async erase(sid: string, budget: OperationBudget): Promise<void> {
-    let raw: string | null;
+  async erase(sid: string, budget: OperationBudget, loaded?: string): Promise<void> {
+    const key = this.keys.session(sid);
     try {
-      raw = await this.store.take(this.keys.session(sid), budget);
+      let value = loaded ?? (await this.store.inspect([key], budget))[0].value;
+      while (value !== null) {
+        const owner = this.owners.ownerInStored(sid, value);
+        if (owner) await this.index.remove(owner.userId, [sid], budget, true);
+        const left = await this.store.removeIfHolds(key, value, budget);
+        if (left === true) {
+          if (owner) this.lifecycle.loggedOut({ ...this.place, userId: owner.userId, sid });
+          return;
+        }
+        value = left;
+      }
     } catch (error) {
       if (!(error instanceof WrongTypeError)) throw error;
       this.log.warn('Ignoring a key of the wrong Redis type at a session key');
-      return;
-    }
-    if (raw === null) {
-      const taken = this.unindexing.get(sid);
-      if (taken) await this.index.remove(taken.userId, [sid], budget, true);
-      return;
-    }
-    const owner = this.owners.ownerInStored(sid, raw);
-    if (!owner) return;
-    this.lifecycle.loggedOut({ ...this.place, userId: owner.userId, sid });
-    this.unindexing.set(sid, owner);
-    try {
-      await this.index.remove(owner.userId, [sid], budget, true);
-    } finally {
-      if (this.unindexing.get(sid) === owner) this.unindexing.delete(sid);
     }
   }
 
@@ -123,7 +120,7 @@ export class SessionWriter {
     req?: object,
   ): Promise<void> {
     const ttlMs = this.lifetime.ttlOf(sid, session);
-    if (ttlMs <= 0) return this.erase(sid, budget);
+    if (ttlMs <= 0) return this.erase(sid, budget, storedValueOf(session));
     const persisted = isPersisted(session);
     const current = ownerOf(session);
     const indexed = current && current.indexedUntil > 0 ? current : undefined;
@@ -174,7 +171,7 @@ export class SessionWriter {
     if (owner && owner !== indexed) await this.confirm(sid, owner, budget, req);
     if (owner) bindOwner(session, owner);
     else unbindOwner(session);
-    markStored(session, fields);
+    markStored(session, fields, value);
     markTtlRestarted(session, ttlMs, 'write');
     // An object of the caller's own (not a request's session, not loaded from here) stays
     // theirs: storing it again is a new upsert, however often they do it.

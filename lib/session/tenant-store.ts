@@ -3,7 +3,7 @@ import { budgetOf } from './request-facts.js';
 import type { ListedSession, SessionListing } from './session-listing.js';
 import type { SessionReader } from './session-reader.js';
 import type { SessionRequest } from './session-request.js';
-import { bindOwner, carryLoadedState, holdFor, ownerOf } from './session-state.js';
+import { bindOwner, carryLoadedState, holdFor, ownerOf, storedValueOf } from './session-state.js';
 import type { SessionWriter } from './session-writer.js';
 import type { StoreCallback, TenantSessionStore } from './tenant-session-store.interface.js';
 
@@ -59,7 +59,11 @@ export class TenantStore extends Store implements TenantSessionStore {
     return settle(this.writer.save(sid, session, this.budget(req), req), callback);
   }
 
-  /** Deletes the session and its index entry (GETDEL, then ZREM when it had an owner). */
+  /**
+   * Ends the session (SessionWriter.erase): reads it, removes its owner's index entry (ZREM,
+   * when it has one), then deletes it if it still holds what was read. The entry goes first, so
+   * an acknowledged destroy leaves nothing that serves, whatever runs alongside.
+   */
   override destroy(sid: string): Promise<void>;
   override destroy(sid: string, callback: StoreCallback): Promise<unknown>;
   override destroy(sid: string, callback?: StoreCallback): Promise<unknown> {
@@ -117,7 +121,8 @@ export class TenantStore extends Store implements TenantSessionStore {
 
   /** express-session's regenerate, on the request's budget (login, passport's logIn/logOut). */
   override regenerate(req: SessionRequest, callback: (err?: unknown) => void): void {
-    this.writer.erase(req.sessionID!, this.budget(req)).then(() => {
+    const erased = this.writer.erase(req.sessionID!, this.budget(req), storedValueOf(req.session));
+    erased.then(() => {
       this.generate(req);
       callback();
     }, callback);

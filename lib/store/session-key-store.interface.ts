@@ -102,8 +102,11 @@ export interface SessionKeyStore {
   expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void>;
   /** Writes a session; false when `onlyIfExists` found it gone. */
   write(write: SessionWrite, budget: OperationBudget): Promise<boolean>;
-  /** Deletes a session and returns what it held. */
-  take(key: string, budget: OperationBudget): Promise<string | null>;
+  /**
+   * Deletes a session only if it still holds `value`: true when deleted, otherwise what it holds
+   * now (another value, or null when it is gone), in one round trip.
+   */
+  removeIfHolds(key: string, value: string, budget: OperationBudget): Promise<true | string | null>;
   /** Reads sessions with their TTLs, in one round trip. */
   inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]>;
   /**

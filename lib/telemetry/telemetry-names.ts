@@ -44,7 +44,7 @@ export const REDIS_OPERATIONS = [
   'session.read',
   'session.expire',
   'session.write',
-  'session.take',
+  'session.discard',
   'session.inspect',
   'session.remove',
   'session.scan',

@@ -153,8 +153,9 @@ export class UserSessionIndex {
   }
 
   /**
-   * Drops entries, once their sessions are deleted (or found dead); `revoking` when that is a
-   * revocation's last step (see SessionBackend.remove).
+   * Drops entries: a revocation's once their sessions are deleted (or found dead), a logout's
+   * before its session is (SessionWriter.erase); `revoking` when that must survive a failover
+   * (see SessionBackend.remove).
    */
   remove(userId: string, sids: string[], budget: OperationBudget, revoking = false): Promise<void> {
     return this.onIndex(userId, (key) => this.backend.indexes.unindex(key, sids, budget, revoking));

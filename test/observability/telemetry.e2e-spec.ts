@@ -199,9 +199,11 @@ describe('OpenTelemetry metrics and spans', () => {
         'db.operation.name': operation,
         'error.type': errorType,
       });
-    // Each login takes the old id's key, admits, writes and confirms; the logout takes its key
-    // and unindexes it; the 401 request's write found its session gone.
-    expect(redis('session.take')).toBe(4);
+    // Each login reads its visit's session (never stored: nothing to end), admits, writes and
+    // confirms; the logout unindexes its session, then deletes it (from the value its request
+    // loaded: no read); the 401 request's write found its session gone.
+    expect(redis('session.inspect')).toBe(3);
+    expect(redis('session.discard')).toBe(1);
     expect(redis('index.admit')).toBe(3);
     expect(redis('session.write')).toBe(4);
     expect(redis('index.confirm')).toBe(3);

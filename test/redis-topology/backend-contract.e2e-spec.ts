@@ -143,7 +143,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       expect(await update('never-written', '{}', 60_000)).toBe(false);
 
       await put('taken', '{}', 60_000);
-      await backend.keys.take(key('taken'), budget());
+      await backend.keys.removeIfHolds(key('taken'), '{}', budget());
       expect(await update('taken', '{}', 60_000)).toBe(false);
 
       await put('expired', '{}', 200);
@@ -191,10 +191,14 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       await expectGone('missing');
     });
 
-    it('take returns a session and deletes it; a second take returns null', async () => {
+    it('removeIfHolds deletes a session only while it holds the value given, else returns what it holds', async () => {
       await put('k', '{"user":"alice"}', 60_000);
-      expect(await backend.keys.take(key('k'), budget())).toBe('{"user":"alice"}');
-      expect(await backend.keys.take(key('k'), budget())).toBeNull();
+      expect(await backend.keys.removeIfHolds(key('k'), '{"user":"bob"}', budget())).toBe(
+        '{"user":"alice"}',
+      );
+      expect((await backend.keys.inspect([key('k')], budget()))[0].value).toBe('{"user":"alice"}');
+      expect(await backend.keys.removeIfHolds(key('k'), '{"user":"alice"}', budget())).toBe(true);
+      expect(await backend.keys.removeIfHolds(key('k'), '{"user":"alice"}', budget())).toBeNull();
       await expectGone('k');
     });
 
@@ -740,7 +744,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
                 { key: key('new'), value: 'x', ttlMs: 60_000, onlyIfExists: false },
                 spentBudget(),
               ),
-            take: () => backend.keys.take(key('k'), spentBudget()),
+            removeIfHolds: () => backend.keys.removeIfHolds(key('k'), 'x', spentBudget()),
             inspect: () => backend.keys.inspect([key('k')], spentBudget()),
             remove: () => backend.keys.remove([key('k')], spentBudget()),
             removeMatching: () => backend.keys.removeMatching([`${ns}*`], spentBudget()),
@@ -760,7 +764,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
         expire: '503',
         write: '503',
         'write new': '503',
-        take: '503',
+        removeIfHolds: '503',
         inspect: '503',
         remove: '503',
         removeMatching: '503',
@@ -814,7 +818,7 @@ describe('RedisSessionBackend beyond the contract', () => {
     });
     afterEach(() => fixture.close());
 
-    it('a session key of another type surfaces as WrongTypeError from load, take and inspect, and is left alone', async () => {
+    it('a session key of another type surfaces as WrongTypeError from load, removeIfHolds and inspect, and is left alone', async () => {
       const { backend, redis } = fixture;
       const sessionKey = `${ns}sessions:hash`;
       await redis.hset(sessionKey, 'field', 'value');
@@ -823,10 +827,14 @@ describe('RedisSessionBackend beyond the contract', () => {
       expect(
         await outcomes({
           load: () => loadValue(backend, sessionKey, 1000, budget()),
-          take: () => backend.keys.take(sessionKey, budget()),
+          removeIfHolds: () => backend.keys.removeIfHolds(sessionKey, 'value', budget()),
           inspect: () => backend.keys.inspect([sessionKey], budget()),
         }),
-      ).toEqual({ load: 'WrongTypeError', take: 'WrongTypeError', inspect: 'WrongTypeError' });
+      ).toEqual({
+        load: 'WrongTypeError',
+        removeIfHolds: 'WrongTypeError',
+        inspect: 'WrongTypeError',
+      });
       expect(await redis.hgetall(sessionKey)).toEqual({ field: 'value' });
       expect(await redis.pttl(sessionKey)).toBeGreaterThan(50_000);
     });
@@ -900,7 +908,7 @@ describe('RedisSessionBackend beyond the contract', () => {
         expire: () => backend.keys.expire(sessionKey, 1000, spentBudget()),
         write: () =>
           backend.keys.write({ key: sessionKey, value: 'x', onlyIfExists: false }, spentBudget()),
-        take: () => backend.keys.take(sessionKey, spentBudget()),
+        removeIfHolds: () => backend.keys.removeIfHolds(sessionKey, 'x', spentBudget()),
         inspect: () => backend.keys.inspect([sessionKey], spentBudget()),
         remove: () => backend.keys.remove([sessionKey], spentBudget()),
         removeMatching: () => backend.keys.removeMatching([`${ns}*`], spentBudget()),

@@ -51,6 +51,26 @@ describe('on a real Redis Cluster (three masters)', () => {
     expect(await client.exists(`sessions:acme:cluster:${browsers[0].sessionId()}`)).toBe(0);
   });
 
+  it('a logout and a login again end the old session: its key and its entry (in another slot) both go', async () => {
+    const phone = new Visitor(t.http, 'acme.test', 'phone');
+    const laptop = new Visitor(t.http, 'acme.test', 'laptop');
+    expect((await phone.post('/login', { user: 'bob' })).status).toBe(201);
+    expect((await laptop.post('/login', { user: 'bob' })).status).toBe(201);
+    const [phoneSid, laptopSid] = [phone.sessionId()!, laptop.sessionId()!];
+
+    expect((await phone.post('/logout')).status).toBe(201);
+    expect((await laptop.post('/login', { user: 'bob' })).status).toBe(201);
+
+    expect((await phone.get('/me')).status).toBe(401);
+    expect((await laptop.get('/me')).status).toBe(200);
+    for (const sid of [phoneSid, laptopSid]) {
+      expect(await client.exists(`sessions:acme:cluster:${sid}`)).toBe(0);
+      expect(await client.zscore('sessions-index:acme:cluster:bob', sid)).toBeNull();
+    }
+    expect((await t.sessions.list('acme', 'bob')).sessions).toHaveLength(1);
+    await t.sessions.revokeAll('acme', 'bob');
+  });
+
   it('off-boards a tenant on every master', async () => {
     for (let i = 0; i < 6; i++)
       await new Visitor(t.http, 'globex.test').post('/login', { user: `u${i}` });

@@ -38,11 +38,14 @@ type Http = Parameters<typeof request>[0];
 interface Step {
   step: string;
   match: CommandPredicate;
+  /** The how-manieth command it matches is the step (default the first). */
+  nth?: number;
 }
 
 const step = (name: string, match: CommandPredicate): Step => ({ step: name, match });
 const READ = step('READ', script('read'));
-const GETDEL = step('GETDEL', command('getdel', SESSION_PREFIX));
+/** A logout's (or a login's regeneration's) deletion, after the owner's entry went (ZREM). */
+const DELETE_IF_UNCHANGED = step('delete-if-unchanged', script('delete-if-unchanged'));
 const SET = step('SET', command('set', SESSION_PREFIX));
 const DEL = step('DEL', command('del', SESSION_PREFIX));
 const ZREM = step('ZREM', command('zrem', INDEX_KEY));
@@ -117,7 +120,10 @@ async function status(browser: Visitor): Promise<number> {
  * fire it (seen under load: the freeze landed on the previous login's confirm, before the
  * operation under test had begun).
  */
-async function freezeAfter(rig: Rig, { step, match }: Step): Promise<{ frozen: Promise<unknown> }> {
+async function freezeAfter(
+  rig: Rig,
+  { step, match, nth }: Step,
+): Promise<{ frozen: Promise<unknown> }> {
   await rig.monitor.barrier();
   const frozen = rig.monitor.when(
     match,
@@ -125,7 +131,7 @@ async function freezeAfter(rig: Rig, { step, match }: Step): Promise<{ frozen: P
       rig.server.pause();
       rig.monitor.reset();
     },
-    { label: `step '${step}'` },
+    { label: `step '${step}'`, nth },
   );
   return { frozen };
 }
@@ -178,6 +184,10 @@ function lastStepAnswered(outcome: Outcome, after: unknown[]): boolean {
   return false;
 }
 
+/** Whether a command of this name ran (MONITOR's lines, as `thaw` returns them). */
+const ran = (commands: string[], name: string) =>
+  commands.some((line) => line.startsWith(`${name} `));
+
 function expectUnavailable(outcome: Outcome): void {
   expect(outcome.status).toBe(503);
   expect(outcome.elapsedMs).toBeLessThan(HANG_LIMIT_MS);
@@ -207,18 +217,33 @@ async function storedSessions(redis: Redis) {
 
 /**
  * The invariant: every session that still exists belongs to USER and is in USER's index, with a
- * lease that outlives it (so revocation finds it for as long as it can be used).
+ * lease that outlives it (so revocation finds it for as long as it can be used). `ending`: the
+ * session an interrupted logout (or a login's regeneration) was ending, which may be left
+ * unindexed between its two steps (its entry goes first): a key that never serves again.
  */
-async function expectEveryLiveSessionIndexed(redis: Redis): Promise<void> {
+async function expectEveryLiveSessionIndexed(redis: Redis, ending?: string): Promise<void> {
   const now = await redisNow(redis);
   const sessions = await storedSessions(redis);
   expect(
     sessions.map(({ sid, owner, ttlMs, lease }) => ({
       sid,
       owner,
-      indexed: lease === null ? 'no' : ttlMs > 0 && lease >= now + ttlMs ? 'yes' : 'too short',
+      indexed:
+        lease === null
+          ? sid === ending
+            ? 'ended'
+            : 'no'
+          : ttlMs > 0 && lease >= now + ttlMs
+            ? 'yes'
+            : 'too short',
     })),
-  ).toEqual(sessions.map(({ sid }) => ({ sid, owner: USER, indexed: 'yes' })));
+  ).toEqual(
+    sessions.map(({ sid, lease }) => ({
+      sid,
+      owner: USER,
+      indexed: sid === ending && lease === null ? 'ended' : 'yes',
+    })),
+  );
 }
 
 /** Nothing of USER is left in Redis, and none of the browsers gets in. */
@@ -365,12 +390,15 @@ describe('logging in again interrupted by a Redis freeze', () => {
       }
     } else {
       expectUnavailable(outcome);
-      // No new session id was handed out. The old session went with the regeneration, unless
-      // the request's budget ran out before its GETDEL was sent: either way the browser works
-      // exactly when its old session still exists (and is indexed, checked below).
+      // No new session id was handed out. The old session went with the regeneration (its entry
+      // first, then its key: a freeze between them leaves its key unindexed), unless the freeze
+      // came before its ZREM: the browser works exactly when its old session is still indexed.
       expect([undefined, before]).toContain(again.sessionId());
-      const oldSessionLives = (await rig.redis.exists(SESSION_PREFIX + before)) === 1;
-      expect(await status(again)).toBe(oldSessionLives ? 200 : 401);
+      await expectEveryLiveSessionIndexed(rig.redis, before);
+      // Frozen at its read, its ZREM may still have been sent (and run once Redis resumed).
+      const oldSessionIndexed = (await rig.redis.zscore(INDEX_KEY, before!)) !== null;
+      expect(oldSessionIndexed).toBe(step === READ && !ran(after, 'zrem'));
+      expect(await status(again)).toBe(oldSessionIndexed ? 200 : 401);
     }
     await expectEveryLiveSessionIndexed(rig.redis);
     for (const other of others) expect(await status(other)).toBe(200);
@@ -383,8 +411,8 @@ describe('logging in again interrupted by a Redis freeze', () => {
     await expectSignedOut(rig.redis, browsers);
   };
 
-  it.each([READ, GETDEL, ZREM, ADMIT, SET])(
-    "POST /login frozen after step '$step' answers 503 at its deadline, leaves that browser logged out and every live session indexed, and a retry logs in",
+  it.each([READ, ZREM, DELETE_IF_UNCHANGED, ADMIT, SET])(
+    "POST /login frozen after step '$step' answers 503 at its deadline, leaves that browser logged out (unless frozen at its read) and every live session indexed, and a retry logs in",
     (step) => scenario(step, false),
   );
 
@@ -428,12 +456,13 @@ describe('a login past maxSessionsPerUser interrupted by a Redis freeze', () => 
   };
 
   it.each([
-    GETDEL,
+    // The newcomer's session was never stored: its regeneration reads it, finds nothing.
+    step('GET', command('get', SESSION_PREFIX)),
     ADMIT,
     SET,
     CONFIRM,
     { ...ENTRIES, step: 'cap entries' },
-    step('cap GET', command('get', SESSION_PREFIX)),
+    { ...step('cap GET', command('get', SESSION_PREFIX)), nth: 2 },
     { ...DEL, step: 'cap DEL' },
   ])(
     "POST /login frozen after step '$step' answers 503 at its deadline with no cookie, leaves every live session indexed, and a retry logs in within the cap",
@@ -450,6 +479,7 @@ describe('logout interrupted by a Redis freeze', () => {
   const scenario = async (step: Step, last: boolean) => {
     const browsers = await logInBrowsers(rig.t.http);
     const [leaving, ...others] = browsers;
+    const sid = leaving.sessionId()!;
     const { frozen } = await freezeAfter(rig, step);
 
     const outcome = await send(() => leaving.post('/logout'));
@@ -463,12 +493,18 @@ describe('logout interrupted by a Redis freeze', () => {
     } else {
       expectUnavailable(outcome);
     }
-    // The session ended, unless the freeze landed before Redis wrote the frozen step's reply
-    // (MONITOR's line can go out first): then the logout failed at that step and sent nothing
-    // more, and the session is as it was. Either way nothing is half done.
-    if ((await status(leaving)) !== 401) {
-      expect(after.filter((command) => command.startsWith('getdel '))).toEqual([]);
+    // The entry goes before the key: once the logout's ZREM ran, the session never serves again,
+    // whatever failed after it (a key left behind is unindexed; the next read deletes it).
+    // Frozen at its read, the logout ended nothing unless it still sent its ZREM (which ran once
+    // Redis resumed; the budget was spent by then: nothing after it).
+    await expectEveryLiveSessionIndexed(rig.redis, sid);
+    if (step === READ && !ran(after, 'zrem')) {
+      expect(after).toEqual([]);
       expect(await status(leaving)).toBe(200);
+    } else {
+      expect(await rig.redis.zscore(INDEX_KEY, sid)).toBeNull();
+      expect(await status(leaving)).toBe(401);
+      expect(await rig.redis.exists(SESSION_PREFIX + sid)).toBe(0);
     }
     await expectEveryLiveSessionIndexed(rig.redis);
     for (const other of others) expect(await status(other)).toBe(200);
@@ -481,13 +517,14 @@ describe('logout interrupted by a Redis freeze', () => {
     await expectSignedOut(rig.redis, browsers);
   };
 
-  it.each([READ, GETDEL])(
-    "POST /logout frozen after step '$step' answers 503 at its deadline, still ends that session and no other, leaves every live session indexed, and a retry succeeds",
-    (step) => scenario(step, false),
-  );
+  it("POST /logout frozen after step 'READ' answers 503 at its deadline, ends that session only if its ZREM still ran, and a retry succeeds", () =>
+    scenario(READ, false));
 
-  it("POST /logout frozen after its last step 'ZREM' has logged out and sent nothing more", () =>
-    scenario(ZREM, true));
+  it("POST /logout frozen after step 'ZREM' (the entry, before the key) answers 503 at its deadline, and the session no longer serves, no other ends, and a retry succeeds", () =>
+    scenario(ZREM, false));
+
+  it("POST /logout frozen after its last step 'delete-if-unchanged' has logged out and sent nothing more", () =>
+    scenario(DELETE_IF_UNCHANGED, true));
 });
 
 describe('lease renewal on read interrupted by a Redis freeze', () => {
@@ -619,8 +656,8 @@ describe('an app process killed between two steps', () => {
   );
 
   it.each([
-    { ...GETDEL, last: false },
     { ...ZREM, last: false },
+    { ...DELETE_IF_UNCHANGED, last: false },
     { ...ADMIT, last: false },
     { ...SET, last: false },
     { ...CONFIRM, last: true },
@@ -628,6 +665,7 @@ describe('an app process killed between two steps', () => {
     "POST /login in a process killed after step '$step' leaves that browser logged out unless it answered, every live session indexed, and a retry from another app logs in",
     async ({ last, ...step }) => {
       const browsers = await logInBrowsers(child!.url);
+      const before = browsers[0].sessionId();
       const { killed } = await killAfter(step);
 
       const answered = await post(browsers[0], '/login', { user: USER });
@@ -636,7 +674,7 @@ describe('an app process killed between two steps', () => {
 
       // Killed before its last step, the login cannot have answered; after it, it may have.
       expect(last ? [undefined, 201] : [undefined]).toContain(answered);
-      await expectEveryLiveSessionIndexed(redis);
+      await expectEveryLiveSessionIndexed(redis, before);
       const [again, ...others] = await restart(browsers);
       // The old session went with the regeneration; only a login that answered may work.
       expect(await status(again)).toBe(answered === 201 ? 200 : 401);
@@ -649,4 +687,27 @@ describe('an app process killed between two steps', () => {
       await expectSignedOut(redis, [again, ...others]);
     },
   );
+
+  it("POST /logout in a process killed after step 'ZREM' (the entry, before the key) leaves that session never serving again, and a retry from another app logs out", async () => {
+    const [leaving, ...others] = await logInBrowsers(child!.url);
+    const sid = leaving.sessionId()!;
+    const { killed } = await killAfter(ZREM);
+
+    const answered = await post(leaving, '/logout', {});
+    await killed;
+    await monitor.quiet();
+
+    expect(answered).toBeUndefined();
+    // Its key is left, unindexed: it never serves, and the next read deletes it.
+    expect(await redis.exists(SESSION_PREFIX + sid)).toBe(1);
+    await expectEveryLiveSessionIndexed(redis, sid);
+    const [again, ...rest] = await restart([leaving, ...others]);
+    expect(await status(again)).toBe(401);
+    expect(await redis.exists(SESSION_PREFIX + sid)).toBe(0);
+    for (const other of rest) expect(await status(other)).toBe(200);
+
+    expect((await again.post('/logout')).status).toBe(201);
+    await fresh!.sessions.revokeAll(TENANT, USER);
+    await expectSignedOut(redis, [again, ...rest]);
+  });
 });

@@ -25,6 +25,12 @@ class AppController {
     return { user: body.user };
   }
 
+  /** POST /logout: the library's logout, as test-app.ts does it. */
+  async logout(req) {
+    await this.logins.logout(req);
+    return { ok: true };
+  }
+
   /** POST /revoke-all {user}: signs the user out everywhere in this request's tenant. */
   async revokeAll(req, body) {
     return { revoked: await this.sessions.revokeAll(getRequestTenant(req), body.user) };
@@ -35,6 +41,7 @@ injectSessionServices(AppController);
 const proto = AppController.prototype;
 for (const [method, path] of [
   ['login', 'login'],
+  ['logout', 'logout'],
   ['revokeAll', 'revoke-all'],
 ]) {
   Post(path)(proto, method, Object.getOwnPropertyDescriptor(proto, method));

@@ -2,10 +2,11 @@ import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import * as scripts from '../../lib/store/scripts.js';
+import * as sessionScripts from '../../lib/store/session-scripts.js';
 
 /** One command a client sent, as MONITOR reports it (commands run inside scripts are left out). */
 export interface MonitoredCommand {
-  /** Lower case: `eval`, `del`, `getdel`, ... */
+  /** Lower case: `eval`, `del`, `zrem`, ... */
   name: string;
   args: string[];
   /** The sending client's `host:port`. */
@@ -22,10 +23,10 @@ function scriptName(arg: string): string {
 
 /** The library's scripts by name (their first line is `-- tenant-session:<name>`), as digests. */
 const SCRIPT_DIGESTS = new Map(
-  Object.values(scripts)
+  [...Object.values(scripts), ...Object.values(sessionScripts)]
     .filter((text): text is string => typeof text === 'string' && text.startsWith('-- tenant-'))
     .map((text) => [
-      /^-- tenant-session:(\w+)/.exec(text)![1],
+      /^-- tenant-session:([\w-]+)/.exec(text)![1],
       createHash('sha1').update(text).digest('hex'),
     ]),
 );
@@ -36,7 +37,7 @@ const SCRIPT_DIGESTS = new Map(
  */
 export function script(name: string): CommandPredicate {
   const digest = SCRIPT_DIGESTS.get(name);
-  if (!digest) throw new Error(`no script named ${name} in lib/store/scripts.ts`);
+  if (!digest) throw new Error(`no script named ${name} in lib/store/*scripts.ts`);
   // MONITOR escapes the script's newlines as `\n`.
   return (command) =>
     (command.name === 'eval' &&

@@ -50,11 +50,16 @@ export class MemorySessionKeys implements SessionKeyStore {
     return true;
   }
 
-  async take(key: string, budget: OperationBudget): Promise<string | null> {
+  async removeIfHolds(
+    key: string,
+    value: string,
+    budget: OperationBudget,
+  ): Promise<true | string | null> {
     this.tables.start(budget);
     const entry = this.tables.live(this.tables.sessions, key);
+    if (entry?.value !== value) return entry?.value ?? null;
     this.tables.sessions.delete(key);
-    return entry?.value ?? null;
+    return true;
   }
 
   async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {

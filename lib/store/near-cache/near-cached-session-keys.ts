@@ -147,8 +147,12 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     );
   }
 
-  take(key: string, budget: OperationBudget): Promise<string | null> {
-    return this.cache.around([key], () => this.inner.take(key, budget));
+  removeIfHolds(
+    key: string,
+    value: string,
+    budget: OperationBudget,
+  ): Promise<true | string | null> {
+    return this.cache.around([key], () => this.inner.removeIfHolds(key, value, budget));
   }
 
   remove(keys: string[], budget: OperationBudget, revoking = false): Promise<number> {

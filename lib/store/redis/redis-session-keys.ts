@@ -1,5 +1,6 @@
 import type { OperationBudget } from '../operation-budget.js';
 import { READ } from '../scripts.js';
+import { DELETE_IF_UNCHANGED } from '../session-scripts.js';
 import type {
   ScanPage,
   ScanPosition,
@@ -99,12 +100,18 @@ export class RedisSessionKeys implements SessionKeyStore {
     );
   }
 
-  take(key: string, budget: OperationBudget): Promise<string | null> {
-    return this.trips.run(
-      'session.take',
-      () => this.trips.acknowledged(['getdel', key]),
+  /** One script (DELETE_IF_UNCHANGED), sent whole: the value it compares is as long anyway. */
+  async removeIfHolds(
+    key: string,
+    value: string,
+    budget: OperationBudget,
+  ): Promise<true | string | null> {
+    const reply = await this.trips.run(
+      'session.discard',
+      () => this.trips.acknowledged(['eval', DELETE_IF_UNCHANGED, 1, key, value]),
       budget,
-    ) as Promise<string | null>;
+    );
+    return reply === 1 ? true : (reply as string | null);
   }
 
   async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {

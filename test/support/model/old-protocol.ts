@@ -7,9 +7,10 @@ import type { IndexProbe } from '../contract-backends.js';
 import { RENEWING_TTL_MS, type ProtocolVariant } from './protocol-world.js';
 
 /**
- * 0.4.1's versions of the three protocol steps issue 18 found wanting, for showing that the
- * model finds each bug when today's step is swapped back for the old one. Each is written from
- * 0.4.1's behaviour (see its store and scripts), not imported: that code is gone.
+ * 0.4.1's versions of the three protocol steps issue 18 found wanting, and 1.0.0's logout, for
+ * showing that the model finds each bug when today's step is swapped back for the old one. Each
+ * is written from that release's behaviour (its store and scripts), not imported: that code is
+ * gone.
  */
 
 const budget = () => new OperationBudget(30_000);
@@ -58,12 +59,50 @@ export const readsIgnoreTheIndex: ProtocolVariant = {
     }),
 };
 
+/**
+ * 1.0.0's logout: GETDEL, then ZREM of the owner's entry; an erase that found the key gone
+ * removed the entry another erase on its own instance had taken and not yet unindexed. Across
+ * instances a second logout was acknowledged before the first one's ZREM. GETDEL is gone from
+ * the stores: here it is a read, then a deletion only of what was read, until one deletes
+ * (returning what it deleted) or finds the key gone, which is what GETDEL answered.
+ */
+export function takeThenUnindex(): ProtocolVariant {
+  const unindexing = new WeakMap<TenantSessions, Map<string, string>>();
+  return {
+    async logout(instance: TenantSessions, sid: string) {
+      const taking = unindexing.get(instance) ?? new Map<string, string>();
+      unindexing.set(instance, taking);
+      const key = instance.keys.session(sid);
+      let [{ value }] = await instance.backend.keys.inspect([key], budget());
+      while (value !== null) {
+        const left = await instance.backend.keys.removeIfHolds(key, value, budget());
+        if (left === true) break;
+        value = left;
+      }
+      if (value === null) {
+        const taken = taking.get(sid);
+        if (taken) await instance.index.remove(taken, [sid], budget(), true);
+        return;
+      }
+      const owner = instance.owners.ownerInStored(sid, value);
+      if (!owner) return;
+      taking.set(sid, owner.userId);
+      try {
+        await instance.index.remove(owner.userId, [sid], budget(), true);
+      } finally {
+        taking.delete(sid);
+      }
+    },
+  };
+}
+
 /** Several old steps at once, as 0.4.1 had them together. */
 export function together(...variants: ProtocolVariant[]): ProtocolVariant {
   return {
     backend: (backend) =>
       variants.reduce((on, variant) => (variant.backend ? variant.backend(on) : on), backend),
     list: variants.find((variant) => variant.list)?.list,
+    logout: variants.find((variant) => variant.logout)?.logout,
   };
 }
 

@@ -32,6 +32,8 @@ export interface ProtocolVariant {
   backend?(backend: SessionBackend): SessionBackend;
   /** A listing as 0.4.1's: unindexes entries whose session it does not find. */
   list?(instance: TenantSessions, userId: string): Promise<void>;
+  /** A logout as 1.0.0's: the key taken (GETDEL) before its owner's entry goes. */
+  logout?(instance: TenantSessions, sid: string): Promise<void>;
 }
 
 interface Login {
@@ -75,6 +77,8 @@ export class ProtocolWorld {
   readonly renewing: TenantSessions;
   /** An instance not rotated yet: the old secret only. */
   readonly old: TenantSessions;
+  /** Another instance as `main` is (a logout there races one on `main`). */
+  readonly other: TenantSessions;
   /** The same tenant outside any actor: what the invariant checks read through. */
   private readonly checker: TenantSessions;
   private readonly revocations: SessionRevocationService;
@@ -109,6 +113,7 @@ export class ProtocolWorld {
     this.main = this.instance(backend, [SECRET_NEW, SECRET_OLD]);
     this.renewing = this.instance(backend, [SECRET_NEW, SECRET_OLD], RENEWING_TTL_MS);
     this.old = this.instance(backend, [SECRET_OLD]);
+    this.other = this.instance(backend, [SECRET_NEW, SECRET_OLD]);
     this.checker = this.instance(seen, [SECRET_NEW, SECRET_OLD]);
     const events = new RevocationEvents();
     events.listen((event) => {
@@ -191,10 +196,12 @@ export class ProtocolWorld {
     );
   }
 
-  /** A logout. */
-  async logout(sid: string): Promise<void> {
+  /** A logout, on `main` or on the other instance; acknowledged once it resolves. */
+  async logout(sid: string, on: 'main' | 'other' = 'main'): Promise<void> {
     const startedAt = performance.now();
-    await this.main.writer.erase(sid, budget());
+    const instance = on === 'other' ? this.other : this.main;
+    if (this.variant.logout) await this.variant.logout(instance, sid);
+    else await instance.writer.erase(sid, budget());
     this.ended.set(sid, startedAt);
   }
 
