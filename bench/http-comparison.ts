@@ -18,7 +18,7 @@ import { startChildServer } from './child-server.js';
 import { httpRequest, logIn, runLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import { redisWorkSince, resetRedisStats, roundTripsPerRequest } from './redis-commands.js';
 
-export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'm' | 'n' | 'p' | 'q';
+export type AppId = 'ref' | 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'm' | 'n' | 'p' | 'q' | 'r';
 export type ScenarioId = 'read' | 'modify' | 'read-light';
 /** How the servers reach Redis: directly on loopback, or through the delay proxy. */
 export type LinkId = 'loopback' | 'delayed';
@@ -108,6 +108,13 @@ export const APPS: Record<AppId, BenchApp> = {
     script: 'apps/nest-fastify-session.js',
     hosts: ['app.bench.test'],
     sessions: true,
+  },
+  r: {
+    label: 'Nest + FastifyAdapter, no sessions: the ceiling on Fastify',
+    script: 'apps/nest-plain.js',
+    env: { BENCH_PLATFORM: 'fastify' },
+    hosts: ['app.bench.test'],
+    sessions: false,
   },
 };
 

@@ -78,6 +78,8 @@ export interface HttpSummary {
     /** (p) ÷ (m): the module's Fastify binding against its Express binding, same routes. */
     rpsPOverM?: number;
     cpuPOverM?: number;
+    /** (p) ÷ (r): the module on Fastify against Nest on Fastify with no sessions, requests/s. */
+    rpsPOverR?: number;
   };
 }
 
@@ -156,7 +158,7 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
         allocatedBytesPerRequest: median(runs.map((r) => r.allocatedBytesPerRequest)),
       };
     }
-    const { a, b, c, d, e, f, g, m, n, p, q } = apps;
+    const { a, b, c, d, e, f, g, m, n, p, q, r } = apps;
     return {
       scenario,
       link,
@@ -193,6 +195,7 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
           p && q ? quotient(p.redisRoundTripsPerRequest, q.redisRoundTripsPerRequest) : undefined,
         rpsPOverM: m && p ? p.requestsPerSecond / m.requestsPerSecond : undefined,
         cpuPOverM: m && p ? p.appCpuMicrosPerRequest / m.appCpuMicrosPerRequest : undefined,
+        rpsPOverR: p && r ? p.requestsPerSecond / r.requestsPerSecond : undefined,
       },
     };
   });
@@ -258,7 +261,8 @@ export function toMarkdown(report: BenchReport): string {
           `per request, ${ratio(q.allocationPOverQ)} heap allocated per request, ` +
           `${ratio(q.roundTripsPOverQ)} round trips per request · Fastify binding against ` +
           `Express binding, (p)/(m): ${ratio(q.rpsPOverM)} requests/s, ${ratio(q.cpuPOverM)} ` +
-          'server CPU per request',
+          `server CPU per request · against no sessions on Fastify, (p)/(r): ` +
+          `${ratio(q.rpsPOverR)} requests/s`,
         '',
         `(c)/(d): ${ratio(q.rpsCOverD)} requests/s, ${ratio(q.cpuCOverD)} server CPU per request, ` +
           `${ratio(q.p99COverD)} p99 · (c)/(a): ${ratio(q.rpsCOverA)} requests/s, ` +

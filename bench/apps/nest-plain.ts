@@ -1,8 +1,11 @@
-/** (b) Nest's own cost: the same routes with no sessions and no Redis at all. */
+/**
+ * (b) Nest's own cost: the same routes with no sessions and no Redis at all; with
+ * `BENCH_PLATFORM=fastify`, (r), the same on `FastifyAdapter`: the ceiling (p) is measured against.
+ */
 import 'reflect-metadata';
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { announceReady, benchServerEnv } from './bench-app.js';
 
 @Controller()
@@ -29,7 +32,11 @@ class PlainController {
 class PlainModule {}
 
 const { port } = benchServerEnv();
-const app = await NestFactory.create<NestExpressApplication>(PlainModule, { logger: false });
-app.disable('x-powered-by');
+const app =
+  process.env.BENCH_PLATFORM === 'fastify'
+    ? await NestFactory.create(PlainModule, new FastifyAdapter(), { logger: false })
+    : await NestFactory.create(PlainModule, { logger: false });
+if (process.env.BENCH_PLATFORM !== 'fastify')
+  app.getHttpAdapter().getInstance().disable('x-powered-by');
 await app.listen(port, '127.0.0.1');
 announceReady(() => app.close());
