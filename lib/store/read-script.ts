@@ -52,4 +52,3 @@ if type(lease) == 'table' then return {value, left, false, false} end
 return {value, left, user, keep(key, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), lease)}
 `,
 );
-

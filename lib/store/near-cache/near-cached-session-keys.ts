@@ -104,7 +104,8 @@ export class NearCachedSessionKeys implements SessionKeyStore {
       if (owner) this.cache.keepLease(owner, read.entry!.lease, pending);
       // From when it was sent: Redis ran it later, so the key lives at least this long.
       const until = now + Math.min(read.ttlMs, this.leftUntil(expiresAt));
-      const entry = read.value === null ? undefined : { value: read.value, expiresAt: until, owner };
+      const entry =
+        read.value === null ? undefined : { value: read.value, expiresAt: until, owner };
       this.cache.endRead(pending, entry);
       return read;
     } catch (error) {
