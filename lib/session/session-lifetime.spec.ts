@@ -18,26 +18,59 @@ function sessionId(lifetimeMs: number, maxAgeMs?: number): string {
 }
 
 describe('SessionLifetime', () => {
-  describe('expectedTtl: the TTL a read restarts before it has the data', () => {
+  describe('expectedExpiry: the expiry a read restarts before it has the data', () => {
     it("is the tenant's idle TTL for an id that carries nothing (made by another service)", () => {
-      expect(lifetime().expectedTtl(PLAIN_SID)).toBe(IDLE_MS);
+      expect(lifetime().expectedExpiry(PLAIN_SID)).toEqual({ ttlMs: IDLE_MS });
     });
 
     it('is the max-age the id carries ("remember me")', () => {
-      expect(lifetime().expectedTtl(sessionId(3600_000 * 24 * 30, 7 * 24 * 3600_000))).toBe(
-        7 * 24 * 3600_000,
-      );
+      expect(lifetime().expectedExpiry(sessionId(3600_000 * 24 * 30, 7 * 24 * 3600_000))).toEqual({
+        ttlMs: 7 * 24 * 3600_000,
+      });
     });
 
-    it('is cut short at the absolute deadline the id carries', () => {
+    it('is cut short at the absolute deadline the id carries, and then expires at it', () => {
       const sid = sessionId(3600_000);
       const later = lifetime(NOW + 3600_000 - 10_000);
-      expect(later.expectedTtl(sid)).toBe(10_000);
+      expect(later.expectedExpiry(sid)).toEqual({ ttlMs: 10_000, expiresAt: NOW + 3600_000 });
     });
 
     it('is zero or less once the deadline has passed', () => {
       const sid = sessionId(3600_000);
-      expect(lifetime(NOW + 3600_000 + 1000).expectedTtl(sid)).toBeLessThanOrEqual(0);
+      expect(lifetime(NOW + 3600_000 + 1000).expectedExpiry(sid).ttlMs).toBeLessThanOrEqual(0);
+    });
+  });
+
+  describe('the key expires at an instant, not after a TTL, when the deadline is near', () => {
+    // A TTL is counted from when Redis runs the command: one sent late would carry the key past
+    // the deadline by the delay. An instant (PXAT) does not move.
+    it('is a plain idle TTL while the deadline lies a minute or more beyond it', () => {
+      const sid = sessionId(IDLE_MS + 60_000);
+      expect(lifetime().expectedExpiry(sid)).toEqual({ ttlMs: IDLE_MS });
+    });
+
+    it('is the idle TTL as an instant by the store clock when it ends within a minute of the deadline', () => {
+      const sid = sessionId(IDLE_MS + 30_000);
+      expect(lifetime().expectedExpiry(sid)).toEqual({
+        ttlMs: IDLE_MS,
+        expiresAt: NOW + IDLE_MS,
+      });
+    });
+
+    it('is the deadline itself once the deadline comes before the idle TTL ends', () => {
+      const sid = sessionId(IDLE_MS - 1000);
+      expect(lifetime(NOW + 500).expectedExpiry(sid)).toEqual({
+        ttlMs: IDLE_MS - 1500,
+        expiresAt: NOW + IDLE_MS - 1000,
+      });
+    });
+
+    it('applies to the TTL a session gets from its own data too', () => {
+      const sid = sessionId(30_000);
+      expect(lifetime().expiryOf(sid, { cookie: { originalMaxAge: 3600_000 } })).toEqual({
+        ttlMs: 30_000,
+        expiresAt: NOW + 30_000,
+      });
     });
   });
 

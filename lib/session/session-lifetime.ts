@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { Expiry } from '../store/session-key-store.interface.js';
 import { sessionTtlMs } from './session-codec.js';
 import { deadlineOfSessionId, maxAgeOfSessionId } from './session-id.js';
 import { isHeldFor, ttlRestartOf } from './session-state.js';
@@ -12,6 +13,13 @@ const SAME_TTL_TOLERANCE_MS = 1000;
  * rather than cost a command.
  */
 const FRESH_RESTART_SHARE = 0.01;
+/**
+ * Longer than any command takes from its TTL's computation to the store (event-loop lag, the
+ * write coalescing's cork, the network; a request gives up on a round trip after a second by
+ * default): an idle TTL ending at least this long before the deadline is sent as a TTL, since
+ * even a late command cannot carry it past the deadline; one closer is sent as an instant.
+ */
+const LATE_COMMAND_ALLOWANCE_MS = 60_000;
 
 /**
  * How long a tenant's sessions live: an idle TTL restarted by use (the tenant's, or a session's
@@ -25,14 +33,19 @@ export class SessionLifetime {
     private readonly now: () => number,
   ) {}
 
-  /** The TTL a read restarts before it has the data: what the id says, within its deadline. */
-  expectedTtl(sid: string): number {
+  /** The expiry a read restarts before it has the data: what the id says, within its deadline. */
+  expectedExpiry(sid: string): Expiry {
     return this.withinLifetime(sid, maxAgeOfSessionId(sid) ?? this.idleTtlMs);
   }
 
-  /** The TTL a session gets when stored or read now: its own, never past its deadline. */
-  ttlOf(sid: string, data: object): number {
+  /** The expiry a session gets when stored or read now: its own TTL, never past its deadline. */
+  expiryOf(sid: string, data: object): Expiry {
     return this.withinLifetime(sid, sessionTtlMs(data, this.idleTtlMs));
+  }
+
+  /** The TTL a session gets when stored or read now (see `expiryOf`). */
+  ttlOf(sid: string, data: object): number {
+    return this.expiryOf(sid, data).ttlMs;
   }
 
   /** Whether two TTLs differ by more than express-session's rounding. */
@@ -56,10 +69,17 @@ export class SessionLifetime {
 
   /**
    * `ttlMs`, cut short at the session's absolute deadline so its key never outlives it; the
-   * index lease, 3 times this TTL, shrinks with it.
+   * index lease, 3 times this TTL, shrinks with it. Near the deadline the key expires at an
+   * instant, the deadline or the idle TTL's end by the store clock, whichever comes first: Redis
+   * ends it there by its own clock however late the command arrives. `now` is never behind the
+   * store's clock, so that end is never past the idle TTL's by more than its error.
    */
-  private withinLifetime(sid: string, ttlMs: number): number {
+  private withinLifetime(sid: string, ttlMs: number): Expiry {
     const deadline = deadlineOfSessionId(sid);
-    return deadline === undefined ? ttlMs : Math.min(ttlMs, Math.floor(deadline - this.now()));
+    if (deadline === undefined) return { ttlMs };
+    const now = this.now();
+    const left = Math.floor(deadline - now);
+    if (ttlMs + LATE_COMMAND_ALLOWANCE_MS <= left) return { ttlMs };
+    return { ttlMs: Math.min(ttlMs, left), expiresAt: Math.min(deadline, Math.floor(now + ttlMs)) };
   }
 }

@@ -68,13 +68,13 @@ export class SessionReader {
 
   /** express-session's touch: restarts the TTL (and checks the entry) of a session read before. */
   async restart(sid: string, session: object, budget: OperationBudget): Promise<void> {
-    const ttlMs = this.lifetime.ttlOf(sid, session);
-    if (ttlMs <= 0) return this.erase(sid, budget);
+    const expiry = this.lifetime.expiryOf(sid, session);
+    if (expiry.ttlMs <= 0) return this.erase(sid, budget);
     const restarted = await this.ignoringWrongType(
-      async () => (await this.serving(sid, { mode: 'always', ttlMs }, budget)) !== null,
+      async () => (await this.serving(sid, { mode: 'always', ...expiry }, budget)) !== null,
       false,
     );
-    if (restarted) markTtlRestarted(session, ttlMs, 'read');
+    if (restarted) markTtlRestarted(session, expiry.ttlMs, 'read');
   }
 
   /**
@@ -165,22 +165,22 @@ export class SessionReader {
     sid: string,
     budget: OperationBudget,
   ): Promise<StoredSessionData | null> {
-    const expectedTtlMs = this.lifetime.expectedTtl(sid);
+    const expected = this.lifetime.expectedExpiry(sid);
     // Past its absolute deadline (Redis is about to expire the key by itself): over, unread.
-    if (expectedTtlMs <= 0) return this.erase(sid, budget).then(() => null);
-    const loaded = await this.serving(sid, { mode: 'always', ttlMs: expectedTtlMs }, budget);
+    if (expected.ttlMs <= 0) return this.erase(sid, budget).then(() => null);
+    const loaded = await this.serving(sid, { mode: 'always', ...expected }, budget);
     if (!loaded) return null;
     const { data, owner, adopted, stored } = loaded;
-    const ttlMs = this.lifetime.ttlOf(sid, data);
-    let restartedTtlMs = expectedTtlMs;
-    if (ttlMs <= 0) {
+    const own = this.lifetime.expiryOf(sid, data);
+    let restartedTtlMs = expected.ttlMs;
+    if (own.ttlMs <= 0) {
       // Only data written by hand can carry an expiry date that has passed (see sessionTtlMs).
       await this.erase(sid, budget, stored);
       return null;
-    } else if (this.lifetime.differ(ttlMs, expectedTtlMs)) {
+    } else if (this.lifetime.differ(own.ttlMs, expected.ttlMs)) {
       // The application changed this session's max-age after its id was made.
-      await this.store.expire(this.keys.session(sid), ttlMs, budget);
-      restartedTtlMs = ttlMs;
+      await this.store.expire(this.keys.session(sid), own, budget);
+      restartedTtlMs = own.ttlMs;
     }
     if (owner) bindOwner(data, owner);
     markTtlRestarted(data, restartedTtlMs, 'read');

@@ -119,7 +119,8 @@ export class SessionWriter {
     budget: OperationBudget,
     req?: object,
   ): Promise<void> {
-    const ttlMs = this.lifetime.ttlOf(sid, session);
+    const expiry = this.lifetime.expiryOf(sid, session);
+    const { ttlMs } = expiry;
     if (ttlMs <= 0) return this.erase(sid, budget, storedValueOf(session));
     const persisted = isPersisted(session);
     const current = ownerOf(session);
@@ -155,7 +156,7 @@ export class SessionWriter {
       {
         key: this.keys.session(sid),
         value,
-        ttlMs,
+        ...expiry,
         onlyIfExists: persisted,
         owner: owner && { userId: owner.userId, indexKey: this.keys.index(owner.userId), sid },
       },

@@ -1,6 +1,6 @@
 /**
  * Lua scripts of the per-user index; each touches one index key (Redis Cluster safe), except
- * READ, which a single Redis or Sentinel's primary runs (see there), and reads time from the
+ * READ (read-script.ts), which a single Redis or Sentinel's primary runs, and reads time from the
  * Redis server (TIME), so no decision depends on app instances' clocks agreeing.
  *
  * An index is a sorted set: member sid, score "indexed until" (a lease, ms). One reserved member,
@@ -147,52 +147,6 @@ return keep(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 );
 
 /**
- * A session read and, in the same step, the index entry of the user its stored owner names, so
- * a logged-in read stays one command. KEYS[1] session key; ARGV[1] TTL restart: 'always' (to
- * ARGV[2] ms, as GETEX PX), 'ran-down' (only when less than ARGV[2] - ARGV[3] ms is left, so
- * instances sharing a session do not keep rewriting it) or 'never'; ARGV[4] index prefix; ARGV[5]
- * sid; ARGV[6] lease length and ARGV[7] renew-below (ms, see `keep`). Returns {value, TTL left
- * (ms, -1 none), owner's user id, lease}, {false, -2} when there is no session, false for the user
- * id when the value names no owner this script can read or the index key is of another type (the
- * caller then checks the index itself), false for the lease when the index does not admit it.
- *
- * The user id is found as text, not by decoding the JSON: the owner is written last, so its last
- * occurrence is taken, and one with an escape is left to the caller. It is only a guess: the
- * caller verifies the owner's seal and uses the entry only when the names match. The index key is
- * built here, not passed in KEYS, which a single Redis allows; a Cluster cannot (another slot),
- * and reads there check the index in a second step.
- */
-export const READ = script(
-  'read',
-  `
-local value = redis.call('GET', KEYS[1])
-if not value then return {false, -2} end
-local mode, ttl = ARGV[1], tonumber(ARGV[2])
-local left = mode == 'always' and ttl or redis.call('PTTL', KEYS[1])
-if mode == 'always' or (mode == 'ran-down' and (left < 0 or left < ttl - tonumber(ARGV[3]))) then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  left = ttl
-end
-local marker, from, found = '"${OWNER_FIELD}":{"userId":"', 1, nil
-while true do
-  local s, e = string.find(value, marker, from, true)
-  if not s then break end
-  found, from = e, e + 1
-end
-if not found then return {value, left, false, false} end
-local close = string.find(value, '"', found + 1, true)
-local user = close and string.sub(value, found + 1, close - 1)
-if not user or user == '' or string.find(user, '\\\\', 1, true) then
-  return {value, left, false, false}
-end
-local key = ARGV[4] .. user
-local lease = redis.pcall('ZSCORE', key, ARGV[5])
-if type(lease) == 'table' then return {value, left, false, false} end
-return {value, left, user, keep(key, ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), lease)}
-`,
-);
-
-/**
  * This clock's time (ms, as text), then the index's live entries, flat [sid, lease, ...], the
  * reserved members included. With ARGV[1] = '1' first records a revocation: not-before = now
  * (never moved back), kept at least until ARGV[2] (ms, '0' for the usual retention: see
@@ -293,7 +247,10 @@ return reply
 `,
 );
 
-/** Names each script in its first line, so MONITOR and SCRIPT logs show which one ran. */
-function script(name: string, body: string): string {
+/**
+ * A script on the index, with the PRELUDE's clock and rules; named in its first line, so MONITOR
+ * and SCRIPT logs show which one ran.
+ */
+export function script(name: string, body: string): string {
   return `-- tenant-session:${name}${PRELUDE}${body}`;
 }

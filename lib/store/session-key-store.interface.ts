@@ -14,12 +14,26 @@ export interface OwnerRef {
   sid: string;
 }
 
+/**
+ * When a session key expires: `ttlMs` after the store runs the command (an idle TTL, counted
+ * from the request's use), or, when `expiresAt` is set, at that instant (ms, the store's clock:
+ * PXAT, PEXPIREAT), the session's absolute deadline or earlier. A relative TTL sent near the
+ * deadline would end as much past it as the command took to reach the store; an instant does not
+ * move. `ttlMs` is then what is left before it, by the app's estimate of the store's clock.
+ */
+export interface Expiry {
+  ttlMs: number;
+  expiresAt?: number;
+}
+
 /** One session write. */
 export interface SessionWrite {
   key: string;
   value: string;
   /** New TTL in ms; leave out to keep the current one. */
   ttlMs?: number;
+  /** Expire at this instant instead of after `ttlMs` (see Expiry). */
+  expiresAt?: number;
   /** Only overwrite a session that still exists, so a revoked session is never written back. */
   onlyIfExists: boolean;
   /** The owner the written value names, if any (a near cache keeps it with the value). */
@@ -33,13 +47,13 @@ export interface StoredSession {
 }
 
 /**
- * How a read treats the session's TTL: restarted to `ttlMs` (a request's read, as GETEX PX),
- * restarted only once less than `ttlMs - slackMs` is left (reads shared by several instances
- * through their near caches), or left as it is (sockets, listings).
+ * How a read treats the session's TTL: restarted to the expiry (a request's read, as GETEX PX or
+ * PXAT), restarted only once less than `ttlMs - slackMs` is left (reads shared by several
+ * instances through their near caches), or left as it is (sockets, listings).
  */
 export type TtlRestart =
-  | { mode: 'always'; ttlMs: number }
-  | { mode: 'ran-down'; ttlMs: number; slackMs: number }
+  | ({ mode: 'always' } & Expiry)
+  | ({ mode: 'ran-down'; slackMs: number } & Expiry)
   | { mode: 'never' };
 
 /**
@@ -98,8 +112,8 @@ export interface SessionKeyStore {
     check: EntryCheck | undefined,
     budget: OperationBudget,
   ): Promise<SessionRead>;
-  /** Sets a session's TTL (for sessions whose own max-age differs from the default). */
-  expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void>;
+  /** Sets a session's expiry (for sessions whose own max-age differs from the default). */
+  expire(key: string, expiry: Expiry, budget: OperationBudget): Promise<void>;
   /** Writes a session; false when `onlyIfExists` found it gone. */
   write(write: SessionWrite, budget: OperationBudget): Promise<boolean>;
   /**

@@ -6,6 +6,7 @@ import { TenantKeys } from '../../lib/store/keys.js';
 import { OperationBudget } from '../../lib/store/operation-budget.js';
 import { NOT_BEFORE_MEMBER, NOT_BEFORE_RETENTION_MS } from '../../lib/store/scripts.js';
 import type { SessionBackend } from '../../lib/store/session-backend.interface.js';
+import type { TtlRestart } from '../../lib/store/session-key-store.interface.js';
 import type {
   IndexPage,
   IndexPosition,
@@ -181,14 +182,53 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
 
     it('expire sets a session TTL, and creates nothing for a missing one', async () => {
       await put('k', 'x', 100_000);
-      await backend.keys.expire(key('k'), 2000, budget());
+      await backend.keys.expire(key('k'), { ttlMs: 2000 }, budget());
       const [stored] = await backend.keys.inspect([key('k')], budget());
       expect(stored.value).toBe('x');
       expect(stored.ttlMs).toBeGreaterThan(1000);
       expect(stored.ttlMs).toBeLessThanOrEqual(2000);
 
-      await backend.keys.expire(key('missing'), 2000, budget());
+      await backend.keys.expire(key('missing'), { ttlMs: 2000 }, budget());
       await expectGone('missing');
+    });
+
+    it('a key given an instant (expiresAt) expires at it by the store clock, not ttlMs after the command ran', async () => {
+      // The deadline case (session-lifetime.ts): ttlMs says a minute, the instant 1.5 s from now.
+      const at = () => Math.floor(backend.lifecycle.now()) + 1500;
+      const expiry = () => ({ ttlMs: 60_000, expiresAt: at() });
+      const check = (sid: string) => ({
+        indexPrefix: `${ns}sessions-index:`,
+        sid,
+        leaseMs: 180_000,
+        renewBelowMs: 120_000,
+      });
+      const read = (name: string, restart: TtlRestart, withCheck: boolean) =>
+        backend.keys.read(key(name), restart, withCheck ? check(name) : undefined, budget());
+
+      await backend.keys.write(
+        { key: key('w'), value: 'x', ...expiry(), onlyIfExists: false },
+        budget(),
+      );
+      for (const name of ['a', 'a-checked', 'r', 'r-checked', 'e']) await put(name, 'x', 100);
+      for (const withCheck of [false, true]) {
+        const suffix = withCheck ? '-checked' : '';
+        expect((await read(`a${suffix}`, { mode: 'always', ...expiry() }, withCheck)).value).toBe(
+          'x',
+        );
+        // Ran down (100 ms left of a minute): restarted, to the instant.
+        const ranDown = { mode: 'ran-down', slackMs: 600, ...expiry() } as const;
+        expect((await read(`r${suffix}`, ranDown, withCheck)).value).toBe('x');
+      }
+      await backend.keys.expire(key('e'), expiry(), budget());
+
+      const names = ['w', 'a', 'a-checked', 'r', 'r-checked', 'e'];
+      for (const stored of await backend.keys.inspect(names.map(key), budget())) {
+        expect(stored.value).toBe('x');
+        expect(stored.ttlMs).toBeGreaterThan(500);
+        expect(stored.ttlMs).toBeLessThanOrEqual(1500);
+      }
+      await sleep(1800);
+      await expectGone(...names);
     });
 
     it('removeIfHolds deletes a session only while it holds the value given, else returns what it holds', async () => {
@@ -736,7 +776,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
         await outcomes(
           {
             load: () => loadValue(backend, key('k'), 1000, spentBudget()),
-            expire: () => backend.keys.expire(key('k'), 1000, spentBudget()),
+            expire: () => backend.keys.expire(key('k'), { ttlMs: 1000 }, spentBudget()),
             write: () =>
               backend.keys.write({ key: key('k'), value: 'x', onlyIfExists: false }, spentBudget()),
             'write new': () =>
@@ -905,7 +945,7 @@ describe('RedisSessionBackend beyond the contract', () => {
 
       const refused = await outcomes({
         load: () => loadValue(backend, sessionKey, 1000, spentBudget()),
-        expire: () => backend.keys.expire(sessionKey, 1000, spentBudget()),
+        expire: () => backend.keys.expire(sessionKey, { ttlMs: 1000 }, spentBudget()),
         write: () =>
           backend.keys.write({ key: sessionKey, value: 'x', onlyIfExists: false }, spentBudget()),
         removeIfHolds: () => backend.keys.removeIfHolds(sessionKey, 'x', spentBudget()),

@@ -71,6 +71,22 @@ describe('on a real Redis Cluster (three masters)', () => {
     await t.sessions.revokeAll('acme', 'bob');
   });
 
+  it('a session key expires at its absolute deadline itself, read (GETEX) or written', async () => {
+    const visitor = new Visitor(t.http, 'acme.test', 'short');
+    expect((await visitor.post('/login', { user: 'dora', absoluteLifetime: 3 })).status).toBe(201);
+    const sid = visitor.sessionId()!;
+    const sessionKey = `sessions:acme:cluster:${sid}`;
+    const deadline = parseInt(sid.split('~')[1], 36) * 1000;
+    const expiresAt = () => client.call('PEXPIRETIME', sessionKey);
+
+    expect(await expiresAt()).toBe(deadline);
+    expect((await visitor.get('/me')).status).toBe(200);
+    expect(await expiresAt()).toBe(deadline);
+    expect((await visitor.post('/increment')).status).toBe(201);
+    expect(await expiresAt()).toBe(deadline);
+    await t.sessions.revokeAll('acme', 'dora');
+  });
+
   it('off-boards a tenant on every master', async () => {
     for (let i = 0; i < 6; i++)
       await new Visitor(t.http, 'globex.test').post('/login', { user: `u${i}` });

@@ -57,6 +57,26 @@ describe('absolute session lifetime (real Redis)', () => {
     }
   });
 
+  it('a session key never outlives its absolute deadline, even when its commands reach Redis late', async () => {
+    // Every command held back 200 ms on its way to Redis after the app computed its TTL, as a
+    // lagging event loop, a corked write or a slow network holds it: the deadline must not move.
+    const gate = await TcpGate.start(own.server.port);
+    try {
+      await start({ absoluteLifetime: 3, redis: gate.url });
+      const busy = await loginAs('alice');
+      const deadline = deadlineOf(busy);
+      gate.requestDelayMs = 200;
+      for (const request of [() => busy.get('/me'), () => busy.post('/increment')]) {
+        expect((await request()).status).toBeLessThan(300);
+        // The key expires by Redis's clock, which is this host's: no later than the deadline.
+        expect(Date.now() + (await redis.pttl(key(busy)))).toBeLessThanOrEqual(deadline + 5);
+      }
+    } finally {
+      await t.close();
+      await gate.stop();
+    }
+  });
+
   it('a session kept active past its absolute lifetime is logged out, and its key is gone from Redis', async () => {
     await start({ absoluteLifetime: 3 });
     const busy = await loginAs('alice');

@@ -4,12 +4,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * A loopback TCP proxy to a redis-server that can be shut like a gate: `close()` drops every
  * connection through it and refuses new ones (the app's Redis is unreachable, for this app
  * only), `open()` lets connections through again. `replyDelayMs` holds each reply back that
- * long (in order), as a slow network or a busy app would. Everything else passes unchanged.
+ * long (in order), as a slow network or a busy app would; `requestDelayMs` holds each command
+ * back on its way to Redis (in order), as a lagging event loop or a slow network would.
+ * Everything else passes unchanged.
  */
 export class TcpGate {
   private readonly links = new Set<Socket>();
   private shut = false;
   replyDelayMs = 0;
+  requestDelayMs = 0;
 
   private constructor(
     private readonly server: Server,
@@ -46,14 +49,8 @@ export class TcpGate {
   private link(app: Socket, targetPort: number): void {
     if (this.shut) return void app.destroy();
     const redis = connect(targetPort, '127.0.0.1');
-    app.pipe(redis);
-    let replies = Promise.resolve();
-    redis.on('data', (chunk: Buffer) => {
-      const delayMs = this.replyDelayMs;
-      replies = replies
-        .then(() => delayMs > 0 && new Promise((resolve) => setTimeout(resolve, delayMs)))
-        .then(() => void (app.destroyed || app.write(chunk)));
-    });
+    delayed(app, redis, () => this.requestDelayMs);
+    delayed(redis, app, () => this.replyDelayMs);
     for (const [from, to] of [
       [app, redis],
       [redis, app],
@@ -66,4 +63,15 @@ export class TcpGate {
       });
     }
   }
+}
+
+/** Forwards what `from` sends to `to`, in order, each chunk held back `delayMs()` as it arrives. */
+function delayed(from: Socket, to: Socket, delayMs: () => number): void {
+  let queue = Promise.resolve();
+  from.on('data', (chunk: Buffer) => {
+    const holdMs = delayMs();
+    queue = queue
+      .then(() => holdMs > 0 && new Promise((resolve) => setTimeout(resolve, holdMs)))
+      .then(() => void (to.destroyed || to.write(chunk)));
+  });
 }

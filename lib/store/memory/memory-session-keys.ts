@@ -2,6 +2,7 @@ import type { OperationBudget } from '../operation-budget.js';
 import type {
   ScanPage,
   EntryCheck,
+  Expiry,
   SessionKeyStore,
   SessionRead,
   SessionWrite,
@@ -30,23 +31,29 @@ export class MemorySessionKeys implements SessionKeyStore {
       restart.mode === 'always' ||
       (restart.mode === 'ran-down' && (left < 0 || left < restart.ttlMs - restart.slackMs));
     if (!due) return { value: entry.value, ttlMs: left };
-    entry.expiresAt = now + restart.ttlMs;
-    return { value: entry.value, ttlMs: restart.ttlMs };
+    entry.expiresAt = expiresAt(restart, now);
+    if (entry.expiresAt <= now) {
+      this.tables.sessions.delete(key);
+      return { value: null, ttlMs: -2 };
+    }
+    return { value: entry.value, ttlMs: entry.expiresAt - now };
   }
 
-  async expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
+  async expire(key: string, expiry: Expiry, budget: OperationBudget): Promise<void> {
     this.tables.start(budget);
     const entry = this.tables.live(this.tables.sessions, key);
-    if (entry) entry.expiresAt = Date.now() + ttlMs;
+    if (entry) entry.expiresAt = expiresAt(expiry, Date.now());
   }
 
   async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
     this.tables.start(budget);
     const existing = this.tables.live(this.tables.sessions, write.key);
     if (write.onlyIfExists && !existing) return false;
-    const expiresAt =
-      write.ttlMs === undefined ? (existing?.expiresAt ?? Infinity) : Date.now() + write.ttlMs;
-    this.tables.sessions.set(write.key, { value: write.value, expiresAt });
+    const until =
+      write.ttlMs === undefined && write.expiresAt === undefined
+        ? (existing?.expiresAt ?? Infinity)
+        : expiresAt({ ttlMs: write.ttlMs ?? 0, expiresAt: write.expiresAt }, Date.now());
+    this.tables.sessions.set(write.key, { value: write.value, expiresAt: until });
     return true;
   }
 
@@ -115,6 +122,11 @@ export class MemorySessionKeys implements SessionKeyStore {
     }
     return removed;
   }
+}
+
+/** When a key given `expiry` at `now` expires (this clock is the store's: see MemoryBackend). */
+function expiresAt({ ttlMs, expiresAt }: Expiry, now: number): number {
+  return expiresAt ?? now + ttlMs;
 }
 
 /** SCAN MATCH semantics for the patterns TenantKeys builds: `\x` literal, `*` and `?` wildcards. */

@@ -42,12 +42,18 @@ describe('NearCachedSessionKeys', () => {
     const cache = new NearCache(10);
     cache.enable();
     const observed = { telemetry: SessionTelemetry.off, deployment: 'test' };
-    const keys = new NearCachedSessionKeys(inner as unknown as SessionKeyStore, cache, observed);
+    const storeNow = () => Date.now();
+    const keys = new NearCachedSessionKeys(
+      inner as unknown as SessionKeyStore,
+      cache,
+      observed,
+      storeNow,
+    );
     const budget = () => new OperationBudget(1_000);
     const write = (value: string) =>
       keys.write({ key: 'k', value, ttlMs: TTL_MS, onlyIfExists: false }, budget());
     const read = (spent = budget()) => keys.read('k', always, undefined, spent);
-    return { inner, write, read };
+    return { inner, keys, write, read, budget };
   };
 
   it('serves a read that was a hit until a write of this process began in its turn, from that write', async () => {
@@ -79,5 +85,27 @@ describe('NearCachedSessionKeys', () => {
     expect((await reading).value).toBe('v1');
     expect(inner.reads).toBe(0);
     expect(budget.remainingMs).toBeLessThanOrEqual(1_000 - 40);
+  });
+
+  it('caches a session written to expire at an instant no longer than until that instant', async () => {
+    const { inner, keys, budget } = setUp();
+    // The TTL was computed a while before the write (an index round trip): 20 s of it passed.
+    const expiresAt = Date.now() + 100_000;
+    const writing = keys.write(
+      { key: 'k', value: 'v', ttlMs: 120_000, expiresAt, onlyIfExists: false },
+      budget(),
+    );
+    inner.acknowledge();
+    await writing;
+
+    const hit = await keys.read(
+      'k',
+      { mode: 'always', ttlMs: 100_000, expiresAt },
+      undefined,
+      budget(),
+    );
+    expect(hit.value).toBe('v');
+    expect(inner.reads).toBe(0);
+    expect(hit.ttlMs).toBeLessThanOrEqual(100_000);
   });
 });

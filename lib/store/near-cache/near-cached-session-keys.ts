@@ -4,6 +4,7 @@ import type {
   ScanPage,
   ScanPosition,
   EntryCheck,
+  Expiry,
   OwnerRef,
   SessionKeyStore,
   SessionRead,
@@ -38,12 +39,15 @@ const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * 1 %, so instances reading the same session do not keep invalidating each other. Every write
  * this process makes invalidates its own entry before it is sent and again once it is done, so
  * no read racing it keeps what it replaced; a session it wrote with a TTL it keeps, as written.
+ * An entry never outlives the instant its key expires at (Expiry), by the store clock's estimate
+ * (`storeNow`, never behind Redis's): a cached session ends no later than its key.
  */
 export class NearCachedSessionKeys implements SessionKeyStore {
   constructor(
     private readonly inner: SessionKeyStore,
     private readonly cache: NearCache,
     private readonly observed: NearCacheTelemetry,
+    private readonly storeNow: () => number,
   ) {}
 
   /** How many sessions are cached now (for tests and metrics). */
@@ -62,7 +66,7 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     budget: OperationBudget,
   ): Promise<SessionRead> {
     if (restart.mode !== 'always') return this.inner.read(key, restart, check, budget);
-    const { ttlMs } = restart;
+    const { ttlMs, expiresAt } = restart;
     const slackMs = ttlMs * TTL_REFRESH_SHARE;
     // A hit is answered once this turn's I/O callbacks have run, together with the other
     // requests that arrived in the turn, as a batch of Redis replies would be: their responses
@@ -94,13 +98,14 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     try {
       // Half the slack in Redis: a read here comes once the cached TTL ran down by the slack,
       // so it restarts the TTL; another instance's read just after a restart does not.
-      const ranDown: TtlRestart = { mode: 'ran-down', ttlMs, slackMs: slackMs / 2 };
+      const ranDown: TtlRestart = { mode: 'ran-down', ttlMs, slackMs: slackMs / 2, expiresAt };
       const read = await this.inner.read(key, ranDown, check, budget);
       const owner = ownerOfRead(read, check);
       if (owner) this.cache.keepLease(owner, read.entry!.lease, pending);
       // From when it was sent: Redis ran it later, so the key lives at least this long.
+      const until = now + Math.min(read.ttlMs, this.leftUntil(expiresAt));
       const entry =
-        read.value === null ? undefined : { value: read.value, expiresAt: now + read.ttlMs, owner };
+        read.value === null ? undefined : { value: read.value, expiresAt: until, owner };
       this.cache.endRead(pending, entry);
       return read;
     } catch (error) {
@@ -120,6 +125,11 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     return cached && cached.expiresAt - now >= ttlMs - slackMs ? cached : undefined;
   }
 
+  /** How long until `expiresAt` (the store's clock) at most, by this process's clock. */
+  private leftUntil(expiresAt: number | undefined): number {
+    return expiresAt === undefined ? Infinity : expiresAt - this.storeNow();
+  }
+
   inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {
     return this.inner.inspect(keys, budget);
   }
@@ -128,8 +138,8 @@ export class NearCachedSessionKeys implements SessionKeyStore {
     return this.inner.scan(pattern, budget, from);
   }
 
-  expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
-    return this.cache.around([key], () => this.inner.expire(key, ttlMs, budget));
+  expire(key: string, expiry: Expiry, budget: OperationBudget): Promise<void> {
+    return this.cache.around([key], () => this.inner.expire(key, expiry, budget));
   }
 
   /**
@@ -139,11 +149,12 @@ export class NearCachedSessionKeys implements SessionKeyStore {
   write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
     const { key, value, ttlMs, owner } = write;
     const sent = performance.now();
+    const leftMs = Math.min(ttlMs ?? Infinity, this.leftUntil(write.expiresAt));
     return this.cache.around(
       [key],
       () => this.inner.write(write, budget),
       (written) =>
-        written && ttlMs !== undefined ? { value, expiresAt: sent + ttlMs, owner } : undefined,
+        written && leftMs !== Infinity ? { value, expiresAt: sent + leftMs, owner } : undefined,
     );
   }
 

@@ -10,7 +10,8 @@ import { NearCachedUserIndexes } from './near-cached-user-indexes.js';
 /**
  * Wraps a Redis backend's key and index stores in one near cache, kept exact by invalidations
  * of the tracked key prefixes on `client` (the connection the stores talk through). Its hits,
- * misses and invalidations are counted in `observed.telemetry`.
+ * misses and invalidations are counted in `observed.telemetry`; `storeNow` is the backend's
+ * estimate of the Redis clock, never behind it.
  */
 export function nearCached(
   client: Redis,
@@ -18,7 +19,7 @@ export function nearCached(
   settings: NearCacheSettings,
   observed: NearCacheTelemetry,
 ) {
-  return (stores: { keys: SessionKeyStore; indexes: UserIndexStore }) => {
+  return (stores: { keys: SessionKeyStore; indexes: UserIndexStore }, storeNow: () => number) => {
     const cache = new NearCache(settings.maxEntries);
     const listener = new InvalidationListener(
       client,
@@ -29,7 +30,7 @@ export function nearCached(
     );
     listener.start();
     return {
-      keys: new NearCachedSessionKeys(stores.keys, cache, observed),
+      keys: new NearCachedSessionKeys(stores.keys, cache, observed, storeNow),
       indexes: new NearCachedUserIndexes(stores.indexes, cache),
       close: () => listener.close(),
     };

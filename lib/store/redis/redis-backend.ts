@@ -4,7 +4,8 @@ import type { TenantSessionDurability } from '../../options/tenant-session-optio
 import type { SessionTelemetry } from '../../telemetry/session-telemetry.js';
 import type { OperationBudget } from '../operation-budget.js';
 import { withDeadline } from '../../util/deadline.js';
-import { LEASE, READ } from '../scripts.js';
+import { READ } from '../read-script.js';
+import { LEASE } from '../scripts.js';
 import type {
   BackendLifecycle,
   ServerMemory,
@@ -32,8 +33,14 @@ export interface RedisBackendSettings {
   /** This Redis's deployment name, and where its round trips are timed and traced. */
   deployment: string;
   telemetry: SessionTelemetry;
-  /** Wraps the key and index stores (the near cache); the plain ones otherwise. */
-  decorate?: (stores: { keys: SessionKeyStore; indexes: UserIndexStore }) => {
+  /**
+   * Wraps the key and index stores (the near cache); the plain ones otherwise. `now`: the
+   * backend's estimate of the Redis clock (see BackendLifecycle.now).
+   */
+  decorate?: (
+    stores: { keys: SessionKeyStore; indexes: UserIndexStore },
+    now: () => number,
+  ) => {
     keys: SessionKeyStore;
     indexes: UserIndexStore;
     close(): Promise<void>;
@@ -74,7 +81,7 @@ export class RedisBackend implements SessionBackend, BackendLifecycle {
       keys: new RedisSessionKeys(this.trips),
       indexes: new RedisUserIndexes(this.trips, (redisMs) => this.watch.observed(redisMs)),
     };
-    const decorated = settings.decorate?.(plain);
+    const decorated = settings.decorate?.(plain, () => this.now());
     this.keys = decorated?.keys ?? plain.keys;
     this.indexes = decorated?.indexes ?? plain.indexes;
     this.closeDecorator = decorated?.close;

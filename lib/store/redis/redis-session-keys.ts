@@ -1,10 +1,11 @@
 import type { OperationBudget } from '../operation-budget.js';
-import { READ } from '../scripts.js';
+import { READ } from '../read-script.js';
 import { DELETE_IF_UNCHANGED } from '../session-scripts.js';
 import type {
   ScanPage,
   ScanPosition,
   EntryCheck,
+  Expiry,
   SessionKeyStore,
   SessionRead,
   SessionWrite,
@@ -23,8 +24,8 @@ export class RedisSessionKeys implements SessionKeyStore {
 
   /**
    * One command: on a single Redis the READ script, which also reads the owner's entry; on a
-   * Cluster (the index lies in another slot) GETEX, or GET and PTTL, and PEXPIRE only when the
-   * TTL ran down (one round trip more then).
+   * Cluster (the index lies in another slot) GETEX, or GET and PTTL, and PEXPIRE(AT) only when
+   * the TTL ran down (one round trip more then).
    */
   async read(
     key: string,
@@ -37,7 +38,10 @@ export class RedisSessionKeys implements SessionKeyStore {
     if (restart.mode === 'always') {
       const value = await this.trips.run(
         'session.read',
-        () => this.trips.client.getex(key, 'PX', restart.ttlMs),
+        () =>
+          restart.expiresAt === undefined
+            ? this.trips.client.getex(key, 'PX', restart.ttlMs)
+            : this.trips.client.getex(key, 'PXAT', restart.expiresAt),
         budget,
       );
       return { value, ttlMs: value === null ? -2 : restart.ttlMs };
@@ -45,11 +49,7 @@ export class RedisSessionKeys implements SessionKeyStore {
     const [stored] = await this.inspect([key], budget);
     if (stored.value === null || restart.mode === 'never') return stored;
     if (stored.ttlMs >= 0 && stored.ttlMs >= restart.ttlMs - restart.slackMs) return stored;
-    await this.trips.run(
-      'session.expire',
-      () => this.trips.client.pexpire(key, restart.ttlMs),
-      budget,
-    );
+    await this.expire(key, restart, budget);
     return { value: stored.value, ttlMs: restart.ttlMs };
   }
 
@@ -75,6 +75,7 @@ export class RedisSessionKeys implements SessionKeyStore {
             check.sid,
             Math.ceil(check.leaseMs),
             Math.ceil(check.renewBelowMs),
+            restart.mode === 'never' || restart.expiresAt === undefined ? '' : restart.expiresAt,
           ],
         ),
       budget,
@@ -84,16 +85,25 @@ export class RedisSessionKeys implements SessionKeyStore {
     return read;
   }
 
-  async expire(key: string, ttlMs: number, budget: OperationBudget): Promise<void> {
-    await this.trips.run('session.expire', () => this.trips.client.pexpire(key, ttlMs), budget);
+  async expire(key: string, { ttlMs, expiresAt }: Expiry, budget: OperationBudget): Promise<void> {
+    await this.trips.run(
+      'session.expire',
+      () =>
+        expiresAt === undefined
+          ? this.trips.client.pexpire(key, ttlMs)
+          : this.trips.client.pexpireat(key, expiresAt),
+      budget,
+    );
   }
 
   async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
     // Built in place: every modifying request comes here (no spread arrays).
     const set: Command =
-      write.ttlMs === undefined
-        ? ['set', write.key, write.value, 'KEEPTTL']
-        : ['set', write.key, write.value, 'PX', Math.max(1, Math.round(write.ttlMs))];
+      write.expiresAt !== undefined
+        ? ['set', write.key, write.value, 'PXAT', write.expiresAt]
+        : write.ttlMs === undefined
+          ? ['set', write.key, write.value, 'KEEPTTL']
+          : ['set', write.key, write.value, 'PX', Math.max(1, Math.round(write.ttlMs))];
     if (write.onlyIfExists) set.push('XX');
     return (
       (await this.trips.run('session.write', () => this.trips.acknowledged(set), budget)) === 'OK'
