@@ -1,7 +1,7 @@
 import { LoginRevokedException } from '../errors/login-revoked.exception.js';
 import type { SessionRevokedEvent } from '../options/session-revoked.event.js';
 import { sessionHandle } from '../session/session-handle.js';
-import { generateSessionId } from '../session/session-id.js';
+import { deadlineOfSessionId, generateSessionId } from '../session/session-id.js';
 import {
   quietNestLogger,
   SPEC_LIFETIME_MS,
@@ -209,6 +209,17 @@ describe('SessionRevoker', () => {
       expect(live[1].expiresAt).toBeGreaterThan(before + 2 * SPEC_TTL_MS - 1000);
       expect(live[1].expiresAt).toBeLessThanOrEqual(memory.now() + 2 * SPEC_TTL_MS);
       expect(live[0].owner).toMatchObject({ userId: 'alice' });
+    });
+
+    it('never lists a session as ending after its absolute deadline', async () => {
+      const sid = await login('alice');
+      // A plain express-session service stored it again with its own, longer TTL.
+      memory.tables.sessions.get(tenant.keys.session(sid))!.expiresAt += 2 * SPEC_LIFETIME_MS;
+      const entries = await tenant.index.entries('alice', specBudget());
+
+      const [listed] = await revoker.live(tenant, 'alice', entries, specBudget());
+
+      expect(listed.expiresAt).toBe(deadlineOfSessionId(sid));
     });
 
     it('never removes an entry, even one whose session is not there (a login in flight)', async () => {

@@ -1,6 +1,7 @@
 import type { RevocationReason } from '../options/session-revoked.event.js';
 import { sessionTtlMs } from '../session/session-codec.js';
 import { sessionHandle } from '../session/session-handle.js';
+import { deadlineOfSessionId } from '../session/session-id.js';
 import type { TenantSessions } from '../session/tenant-sessions.js';
 import type { SessionOwner } from '../session/stored-session.js';
 import type { OperationBudget } from '../store/operation-budget.js';
@@ -99,7 +100,9 @@ export class SessionRevoker {
     owned.forEach((session, i) => {
       if (!session) return;
       const ttlMs = sessionTtlMs(session.data, tenant.lifetime.idleTtlMs);
-      live.push({ sid: sids[i], owner: session.owner, expiresAt: now + session.ttlMs, ttlMs });
+      // `now` may lead Redis's clock by a round trip; a session never ends past its deadline.
+      const expiresAt = Math.min(now + session.ttlMs, deadlineOfSessionId(sids[i]) ?? Infinity);
+      live.push({ sid: sids[i], owner: session.owner, expiresAt, ttlMs });
     });
     return live.sort((a, b) => a.owner.createdAt - b.owner.createdAt);
   }
