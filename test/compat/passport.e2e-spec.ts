@@ -251,8 +251,9 @@ describe('passport logins (@nestjs/passport, passport 0.7, passport-local) with 
       plain.get(sid, (err, data) => (err ? reject(err) : resolve(data))),
     );
 
+    // express-session's Cookie takes originalMaxAge from two clock readings: they may be 1 ms apart.
     expect(read).toMatchObject({
-      cookie: { originalMaxAge: 3_600_000, httpOnly: true, path: '/' },
+      cookie: { originalMaxAge: expect.closeTo(3_600_000, -1), httpOnly: true, path: '/' },
       passport: { user: 'u-alice' },
     });
     const raw = JSON.parse((await redis.get(sessionKey(sid)))!) as Record<string, unknown>;
