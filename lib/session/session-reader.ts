@@ -16,6 +16,7 @@ import {
   markOwnerChanged,
   markStored,
   markTtlRestarted,
+  storedValueOf,
 } from './session-state.js';
 import type { SessionOwner, StoredSessionData } from './stored-session.js';
 
@@ -69,7 +70,7 @@ export class SessionReader {
   /** express-session's touch: restarts the TTL (and checks the entry) of a session read before. */
   async restart(sid: string, session: object, budget: OperationBudget): Promise<void> {
     const expiry = this.lifetime.expiryOf(sid, session);
-    if (expiry.ttlMs <= 0) return this.erase(sid, budget);
+    if (expiry.ttlMs <= 0) return this.erase(sid, budget, storedValueOf(session));
     const restarted = await this.ignoringWrongType(
       async () => (await this.serving(sid, { mode: 'always', ...expiry }, budget)) !== null,
       false,

@@ -1,6 +1,6 @@
 /**
  * Lua scripts of the per-user index; each touches one index key (Redis Cluster safe), except
- * READ (read-script.ts), which a single Redis or Sentinel's primary runs, and reads time from the
+ * READ (session-scripts.ts), which a single Redis or Sentinel's primary runs, and reads time from the
  * Redis server (TIME), so no decision depends on app instances' clocks agreeing.
  *
  * An index is a sorted set: member sid, score "indexed until" (a lease, ms). One reserved member,

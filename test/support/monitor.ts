@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import * as readScript from '../../lib/store/read-script.js';
 import * as scripts from '../../lib/store/scripts.js';
 import * as sessionScripts from '../../lib/store/session-scripts.js';
 
@@ -24,7 +23,7 @@ function scriptName(arg: string): string {
 
 /** The library's scripts by name (their first line is `-- tenant-session:<name>`), as digests. */
 const SCRIPT_DIGESTS = new Map(
-  [...Object.values(scripts), ...Object.values(readScript), ...Object.values(sessionScripts)]
+  [...Object.values(scripts), ...Object.values(sessionScripts)]
     .filter((text): text is string => typeof text === 'string' && text.startsWith('-- tenant-'))
     .map((text) => [
       /^-- tenant-session:([\w-]+)/.exec(text)![1],

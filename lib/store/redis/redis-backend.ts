@@ -4,7 +4,7 @@ import type { TenantSessionDurability } from '../../options/tenant-session-optio
 import type { SessionTelemetry } from '../../telemetry/session-telemetry.js';
 import type { OperationBudget } from '../operation-budget.js';
 import { withDeadline } from '../../util/deadline.js';
-import { READ } from '../read-script.js';
+import { READ } from '../session-scripts.js';
 import { LEASE } from '../scripts.js';
 import type {
   BackendLifecycle,

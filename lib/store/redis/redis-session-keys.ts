@@ -1,6 +1,5 @@
 import type { OperationBudget } from '../operation-budget.js';
-import { READ } from '../read-script.js';
-import { DELETE_IF_UNCHANGED } from '../session-scripts.js';
+import { DELETE_IF_UNCHANGED, READ } from '../session-scripts.js';
 import type {
   ScanPage,
   ScanPosition,
