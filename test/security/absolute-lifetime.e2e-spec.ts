@@ -41,7 +41,9 @@ describe('absolute session lifetime (real Redis)', () => {
     const gate = await TcpGate.start(own.server.port);
     gate.replyDelayMs = 150;
     try {
-      await start({ absoluteLifetime: 3, redis: gate.url });
+      // A budget well above the default: the TTLs are checked here, and a CI machine's stall
+      // must not turn a held-back round trip into a 503.
+      await start({ absoluteLifetime: 3, redis: gate.url, operationTimeoutMs: 10_000 });
       gate.replyDelayMs = 0;
       const busy = await loginAs('alice');
       const deadline = deadlineOf(busy);
@@ -62,7 +64,7 @@ describe('absolute session lifetime (real Redis)', () => {
     // lagging event loop, a corked write or a slow network holds it: the deadline must not move.
     const gate = await TcpGate.start(own.server.port);
     try {
-      await start({ absoluteLifetime: 3, redis: gate.url });
+      await start({ absoluteLifetime: 3, redis: gate.url, operationTimeoutMs: 10_000 });
       const busy = await loginAs('alice');
       const deadline = deadlineOf(busy);
       gate.requestDelayMs = 200;
