@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
 import { useOwnRedisServer } from '../support/own-redis.js';
 import { TcpGate } from '../support/tcp-gate.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
+import { BUDGET_FOR_HELD_TRAFFIC_MS, createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,9 +41,11 @@ describe('absolute session lifetime (real Redis)', () => {
     const gate = await TcpGate.start(own.server.port);
     gate.replyDelayMs = 150;
     try {
-      // A budget well above the default: the TTLs are checked here, and a CI machine's stall
-      // must not turn a held-back round trip into a 503.
-      await start({ absoluteLifetime: 3, redis: gate.url, operationTimeoutMs: 10_000 });
+      await start({
+        absoluteLifetime: 3,
+        redis: gate.url,
+        operationTimeoutMs: BUDGET_FOR_HELD_TRAFFIC_MS,
+      });
       gate.replyDelayMs = 0;
       const busy = await loginAs('alice');
       const deadline = deadlineOf(busy);
@@ -64,7 +66,11 @@ describe('absolute session lifetime (real Redis)', () => {
     // lagging event loop, a corked write or a slow network holds it: the deadline must not move.
     const gate = await TcpGate.start(own.server.port);
     try {
-      await start({ absoluteLifetime: 3, redis: gate.url, operationTimeoutMs: 10_000 });
+      await start({
+        absoluteLifetime: 3,
+        redis: gate.url,
+        operationTimeoutMs: BUDGET_FOR_HELD_TRAFFIC_MS,
+      });
       const busy = await loginAs('alice');
       const deadline = deadlineOf(busy);
       gate.requestDelayMs = 200;
