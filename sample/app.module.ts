@@ -40,6 +40,7 @@ export class AppModule implements NestModule {
           absoluteLifetime: config.absoluteLifetimeSeconds,
           // What @RequireRecentLogin() asks for (sessions/, admin/).
           recentLoginMaxAge: config.recentLoginMaxAgeSeconds,
+          operationTimeoutMs: config.redisTimeoutMs,
           // The defaults, spelled out: the reader service must use the very same ones.
           cookieName: COOKIE_NAME,
           keyPrefix: KEY_PREFIX_TEMPLATE,
@@ -67,7 +68,7 @@ export class AppModule implements NestModule {
           provide: PasswordAttempts,
           useFactory: () =>
             config.redisUrl
-              ? new RedisPasswordAttempts(config.redisUrl, config.appName)
+              ? new RedisPasswordAttempts(config.redisUrl, config.appName, config.redisTimeoutMs)
               : new LocalPasswordAttempts(),
         },
         UserDirectory,

@@ -29,6 +29,11 @@ export interface SampleConfig {
   trustProxy: boolean | number | string;
   /** Password checks per minute and tenant, username and client address (login, step-up). */
   loginAttemptsPerMinute: number;
+  /**
+   * How long a request's session work may wait on Redis in all (`operationTimeoutMs`), and the
+   * password-attempt count on its own, before the request answers 503.
+   */
+  redisTimeoutMs: number;
   /** What the operator should know about the defaults that were filled in. */
   warnings: string[];
 }
@@ -66,6 +71,7 @@ export function loadSampleConfig(env: SampleEnv): SampleConfig {
     recentLoginMaxAgeSeconds: integer(env, 'RECENT_LOGIN_MAX_AGE', 600, 1, 365 * 24 * 3600),
     trustProxy: trustProxy(env.TRUST_PROXY, platform),
     loginAttemptsPerMinute: integer(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 10_000),
+    redisTimeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 1000, 1, 60_000),
     warnings,
   };
 }

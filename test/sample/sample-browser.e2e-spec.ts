@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, newDevice } from '../support/browser.js';
 import { startSample, type RunningSample } from '../support/sample.js';
+import { BUDGET_UNDER_LOAD_MS } from '../support/test-app.js';
 
 const SCREENSHOTS = 'test-artifacts/browser';
 
@@ -22,7 +23,10 @@ describe('sample page in a browser', () => {
   });
   afterAll(() => browser?.close());
   beforeEach(async () => {
-    sample = await startSample({}, { listen: true });
+    sample = await startSample(
+      { REDIS_TIMEOUT_MS: String(BUDGET_UNDER_LOAD_MS) },
+      { listen: true },
+    );
     const { port } = sample.app.getHttpServer().address() as AddressInfo;
     baseUrl = `http://acme.localhost:${port}/`;
   });

@@ -137,6 +137,33 @@ describe('password attempts are limited per tenant, username and client address'
       await server.stop();
     }
   });
+
+  it('REDIS_TIMEOUT_MS is how long a request waits on a frozen Redis before its 503', async () => {
+    const timeoutMs = 2500;
+    const server = await startRedisServer();
+    try {
+      const app = await sample({ REDIS_URL: server.url, REDIS_TIMEOUT_MS: String(timeoutMs) });
+      const alice = new Visitor(app.http, ACME);
+      expect(
+        (await alice.post('/auth/login', { username: 'alice', password: 'alice-pass' })).status,
+      ).toBe(200);
+      server.pause();
+      // The session work (the module's operationTimeoutMs), then the password-attempt count.
+      for (const send of [() => alice.get('/me'), () => attempt(app, 'bob', 'bob-pass')]) {
+        const startedAt = performance.now();
+        const answer = await send();
+        const waitedMs = performance.now() - startedAt;
+        expect(answer.status).toBe(503);
+        expect(answer.body.code).toBe('SESSION_STORE_UNAVAILABLE');
+        // Past the default second, so the setting was applied; a timer may fire a hair early.
+        expect(waitedMs).toBeGreaterThanOrEqual(timeoutMs - 50);
+        expect(waitedMs).toBeLessThan(timeoutMs + 3000);
+      }
+    } finally {
+      server.resume();
+      await server.stop();
+    }
+  });
 });
 
 describe('behind a TLS-terminating proxy (TRUST_PROXY)', () => {

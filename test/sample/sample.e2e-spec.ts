@@ -701,6 +701,7 @@ describe('sample configuration', () => {
       recentLoginMaxAgeSeconds: 600,
       trustProxy: false,
       loginAttemptsPerMinute: 10,
+      redisTimeoutMs: 1000,
       httpPlatform: 'express',
       warnings: [],
     });
@@ -718,6 +719,7 @@ describe('sample configuration', () => {
       RECENT_LOGIN_MAX_AGE: '300',
       TRUST_PROXY: '2',
       LOGIN_ATTEMPTS_PER_MINUTE: '5',
+      REDIS_TIMEOUT_MS: '2500',
     });
 
     expect(config).toMatchObject({
@@ -730,6 +732,7 @@ describe('sample configuration', () => {
       recentLoginMaxAgeSeconds: 300,
       trustProxy: 2,
       loginAttemptsPerMinute: 5,
+      redisTimeoutMs: 2500,
     });
   });
 
@@ -757,6 +760,7 @@ describe('sample configuration', () => {
     [{ SESSION_IDLE_TTL: '0' }, /SESSION_IDLE_TTL must be an integer/],
     [{ SESSION_ABSOLUTE_LIFETIME: '1h' }, /SESSION_ABSOLUTE_LIFETIME must be an integer/],
     [{ RECENT_LOGIN_MAX_AGE: '-5' }, /RECENT_LOGIN_MAX_AGE must be an integer/],
+    [{ REDIS_TIMEOUT_MS: '0' }, /REDIS_TIMEOUT_MS must be an integer from 1 to 60000/],
     [{ TENANT_HOSTS: 'acme.localhost' }, /TENANT_HOSTS: expected host=tenant/],
     [{ TENANT_HOSTS: ' , ' }, /TENANT_HOSTS names no tenant/],
     [{ HTTP_PLATFORM: 'koa' }, /HTTP_PLATFORM must be one of express, fastify, got "koa"/],

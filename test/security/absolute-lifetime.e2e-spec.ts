@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
 import { useOwnRedisServer } from '../support/own-redis.js';
 import { TcpGate } from '../support/tcp-gate.js';
-import { BUDGET_FOR_HELD_TRAFFIC_MS, createTestApp, type TestApp } from '../support/test-app.js';
+import { BUDGET_UNDER_LOAD_MS, createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -44,7 +44,7 @@ describe('absolute session lifetime (real Redis)', () => {
       await start({
         absoluteLifetime: 3,
         redis: gate.url,
-        operationTimeoutMs: BUDGET_FOR_HELD_TRAFFIC_MS,
+        operationTimeoutMs: BUDGET_UNDER_LOAD_MS,
       });
       gate.replyDelayMs = 0;
       const busy = await loginAs('alice');
@@ -69,7 +69,7 @@ describe('absolute session lifetime (real Redis)', () => {
       await start({
         absoluteLifetime: 3,
         redis: gate.url,
-        operationTimeoutMs: BUDGET_FOR_HELD_TRAFFIC_MS,
+        operationTimeoutMs: BUDGET_UNDER_LOAD_MS,
       });
       const busy = await loginAs('alice');
       const deadline = deadlineOf(busy);
