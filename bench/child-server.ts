@@ -6,6 +6,7 @@ import type { BenchMessage } from './apps/bench-app.js';
 
 export interface ChildServer {
   port: number;
+  pid: number;
   /** Sends a message and resolves with the child's next one. */
   ask<T>(message: BenchMessage): Promise<T>;
   /** The child's CPU time so far (user + system), µs. */
@@ -63,6 +64,7 @@ export async function startChildServer(
     });
   return {
     port,
+    pid: child.pid!,
     ask,
     cpuMicros: async () => {
       const { user, system } = await ask<NodeJS.CpuUsage>({ type: 'cpu' });

@@ -15,6 +15,7 @@
 import type { Redis } from 'ioredis';
 import { BENCH_HOSTS } from './apps/bench-app.js';
 import { startChildServer } from './child-server.js';
+import { pinProcess } from './cpu-pinning.js';
 import { httpRequest, logIn, runLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import { redisWorkSince, resetRedisStats, roundTripsPerRequest } from './redis-commands.js';
 
@@ -169,6 +170,8 @@ export interface HttpComparisonOptions {
   links: LinkId[];
   /** The servers to run (all unless given). */
   apps?: AppId[];
+  /** The cores each server is pinned to (BENCH_PIN, cpu-pinning.ts), if any. */
+  serverCores?: string;
   log: (line: string) => void;
 }
 
@@ -206,6 +209,7 @@ async function runPhases(
 ): Promise<PhaseResult[]> {
   await o.redis.flushall();
   const server = await startChildServer(APPS[app].script, redisUrl, { env: APPS[app].env });
+  if (o.serverCores !== undefined) pinProcess(server.pid, o.serverCores);
   try {
     const requestsFor = await logInEveryHost(server.port, app);
     const results: PhaseResult[] = [];

@@ -218,7 +218,9 @@ export function toMarkdown(report: BenchReport): string {
       '',
       `${s.connections} connections (unless a table says otherwise), ${s.warmupSeconds} s warm-up then ${s.measureSeconds} s measured, ` +
         `${s.rounds} interleaved rounds (medians shown); every server in its own process ` +
-        '(NODE_ENV=production, no logger). Server CPU from `process.cpuUsage()` of the server ' +
+        '(NODE_ENV=production, no logger' +
+        (s.pinning && s.pinning !== 'none' ? `; CPU pinning: ${s.pinning}` : '') +
+        '). Server CPU from `process.cpuUsage()` of the server ' +
         "process; heap allocated from V8's GC records (`v8.GCProfiler`); Redis figures from `INFO commandstats` / `INFO cpu` deltas (commands run " +
         'inside Lua scripts counted under their own names), round trips from MONITOR over ' +
         `${ROUND_TRIP_SAMPLE} untimed requests after each phase (the scripts' own commands left out).`,

@@ -6,11 +6,13 @@
  * picks the HTTP part's servers (`BENCH_APPS=c,g`: the module without and with the OpenTelemetry
  * SDK; `BENCH_LINKS=loopback` its links), BENCH_DELAY_MS
  * the delay (each way) of the HTTP part's second link, BENCH_FAILOVER_ROUNDS the failover part
- * (which starts Sentinel and Cluster servers of its own).
+ * (which starts Sentinel and Cluster servers of its own), BENCH_PIN=1 gives the HTTP part's
+ * servers a core of their own (cpu-pinning.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.mjs';
+import { cpuPinning, onHelperCores } from './cpu-pinning.js';
 import { runFailover } from './failover.js';
 import { APPS, runHttpComparison, type AppId, type LinkId } from './http-comparison.js';
 import { runManyTenants } from './many-tenants.js';
@@ -36,6 +38,7 @@ const unknown = only?.filter((part) => !PARTS.includes(part)) ?? [];
 if (unknown.length > 0) throw new Error(`unknown part(s) ${unknown.join(', ')}; expected ${PARTS}`);
 const wanted = (part: string) => !only || only.includes(part);
 
+const pinning = cpuPinning();
 const settings = {
   rounds: Number(process.env.BENCH_ROUNDS ?? 2),
   connections: 20,
@@ -51,6 +54,9 @@ const settings = {
   listingSessions: 30_000,
   listingConnections: 10,
   failoverRounds: Number(process.env.BENCH_FAILOVER_ROUNDS ?? 2),
+  pinning: pinning
+    ? `servers on core ${pinning.server}, Redis and the load generator on ${pinning.helpers}`
+    : 'none',
 };
 
 /** A comma-separated list from the environment, each name checked against `known`. */
@@ -83,14 +89,20 @@ try {
         `(n) (m) with the near cache, (p) (m) on Fastify, (q) Nest + Fastify + @fastify/session; ` +
         `Redis on loopback and behind a ${settings.delayMs} ms delay`,
     );
-    const phases = await runHttpComparison({
-      redis,
-      redisUrl: server.url,
-      ...settings,
-      links: benchList<LinkId>('BENCH_LINKS', ['loopback', 'delayed']),
-      apps: benchList<AppId>('BENCH_APPS', Object.keys(APPS) as AppId[]),
-      log,
-    });
+    const compare = () =>
+      runHttpComparison({
+        redis,
+        redisUrl: server.url,
+        ...settings,
+        links: benchList<LinkId>('BENCH_LINKS', ['loopback', 'delayed']),
+        apps: benchList<AppId>('BENCH_APPS', Object.keys(APPS) as AppId[]),
+        serverCores: pinning?.server,
+        log,
+      });
+    const redisPid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))![1]);
+    const phases = pinning
+      ? await onHelperCores(pinning, [process.pid, redisPid], compare)
+      : await compare();
     report.http = { summary: summarizeHttp(phases), phases };
   }
   if (wanted('tenants')) {

@@ -174,9 +174,10 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
     });
 
     it('a write without ttlMs on a short-lived session does not make it outlive its TTL', async () => {
-      await put('short', '1', 500);
+      // Long enough to outlast a loaded machine's stall before the write, short enough to wait out.
+      await put('short', '1', 1500);
       expect(await update('short', '2')).toBe(true);
-      await sleep(1000);
+      await sleep(2000);
       await expectGone('short');
     });
 
@@ -209,13 +210,14 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
         { key: key('w'), value: 'x', ...expiry(), onlyIfExists: false },
         budget(),
       );
-      for (const name of ['a', 'a-checked', 'r', 'r-checked', 'e']) await put(name, 'x', 100);
+      // Ten seconds left: far below the minute (so ran down), far above a loaded machine's stall.
+      for (const name of ['a', 'a-checked', 'r', 'r-checked', 'e']) await put(name, 'x', 10_000);
       for (const withCheck of [false, true]) {
         const suffix = withCheck ? '-checked' : '';
         expect((await read(`a${suffix}`, { mode: 'always', ...expiry() }, withCheck)).value).toBe(
           'x',
         );
-        // Ran down (100 ms left of a minute): restarted, to the instant.
+        // Ran down (10 s left of a minute): restarted, to the instant.
         const ranDown = { mode: 'ran-down', slackMs: 600, ...expiry() } as const;
         expect((await read(`r${suffix}`, ranDown, withCheck)).value).toBe('x');
       }
