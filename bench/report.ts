@@ -203,12 +203,15 @@ export function summarizeHttp(phases: PhaseResult[]): HttpSummary[] {
 
 export function toMarkdown(report: BenchReport): string {
   const m = report.machine;
+  // Recorded since BENCH_PIN (cpu-pinning.ts); older reports have no such setting.
+  const { pinning } = report.settings;
+  const pinned = pinning !== undefined && pinning !== 'none';
   const lines = [
     '# Benchmark results',
     '',
     `${report.generatedAt} · ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB · Node ${m.node} · ` +
       `Redis ${m.redis} (loopback) · load average at start ${m.loadAverageAtStart} · ` +
-      'reproduce: `npm run bench`',
+      `reproduce: \`${pinned ? 'BENCH_PIN=1 ' : ''}npm run bench\``,
     '',
   ];
   if (report.http) {
@@ -219,7 +222,7 @@ export function toMarkdown(report: BenchReport): string {
       `${s.connections} connections (unless a table says otherwise), ${s.warmupSeconds} s warm-up then ${s.measureSeconds} s measured, ` +
         `${s.rounds} interleaved rounds (medians shown); every server in its own process ` +
         '(NODE_ENV=production, no logger' +
-        (s.pinning && s.pinning !== 'none' ? `; CPU pinning: ${s.pinning}` : '') +
+        (pinned ? `; CPU pinning: ${pinning}` : '') +
         '). Server CPU from `process.cpuUsage()` of the server ' +
         "process; heap allocated from V8's GC records (`v8.GCProfiler`); Redis figures from `INFO commandstats` / `INFO cpu` deltas (commands run " +
         'inside Lua scripts counted under their own names), round trips from MONITOR over ' +
