@@ -127,7 +127,8 @@ describe('sample page in a browser', () => {
 
   it('asks an old login for the password before "sign out other devices", then does it', async () => {
     await sample.close();
-    sample = await startSample({ RECENT_LOGIN_MAX_AGE: '1' }, { listen: true });
+    // 3 s: a stall of a loaded machine does not age the confirmation past it; waited out below.
+    sample = await startSample({ RECENT_LOGIN_MAX_AGE: '3' }, { listen: true });
     const { port } = sample.app.getHttpServer().address() as AddressInfo;
     baseUrl = `http://acme.localhost:${port}/`;
     const laptop = await device('Laptop');
@@ -135,7 +136,7 @@ describe('sample page in a browser', () => {
     const phone = await device('Phone');
     await logIn(phone, 'alice', 'alice-pass');
     await laptop.reload();
-    await new Promise((resolve) => setTimeout(resolve, 1300));
+    await new Promise((resolve) => setTimeout(resolve, 3300));
 
     await laptop.click('#revoke-others');
     await laptop.waitForSelector('#reauth:not([hidden])');

@@ -1,14 +1,16 @@
 import type { Redis } from 'ioredis';
 import { useOwnRedisServer } from '../support/own-redis.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
+import { createTestApp, SENSITIVE_MAX_AGE_S, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Until a login is no longer recent for `/sensitive`. */
+const pastMaxAge = () => sleep(SENSITIVE_MAX_AGE_S * 1000 + 300);
 
 /**
  * Step-up: `@RequireRecentLogin(seconds)` asks for a login (or re-authentication) that recent;
  * `SessionLoginService.reauthenticated(req)` records one without changing identity or id.
- * (`/sensitive` asks for 1 second in test-app.ts.)
+ * (`/sensitive` asks for SENSITIVE_MAX_AGE_S seconds, test-app.ts.)
  */
 describe('recent login (step-up)', () => {
   const own = useOwnRedisServer();
@@ -39,10 +41,13 @@ describe('recent login (step-up)', () => {
     const alice = await loginAs('alice');
     expect((await alice.post('/sensitive')).status).toBe(201);
 
-    await sleep(1300);
+    await pastMaxAge();
     const refused = await alice.post('/sensitive');
     expect(refused.status).toBe(401);
-    expect(refused.body).toMatchObject({ code: 'RECENT_LOGIN_REQUIRED', maxAge: 1 });
+    expect(refused.body).toMatchObject({
+      code: 'RECENT_LOGIN_REQUIRED',
+      maxAge: SENSITIVE_MAX_AGE_S,
+    });
     expect((await alice.get('/me')).status).toBe(200);
 
     const sid = alice.sessionId();
@@ -52,7 +57,9 @@ describe('recent login (step-up)', () => {
     expect(alice.sessionId()).toBe(sid);
     const after = await storedOwner(alice);
     expect(after.createdAt).toBe(before.createdAt);
-    expect(after.authenticatedAt).toBeGreaterThan(before.authenticatedAt + 1000);
+    expect(after.authenticatedAt).toBeGreaterThan(
+      before.authenticatedAt + SENSITIVE_MAX_AGE_S * 1000,
+    );
     expect(new Date(confirmed.body.authenticatedAt).getTime()).toBe(after.authenticatedAt);
 
     expect((await alice.post('/sensitive')).status).toBe(201);
@@ -65,7 +72,7 @@ describe('recent login (step-up)', () => {
   it('keeps a re-authentication across app instances (it is stored, sealed)', async () => {
     await start();
     const alice = await loginAs('alice');
-    await sleep(1300);
+    await pastMaxAge();
     expect((await alice.post('/reauthenticate')).status).toBe(201);
     await start();
     expect((await alice.on(t.http).post('/sensitive')).status).toBe(201);
@@ -74,7 +81,7 @@ describe('recent login (step-up)', () => {
   it('ignores an authentication time written into Redis by anyone but the library', async () => {
     await start();
     const alice = await loginAs('alice');
-    await sleep(1300);
+    await pastMaxAge();
     const key = `sessions:acme:stepup:${alice.sessionId()}`;
     const stored = JSON.parse((await redis.get(key))!);
     stored._owner.authenticatedAt = Date.now();
@@ -95,13 +102,14 @@ describe('recent login (step-up)', () => {
   });
 
   it("uses the module's recentLoginMaxAge when the decorator names no age", async () => {
-    await start({ recentLoginMaxAge: 1 });
+    // 3 s: a stall of a loaded machine does not age the fresh login past it; waited out below.
+    await start({ recentLoginMaxAge: 3 });
     const alice = await loginAs('alice');
     expect((await alice.post('/sensitive-by-default')).status).toBe(201);
-    await sleep(1300);
+    await sleep(3300);
     const refused = await alice.post('/sensitive-by-default');
     expect(refused.status).toBe(401);
-    expect(refused.body).toMatchObject({ code: 'RECENT_LOGIN_REQUIRED', maxAge: 1 });
+    expect(refused.body).toMatchObject({ code: 'RECENT_LOGIN_REQUIRED', maxAge: 3 });
   });
 
   it('defaults recentLoginMaxAge to 10 minutes', async () => {
