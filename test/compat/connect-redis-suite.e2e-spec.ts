@@ -473,10 +473,11 @@ describe('where the store differs from connect-redis (deliberately)', () => {
     it('keeps a session that only touch keeps alive revocable (its index lease follows)', async () => {
       // A session is indexed for 3 idle TTLs and renewed on reads; touching it well past that
       // without a read must keep it in its user's index, or revokeAll would miss it.
-      const store = await start({ idleTtl: 1 });
-      const sess = handMade({ passport: { user: 'alice' }, cookie: { originalMaxAge: 1000 } });
+      // 2 s: a loaded machine's stall between two touches must not let the key expire.
+      const store = await start({ idleTtl: 2 });
+      const sess = handMade({ passport: { user: 'alice' }, cookie: { originalMaxAge: 2000 } });
       await store.set('abc', sess);
-      for (let elapsed = 0; elapsed < 4500; elapsed += 300) {
+      for (let elapsed = 0; elapsed < 7500; elapsed += 300) {
         await sleep(300);
         await store.touch('abc', sess);
       }
