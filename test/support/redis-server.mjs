@@ -1,6 +1,7 @@
 // A throwaway redis-server on a free loopback port; never the one on 6379.
 // Plain JavaScript so jest's globalSetup (loaded outside jest's module system) can use it too.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 
@@ -84,18 +85,51 @@ class PortTakenError extends Error {
 /** Ports this process handed out: the kernel may pick a just-closed port again. */
 const handedOut = new Set();
 
+/**
+ * Where test servers listen: just below the kernel's ephemeral range (Linux), from which every
+ * outgoing connection takes its local port. A server stopped and started again on its port (a
+ * replica, a failover) could otherwise find the port held by some connection's local end, even
+ * a client's own retry to that very port connecting to itself; below the range only another
+ * listener can take it. Undefined where the range cannot be read: any free port then.
+ */
+const LISTEN_PORTS = (() => {
+  try {
+    const [first] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/);
+    const below = Number(first);
+    return below > 12_000 ? { from: below - 10_000, to: below - 1 } : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * @param {number} port 0 for any
+ * @returns {Promise<number | undefined>} the port, once bound and released; undefined if taken
+ */
+function probe(port) {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error) =>
+      /** @type {NodeJS.ErrnoException} */ (error).code === 'EADDRINUSE'
+        ? resolve(undefined)
+        : reject(error),
+    );
+    server.listen(port, '127.0.0.1', () => {
+      const address = /** @type {import('node:net').AddressInfo} */ (server.address());
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
 /** @returns {Promise<number>} a loopback port nobody listens on right now, new to this process */
 export async function freePort() {
   for (;;) {
-    const port = await new Promise((resolve, reject) => {
-      const probe = createServer();
-      probe.once('error', reject);
-      probe.listen(0, '127.0.0.1', () => {
-        const address = /** @type {import('node:net').AddressInfo} */ (probe.address());
-        probe.close(() => resolve(address.port));
-      });
-    });
-    if (handedOut.has(port)) continue;
+    const candidate = LISTEN_PORTS
+      ? LISTEN_PORTS.from + Math.floor(Math.random() * (LISTEN_PORTS.to - LISTEN_PORTS.from + 1))
+      : 0;
+    if (handedOut.has(candidate)) continue;
+    const port = await probe(candidate);
+    if (port === undefined || handedOut.has(port)) continue;
     handedOut.add(port);
     return port;
   }
