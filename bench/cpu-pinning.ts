@@ -14,6 +14,8 @@ export interface CpuPinning {
   helpers: string;
   /** The core of each benchmarked server. */
   server: string;
+  /** Every core: where the helpers go back to afterwards. */
+  all: string;
 }
 
 /** The pinning BENCH_PIN asks for, or undefined; refused on a machine with one core. */
@@ -22,7 +24,11 @@ export function cpuPinning(env: NodeJS.ProcessEnv = process.env): CpuPinning | u
   const cores = availableParallelism();
   if (cores < 2) throw new Error(`BENCH_PIN needs at least 2 cores, this machine has ${cores}`);
   const last = cores - 1;
-  return { helpers: last === 1 ? '0' : `0-${last - 1}`, server: String(last) };
+  return {
+    helpers: last === 1 ? '0' : `0-${last - 1}`,
+    server: String(last),
+    all: `0-${last}`,
+  };
 }
 
 /** Pins every thread of process `pid` to `cores`; processes it starts later inherit them. */
@@ -45,7 +51,6 @@ export async function onHelperCores<T>(
   try {
     return await work();
   } finally {
-    const every = `0-${availableParallelism() - 1}`;
-    for (const pid of pids) pinProcess(pid, every);
+    for (const pid of pids) pinProcess(pid, pinning.all);
   }
 }

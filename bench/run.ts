@@ -99,9 +99,9 @@ try {
         serverCores: pinning?.server,
         log,
       });
-    const redisPid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))![1]);
+    const redisPid = async () => Number(/^process_id:(\d+)/m.exec(await redis.info('server'))![1]);
     const phases = pinning
-      ? await onHelperCores(pinning, [process.pid, redisPid], compare)
+      ? await onHelperCores(pinning, [process.pid, await redisPid()], compare)
       : await compare();
     report.http = { summary: summarizeHttp(phases), phases };
   }

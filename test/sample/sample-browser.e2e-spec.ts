@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, newDevice } from '../support/browser.js';
 import { startSample, type RunningSample } from '../support/sample.js';
-import { BUDGET_UNDER_LOAD_MS } from '../support/test-app.js';
+import {
+  BUDGET_UNDER_LOAD_MS,
+  RECENT_LOGIN_MAX_AGE_S,
+  untilLoginIsOld,
+} from '../support/test-app.js';
 
 const SCREENSHOTS = 'test-artifacts/browser';
 
@@ -127,8 +131,10 @@ describe('sample page in a browser', () => {
 
   it('asks an old login for the password before "sign out other devices", then does it', async () => {
     await sample.close();
-    // 3 s: a stall of a loaded machine does not age the confirmation past it; waited out below.
-    sample = await startSample({ RECENT_LOGIN_MAX_AGE: '3' }, { listen: true });
+    sample = await startSample(
+      { RECENT_LOGIN_MAX_AGE: String(RECENT_LOGIN_MAX_AGE_S) },
+      { listen: true },
+    );
     const { port } = sample.app.getHttpServer().address() as AddressInfo;
     baseUrl = `http://acme.localhost:${port}/`;
     const laptop = await device('Laptop');
@@ -136,7 +142,7 @@ describe('sample page in a browser', () => {
     const phone = await device('Phone');
     await logIn(phone, 'alice', 'alice-pass');
     await laptop.reload();
-    await new Promise((resolve) => setTimeout(resolve, 3300));
+    await untilLoginIsOld();
 
     await laptop.click('#revoke-others');
     await laptop.waitForSelector('#reauth:not([hidden])');

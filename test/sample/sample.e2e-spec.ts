@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { loadSampleConfig } from '../../sample/sample-config.js';
 import { startSample, type RunningSample } from '../support/sample.js';
+import { RECENT_LOGIN_MAX_AGE_S, untilLoginIsOld } from '../support/test-app.js';
 import { testPlatform } from '../support/testing-app.js';
 import { Visitor } from '../support/visitor.js';
 
@@ -489,14 +490,9 @@ describe('sample app over HTTP', () => {
   });
 
   describe('recent login (step-up, RECENT_LOGIN_MAX_AGE)', () => {
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    // Long enough that a loaded machine's stall does not age a fresh re-authentication past it
-    // (1 s did once, in CI), short enough to wait out.
-    const MAX_AGE_S = 3;
-    const pastMaxAge = () => sleep(MAX_AGE_S * 1000 + 300);
     beforeEach(async () => {
       await sample.close();
-      sample = await startSample({ RECENT_LOGIN_MAX_AGE: String(MAX_AGE_S) });
+      sample = await startSample({ RECENT_LOGIN_MAX_AGE: String(RECENT_LOGIN_MAX_AGE_S) });
     });
 
     it('asks an old login to confirm the password before revoking, and then revokes', async () => {
@@ -504,7 +500,7 @@ describe('sample app over HTTP', () => {
       const bob = await loggedIn('bob');
       const [, listed] = [await loggedIn('admin'), await admin.get('/sessions')];
       const other = listed.body.sessions.find((s: { current: boolean }) => !s.current).id;
-      await pastMaxAge();
+      await untilLoginIsOld();
 
       for (const attempt of [
         () => admin.post('/sessions/revoke-others'),
@@ -513,7 +509,10 @@ describe('sample app over HTTP', () => {
       ]) {
         const refused = await attempt();
         expect(refused.status).toBe(401);
-        expect(refused.body).toMatchObject({ code: 'RECENT_LOGIN_REQUIRED', maxAge: MAX_AGE_S });
+        expect(refused.body).toMatchObject({
+          code: 'RECENT_LOGIN_REQUIRED',
+          maxAge: RECENT_LOGIN_MAX_AGE_S,
+        });
       }
       expect((await bob.get('/me')).status).toBe(200);
       expect((await admin.get('/sessions')).body.sessions).toHaveLength(2);
@@ -534,7 +533,7 @@ describe('sample app over HTTP', () => {
 
     it('counts a password change as a re-authentication', async () => {
       const alice = await loggedIn('alice');
-      await pastMaxAge();
+      await untilLoginIsOld();
       const changed = await alice.post('/auth/password', {
         currentPassword: 'alice-pass',
         newPassword: 'alice-new-pass',

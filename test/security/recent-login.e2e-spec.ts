@@ -1,16 +1,19 @@
 import type { Redis } from 'ioredis';
 import { useOwnRedisServer } from '../support/own-redis.js';
-import { createTestApp, SENSITIVE_MAX_AGE_S, type TestApp } from '../support/test-app.js';
+import {
+  createTestApp,
+  RECENT_LOGIN_MAX_AGE_S,
+  untilLoginIsOld,
+  type TestApp,
+} from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Until a login is no longer recent for `/sensitive`. */
-const pastMaxAge = () => sleep(SENSITIVE_MAX_AGE_S * 1000 + 300);
 
 /**
  * Step-up: `@RequireRecentLogin(seconds)` asks for a login (or re-authentication) that recent;
  * `SessionLoginService.reauthenticated(req)` records one without changing identity or id.
- * (`/sensitive` asks for SENSITIVE_MAX_AGE_S seconds, test-app.ts.)
+ * (`/sensitive` asks for RECENT_LOGIN_MAX_AGE_S seconds, test-app.ts.)
  */
 describe('recent login (step-up)', () => {
   const own = useOwnRedisServer();
@@ -41,12 +44,12 @@ describe('recent login (step-up)', () => {
     const alice = await loginAs('alice');
     expect((await alice.post('/sensitive')).status).toBe(201);
 
-    await pastMaxAge();
+    await untilLoginIsOld();
     const refused = await alice.post('/sensitive');
     expect(refused.status).toBe(401);
     expect(refused.body).toMatchObject({
       code: 'RECENT_LOGIN_REQUIRED',
-      maxAge: SENSITIVE_MAX_AGE_S,
+      maxAge: RECENT_LOGIN_MAX_AGE_S,
     });
     expect((await alice.get('/me')).status).toBe(200);
 
@@ -58,7 +61,7 @@ describe('recent login (step-up)', () => {
     const after = await storedOwner(alice);
     expect(after.createdAt).toBe(before.createdAt);
     expect(after.authenticatedAt).toBeGreaterThan(
-      before.authenticatedAt + SENSITIVE_MAX_AGE_S * 1000,
+      before.authenticatedAt + RECENT_LOGIN_MAX_AGE_S * 1000,
     );
     expect(new Date(confirmed.body.authenticatedAt).getTime()).toBe(after.authenticatedAt);
 
@@ -72,7 +75,7 @@ describe('recent login (step-up)', () => {
   it('keeps a re-authentication across app instances (it is stored, sealed)', async () => {
     await start();
     const alice = await loginAs('alice');
-    await pastMaxAge();
+    await untilLoginIsOld();
     expect((await alice.post('/reauthenticate')).status).toBe(201);
     await start();
     expect((await alice.on(t.http).post('/sensitive')).status).toBe(201);
@@ -81,7 +84,7 @@ describe('recent login (step-up)', () => {
   it('ignores an authentication time written into Redis by anyone but the library', async () => {
     await start();
     const alice = await loginAs('alice');
-    await pastMaxAge();
+    await untilLoginIsOld();
     const key = `sessions:acme:stepup:${alice.sessionId()}`;
     const stored = JSON.parse((await redis.get(key))!);
     stored._owner.authenticatedAt = Date.now();
@@ -102,14 +105,16 @@ describe('recent login (step-up)', () => {
   });
 
   it("uses the module's recentLoginMaxAge when the decorator names no age", async () => {
-    // 3 s: a stall of a loaded machine does not age the fresh login past it; waited out below.
-    await start({ recentLoginMaxAge: 3 });
+    await start({ recentLoginMaxAge: RECENT_LOGIN_MAX_AGE_S });
     const alice = await loginAs('alice');
     expect((await alice.post('/sensitive-by-default')).status).toBe(201);
-    await sleep(3300);
+    await untilLoginIsOld();
     const refused = await alice.post('/sensitive-by-default');
     expect(refused.status).toBe(401);
-    expect(refused.body).toMatchObject({ code: 'RECENT_LOGIN_REQUIRED', maxAge: 3 });
+    expect(refused.body).toMatchObject({
+      code: 'RECENT_LOGIN_REQUIRED',
+      maxAge: RECENT_LOGIN_MAX_AGE_S,
+    });
   });
 
   it('defaults recentLoginMaxAge to 10 minutes', async () => {

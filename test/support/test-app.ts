@@ -47,11 +47,17 @@ export const TEST_HOSTS = { 'acme.test': 'acme', 'globex.test': 'globex' };
  */
 export const BUDGET_UNDER_LOAD_MS = 10_000;
 /**
- * How recent a login `/sensitive` asks for, in seconds: long enough that a loaded machine's stall
- * (a new app instance started in between, too) does not age a fresh login past it, short enough
- * for a test to wait out.
+ * A recent-login age (seconds) for step-up tests (`/sensitive` asks for it; the sample's
+ * `RECENT_LOGIN_MAX_AGE`): long enough that a loaded machine's stall (a new app instance started
+ * in between, too) does not age a fresh login past it, short enough to wait out with
+ * `untilLoginIsOld`.
  */
-export const SENSITIVE_MAX_AGE_S = 3;
+export const RECENT_LOGIN_MAX_AGE_S = 3;
+
+/** Waits until a login made now is no longer recent by RECENT_LOGIN_MAX_AGE_S. */
+export function untilLoginIsOld(): Promise<unknown> {
+  return sleep(RECENT_LOGIN_MAX_AGE_S * 1000 + 300);
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -162,7 +168,7 @@ class TestController {
   }
 
   @Post('sensitive')
-  @RequireRecentLogin(SENSITIVE_MAX_AGE_S)
+  @RequireRecentLogin(RECENT_LOGIN_MAX_AGE_S)
   sensitive(@Req() req: Request) {
     return { authenticatedAt: this.logins.authenticatedAt(req) };
   }
