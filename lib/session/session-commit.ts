@@ -3,6 +3,7 @@ import { Cookie, type CookieOptions, type Session } from 'express-session';
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
 import { getRequestFacts } from './request-facts.js';
 import { signedCookieValue } from './session-cookie.js';
+import type { SerializableCookie, SetCookieLines } from './set-cookie-line.js';
 import type { SessionLifetime } from './session-lifetime.js';
 import type { SessionRequest } from './session-request.js';
 import {
@@ -15,9 +16,6 @@ import {
 } from './session-state.js';
 import type { TenantStore } from './tenant-store.js';
 
-/** express-session's Cookie serializes itself (its `data`, by the `cookie` package). */
-type SerializableCookie = Session['cookie'] & { serialize(name: string, value: string): string };
-
 /** What every commit of a tenant's sessions shares, fixed when the tenant is built. */
 export interface SessionCommitSettings {
   cookieName: string;
@@ -25,6 +23,8 @@ export interface SessionCommitSettings {
   cookie: CookieOptions;
   /** The secret new cookies are signed with. */
   secret: string;
+  /** The session cookie's Set-Cookie lines. */
+  cookieLines: SetCookieLines;
   rolling: boolean;
   saveUninitialized: boolean;
   store: TenantStore;
@@ -92,7 +92,7 @@ export class SessionCommit {
       sid === cookieId && signedCookie
         ? signedCookie
         : signedCookieValue(sid, this.settings.secret);
-    return (session.cookie as SerializableCookie).serialize(this.settings.cookieName, value);
+    return this.settings.cookieLines.line(value, session.cookie as SerializableCookie);
   }
 
   /**

@@ -1,4 +1,10 @@
-import { cookieValue, signature, unsignedSessionId } from './session-cookie.js';
+import {
+  cookieValue,
+  signature,
+  signedCookieValue,
+  unsignedSessionId,
+  verifySessionCookie,
+} from './session-cookie.js';
 
 const SECRET = 'first-secret-0123456789abcdefghij';
 const OLD = 'older-secret-0123456789abcdefghij';
@@ -39,5 +45,17 @@ describe('cookieValue and unsignedSessionId', () => {
     ['a malformed escape', 'sid=s%3Aabc.%E0%A4%A'],
   ])('find no session id for %s', (_, header) => {
     expect(idIn(header)).toBeUndefined();
+  });
+
+  it('remember a verified value only for the secrets that verified it', () => {
+    const raw = signedCookieValue('abc', OLD);
+    const rotated = [SECRET, OLD];
+    expect(verifySessionCookie(raw, [OLD])).toEqual({ sid: 'abc', signedByCurrentSecret: true });
+    // The same value again, under other secrets: checked again, not taken from memory.
+    expect(verifySessionCookie(raw, [SECRET])).toBeUndefined();
+    expect(verifySessionCookie(raw, rotated)).toEqual({ sid: 'abc', signedByCurrentSecret: false });
+    expect(verifySessionCookie(raw, rotated)).toEqual({ sid: 'abc', signedByCurrentSecret: false });
+    expect(verifySessionCookie(raw, [OLD])).toEqual({ sid: 'abc', signedByCurrentSecret: true });
+    expect(verifySessionCookie(`${raw.slice(0, -1)}A`, rotated)).toBeUndefined();
   });
 });

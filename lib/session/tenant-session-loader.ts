@@ -3,6 +3,7 @@ import type { OperationBudget } from '../store/operation-budget.js';
 import { isWithinCookiePath } from './cookie-path.js';
 import { getRequestFacts } from './request-facts.js';
 import { SessionCommit, type SessionCommitSettings } from './session-commit.js';
+import { SetCookieLines } from './set-cookie-line.js';
 import { cookieValue, verifySessionCookie } from './session-cookie.js';
 import type { SessionLifetime } from './session-lifetime.js';
 import type { SessionReader } from './session-reader.js';
@@ -50,6 +51,7 @@ export class TenantSessionLoader {
       cookieName: settings.cookieName,
       cookie: settings.cookie,
       secret: settings.secrets[0],
+      cookieLines: new SetCookieLines(settings.cookieName),
       rolling: settings.rolling,
       saveUninitialized: settings.saveUninitialized,
       store,
