@@ -40,6 +40,21 @@ describe('SessionOwnership', () => {
       expect(owners.verify('sid-1', owner, before.seal('sid-1', owner))).toBe(true);
     });
 
+    it('refuses, once it verified a seal, that seal for anything it does not cover', () => {
+      // Tenants given the module's secrets share one array of them.
+      const secrets = [NEW, OLD];
+      const acme = ownership(secrets);
+      const sealed = ownership([OLD]).seal('sid-1', owner);
+      expect(acme.verify('sid-1', owner, sealed)).toBe(true);
+      // Each of these is checked again, not taken from what was verified.
+      expect(ownership([NEW]).verify('sid-1', owner, sealed)).toBe(false);
+      expect(ownership(secrets, 'sessions:globex:app:').verify('sid-1', owner, sealed)).toBe(false);
+      expect(acme.verify('sid-2', owner, sealed)).toBe(false);
+      expect(acme.verify('sid-1', { ...owner, authenticatedAt: 5 }, sealed)).toBe(false);
+      expect(acme.verify('sid-1', { ...owner, indexedUntil: 3 }, sealed)).toBe(false);
+      expect(acme.verify('sid-1', { ...owner }, sealed)).toBe(true);
+    });
+
     it('refuses garbage', () => {
       expect(owners.verify('sid-1', owner, '')).toBe(false);
       expect(owners.verify('sid-1', owner, 'x'.repeat(43))).toBe(false);

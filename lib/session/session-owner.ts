@@ -3,6 +3,7 @@ import type { SessionIdentity } from '../options/tenant-session-options.interfac
 import type { Admission } from '../store/user-index-store.interface.js';
 import { normalizeUserId } from '../user-index/user-id.js';
 import { hmacSha256, sameDigest } from '../util/hmac.js';
+import { LruCache } from '../util/lru-cache.js';
 import { ThrottledLogger } from '../util/throttled-logger.js';
 import { decodeSession, encodeSession } from './session-codec.js';
 import { bindOwner, markOwnerChanged, ownerOf } from './session-state.js';
@@ -38,6 +39,34 @@ export type Interpretation =
 
 /** The longest user agent kept with a session's listing data (longer ones are cut). */
 export const MAX_USER_AGENT_LENGTH = 512;
+
+/** The fields of an owner its seal covers, besides the session's key (see `digest`). */
+type SealedFields = Pick<
+  SessionOwner,
+  'userId' | 'via' | 'createdAt' | 'indexedUntil' | 'authenticatedAt'
+>;
+
+/**
+ * Seals verified lately, process-wide, with what each one sealed and the secrets and tenant
+ * scope that verified it: every request of a session checks the same seal, and a lookup and a
+ * few comparisons cost a fraction of building the HMAC's input and finding its result. Bounded:
+ * 4,096 entries, about 1 MB.
+ */
+const verifiedSeals = new LruCache<
+  string,
+  { secrets: readonly string[]; scope: string; sid: string; owner: SealedFields }
+>(4096);
+
+/** Whether two owners agree on every field a seal covers. */
+function sealsTheSame(a: SealedFields, b: SealedFields): boolean {
+  return (
+    a.userId === b.userId &&
+    a.via === b.via &&
+    a.createdAt === b.createdAt &&
+    a.indexedUntil === b.indexedUntil &&
+    a.authenticatedAt === b.authenticatedAt
+  );
+}
 
 /** An adopted session's owner is dated at the epoch (see `adopted`); a login's never is. */
 function isAdopted(owner: SessionOwner): boolean {
@@ -211,7 +240,22 @@ export class SessionOwnership {
 
   /** Whether `seal` was made by any of the tenant's secrets (rotation keeps old ones valid). */
   verify(sid: string, owner: SessionOwner, seal: string): boolean {
-    return this.secrets.some((secret) => sameDigest(this.digest(secret, sid, owner), seal));
+    const known = verifiedSeals.get(seal);
+    if (
+      known?.secrets === this.secrets &&
+      known.scope === this.scope &&
+      known.sid === sid &&
+      sealsTheSame(known.owner, owner)
+    ) {
+      return true;
+    }
+    if (!this.secrets.some((secret) => sameDigest(this.digest(secret, sid, owner), seal))) {
+      return false;
+    }
+    const { userId, via, createdAt, indexedUntil, authenticatedAt } = owner;
+    const sealed = { userId, via, createdAt, indexedUntil, authenticatedAt };
+    verifiedSeals.set(seal, { secrets: this.secrets, scope: this.scope, sid, owner: sealed });
+    return true;
   }
 
   /** Whether a stored owner verifies; its seal is taken off it either way. */
