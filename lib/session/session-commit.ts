@@ -3,7 +3,6 @@ import { Cookie, type CookieOptions, type Session } from 'express-session';
 import { SessionStoreUnavailableException } from '../errors/session-store-unavailable.exception.js';
 import { getRequestFacts } from './request-facts.js';
 import { signedCookieValue } from './session-cookie.js';
-import type { SerializableCookie, SetCookieLines } from './set-cookie-line.js';
 import type { SessionLifetime } from './session-lifetime.js';
 import type { SessionRequest } from './session-request.js';
 import {
@@ -14,6 +13,7 @@ import {
   sessionFields,
   ttlRestartOf,
 } from './session-state.js';
+import type { SerializableCookie, SetCookieLines } from './set-cookie-line.js';
 import type { TenantStore } from './tenant-store.js';
 
 /** What every commit of a tenant's sessions shares, fixed when the tenant is built. */

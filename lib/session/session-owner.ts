@@ -258,7 +258,7 @@ export class SessionOwnership {
     return true;
   }
 
-  /** Whether a stored owner verifies; its seal is taken off it either way. */
+  /** A stored owner without its seal, when the seal verifies. */
   private verified(
     sid: string,
     sealed: SessionOwner & { seal?: string },

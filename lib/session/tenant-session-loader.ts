@@ -3,11 +3,11 @@ import type { OperationBudget } from '../store/operation-budget.js';
 import { isWithinCookiePath } from './cookie-path.js';
 import { getRequestFacts } from './request-facts.js';
 import { SessionCommit, type SessionCommitSettings } from './session-commit.js';
-import { SetCookieLines } from './set-cookie-line.js';
 import { cookieValue, verifySessionCookie } from './session-cookie.js';
 import type { SessionLifetime } from './session-lifetime.js';
 import type { SessionReader } from './session-reader.js';
 import type { SessionRequest } from './session-request.js';
+import { SetCookieLines } from './set-cookie-line.js';
 import type { TenantStore } from './tenant-store.js';
 
 /** One tenant's session cookie and how its sessions are made and kept. */
