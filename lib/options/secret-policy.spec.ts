@@ -8,6 +8,13 @@ describe('checkSecrets', () => {
     );
   });
 
+  it('keeps its own copy, read once at start', () => {
+    const given = ['new-secret-0123456789', 'old-secret-0123456789'];
+    const secrets = checkSecrets(given, 'secret');
+    given.pop();
+    expect(secrets).toEqual(['new-secret-0123456789', 'old-secret-0123456789']);
+  });
+
   it.each([
     [undefined, /required/],
     [[], /required/],

@@ -35,7 +35,11 @@ const WELL_KNOWN_SECRETS = new Set([
 
 const MIN_SECRET_LENGTH = 16;
 
-/** Checks one or several secrets and returns them as a non-empty array (the first one signs). */
+/**
+ * Checks one or several secrets and returns them as a non-empty array (the first one signs), a
+ * copy: secrets are read once, at start, so verified cookies and seals can be remembered with the
+ * array that verified them; changing the app's own array later changes nothing.
+ */
 export function checkSecrets(secret: string | string[] | undefined, where: string): string[] {
   const secrets = Array.isArray(secret) ? secret : secret === undefined ? [] : [secret];
   if (secrets.length === 0) {
@@ -55,5 +59,5 @@ export function checkSecrets(secret: string | string[] | undefined, where: strin
       );
     }
   }
-  return secrets;
+  return [...secrets];
 }
