@@ -40,9 +40,9 @@ export class SetCookieLines {
 
   line(value: string, cookie: SerializableCookie): string {
     const expires: unknown = cookie.expires;
-    if (expires != null && !(expires instanceof Date && !Number.isNaN(expires.getTime()))) {
-      return cookie.serialize(this.name, value);
-    }
+    const validExpiry =
+      expires == null || (expires instanceof Date && !Number.isNaN(expires.getTime()));
+    if (!validExpiry) return cookie.serialize(this.name, value);
     if (!this.hasAttributesOf(cookie)) this.formatAttributesOf(cookie);
     // encodeURIComponent is the `cookie` package's default encoding, and what it yields always
     // passes the package's value check.
