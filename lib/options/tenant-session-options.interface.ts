@@ -144,7 +144,8 @@ export interface TenantSessionModuleOptions {
    * Keep recently read sessions in this process and serve repeated reads without a round trip,
    * exact through Redis server-assisted invalidation (`CLIENT TRACKING`): never a session after
    * Redis said it changed or went, nothing across a dropped connection, bounded in memory. TTL
-   * restarts are batched (at most once per 1 % of the TTL). A single Redis or Sentinel only.
+   * restarts are batched (at most once per 1 % of the TTL). A single Redis, Sentinel, or a Cluster
+   * that reads from its masters (tracking on every master).
    * `true`, or `{ maxEntries }` (default 10,000 sessions). Default off.
    */
   nearCache?: boolean | { maxEntries?: number };

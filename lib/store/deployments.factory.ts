@@ -114,11 +114,16 @@ async function createSessionBackend(
   return backend;
 }
 
-/** Tracking and its invalidations are per connection: one server (or Sentinel's master) only. */
-function nearCacheClient(client: Redis | Cluster): Redis {
-  if (client instanceof Cluster) {
+/**
+ * Tracking and its invalidations are per server: on a Cluster, every master's (see
+ * invalidation-listener.ts). Reads from replicas could answer what a master changed and already
+ * reported, and that would be kept: refused.
+ */
+function nearCacheClient(client: Redis | Cluster): Redis | Cluster {
+  const scaleReads = client.isCluster ? (client as Cluster).options.scaleReads : 'master';
+  if (scaleReads !== 'master') {
     throw new InvalidTenantSessionOptionsError(
-      'nearCache works with a single Redis or Sentinel, not a Cluster: leave it off there',
+      "nearCache needs a Cluster that reads from its masters (scaleReads: 'master', the default)",
     );
   }
   return client;

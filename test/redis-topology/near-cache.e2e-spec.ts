@@ -2,9 +2,7 @@ import type { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import type { NearCachedSessionKeys } from '../../lib/store/near-cache/near-cached-session-keys.js';
 import { OperationBudget } from '../../lib/store/operation-budget.js';
-import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
 import { useOwnRedisServer } from '../support/own-redis.js';
-import { startRedisCluster } from '../support/redis-cluster.mjs';
 import { countCommands } from '../support/redis-stats.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -269,21 +267,6 @@ describe('near cache (real Redis)', () => {
     for (const visitor of visitors) await visitor.get('/me');
     const keys = (await app.registry.get('acme')).backend.keys as NearCachedSessionKeys;
     expect(keys.cachedSessions).toBe(3);
-  });
-
-  it('refuses a Cluster', async () => {
-    const cluster = await startRedisCluster();
-    try {
-      const { Cluster } = await import('ioredis');
-      const client = new Cluster(cluster.nodes);
-      try {
-        await expect(start({ redis: client })).rejects.toThrow(InvalidTenantSessionOptionsError);
-      } finally {
-        client.disconnect();
-      }
-    } finally {
-      await cluster.stop();
-    }
   });
 });
 

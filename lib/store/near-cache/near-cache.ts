@@ -128,7 +128,7 @@ export class NearCache {
   }
 
   /** The cached lease of an owner's entry: a number, undefined (not admitted), or unknown. */
-  leaseOf(owner: OwnerRef): { lease: number | undefined } | undefined {
+  leaseOf(owner: Omit<OwnerRef, 'userId'>): { lease: number | undefined } | undefined {
     const leases = this.on ? this.leases.get(owner.indexKey) : undefined;
     return leases?.has(owner.sid) ? { lease: leases.get(owner.sid) } : undefined;
   }

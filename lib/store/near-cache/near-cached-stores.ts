@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { SessionKeyStore } from '../session-key-store.interface.js';
 import type { UserIndexStore } from '../user-index-store.interface.js';
 import { InvalidationListener } from './invalidation-listener.js';
@@ -9,12 +9,13 @@ import { NearCachedUserIndexes } from './near-cached-user-indexes.js';
 
 /**
  * Wraps a Redis backend's key and index stores in one near cache, kept exact by invalidations
- * of the tracked key prefixes on `client` (the connection the stores talk through). Its hits,
+ * of the tracked key prefixes on `client` (the connection the stores talk through, or every
+ * master's of a Cluster). Its hits,
  * misses and invalidations are counted in `observed.telemetry`; `storeNow` is the backend's
  * estimate of the Redis clock, never behind it.
  */
 export function nearCached(
-  client: Redis,
+  client: Redis | Cluster,
   trackedPrefixes: string[],
   settings: NearCacheSettings,
   observed: NearCacheTelemetry,
@@ -31,7 +32,7 @@ export function nearCached(
     listener.start();
     return {
       keys: new NearCachedSessionKeys(stores.keys, cache, observed, storeNow),
-      indexes: new NearCachedUserIndexes(stores.indexes, cache),
+      indexes: new NearCachedUserIndexes(stores.indexes, cache, storeNow),
       close: () => listener.close(),
     };
   };

@@ -12,12 +12,14 @@ import type { NearCache } from './near-cache.js';
 /**
  * An index store whose changes this process makes reach its near cache: Redis does not echo a
  * connection's own changes (NOLOOP), so an index this process changes drops the leases the cache
- * holds from it, and a lease it reads or renews is kept.
+ * holds from it, and a lease it reads or renews is kept, and served while it needs no renewal.
  */
 export class NearCachedUserIndexes implements UserIndexStore {
   constructor(
     private readonly inner: UserIndexStore,
     private readonly cache: NearCache,
+    /** The store clock's estimate, never behind Redis's (see NearCachedSessionKeys). */
+    private readonly storeNow: () => number,
   ) {}
 
   admit(
@@ -45,8 +47,10 @@ export class NearCachedUserIndexes implements UserIndexStore {
   }
 
   /**
-   * Keeps the lease it learns. A renewal is this process's own change of the index, which Redis
-   * does not echo: it changes that one session's lease, which is what is kept.
+   * A cached lease with at least `renewBelowMs` left, without a round trip (where the index
+   * check is a command of its own, as on a Cluster, a hit then costs none); else Redis's answer,
+   * renewed when low as ever, and kept. A renewal is this process's own change of the index,
+   * which Redis does not echo: it changes that one session's lease, which is what is kept.
    */
   async lease(
     indexKey: string,
@@ -55,6 +59,11 @@ export class NearCachedUserIndexes implements UserIndexStore {
     renewBelowMs: number,
     budget: OperationBudget,
   ): Promise<number | undefined> {
+    const known = this.cache.leaseOf({ indexKey, sid });
+    // Not admitted, or alive past the renewal point by a clock never behind Redis's.
+    if (known && (known.lease === undefined || known.lease >= this.storeNow() + renewBelowMs)) {
+      return known.lease;
+    }
     const before = this.cache.mark();
     const lease = await this.inner.lease(indexKey, sid, leaseMs, renewBelowMs, budget);
     this.cache.keepLease({ indexKey, sid }, lease, before);
