@@ -3,12 +3,17 @@ import { performance } from 'node:perf_hooks';
 import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
 import { CommandMonitor } from '../support/monitor.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.mjs';
+import {
+  expectRevokedWithin,
+  loginAs,
+  nearCacheApps,
+  sessionKeyOf,
+  SETTLE_MS,
+  TIMEOUT_MS,
+} from '../support/near-cache-apps.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { Visitor } from '../support/visitor.js';
+import type { Visitor } from '../support/visitor.js';
 
-const TIMEOUT_MS = 500;
-/** Longest wait for a loopback message (an invalidation, a reconnect) on a busy machine. */
-const SETTLE_MS = 300;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The commands that read a session key on a Cluster (the READ script is single-node only). */
 const SESSION_READS = ['get', 'getex', 'pttl'];
@@ -21,13 +26,13 @@ const SESSION_READS = ['get', 'getex', 'pttl'];
 describe('near cache on a Redis Cluster of 3 masters and 3 replicas', () => {
   let cluster: RedisCluster;
   const clients: Cluster[] = [];
-  const apps: TestApp[] = [];
+  const { start, closeAll } = nearCacheApps(() => clusterClient());
 
   beforeAll(async () => {
     cluster = await startRedisCluster({ replicas: 1, nodeTimeoutMs: 1000 });
   }, 60_000);
   afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await closeAll();
     for (const client of clients.splice(0)) client.disconnect();
   });
   afterAll(async () => {
@@ -40,23 +45,7 @@ describe('near cache on a Redis Cluster of 3 masters and 3 replicas', () => {
     clients.push(client);
     return client;
   };
-  const start = async (options: Partial<Parameters<typeof createTestApp>[0]> = {}) => {
-    const app = await createTestApp({
-      appName: 'near',
-      redis: clusterClient(),
-      nearCache: true,
-      operationTimeoutMs: TIMEOUT_MS,
-      ...options,
-    });
-    apps.push(app);
-    return app;
-  };
-  const loginAs = async (app: TestApp, user: string) => {
-    const visitor = new Visitor(app.http, 'acme.test');
-    expect((await visitor.post('/login', { user })).status).toBe(201);
-    return visitor;
-  };
-  const keyOf = (visitor: Visitor) => `sessions:acme:near:${visitor.sessionId()}`;
+  const keyOf = sessionKeyOf;
   /** Users logged in until every master holds one's session (ids are random: bounded). */
   const loginOnEveryMaster = async (app: TestApp) => {
     const visitors: Visitor[] = [];
@@ -169,16 +158,7 @@ describe('near cache on a Redis Cluster of 3 masters and 3 replicas', () => {
       await cacheServes([onReader]);
 
       await revoker.sessions.revokeAll('acme', user);
-      const answers: number[] = [];
-      const started = performance.now();
-      while (performance.now() - started < SETTLE_MS) {
-        answers.push((await onReader.get('/me')).status);
-      }
-
-      // At most the requests that beat the invalidation message across loopback, then never again.
-      const first401 = answers.indexOf(401);
-      expect(first401).toBeGreaterThanOrEqual(0);
-      expect(answers.slice(first401).every((status) => status === 401)).toBe(true);
+      await expectRevokedWithin(onReader, SETTLE_MS);
     }
   });
 

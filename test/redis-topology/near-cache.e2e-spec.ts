@@ -4,13 +4,17 @@ import type { NearCachedSessionKeys } from '../../lib/store/near-cache/near-cach
 import { OperationBudget } from '../../lib/store/operation-budget.js';
 import { useOwnRedisServer } from '../support/own-redis.js';
 import { countCommands } from '../support/redis-stats.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
-import { Visitor } from '../support/visitor.js';
+import {
+  expectRevokedWithin,
+  loginAs,
+  nearCacheApps,
+  sessionKeyOf,
+  SETTLE_MS,
+  TIMEOUT_MS,
+} from '../support/near-cache-apps.js';
+import type { Visitor } from '../support/visitor.js';
 
-const TIMEOUT_MS = 500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Longest wait for a loopback message (an invalidation, a reconnect) on a busy machine. */
-const SETTLE_MS = 300;
 
 /**
  * The near cache (`nearCache: true`): repeated reads without a round trip, exact through Redis
@@ -20,33 +24,17 @@ const SETTLE_MS = 300;
 describe('near cache (real Redis)', () => {
   const own = useOwnRedisServer();
   let redis: Redis;
-  const apps: TestApp[] = [];
+  const { start, closeAll } = nearCacheApps(() => own.server.url);
 
   beforeAll(() => {
     redis = own.redis;
   });
   afterEach(async () => {
     own.server.resume();
-    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await closeAll();
   });
 
-  const start = async (options: Partial<Parameters<typeof createTestApp>[0]> = {}) => {
-    const app = await createTestApp({
-      appName: 'near',
-      redis: own.server.url,
-      nearCache: true,
-      operationTimeoutMs: TIMEOUT_MS,
-      ...options,
-    });
-    apps.push(app);
-    return app;
-  };
-  const loginAs = async (app: TestApp, user: string) => {
-    const visitor = new Visitor(app.http, 'acme.test');
-    expect((await visitor.post('/login', { user })).status).toBe(201);
-    return visitor;
-  };
-  const key = (visitor: Visitor) => `sessions:acme:near:${visitor.sessionId()}`;
+  const key = sessionKeyOf;
   /** Commands Redis ran for sessions: the invalidation connection's heartbeat PINGs left out. */
   const sessionCommands = async (action: () => Promise<unknown>) => {
     const counts = await countCommands(redis, action);
@@ -192,15 +180,7 @@ describe('near cache (real Redis)', () => {
       expect((await onReader.get('/me')).status).toBe(200);
 
       await revoker.sessions.revokeAll('acme', 'alice');
-      const answers: number[] = [];
-      const started = performance.now();
-      while (performance.now() - started < SETTLE_MS)
-        answers.push((await onReader.get('/me')).status);
-
-      // At most the requests that beat the invalidation message across loopback, then never again.
-      const first401 = answers.indexOf(401);
-      expect(first401).toBeGreaterThanOrEqual(0);
-      expect(answers.slice(first401).every((status) => status === 401)).toBe(true);
+      await expectRevokedWithin(onReader, SETTLE_MS);
     }
   });
 
