@@ -85,7 +85,9 @@ describe('near cache on a Redis Cluster of 3 masters and 3 replicas', () => {
   };
   const sessionReads = (counts: Record<string, number>) =>
     SESSION_READS.reduce((sum, name) => sum + (counts[name] ?? 0), 0);
-  /** Polls (bounded) until every visitor's reads are served without reading a session key. */
+  /**
+   * Polls (bounded) until every visitor's reads are answered 200 without reading a session key.
+   */
   const cacheServes = async (visitors: Visitor[]) => {
     for (let i = 0; i < 50; i++) {
       for (const visitor of visitors) await visitor.get('/me');

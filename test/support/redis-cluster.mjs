@@ -7,7 +7,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { askRedis as ask, pollUntil, spawnOnFreePort, spawnVerified } from './redis-server.mjs';
+import {
+  askRedis as ask,
+  hasEnded,
+  pollUntil,
+  spawnOnFreePort,
+  spawnVerified,
+} from './redis-server.mjs';
 
 const run = promisify(execFile);
 
@@ -68,7 +74,7 @@ export async function startRedisCluster({ replicas = 0, nodeTimeoutMs = 15_000 }
   const stop = async () => {
     await Promise.all(
       children.map((child) => {
-        if (child.exitCode !== null) return undefined;
+        if (hasEnded(child)) return undefined;
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGKILL');
         return exited;
@@ -103,7 +109,7 @@ export async function startRedisCluster({ replicas = 0, nodeTimeoutMs = 15_000 }
     return children[index];
   };
   const masters = async () => {
-    const awake = ports.filter((port) => children[ports.indexOf(port)].exitCode === null);
+    const awake = ports.filter((port) => !hasEnded(children[ports.indexOf(port)]));
     return ask(awake[0], async (client) => mastersIn(await client.cluster('NODES')));
   };
   const creationMasters = await masters();

@@ -7,7 +7,13 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { askRedis as ask, pollUntil, spawnOnFreePort, startRedisServer } from './redis-server.mjs';
+import {
+  askRedis as ask,
+  hasEnded,
+  pollUntil,
+  spawnOnFreePort,
+  startRedisServer,
+} from './redis-server.mjs';
 
 /**
  * @typedef {object} RedisSentinel
@@ -233,7 +239,7 @@ async function spawnSentinel(masterPort, name, { quorum, downAfterMs }) {
     throw error;
   });
   const stop = async () => {
-    if (child.exitCode === null) {
+    if (!hasEnded(child)) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;

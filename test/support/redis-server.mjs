@@ -63,7 +63,7 @@ export async function startRedisServer(extraArgs = []) {
     async stop() {
       const running = child;
       child = undefined;
-      if (!running || running.exitCode !== null) return;
+      if (!running || hasEnded(running)) return;
       const exited = new Promise((resolve) => running.once('exit', resolve));
       running.kill('SIGCONT');
       running.kill('SIGKILL');
@@ -119,6 +119,14 @@ function probe(port) {
       server.close(() => resolve(address.port));
     });
   });
+}
+
+/**
+ * Whether a child process has ended: by exiting, or by a signal (SIGKILL leaves `exitCode` null).
+ * @param {import('node:child_process').ChildProcess} child
+ */
+export function hasEnded(child) {
+  return child.exitCode !== null || child.signalCode !== null;
 }
 
 /** @returns {Promise<number>} a loopback port nobody listens on right now, new to this process */
@@ -182,7 +190,7 @@ export async function spawnVerified(port, spawnAt) {
  */
 async function waitForPing(port, child) {
   const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && child.exitCode === null) {
+  while (Date.now() < deadline && !hasEnded(child)) {
     try {
       const info = await askRedis(port, (client) => client.info('server'));
       if (new RegExp(`^process_id:${child.pid}\\r?$`, 'm').test(info)) return;
