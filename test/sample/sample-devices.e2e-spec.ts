@@ -152,5 +152,7 @@ describe('sample device list in a browser', () => {
     }
     await pages[0].screenshot({ path: `${SCREENSHOTS}/20-devices-mac.png`, fullPage: true });
     await pages[1].screenshot({ path: `${SCREENSHOTS}/21-devices-iphone.png`, fullPage: true });
-  });
+    // Five browser contexts logged in and read back: beside the rest of the suite, a loaded
+    // machine takes longer than the default 30 s (not a performance figure).
+  }, 90_000);
 });

@@ -57,3 +57,18 @@ export async function expectRevokedWithin(visitor: Visitor, settleMs: number): P
   expect(first401).toBeGreaterThanOrEqual(0);
   expect(answers.slice(first401).every((status) => status === 401)).toBe(true);
 }
+
+/**
+ * Polls (bounded) until the visitor is served the session with `count`, after a failover: 503s
+ * while the app finds the new primary, never another count (what a cache kept from before).
+ */
+export async function expectServedAfterFailover(visitor: Visitor, count: number): Promise<void> {
+  let served: unknown;
+  for (let i = 0; i < 200 && served !== count; i++) {
+    const reply = await visitor.get('/me');
+    if (reply.status === 200) served = reply.body.count;
+    expect(served === undefined || served === count).toBe(true);
+    if (served !== count) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(served).toBe(count);
+}

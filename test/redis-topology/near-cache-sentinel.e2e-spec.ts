@@ -1,0 +1,93 @@
+import { Redis } from 'ioredis';
+import {
+  expectRevokedWithin,
+  expectServedAfterFailover,
+  loginAs,
+  nearCacheApps,
+  sessionKeyOf,
+  SETTLE_MS,
+} from '../support/near-cache-apps.js';
+import { startSentinelGroup, type SentinelGroup } from '../support/redis-sentinel.mjs';
+import { countCommands } from '../support/redis-stats.js';
+import type { Visitor } from '../support/visitor.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The near cache on Sentinel: tracking follows the primary across a failover (the old one
+ * killed), and nothing the cache held before it survives it.
+ */
+describe('near cache on Sentinel (a primary, a replica, three sentinels, down-after 1 s)', () => {
+  let group: SentinelGroup;
+  const { start, closeAll } = nearCacheApps(() => ({
+    sentinels: group.sentinels,
+    name: group.name,
+  }));
+
+  beforeAll(async () => {
+    group = await startSentinelGroup({ replicas: 1, downAfterMs: 1000 });
+  }, 60_000);
+  afterEach(async () => {
+    await closeAll();
+    await group.settled();
+  }, 60_000);
+  afterAll(async () => {
+    await group?.stop();
+  });
+
+  /** A connection to the server the sentinels name as the primary now. */
+  const primary = async () => {
+    const redis = new Redis(await group.primaryPort(), '127.0.0.1');
+    redis.on('error', () => undefined);
+    return redis;
+  };
+  /** Polls (bounded) until the visitor's reads are served without a command to the primary. */
+  const cacheServes = async (visitor: Visitor) => {
+    const redis = await primary();
+    try {
+      for (let i = 0; i < 50; i++) {
+        await visitor.get('/me');
+        const counts = await countCommands(redis, async () => {
+          expect((await visitor.get('/me')).status).toBe(200);
+        });
+        delete counts.ping;
+        if (Object.keys(counts).length === 0) return;
+        await sleep(100);
+      }
+    } finally {
+      redis.disconnect();
+    }
+    throw new Error('the near cache never served');
+  };
+
+  it('serves repeated reads without a round trip, and a revocation on another instance ends them', async () => {
+    const reader = await start();
+    const revoker = await start();
+    const alice = await loginAs(revoker, 'alice');
+    const onReader = alice.on(reader.http);
+    await cacheServes(onReader);
+
+    await revoker.sessions.revokeAll('acme', 'alice');
+    await expectRevokedWithin(onReader, SETTLE_MS);
+  });
+
+  it('after the primary is killed, serves nothing that changed meanwhile, then caches again', async () => {
+    const app = await start();
+    const alice = await loginAs(app, 'alice');
+    await cacheServes(alice);
+
+    await group.kill();
+    // Changed on the new primary, which this process has not tracked yet.
+    const redis = await primary();
+    try {
+      const stored = JSON.parse((await redis.get(sessionKeyOf(alice)))!);
+      await redis.set(sessionKeyOf(alice), JSON.stringify({ ...stored, count: 7 }), 'KEEPTTL');
+    } finally {
+      redis.disconnect();
+    }
+
+    await expectServedAfterFailover(alice, 7);
+    await cacheServes(alice);
+    expect((await alice.get('/me')).body.count).toBe(7);
+  }, 60_000);
+});
