@@ -187,11 +187,12 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
   it('a Redis failure part-way: exit code 3 and the cursor to continue from, which finishes', async () => {
     await writeLegacySessions(own.redis, 30, 100, 0);
     // Redis stops answering for 3 s (CLIENT PAUSE, far past --timeout) while the walk waits for
-    // its pace after a page: the next page fails.
+    // its pace after a page: the next page fails. --timeout 1000, not less: beside the rest of
+    // the suite, a loaded machine answered a round trip before the pause in over 200 ms.
     const stall = () => void own.redis.call('CLIENT', 'PAUSE', '3000', 'ALL');
 
     let stalled = false;
-    const text = await runCli(indexArgs('--timeout', '200', '--rate', '1000'), {
+    const text = await runCli(indexArgs('--timeout', '1000', '--rate', '1000'), {
       onStderr: (stderr) => {
         if (stalled || !stderr.includes('key(s) scanned')) return;
         stalled = true;
@@ -209,7 +210,7 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     // the first page at 300 keys/s), the error carries the cursor.
     setTimeout(stall, 2500);
     const json = await runCli(
-      indexArgs('--timeout', '200', '--rate', '300', '--json', '--resume', cursor),
+      indexArgs('--timeout', '1000', '--rate', '300', '--json', '--resume', cursor),
     );
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stderr).error).toMatchObject({
