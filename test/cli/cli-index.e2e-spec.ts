@@ -189,7 +189,7 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     // Redis stops answering for 3 s (CLIENT PAUSE, far past --timeout) while the walk waits for
     // its pace after a page: the next page fails. --timeout 1000, not less: beside the rest of
     // the suite, a loaded machine answered a round trip before the pause in over 200 ms.
-    const stall = () => void own.redis.call('CLIENT', 'PAUSE', '3000', 'ALL');
+    const stall = (ms = 3000) => void own.redis.call('CLIENT', 'PAUSE', String(ms), 'ALL');
 
     let stalled = false;
     const text = await runCli(indexArgs('--timeout', '1000', '--rate', '1000'), {
@@ -207,8 +207,10 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     await own.redis.ping(); // answered once the pause is over
 
     // With --json (no progress to wait for: stalled 2.5 s after start, in the 3.3 s pause after
-    // the first page at 300 keys/s), the error carries the cursor.
-    setTimeout(stall, 2500);
+    // the first page at 300 keys/s), the error carries the cursor. Stalled for 6 s: the CLI's own
+    // start-up (a second or more on a loaded machine) moves that page's request later, and it
+    // must still meet the stall for longer than --timeout.
+    setTimeout(() => stall(6000), 2500);
     const json = await runCli(
       indexArgs('--timeout', '1000', '--rate', '300', '--json', '--resume', cursor),
     );
@@ -231,7 +233,8 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     for (let u = 0; u < 30; u++) {
       expect(await own.redis.zcard(`sessions-index:acme:${APP}:u${u}`)).toBe(100);
     }
-  });
+    // Three CLI runs and two stalls of 3 and 6 s.
+  }, 60_000);
 
   it('--rate slows the walk to that many keys per second, and no further', async () => {
     await writeLegacySessions(own.redis, 30, 100, 0);
