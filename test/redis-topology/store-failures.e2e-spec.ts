@@ -4,7 +4,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
 import type request from 'supertest';
-import { startRedisServer } from '../support/redis-server.mjs';
+import { pollUntil, startRedisServer } from '../support/redis-server.mjs';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
@@ -218,14 +218,24 @@ describe('store failures: every Redis failure is a 503, acknowledged means store
         await w.redis.set(`filler:${i}`, value).catch((error: unknown) => (refused = error));
       }
       expect(String(refused)).toMatch(/^ReplyError: OOM /);
-      const used = Number(/^used_memory:(\d+)/m.exec(await w.redis.info('memory'))![1]);
-      await w.redis.config('SET', 'maxmemory', String(used - 512 * 1024));
+      await w.redis.config('SET', 'maxmemory', String((await usedMemory()) - 512 * 1024));
     }
 
     async function freeMemory(): Promise<void> {
       const keys = await w.redis.keys('filler:*');
       for (let i = 0; i < keys.length; i += 500) await w.redis.del(...keys.slice(i, i + 500));
       await w.redis.config('SET', 'maxmemory', String(MAX_MEMORY));
+      // Every filler was echoed to the MONITOR connection, whose output buffer counts as used
+      // memory until this (busy) process has read it: the next test waits until it drained.
+      await pollUntil(
+        async () => (await usedMemory()) < MAX_MEMORY / 2,
+        10_000,
+        'Redis memory did not drain',
+      );
+    }
+
+    async function usedMemory(): Promise<number> {
+      return Number(/^used_memory:(\d+)/m.exec(await w.redis.info('memory'))![1]);
     }
 
     it('a changed session answers 503 and nothing else, and the stored count is the acknowledged one', async () => {
