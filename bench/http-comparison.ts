@@ -273,7 +273,7 @@ async function runPhases(
  * Logs one user in on every host of the app, checks the cookie opens GET /me, and returns the
  * request list of a scenario: one request per host, each with its own cookie.
  */
-async function logInEveryHost(
+export async function logInEveryHost(
   port: number,
   app: AppId,
 ): Promise<(scenario: ScenarioId) => LoadRequest[]> {

@@ -15,6 +15,7 @@ import type { FailoverBench } from './failover.js';
 import { median } from './median.js';
 import type { ListingUnderLoad } from './listing-under-load.js';
 import type { ManyTenantsRun } from './many-tenants.js';
+import type { PairedRatio } from './paired-ratios.js';
 import type { RevocationAtScale } from './revocation-at-scale.js';
 import type { RevocationVisibility } from './revocation-visibility.js';
 import type { ScaleFigures } from './scale.js';
@@ -96,6 +97,7 @@ export interface BenchReport {
   };
   settings: Record<string, number | string>;
   http?: { summary: HttpSummary[]; phases: PhaseResult[] };
+  pairs?: PairedRatio[];
   manyTenants?: ManyTenantsRun[];
   revocation?: RevocationAtScale;
   scale?: ScaleFigures;
@@ -109,6 +111,7 @@ export interface BenchReport {
 /** The report's parts: what `--only=` names, and the field each one fills. */
 export const BENCH_PARTS = {
   http: 'http',
+  pairs: 'pairs',
   tenants: 'manyTenants',
   revocation: 'revocation',
   listing: 'listing',
@@ -282,6 +285,7 @@ export function toMarkdown(report: BenchReport): string {
       );
     }
   }
+  if (report.pairs) lines.push(...pairsMarkdown(report.pairs, report.settings));
   if (report.manyTenants) {
     const runs = report.manyTenants;
     lines.push(
@@ -532,4 +536,27 @@ function mb(bytes: number): string {
 
 function kb(bytes: number): string {
   return (bytes / 1024).toFixed(2);
+}
+
+function pairsMarkdown(pairs: PairedRatio[], settings: BenchReport['settings']): string[] {
+  const x = (n: number) => `${n.toFixed(2)}×`;
+  return [
+    '## Paired ratios: both servers up at once, taking turns',
+    '',
+    `Each pair's servers run at the same time, each on a Redis of its own (and a delay proxy of ` +
+      `its own), and take turns in ${settings.pairSliceSeconds} s slices (A B, B A, …) after a ` +
+      `${settings.warmupSeconds} s warm-up each; a ratio is the median over ` +
+      `${settings.pairSlices} slice pairs of A's figure over B's, so a drift of the machine's ` +
+      `speed slower than two slices cancels out (the HTTP part above runs its servers one after ` +
+      `another). ${settings.connections} connections, 2 for the light load.`,
+    '',
+    '| A/B | Redis | request | requests/s: median (lowest–highest) | server CPU per request |',
+    '| --- | --- | --- | ---: | ---: |',
+    ...pairs.map(
+      ({ pair: [a, b], link, scenario, requestsPerSecond: r, cpuPerRequest }) =>
+        `| (${a})/(${b}) | ${link} | ${scenario} | ${x(r.median)} (${r.min.toFixed(2)}–` +
+        `${r.max.toFixed(2)}) | ${x(cpuPerRequest)} |`,
+    ),
+    '',
+  ];
 }

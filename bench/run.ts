@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: every benchmark in one run against one throwaway redis-server, printed and
- * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,tenants,revocation,listing,scale,visibility,failover`
+ * written to bench/results/latest.{json,md}. `npm run bench -- --only=http,pairs,tenants,revocation,listing,scale,visibility,failover`
  * runs a subset and keeps the other parts' figures from the last report; BENCH_ROUNDS,
  * BENCH_WARMUP_SECONDS and BENCH_MEASURE_SECONDS tune the HTTP and listing parts, BENCH_APPS
  * picks the HTTP part's servers (`BENCH_APPS=c,g`: the module without and with the OpenTelemetry
  * SDK; `BENCH_LINKS=loopback` its links), BENCH_DELAY_MS
  * the delay (each way) of the HTTP part's second link, BENCH_FAILOVER_ROUNDS the failover part
  * (which starts Sentinel and Cluster servers of its own), BENCH_PIN=1 gives the HTTP part's
- * servers a core of their own (cpu-pinning.ts).
+ * servers a core of their own (cpu-pinning.ts). BENCH_PAIRS (`n/m,p/m`), BENCH_PAIR_SLICES and
+ * BENCH_PAIR_SLICE_SECONDS set the paired part (paired-ratios.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -16,6 +17,7 @@ import { cpuPinning, onHelperCores } from './cpu-pinning.js';
 import { runFailover } from './failover.js';
 import { APPS, runHttpComparison, type AppId, type LinkId } from './http-comparison.js';
 import { runManyTenants } from './many-tenants.js';
+import { parsePairs, runPairedRatios } from './paired-ratios.js';
 import { runListingUnderLoad } from './listing-under-load.js';
 import {
   BENCH_PARTS,
@@ -54,6 +56,9 @@ const settings = {
   listingSessions: 30_000,
   listingConnections: 10,
   failoverRounds: Number(process.env.BENCH_FAILOVER_ROUNDS ?? 2),
+  pairs: process.env.BENCH_PAIRS ?? 'n/m,m/d,p/q,p/m',
+  pairSlices: Number(process.env.BENCH_PAIR_SLICES ?? 6),
+  pairSliceSeconds: Number(process.env.BENCH_PAIR_SLICE_SECONDS ?? 1.5),
   pinning: pinning
     ? `servers on core ${pinning.server}, Redis and the load generator on ${pinning.helpers}`
     : 'none',
@@ -104,6 +109,21 @@ try {
       ? await onHelperCores(pinning, [process.pid, await redisPid()], compare)
       : await compare();
     report.http = { summary: summarizeHttp(phases), phases };
+  }
+  if (wanted('pairs')) {
+    log(`Paired ratios: ${settings.pairs}, both servers up at once, taking turns`);
+    const pairs = () =>
+      runPairedRatios({
+        ...settings,
+        pairs: parsePairs(settings.pairs),
+        links: benchList<LinkId>('BENCH_LINKS', ['loopback', 'delayed']),
+        slices: settings.pairSlices,
+        sliceSeconds: settings.pairSliceSeconds,
+        serverCores: pinning?.server,
+        log,
+      });
+    // Their Redis servers and delay proxies, started from here, inherit the helper cores.
+    report.pairs = pinning ? await onHelperCores(pinning, [process.pid], pairs) : await pairs();
   }
   if (wanted('tenants')) {
     log('Memory: one session in each of 10,000 tenants');
