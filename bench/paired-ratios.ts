@@ -59,10 +59,12 @@ export async function runPairedRatios(o: PairedRatiosOptions): Promise<PairedRat
   const results: PairedRatio[] = [];
   for (const link of o.links) {
     for (const [a, b] of o.pairs) {
-      const sides = [await startSide(a, link, o), await startSide(b, link, o)];
+      const sideA = await startSide(a, link, o);
+      let sideB: Side | undefined;
       try {
+        sideB = await startSide(b, link, o);
         for (const scenario of Object.keys(SCENARIOS) as ScenarioId[]) {
-          const result = await measurePair(sides as [Side, Side], scenario, link, o);
+          const result = await measurePair(sideA, sideB, scenario, link, o);
           results.push(result);
           o.log(
             `  paired ${link.padEnd(8)} (${a})/(${b}) ${scenario.padEnd(10)} ` +
@@ -72,7 +74,7 @@ export async function runPairedRatios(o: PairedRatiosOptions): Promise<PairedRat
           );
         }
       } finally {
-        await Promise.all(sides.map((side) => side.stop()));
+        await Promise.all([sideA.stop(), sideB?.stop()]);
       }
     }
   }
@@ -105,7 +107,8 @@ async function startSide(app: AppId, link: LinkId, o: PairedRatiosOptions): Prom
 }
 
 async function measurePair(
-  [a, b]: [Side, Side],
+  a: Side,
+  b: Side,
   scenario: ScenarioId,
   link: LinkId,
   o: PairedRatiosOptions,

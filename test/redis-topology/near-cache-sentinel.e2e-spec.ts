@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
   expectRevokedWithin,
   expectServedAfterFailover,
@@ -7,6 +7,7 @@ import {
   sessionKeyOf,
   SETTLE_MS,
 } from '../support/near-cache-apps.js';
+import { askRedis } from '../support/redis-server.mjs';
 import { startSentinelGroup, type SentinelGroup } from '../support/redis-sentinel.mjs';
 import { countCommands } from '../support/redis-stats.js';
 import type { TestApp } from '../support/test-app.js';
@@ -36,16 +37,12 @@ describe('near cache on Sentinel (a primary, a replica, three sentinels, down-af
     await group?.stop();
   });
 
-  /** A connection to the server the sentinels name as the primary now. */
-  const primary = async () => {
-    const redis = new Redis(await group.primaryPort(), '127.0.0.1');
-    redis.on('error', () => undefined);
-    return redis;
-  };
+  /** Asks the server the sentinels name as the primary now. */
+  const onPrimary = async <T>(question: (redis: Redis) => Promise<T>) =>
+    askRedis(await group.primaryPort(), question);
   /** Polls (bounded) until the visitor's reads are served without a command to the primary. */
-  const cacheServes = async (visitor: Visitor) => {
-    const redis = await primary();
-    try {
+  const cacheServes = (visitor: Visitor) =>
+    onPrimary(async (redis) => {
       for (let i = 0; i < 50; i++) {
         await visitor.get('/me');
         const counts = await countCommands(redis, async () => {
@@ -55,11 +52,8 @@ describe('near cache on Sentinel (a primary, a replica, three sentinels, down-af
         if (Object.keys(counts).length === 0) return;
         await sleep(100);
       }
-    } finally {
-      redis.disconnect();
-    }
-    throw new Error('the near cache never served');
-  };
+      throw new Error('the near cache never served');
+    });
 
   /**
    * A login, retried (bounded) while it answers 503: with durability, a replica that a loaded
@@ -104,13 +98,10 @@ describe('near cache on Sentinel (a primary, a replica, three sentinels, down-af
 
       await fault();
       // Changed on the new primary, which this process has not tracked yet.
-      const redis = await primary();
-      try {
+      await onPrimary(async (redis) => {
         const stored = JSON.parse((await redis.get(sessionKeyOf(alice)))!);
         await redis.set(sessionKeyOf(alice), JSON.stringify({ ...stored, count: 7 }), 'KEEPTTL');
-      } finally {
-        redis.disconnect();
-      }
+      });
 
       await expectServedAfterFailover(alice, 7);
       await cacheServes(alice);

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
+import { askRedis } from './redis-server.mjs';
 
 /**
  * Resolves once `count` connections subscribe to `channel` on the server that owns it now
@@ -35,12 +35,11 @@ export async function subscribersBack(
 }
 
 /** How many connections subscribe to `channel` on one server (0 when it does not answer). */
-async function countSubscribers(port: number, channel: string, sharded: boolean) {
-  const server = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
-  return server
-    .connect()
-    .then(() => server.call('PUBSUB', sharded ? 'SHARDNUMSUB' : 'NUMSUB', channel))
-    .then((reply) => Number((reply as [string, number])[1]))
-    .catch(() => 0)
-    .finally(() => server.disconnect());
+function countSubscribers(port: number, channel: string, sharded: boolean): Promise<number> {
+  return askRedis(port, (server) =>
+    server.call('PUBSUB', sharded ? 'SHARDNUMSUB' : 'NUMSUB', channel),
+  ).then(
+    (reply) => Number((reply as [string, number])[1]),
+    () => 0,
+  );
 }
