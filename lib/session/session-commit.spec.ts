@@ -118,7 +118,7 @@ describe('SessionCommit', () => {
 
       await run(commit.work() as Work);
 
-      const ttl = backend.tables.sessions.get(tenant.keys.session(sid))!.expiresAt - Date.now();
+      const ttl = backend.tables.sessions.get(tenant.keys.session(sid))!.expiresAt - backend.now();
       expect(ttl).toBeGreaterThan(4 * SPEC_TTL_MS);
     });
 

@@ -83,10 +83,10 @@ describe('SessionReader', () => {
   const stored = (sid: string) => backend.tables.sessions.get(keyOf(sid));
   const leaseOf = (userId: string, sid: string) =>
     backend.tables.indexes.get(tenant.keys.index(userId))?.value.leases.get(sid);
-  const ttlLeft = (sid: string) => stored(sid)!.expiresAt - Date.now();
+  const ttlLeft = (sid: string) => stored(sid)!.expiresAt - backend.now();
   /** Writes JSON at a session key as another client would. */
   const writeRaw = (sid: string, value: string, ttlMs = SPEC_TTL_MS) =>
-    backend.tables.sessions.set(keyOf(sid), { value, expiresAt: Date.now() + ttlMs });
+    backend.tables.sessions.set(keyOf(sid), { value, expiresAt: backend.now() + ttlMs });
 
   /** A login as a request stores it: the identity appears on a new session, which is saved. */
   async function login(userId: string, on = tenant, sid = newSid()): Promise<string> {

@@ -90,7 +90,7 @@ export function memoryProbe(backend: MemoryBackend): IndexProbe {
   const indexes = backend.tables.indexes as Map<string, MemoryIndexEntry>;
   const live = (key: string) => {
     const entry = indexes.get(key);
-    return entry && entry.expiresAt > Date.now() ? entry : undefined;
+    return entry && entry.expiresAt > backend.now() ? entry : undefined;
   };
   return {
     members: async (key) => {
@@ -102,7 +102,7 @@ export function memoryProbe(backend: MemoryBackend): IndexProbe {
     ttlMs: async (key) => {
       const entry = live(key);
       if (!entry) return -2;
-      return entry.expiresAt === Infinity ? -1 : entry.expiresAt - Date.now();
+      return entry.expiresAt === Infinity ? -1 : entry.expiresAt - backend.now();
     },
     notBefore: async (key) => live(key)?.value.notBefore ?? null,
     plantNotBefore: async (key, at) => {

@@ -9,7 +9,7 @@ import type {
   StoredSession,
   TtlRestart,
 } from '../session-key-store.interface.js';
-import type { Entry, MemoryTables } from './memory-tables.js';
+import { preciseNow, type Entry, type MemoryTables } from './memory-tables.js';
 
 /** Session keys in this process's memory, with Redis's semantics (TTLs, SET XX, SCAN MATCH). */
 export class MemorySessionKeys implements SessionKeyStore {
@@ -25,7 +25,7 @@ export class MemorySessionKeys implements SessionKeyStore {
     this.tables.start(budget);
     const entry = this.tables.live(this.tables.sessions, key);
     if (!entry) return { value: null, ttlMs: -2 };
-    const now = Date.now();
+    const now = preciseNow();
     const left = entry.expiresAt === Infinity ? -1 : entry.expiresAt - now;
     const due =
       restart.mode === 'always' ||
@@ -42,7 +42,7 @@ export class MemorySessionKeys implements SessionKeyStore {
   async expire(key: string, expiry: Expiry, budget: OperationBudget): Promise<void> {
     this.tables.start(budget);
     const entry = this.tables.live(this.tables.sessions, key);
-    if (entry) entry.expiresAt = expiresAt(expiry, Date.now());
+    if (entry) entry.expiresAt = expiresAt(expiry, preciseNow());
   }
 
   async write(write: SessionWrite, budget: OperationBudget): Promise<boolean> {
@@ -52,7 +52,7 @@ export class MemorySessionKeys implements SessionKeyStore {
     const until =
       write.ttlMs === undefined && write.expiresAt === undefined
         ? (existing?.expiresAt ?? Infinity)
-        : expiresAt({ ttlMs: write.ttlMs ?? 0, expiresAt: write.expiresAt }, Date.now());
+        : expiresAt({ ttlMs: write.ttlMs ?? 0, expiresAt: write.expiresAt }, preciseNow());
     this.tables.sessions.set(write.key, { value: write.value, expiresAt: until });
     return true;
   }
@@ -71,7 +71,7 @@ export class MemorySessionKeys implements SessionKeyStore {
 
   async inspect(keys: string[], budget: OperationBudget): Promise<StoredSession[]> {
     this.tables.start(budget);
-    const now = Date.now();
+    const now = preciseNow();
     return keys.map((key) => {
       const entry = this.tables.live(this.tables.sessions, key);
       if (!entry) return { value: null, ttlMs: -2 };

@@ -19,7 +19,11 @@ export interface Index {
 
 const SWEEP_INTERVAL_MS = 60_000;
 
-/** Milliseconds with sub-millisecond precision, as the Redis scripts read TIME. */
+/**
+ * The in-process store's one clock (ms epoch, sub-millisecond, as the Redis scripts read TIME).
+ * Every expiry is set and checked by it: it drifts from Date.now() over a process's life (a
+ * monotonic clock against the wall clock), so mixing the two stretched TTLs by milliseconds.
+ */
 export const preciseNow = () => performance.timeOrigin + performance.now();
 
 /**
@@ -38,7 +42,7 @@ export class MemoryTables {
 
   live<T>(store: Map<string, Entry<T>>, key: string): Entry<T> | undefined {
     const entry = store.get(key);
-    if (entry && entry.expiresAt <= Date.now()) {
+    if (entry && entry.expiresAt <= preciseNow()) {
       store.delete(key);
       return undefined;
     }
@@ -78,7 +82,7 @@ export class MemoryTables {
 
   /** Expired entries are dropped on access; the sweep bounds memory for keys nobody reads again. */
   private sweep(): void {
-    const now = Date.now();
+    const now = preciseNow();
     for (const store of [this.sessions, this.indexes] as Map<string, Entry<unknown>>[]) {
       for (const [key, entry] of store) if (entry.expiresAt <= now) store.delete(key);
     }
