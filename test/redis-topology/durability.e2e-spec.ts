@@ -169,7 +169,13 @@ describe('durability: acknowledged only once replicas hold it', () => {
       /durability.timeoutMs \(1000\) must be below operationTimeoutMs \(1000\)/,
     ],
   ])('refuses durability with %s', async (_, durability, message) => {
-    const started = createTestApp({ appName: APP, redis: primary.url, durability });
+    // operationTimeoutMs left to the module's default (1000), not the test helper's.
+    const started = createTestApp({
+      appName: APP,
+      redis: primary.url,
+      durability,
+      operationTimeoutMs: undefined,
+    });
     await expect(started).rejects.toThrow(InvalidTenantSessionOptionsError);
     await expect(started).rejects.toThrow(message);
   });

@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
 import { createSampleApp } from '../../sample/sample-app.js';
 import type { SampleEnv } from '../../sample/sample-config.js';
+import { BUDGET_UNDER_LOAD_MS } from './test-app.js';
 import { testPlatform } from './testing-app.js';
 
 export const SAMPLE_SECRET = 'sample-test-secret-0123456789abcdef';
@@ -41,6 +42,7 @@ export async function startSample(
       SESSION_SECRET: SAMPLE_SECRET,
       APP_NAME: appName,
       HTTP_PLATFORM: testPlatform(),
+      REDIS_TIMEOUT_MS: String(BUDGET_UNDER_LOAD_MS),
       ...env,
     },
     { logger: logger ?? (process.env.TEST_LOGS ? undefined : false) },
