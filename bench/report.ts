@@ -17,7 +17,7 @@ import type { ListingUnderLoad } from './listing-under-load.js';
 import type { ManyTenantsRun } from './many-tenants.js';
 import type { PairedRatio } from './paired-ratios.js';
 import type { RevocationAtScale } from './revocation-at-scale.js';
-import type { RevocationVisibility } from './revocation-visibility.js';
+import type { RevocationVisibility, VisibilityFigures } from './revocation-visibility.js';
 import type { ScaleFigures } from './scale.js';
 
 export interface HttpSummary {
@@ -369,17 +369,26 @@ export function toMarkdown(report: BenchReport): string {
   if (report.scale) lines.push(...scaleMarkdown(report.scale));
   if (report.failover) lines.push(...failoverMarkdown(report.failover));
   if (report.visibility) {
-    const { nearCache: n, withoutNearCache: w } = report.visibility;
+    const { cluster } = report.visibility;
+    const row = (label: string, f: VisibilityFigures) =>
+      `| ${label} | ${f.p50Ms.toFixed(2)} | ${f.p99Ms.toFixed(2)} | ${f.maxMs.toFixed(2)} | ${f.staleAnswers} (${f.roundsWithStaleAnswers}) |`;
     lines.push(
       '## Revocation visibility across processes',
       '',
-      `Two app processes on one Redis, ${n.rounds} rounds: B serves a session, A revokes its user, ` +
-        "B is asked again until it answers 401. Time from A's answer to B's first 401:",
+      `Two app processes on one Redis, ${report.visibility.nearCache.rounds} rounds: B serves a ` +
+        "session, A revokes its user, B is asked again until it answers 401. Time from A's answer " +
+        "to B's first 401:",
       '',
       '| | p50 ms | p99 ms | max ms | 200s after the revocation (rounds) |',
       '| --- | ---: | ---: | ---: | ---: |',
-      `| near cache on | ${n.p50Ms.toFixed(2)} | ${n.p99Ms.toFixed(2)} | ${n.maxMs.toFixed(2)} | ${n.staleAnswers} (${n.roundsWithStaleAnswers}) |`,
-      `| near cache off | ${w.p50Ms.toFixed(2)} | ${w.p99Ms.toFixed(2)} | ${w.maxMs.toFixed(2)} | ${w.staleAnswers} (${w.roundsWithStaleAnswers}) |`,
+      row('near cache on', report.visibility.nearCache),
+      row('near cache off', report.visibility.withoutNearCache),
+      ...(cluster
+        ? [
+            row('Cluster (3 masters), near cache on', cluster.nearCache),
+            row('Cluster (3 masters), near cache off', cluster.withoutNearCache),
+          ]
+        : []),
       '',
     );
   }

@@ -1,11 +1,13 @@
 /**
- * Revocation visibility with the near cache: two app processes on one Redis, a user logged in
- * on A whose session B has just served (from its cache, when on); A revokes the user
- * (`POST /revoke-all`), and B is asked for the session again and again until it answers 401.
- * Reports the time from A's answer to B's first 401, and how many 200s B gave after A had
- * answered (requests that beat the invalidation message), with the near cache on and off.
+ * Revocation visibility with the near cache: two app processes on one Redis (a single node, then
+ * a three-master Cluster), a user logged in on A whose session B has just served (from its
+ * cache, when on); A revokes the user (`POST /revoke-all`), and B is asked for the session again
+ * and again until it answers 401. Reports the time from A's answer to B's first 401, and how
+ * many 200s B gave after A had answered (requests that beat the invalidation message), with the
+ * near cache on and off.
  */
 import { performance } from 'node:perf_hooks';
+import { startRedisCluster } from '../test/support/redis-cluster.mjs';
 import { startChildServer } from './child-server.js';
 import { httpRequest, logIn } from './http-load.js';
 
@@ -24,9 +26,14 @@ export interface VisibilityFigures {
   roundsWithStaleAnswers: number;
 }
 
-export interface RevocationVisibility {
+export interface VisibilityPair {
   nearCache: VisibilityFigures;
   withoutNearCache: VisibilityFigures;
+}
+
+/** On a single node; `cluster` on three masters (absent from reports before 2026-12-07). */
+export interface RevocationVisibility extends VisibilityPair {
+  cluster?: VisibilityPair;
 }
 
 export async function runRevocationVisibility(o: {
@@ -34,12 +41,36 @@ export async function runRevocationVisibility(o: {
   rounds: number;
   log: (line: string) => void;
 }): Promise<RevocationVisibility> {
-  const withoutNearCache = await measure(o.redisUrl, o.rounds, {});
-  o.log(`  without the near cache: p99 ${withoutNearCache.p99Ms.toFixed(2)} ms`);
-  const nearCache = await measure(o.redisUrl, o.rounds, { BENCH_NEAR_CACHE: 'on' });
-  o.log(
-    `  near cache: p50 ${nearCache.p50Ms.toFixed(2)} ms, p99 ${nearCache.p99Ms.toFixed(2)} ms, ` +
-      `${nearCache.staleAnswers} stale answers in ${nearCache.roundsWithStaleAnswers} rounds`,
+  const single = await measurePair('single node', o.rounds, o.log, { redisUrl: o.redisUrl });
+  const cluster = await startRedisCluster();
+  try {
+    const nodes = cluster.nodes.map(({ host, port }) => `${host}:${port}`).join(',');
+    const onCluster = await measurePair('cluster', o.rounds, o.log, {
+      redisUrl: '',
+      env: { BENCH_REDIS_CLUSTER: nodes },
+    });
+    return { ...single, cluster: onCluster };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+async function measurePair(
+  topology: string,
+  rounds: number,
+  log: (line: string) => void,
+  redis: { redisUrl: string; env?: Record<string, string> },
+): Promise<VisibilityPair> {
+  const withoutNearCache = await measure(redis.redisUrl, rounds, { ...redis.env });
+  log(`  ${topology}, without the near cache: p99 ${withoutNearCache.p99Ms.toFixed(2)} ms`);
+  const nearCache = await measure(redis.redisUrl, rounds, {
+    ...redis.env,
+    BENCH_NEAR_CACHE: 'on',
+  });
+  log(
+    `  ${topology}, near cache: p50 ${nearCache.p50Ms.toFixed(2)} ms, p99 ` +
+      `${nearCache.p99Ms.toFixed(2)} ms, ${nearCache.staleAnswers} stale answers in ` +
+      `${nearCache.roundsWithStaleAnswers} rounds`,
   );
   return { nearCache, withoutNearCache };
 }

@@ -3,6 +3,7 @@
  * same way of starting as a child process (port and Redis URL from the environment, "ready"
  * over IPC, a clean exit on SIGTERM).
  */
+import { Cluster } from 'ioredis';
 import { AllocationMeter } from './allocation-meter.js';
 
 export const BENCH_SECRET = 'bench-secret-0123456789-abcdefghij';
@@ -34,6 +35,21 @@ export function benchServerEnv(): BenchServerEnv {
   const port = Number(process.env.BENCH_PORT);
   if (!Number.isInteger(port) || port <= 0) throw new Error('BENCH_PORT is required');
   return { port, redisUrl: process.env.BENCH_REDIS_URL ?? '' };
+}
+
+/**
+ * The module's `redis` option: a Cluster when `BENCH_REDIS_CLUSTER` names its startup nodes
+ * (`host:port,host:port`), else the Redis URL.
+ */
+export function benchRedisOption(redisUrl: string): string | Cluster {
+  const nodes = process.env.BENCH_REDIS_CLUSTER;
+  if (!nodes) return redisUrl;
+  return new Cluster(
+    nodes.split(',').map((node) => {
+      const [host, port] = node.split(':');
+      return { host, port: Number(port) };
+    }),
+  );
 }
 
 /** Messages the parent sends to a running server. */

@@ -165,6 +165,21 @@ describe('near cache on a Redis Cluster of 3 masters and 3 replicas', () => {
     }
   });
 
+  // The reader's connections to the old master stay open and tracking; that server, now a
+  // replica, reports the keys the new master's replicated writes change.
+  it("after a master hands over gracefully (CLUSTER FAILOVER), a revocation on another instance still ends the reader's hits", async () => {
+    const reader = await start();
+    const revoker = await start();
+    const [alice] = await loginOnEveryMaster(revoker);
+    const user = (await alice.get('/me')).body.user as string;
+    const onReader = alice.on(reader.http);
+    await cacheServes([onReader]);
+
+    await cluster.failover(await cluster.portOf(keyOf(alice)));
+    await revoker.sessions.revokeAll('acme', user);
+    await expectRevokedWithin(onReader, SETTLE_MS);
+  });
+
   it('serves nothing from memory while one master refuses to track, and serves again once it tracks', async () => {
     const app = await start();
     const visitors = await loginOnEveryMaster(app);
@@ -192,36 +207,55 @@ describe('near cache on a Redis Cluster of 3 masters and 3 replicas', () => {
     }
   });
 
-  it('after a master fails over, serves nothing that changed meanwhile, then caches again', async () => {
-    const app = await start();
-    const visitors = await loginOnEveryMaster(app);
-    await cacheServes(visitors);
-    const [alice] = visitors;
-    const victim = await cluster.portOf(keyOf(alice));
-
-    await cluster.kill(victim);
-    try {
-      // Changed on the promoted replica, which this process has never tracked; retried (bounded)
-      // with a fresh client while the nodes still disagree about who the masters are.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const other = clusterClient();
-          const stored = JSON.parse((await other.get(keyOf(alice)))!);
-          await other.set(keyOf(alice), JSON.stringify({ ...stored, count: 7 }), 'KEEPTTL');
-          break;
-        } catch (error) {
-          if (attempt === 30) throw error;
-          await sleep(200);
-        }
-      }
-
-      await expectServedAfterFailover(alice, 7);
+  it.each([
+    [
+      'is killed',
+      async (victim: number) => {
+        await cluster.kill(victim);
+        return () => cluster.restart(victim);
+      },
+    ],
+    [
+      'hands over gracefully (CLUSTER FAILOVER)',
+      async (victim: number) => {
+        await cluster.failover(victim);
+        return async () => undefined;
+      },
+    ],
+  ])(
+    'after a master %s, serves nothing that changed meanwhile, then caches again',
+    async (_, failOver) => {
+      const app = await start();
+      const visitors = await loginOnEveryMaster(app);
       await cacheServes(visitors);
-      expect((await alice.get('/me')).body.count).toBe(7);
-    } finally {
-      await cluster.restart(victim);
-    }
-  }, 60_000);
+      const [alice] = visitors;
+      const victim = await cluster.portOf(keyOf(alice));
+
+      const mend = await failOver(victim);
+      try {
+        // Changed on the promoted replica, which this process has never tracked; retried (bounded)
+        // with a fresh client while the nodes still disagree about who the masters are.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const other = clusterClient();
+            const stored = JSON.parse((await other.get(keyOf(alice)))!);
+            await other.set(keyOf(alice), JSON.stringify({ ...stored, count: 7 }), 'KEEPTTL');
+            break;
+          } catch (error) {
+            if (attempt === 30) throw error;
+            await sleep(200);
+          }
+        }
+
+        await expectServedAfterFailover(alice, 7);
+        await cacheServes(visitors);
+        expect((await alice.get('/me')).body.count).toBe(7);
+      } finally {
+        await mend();
+      }
+    },
+    60_000,
+  );
 
   it('refuses a Cluster that reads from replicas', async () => {
     const client = clusterClient({ scaleReads: 'slave' });

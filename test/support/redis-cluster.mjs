@@ -31,6 +31,10 @@ const run = promisify(execFile);
  *   once the cluster promoted its replica and is whole again (cluster_state:ok)
  * @property {(port: number) => Promise<void>} restart starts a killed node again (empty: no
  *   persistence); it rejoins as a replica, and this resolves once it is synced
+ * @property {(port: number) => Promise<number>} failover hands one master's slots to its replica
+ *   gracefully (CLUSTER FAILOVER sent to the replica, which first catches up); resolves with
+ *   the replica's port once it is a master, the cluster is whole and the old master is its
+ *   synced replica
  * @property {() => Promise<number[]>} masters the ports of the masters now
  * @property {() => Promise<void>} stop
  */
@@ -133,6 +137,18 @@ export async function startRedisCluster({ replicas = 0, nodeTimeoutMs = 15_000 }
       children[ports.indexOf(port)] = await spawnVerified(port, spawnNode);
       await waitForReplicas([port], 1);
     },
+    async failover(port) {
+      const nodes = await ask(port, (client) => client.cluster('NODES'));
+      const replica = replicaOf(nodes, port);
+      await ask(replica, (client) => client.cluster('FAILOVER'));
+      await poll(async () => {
+        const now = mastersIn(await ask(replica, (client) => client.cluster('NODES')));
+        return now.includes(replica) && !now.includes(port);
+      });
+      await waitForClusterOk(replica);
+      await waitForReplicas([port], 1);
+      return replica;
+    },
     pause(port) {
       child(port).kill('SIGSTOP');
       paused.add(port);
@@ -193,7 +209,29 @@ function mastersIn(nodes) {
     .filter(([, , flags, , , , , state, slots]) => {
       return flags?.includes('master') && !flags.includes('fail') && state === 'connected' && slots;
     })
-    .map(([, address]) => Number(address.split('@')[0].split(':')[1]));
+    .map(([, address]) => portIn(address));
+}
+
+/**
+ * The port in a CLUSTER NODES address (`host:port@busport`).
+ * @param {string} address
+ */
+const portIn = (address) => Number(address.split('@')[0].split(':')[1]);
+
+/**
+ * The port of the replica of the master on `port`, from CLUSTER NODES.
+ * @param {string} nodes
+ * @param {number} port
+ * @returns {number}
+ */
+function replicaOf(nodes, port) {
+  const lines = nodes.split('\n').map((line) => line.split(' '));
+  const master = lines.find(([, address]) => address && portIn(address) === port);
+  const replica = lines.find(
+    ([, , flags, masterId]) => flags?.includes('slave') && masterId === master?.[0],
+  );
+  if (!replica) throw new Error(`no replica of the master on port ${port}`);
+  return portIn(replica[1]);
 }
 
 /** @param {() => Promise<boolean>} probe */
