@@ -4,7 +4,7 @@ import type { SessionRevokedEvent } from 'nestjs-tenant-session';
 import { useOwnRedisServer } from '../support/own-redis.js';
 import { countCommands } from '../support/redis-stats.js';
 import { TcpGate } from '../support/tcp-gate.js';
-import { BUDGET_UNDER_LOAD_MS, createTestApp, type TestApp } from '../support/test-app.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -122,11 +122,7 @@ describe('SessionRevocationService (real Redis)', () => {
       const gate = await TcpGate.start(own.server.port);
       gate.replyDelayMs = 150;
       try {
-        await start({
-          appName: 'shop',
-          redis: gate.url,
-          operationTimeoutMs: BUDGET_UNDER_LOAD_MS,
-        });
+        await start({ appName: 'shop', redis: gate.url });
         gate.replyDelayMs = 0;
         for (let round = 0; round < 20; round++) {
           const old = await loginAs('alice');

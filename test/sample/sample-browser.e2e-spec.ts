@@ -3,11 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, newDevice } from '../support/browser.js';
 import { startSample, type RunningSample } from '../support/sample.js';
-import {
-  BUDGET_UNDER_LOAD_MS,
-  RECENT_LOGIN_MAX_AGE_S,
-  untilLoginIsOld,
-} from '../support/test-app.js';
+import { RECENT_LOGIN_MAX_AGE_S, untilLoginIsOld } from '../support/test-app.js';
 
 const SCREENSHOTS = 'test-artifacts/browser';
 
@@ -27,10 +23,7 @@ describe('sample page in a browser', () => {
   });
   afterAll(() => browser?.close());
   beforeEach(async () => {
-    sample = await startSample(
-      { REDIS_TIMEOUT_MS: String(BUDGET_UNDER_LOAD_MS) },
-      { listen: true },
-    );
+    sample = await startSample({}, { listen: true });
     const { port } = sample.app.getHttpServer().address() as AddressInfo;
     baseUrl = `http://acme.localhost:${port}/`;
   });

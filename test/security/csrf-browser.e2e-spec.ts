@@ -9,7 +9,6 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import { launchChromium, newDevice } from '../support/browser.js';
 import { startSample, type RunningSample } from '../support/sample.js';
-import { BUDGET_UNDER_LOAD_MS } from '../support/test-app.js';
 
 /**
  * Cross-site request forgery in Chromium against the sample, whose tenants live on subdomains
@@ -32,10 +31,7 @@ describe('CSRF in a browser', () => {
 
   beforeAll(async () => {
     browser = await launchChromium();
-    sample = await startSample(
-      { TENANT_HOSTS: 'acme.app.localhost=acme', REDIS_TIMEOUT_MS: String(BUDGET_UNDER_LOAD_MS) },
-      { listen: true },
-    );
+    sample = await startSample({ TENANT_HOSTS: 'acme.app.localhost=acme' }, { listen: true });
     const { port } = sample.app.getHttpServer().address() as AddressInfo;
     acme = `http://acme.app.localhost:${port}`;
     revokeBob = `${acme}/admin/users/bob/revoke`;
