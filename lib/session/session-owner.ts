@@ -2,9 +2,8 @@ import type { LoginFields, SessionDevice } from '../options/login-fields.interfa
 import type { SessionIdentity } from '../options/tenant-session-options.interface.js';
 import type { Admission } from '../store/user-index-store.interface.js';
 import { normalizeUserId } from '../user-index/user-id.js';
-import { hmacSha256, sameDigest } from '../util/hmac.js';
-import { LruCache } from '../util/lru-cache.js';
 import { ThrottledLogger } from '../util/throttled-logger.js';
+import type { OwnerSeals } from './owner-seals.js';
 import { decodeSession, encodeSession } from './session-codec.js';
 import { bindOwner, markOwnerChanged, ownerOf } from './session-state.js';
 import type { SessionOwner, StoredSessionData } from './stored-session.js';
@@ -40,42 +39,6 @@ export type Interpretation =
 /** The longest user agent kept with a session's listing data (longer ones are cut). */
 export const MAX_USER_AGENT_LENGTH = 512;
 
-/**
- * The fields of an owner its seal covers besides the tenant and the session id, in `digest`'s
- * order (which fixes the stored format, so it lists them itself).
- */
-const SEALED_FIELDS = ['userId', 'via', 'createdAt', 'indexedUntil', 'authenticatedAt'] as const;
-type SealedFields = Pick<SessionOwner, (typeof SEALED_FIELDS)[number]>;
-
-/**
- * Seals verified lately, process-wide, with what each one sealed and the secrets and tenant
- * scope that verified it: every request of a session checks the same seal, and a lookup and a
- * few comparisons cost a fraction of building the HMAC's input and finding its result. Bounded:
- * 4,096 entries, about 1 MB.
- */
-const verifiedSeals = new LruCache<
-  string,
-  { secrets: readonly string[]; scope: string; sid: string; owner: SealedFields }
->(4096);
-
-function sealedFieldsOf(owner: SessionOwner): SealedFields {
-  return Object.fromEntries(SEALED_FIELDS.map((field) => [field, owner[field]])) as SealedFields;
-}
-
-/**
- * Whether two owners agree on every field a seal covers (SEALED_FIELDS, named one by one: a loop
- * over them reads each by a computed key, measurably slower on a path every request takes).
- */
-function sealsTheSame(a: SealedFields, b: SealedFields): boolean {
-  return (
-    a.userId === b.userId &&
-    a.via === b.via &&
-    a.createdAt === b.createdAt &&
-    a.indexedUntil === b.indexedUntil &&
-    a.authenticatedAt === b.authenticatedAt
-  );
-}
-
 /** An adopted session's owner is dated at the epoch (see `adopted`); a login's never is. */
 function isAdopted(owner: SessionOwner): boolean {
   return owner.createdAt === 0;
@@ -83,21 +46,18 @@ function isAdopted(owner: SessionOwner): boolean {
 
 /**
  * Who a session belongs to, in one place: the owner record kept beside `req.session` (never in
- * the app's view of it), sealed into the stored JSON (HMAC-SHA256 with the tenant's secrets), so
- * an owner this module did not write (app data copying an `_owner`, another service writing the
- * JSON) verifies as nothing. The seal covers the session's key, so an owner cannot be moved to
- * another session or tenant, and every field, so neither the user, nor the lease, nor a recent
- * authentication can be claimed.
+ * the app's view of it), sealed into the stored JSON (HMAC-SHA256 with the tenant's secrets, see
+ * owner-seals.ts), so an owner this module did not write (app data copying an `_owner`, another
+ * service writing the JSON) verifies as nothing. The seal covers the session's key, so an owner
+ * cannot be moved to another session or tenant, and every field, so neither the user, nor the
+ * lease, nor a recent authentication can be claimed.
  */
 export class SessionOwnership {
   /** Bad stored data repeats on every request that carries its cookie: said once a minute. */
   private readonly log = new ThrottledLogger('TenantSession', 60_000);
 
   constructor(
-    /** The first seals; all verify (rotation). */
-    private readonly secrets: readonly string[],
-    /** The tenant's session key prefix, sealed in: an owner is worthless in another tenant. */
-    private readonly scope: string,
+    private readonly seals: OwnerSeals,
     private readonly identity: SessionIdentity,
     /** The store clock (ms): authentication times are the Redis server's. */
     private readonly now: () => number,
@@ -144,7 +104,7 @@ export class SessionOwnership {
 
   /** The session's JSON for storage, its owner sealed in; see encodeSession for `fields`. */
   encode(sid: string, data: object, owner: SessionOwner | undefined, fields?: string): string {
-    const sealed = owner && { ...owner, seal: this.seal(sid, owner) };
+    const sealed = owner && { ...owner, seal: this.seals.seal(sid, owner) };
     return encodeSession(data, sealed, fields);
   }
 
@@ -242,29 +202,6 @@ export class SessionOwnership {
     return at === undefined ? undefined : this.now() - at;
   }
 
-  seal(sid: string, owner: SessionOwner): string {
-    return this.digest(this.secrets[0], sid, owner);
-  }
-
-  /** Whether `seal` was made by any of the tenant's secrets (rotation keeps old ones valid). */
-  verify(sid: string, owner: SessionOwner, seal: string): boolean {
-    const known = verifiedSeals.get(seal);
-    if (
-      known?.secrets === this.secrets &&
-      known.scope === this.scope &&
-      known.sid === sid &&
-      sealsTheSame(known.owner, owner)
-    ) {
-      return true;
-    }
-    if (!this.secrets.some((secret) => sameDigest(this.digest(secret, sid, owner), seal))) {
-      return false;
-    }
-    const sealed = sealedFieldsOf(owner);
-    verifiedSeals.set(seal, { secrets: this.secrets, scope: this.scope, sid, owner: sealed });
-    return true;
-  }
-
   /** A stored owner without its seal, when the seal verifies. */
   private verified(
     sid: string,
@@ -273,14 +210,6 @@ export class SessionOwnership {
     // The owner as it was sealed, without the seal: a copy, not a delete, which would leave the
     // object in V8's slow dictionary mode for every later use.
     const { seal, ...owner } = sealed;
-    return seal !== undefined && this.verify(sid, owner, seal) ? owner : undefined;
-  }
-
-  private digest(secret: string, sid: string, owner: SessionOwner): string {
-    const sealed = [this.scope, sid, owner.userId, owner.via, owner.createdAt, owner.indexedUntil];
-    // Appended only when present, so owners sealed before it existed still verify; a seal made
-    // with it cannot verify without it.
-    if (owner.authenticatedAt !== undefined) sealed.push(owner.authenticatedAt);
-    return hmacSha256(secret, `tenant-session:owner:${JSON.stringify(sealed)}`, 'base64url');
+    return seal !== undefined && this.seals.verify(sid, owner, seal) ? owner : undefined;
   }
 }

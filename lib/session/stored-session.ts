@@ -4,7 +4,7 @@ import type { LoginFields, SessionDevice } from '../options/login-fields.interfa
 /**
  * A session as stored: exactly what connect-redis writes (express-session's data and cookie),
  * plus, for a session with an identity, its owner under OWNER_FIELD, sealed (see
- * session-owner.ts). Other services see ordinary session data.
+ * owner-seals.ts). Other services see ordinary session data.
  */
 export type StoredSessionData = SessionData & Record<string, unknown>;
 

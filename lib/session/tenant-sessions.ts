@@ -9,6 +9,7 @@ import { generateSessionId } from './session-id.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
 import { SessionLifetime } from './session-lifetime.js';
 import { SessionListing } from './session-listing.js';
+import { OwnerSeals } from './owner-seals.js';
 import { SessionOwnership } from './session-owner.js';
 import { SessionReader } from './session-reader.js';
 import { SessionWriter } from './session-writer.js';
@@ -67,8 +68,7 @@ export function buildTenantSessions(setup: TenantSetup): TenantSessions {
   const keys = new TenantKeys(setup.keyTemplates, tenant, setup.appName);
   const index = new UserSessionIndex(backend, keys, setup.adoptLegacyUntilMs);
   const owners = new SessionOwnership(
-    setup.secrets,
-    keys.sessionPrefix,
+    new OwnerSeals(setup.secrets, keys.sessionPrefix),
     setup.identity,
     now,
     setup.adoptLegacyUntilMs,

@@ -2,9 +2,9 @@ import { createHmac } from 'node:crypto';
 import { LruCache } from './lru-cache.js';
 
 /**
- * Recent results, process-wide: every save of a logged-in session seals the same owner again
- * (checks are remembered by session-cookie.ts and session-owner.ts themselves), and a lookup costs
- * a tenth of an HMAC. Bounded: 4,096 entries, about 1.5 MB.
+ * Recent results, process-wide: every request in token-mode CSRF checks the same token again
+ * (cookie and owner seals are remembered by session-cookie.ts and owner-seals.ts themselves), and
+ * a lookup costs a tenth of an HMAC. Bounded: 4,096 entries, about 1.5 MB.
  */
 const recent = new LruCache<string, string>(4096);
 
