@@ -55,6 +55,18 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
   ];
   const index = (...args: string[]) => runCli(indexArgs(...args));
   const indexKeys = () => own.redis.keys('sessions-index:*');
+  /** How many index entries there are, all users together. */
+  const indexEntries = async () => {
+    let entries = 0;
+    for (const key of await indexKeys()) entries += await own.redis.zcard(key);
+    return entries;
+  };
+  /** Resolves once the index holds more than `before` entries (polled, for at most 30 s). */
+  const indexedPast = (before: number) => async () => {
+    for (let i = 0; i < 600 && (await indexEntries()) <= before; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
 
   /** Logs users in on the app as it was before the switch, plus one anonymous cart. */
   async function loggedInOnTheLegacyApp(users: string[]): Promise<Visitor[]> {
@@ -158,10 +170,11 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     expect(cursor).toMatch(/^\d+@127\.0\.0\.1:\d+$/);
 
     // Stopped again, by SIGTERM (a scheduler stopping a job) and with --json (no progress to
-    // wait for: a while after start-up, in the pause after its first page): the answer is one
-    // JSON document holding the cursor.
+    // wait for: once Redis shows its first page indexed, in the pause after it; a fixed delay
+    // raced the start-up on a loaded machine, whose SIGTERM then found no handler yet): the
+    // answer is one JSON document holding the cursor.
     const second = await runCli(indexArgs('--rate', '200', '--json', '--resume', cursor!), {
-      interruptOn: 2500,
+      interruptOn: indexedPast(await indexEntries()),
       signal: 'SIGTERM',
     });
     expect(second.code).toBe(130);

@@ -14,6 +14,8 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   ms: number;
+  /** The signal that ended it, when one did (then `code` is null). */
+  signal: NodeJS.Signals | null;
   /** With `interruptOn`: milliseconds from the signal to the exit (absent: never sent). */
   stoppedMs?: number;
 }
@@ -21,9 +23,10 @@ export interface CliRun {
 /**
  * Runs the built CLI in a child process with `args`. `terminal`: on a pseudo-terminal (util-linux
  * `script`), typing `answer` once the prompt shows; otherwise stdin is empty and not a terminal,
- * as in a script or a pipe. `interruptOn`: sends `signal` (default SIGINT, Ctrl-C) once stderr contains it (a string) or
- * after that many milliseconds (a number). `onStderr`: told all of stderr so far at each write. Killed
- * (and the test fails) after 30 s.
+ * as in a script or a pipe. `interruptOn`: sends `signal` (default SIGINT, Ctrl-C) once stderr
+ * contains it (a string) or once it resolves (a function, called at the start: a state of Redis
+ * the run reaches, where a fixed delay would race the CLI's start-up on a loaded machine).
+ * `onStderr`: told all of stderr so far at each write. Killed (and the test fails) after 30 s.
  */
 export function runCli(
   args: string[],
@@ -36,7 +39,7 @@ export function runCli(
   }: {
     terminal?: boolean;
     answer?: string;
-    interruptOn?: string | number;
+    interruptOn?: string | (() => Promise<unknown>);
     signal?: NodeJS.Signals;
     onStderr?: (stderr: string) => void;
   } = {},
@@ -66,9 +69,12 @@ export function runCli(
       interruptedAt = performance.now();
       child.kill(signal);
     };
-    const interruptTimer =
-      typeof interruptOn === 'number' ? setTimeout(interrupt, interruptOn) : undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
+    let outlived = false;
+    const timer = setTimeout(() => {
+      outlived = true;
+      child.kill('SIGKILL');
+    }, RUN_LIMIT_MS);
+    if (typeof interruptOn === 'function') interruptOn().then(interrupt, reject);
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       // On a terminal the prompt comes through `script`'s stdout.
@@ -83,14 +89,13 @@ export function runCli(
       onStderr?.(stderr);
     });
     child.once('error', reject);
-    child.once('close', (code) => {
+    child.once('close', (code, signalName) => {
       clearTimeout(timer);
-      clearTimeout(interruptTimer);
-      if (code === null) reject(new Error(`the CLI outlived ${RUN_LIMIT_MS} ms:\n${stderr}`));
+      if (outlived) reject(new Error(`the CLI outlived ${RUN_LIMIT_MS} ms:\n${stderr}`));
       else {
         const ended = performance.now();
         const stoppedMs = interruptedAt === undefined ? undefined : ended - interruptedAt;
-        resolve({ code, stdout, stderr, ms: ended - started, stoppedMs });
+        resolve({ code, signal: signalName, stdout, stderr, ms: ended - started, stoppedMs });
       }
     });
   });
