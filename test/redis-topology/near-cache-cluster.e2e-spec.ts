@@ -1,6 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import { InvalidTenantSessionOptionsError } from 'nestjs-tenant-session';
+import { revokeAllPast503s } from '../support/failover-traffic.js';
 import { CommandMonitor } from '../support/monitor.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.mjs';
 import {
@@ -178,15 +179,7 @@ describe('near cache on a Redis Cluster of 3 masters and 3 replicas', () => {
     await cluster.failover(await cluster.portOf(keyOf(alice)));
     // The revoker's client follows the MOVED first, on a loaded machine past its budget (a 503:
     // not acknowledged), so it is asked again (bounded), as an application would.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await revoker.sessions.revokeAll('acme', user);
-        break;
-      } catch (error) {
-        if (attempt === 30) throw error;
-        await sleep(200);
-      }
-    }
+    await revokeAllPast503s(revoker, user);
     await expectRevokedWithin(onReader, SETTLE_MS);
   });
 

@@ -4,6 +4,7 @@ import { TenantSessionModule, type TenantSessionModuleOptions } from 'nestjs-ten
 import type { Socket as ClientSocket } from 'socket.io-client';
 import {
   audit,
+  revokeAllPast503s,
   revokeEveryone,
   serviceResumed,
   startTraffic,
@@ -323,18 +324,6 @@ describe('on Sentinel (a primary, two replicas, three sentinels, down-after 1 s)
       return { ended: ending(socket) };
     }
 
-    /** revokeAll on the other instance, retried past 503s while the store settles. */
-    async function revokeElsewhere(user: string): Promise<number> {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await revoker.sessions.revokeAll('acme', user);
-        } catch (error) {
-          if (attempt === 100) throw error;
-          await sleep(100);
-        }
-      }
-    }
-
     it.each([
       ['kill -9 of the primary', () => group.kill()],
       ['a graceful SENTINEL FAILOVER', () => group.failover()],
@@ -360,7 +349,7 @@ describe('on Sentinel (a primary, two replicas, three sentinels, down-after 1 s)
         // sessions alive besides it (not found out which: the failover, without durability, may
         // bring back what the previous case revoked). The revocation ends every one; what this
         // test checks is the event.
-        expect(await revokeElsewhere('alice')).toBeGreaterThanOrEqual(1);
+        expect(await revokeAllPast503s(revoker, 'alice')).toBeGreaterThanOrEqual(1);
         expect((await within(EVENT_WAIT_MS, ended, 'the sign-out')).ended).toEqual({
           reason: 'revoked',
         });
