@@ -223,19 +223,34 @@ export async function revokeEveryone(app: Revoker, users: string[]): Promise<voi
   for (const user of [...users, 'resume-probe']) await revokeAllPast503s(app, user);
 }
 
-export async function storedSessionKeys(ports: number[], app: string): Promise<number> {
-  let count = 0;
+/** A session key left in Redis: its session id, and the user its owner names (if any). */
+export interface StoredSession {
+  sid: string;
+  userId: string | undefined;
+}
+
+/** Sessions of `app` (tenant acme) on the servers at `ports`, a SCAN of each. */
+export async function storedSessions(ports: number[], app: string): Promise<StoredSession[]> {
+  const prefix = `sessions:acme:${app}:`;
+  const sessions: StoredSession[] = [];
   for (const port of ports) {
-    count += await askRedis(port, async (client) => {
+    await askRedis(port, async (client) => {
       let cursor = '0';
-      let keys = 0;
       do {
-        const [next, found] = await client.scan(cursor, 'MATCH', `sessions:acme:${app}:*`);
+        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`);
         cursor = next;
-        keys += found.length;
+        for (const key of keys) {
+          const value = await client.get(key);
+          const owner = value === null ? undefined : JSON.parse(value)._owner;
+          sessions.push({ sid: key.slice(prefix.length), userId: owner?.userId });
+        }
       } while (cursor !== '0');
-      return keys;
     });
   }
-  return count;
+  return sessions;
+}
+
+/** How many session keys of `app` (tenant acme) the servers at `ports` hold. */
+export async function storedSessionKeys(ports: number[], app: string): Promise<number> {
+  return (await storedSessions(ports, app)).length;
 }

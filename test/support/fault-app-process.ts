@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TEST_HOSTS, TEST_SECRET } from './test-app.js';
+import { BUDGET_UNDER_LOAD_MS, TEST_HOSTS, TEST_SECRET } from './test-app.js';
 import type { TestPlatform } from './testing-app.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -13,6 +13,7 @@ const START_LIMIT_MS = 20_000;
 export interface AppProcessSettings {
   redis: string;
   appName: string;
+  /** BUDGET_UNDER_LOAD_MS unless given, as createTestApp's: a stall is not the test's subject. */
   operationTimeoutMs?: number;
   /** Another app script in test/support (default app-process.mjs), e.g. ws-app-process.mjs. */
   script?: string;
@@ -37,6 +38,7 @@ export interface AppProcess {
  */
 export async function startAppProcess({
   script = 'app-process.mjs',
+  operationTimeoutMs = BUDGET_UNDER_LOAD_MS,
   ...settings
 }: AppProcessSettings): Promise<AppProcess> {
   assertBuilt();
@@ -44,7 +46,7 @@ export async function startAppProcess({
     process.execPath,
     [
       join(SCRIPTS, script),
-      JSON.stringify({ hosts: TEST_HOSTS, secret: TEST_SECRET, ...settings }),
+      JSON.stringify({ hosts: TEST_HOSTS, secret: TEST_SECRET, operationTimeoutMs, ...settings }),
     ],
     // jest's --experimental-vm-modules is of no use to a plain Node process.
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
