@@ -110,10 +110,9 @@ describe('on a Redis Cluster of 3 masters and 3 replicas (cluster-node-timeout 1
     expectOnly503s(tally);
     expect(await audit(tally)).toEqual({ lostLogins: 0, lostWrites: 0, undoneRevocations: 0 });
     await revokeEveryone(t, tally.users);
-    // One CI run found a key left here (not reproduced since). What may leave one: a login that
-    // answered 503 at its budget while ioredis's Cluster client still redirected its SET after
-    // the failover, landing past its user's revokeAll. Without its entry it never serves, and
-    // its first read deletes it (docs/guarantees.md); an indexed one would be a session missed.
+    // One CI run found a key left here; not reproduced since (20 local runs), cause not found.
+    // A key without its entry never serves, and its first read deletes it (docs/guarantees.md):
+    // checked here. One still indexed would be a session revokeAll missed: a failure.
     for (const { sid, userId } of await storedSessions(await cluster.masters(), appName)) {
       const index = `sessions-index:acme:${appName}:${userId}`;
       const entry = await askRedis(await cluster.portOf(index), (c) => c.zscore(index, sid));
