@@ -198,7 +198,10 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
   });
 
   it('a Redis failure part-way: exit code 3 and the cursor to continue from, which finishes', async () => {
-    await writeLegacySessions(own.redis, 30, 100, 0);
+    // Six pages of about 1000 keys: on a loaded machine the first stall may come a page late,
+    // and the second run must still have pages left after its first (with 3000 keys, one CI run
+    // had none left, and finished).
+    await writeLegacySessions(own.redis, 60, 100, 0);
     // Redis stops answering for 3 s (CLIENT PAUSE, far past --timeout) while the walk waits for
     // its pace after a page: the next page fails. --timeout 1000, not less: beside the rest of
     // the suite, a loaded machine answered a round trip before the pause in over 200 ms.
@@ -219,14 +222,15 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     const cursor = /--resume (\d+@[\d.:]+)/.exec(text.stderr)![1];
     await own.redis.ping(); // answered once the pause is over
 
-    // With --json (no progress to wait for: stalled 2.5 s after start, in the 3.3 s pause after
-    // the first page at 300 keys/s), the error carries the cursor. Stalled for 6 s: the CLI's own
-    // start-up (a second or more on a loaded machine) moves that page's request later, and it
-    // must still meet the stall for longer than --timeout.
-    setTimeout(() => stall(6000), 2500);
+    // With --json (no progress to wait for: stalled once Redis shows its first page indexed, in
+    // the 3.3 s pause after it at 300 keys/s; a fixed delay raced the CLI's start-up), the error
+    // carries the cursor. Stalled for 6 s: the next page's request, up to 3.3 s later, must
+    // still meet the stall for longer than --timeout.
+    const stalling = indexedPast(await indexEntries())().then(() => stall(6000));
     const json = await runCli(
       indexArgs('--timeout', '1000', '--rate', '300', '--json', '--resume', cursor),
     );
+    await stalling;
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stderr).error).toMatchObject({
       code: 'SESSION_STORE_UNAVAILABLE',
@@ -243,7 +247,7 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     );
     expect(rest.code).toBe(0);
     expect(JSON.parse(rest.stdout).done).toBe(true);
-    for (let u = 0; u < 30; u++) {
+    for (let u = 0; u < 60; u++) {
       expect(await own.redis.zcard(`sessions-index:acme:${APP}:u${u}`)).toBe(100);
     }
     // Three CLI runs and two stalls of 3 and 6 s.
