@@ -62,7 +62,7 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     return entries;
   };
   /** Resolves once the index holds more than `before` entries (polled, for at most 30 s). */
-  const indexedPast = (before: number) => async () => {
+  const indexedPast = async (before: number) => {
     for (let i = 0; i < 600 && (await indexEntries()) <= before; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -173,8 +173,9 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     // wait for: once Redis shows its first page indexed, in the pause after it; a fixed delay
     // raced the start-up on a loaded machine, whose SIGTERM then found no handler yet): the
     // answer is one JSON document holding the cursor.
+    const indexedBefore = await indexEntries();
     const second = await runCli(indexArgs('--rate', '200', '--json', '--resume', cursor!), {
-      interruptOn: indexedPast(await indexEntries()),
+      interruptOn: () => indexedPast(indexedBefore),
       signal: 'SIGTERM',
     });
     expect(second.code).toBe(130);
@@ -226,7 +227,7 @@ describe('nestjs-tenant-session index (built, real Redis, sessions of a real exp
     // the 3.3 s pause after it at 300 keys/s; a fixed delay raced the CLI's start-up), the error
     // carries the cursor. Stalled for 6 s: the next page's request, up to 3.3 s later, must
     // still meet the stall for longer than --timeout.
-    const stalling = indexedPast(await indexEntries())().then(() => stall(6000));
+    const stalling = indexedPast(await indexEntries()).then(() => stall(6000));
     const json = await runCli(
       indexArgs('--timeout', '1000', '--rate', '300', '--json', '--resume', cursor),
     );

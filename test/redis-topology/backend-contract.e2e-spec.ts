@@ -198,7 +198,7 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
       // (one instant for every command: a loaded machine's stall must not reach it before the
       // check; 1.5 s did once).
       const expiresAt = Math.floor(backend.lifecycle.now()) + 5000;
-      const expiry = () => ({ ttlMs: 60_000, expiresAt });
+      const expiry = { ttlMs: 60_000, expiresAt };
       const check = (sid: string) => ({
         indexPrefix: `${ns}sessions-index:`,
         sid,
@@ -209,21 +209,21 @@ describe.each(CONTRACT_BACKENDS)('SessionBackend contract: %s', (_, create) => {
         backend.keys.read(key(name), restart, withCheck ? check(name) : undefined, budget());
 
       await backend.keys.write(
-        { key: key('w'), value: 'x', ...expiry(), onlyIfExists: false },
+        { key: key('w'), value: 'x', ...expiry, onlyIfExists: false },
         budget(),
       );
       // Ten seconds left: far below the minute (so ran down), far above a loaded machine's stall.
       for (const name of ['a', 'a-checked', 'r', 'r-checked', 'e']) await put(name, 'x', 10_000);
       for (const withCheck of [false, true]) {
         const suffix = withCheck ? '-checked' : '';
-        expect((await read(`a${suffix}`, { mode: 'always', ...expiry() }, withCheck)).value).toBe(
+        expect((await read(`a${suffix}`, { mode: 'always', ...expiry }, withCheck)).value).toBe(
           'x',
         );
         // Ran down (10 s left of a minute): restarted, to the instant.
-        const ranDown = { mode: 'ran-down', slackMs: 600, ...expiry() } as const;
+        const ranDown = { mode: 'ran-down', slackMs: 600, ...expiry } as const;
         expect((await read(`r${suffix}`, ranDown, withCheck)).value).toBe('x');
       }
-      await backend.keys.expire(key('e'), expiry(), budget());
+      await backend.keys.expire(key('e'), expiry, budget());
 
       const names = ['w', 'a', 'a-checked', 'r', 'r-checked', 'e'];
       for (const stored of await backend.keys.inspect(names.map(key), budget())) {

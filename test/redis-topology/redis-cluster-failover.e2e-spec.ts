@@ -1,7 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { signedCookieValue } from '../../lib/session/session-cookie.js';
 import {
   audit,
   revokeEveryone,
@@ -117,8 +116,7 @@ describe('on a Redis Cluster of 3 masters and 3 replicas (cluster-node-timeout 1
       const index = `sessions-index:acme:${appName}:${userId}`;
       const entry = await askRedis(await cluster.portOf(index), (c) => c.zscore(index, sid));
       expect({ userId, entry }).toEqual({ userId: expect.any(String), entry: null });
-      const holder = new Visitor(t.http, 'acme.test');
-      holder.cookies.set('sid', encodeURIComponent(signedCookieValue(sid, TEST_SECRET)));
+      const holder = Visitor.holding(t.http, 'acme.test', sid, TEST_SECRET);
       expect((await holder.get('/me')).status).toBe(401);
     }
     expect(await storedSessionKeys(await cluster.masters(), appName)).toBe(0);

@@ -8,7 +8,6 @@ import {
   TenantSessionModule,
   type IndexingProgress,
 } from 'nestjs-tenant-session';
-import { createHmac } from 'node:crypto';
 import { LEGACY_PREFIX, legacyJson, writeLegacySessions } from '../support/legacy-sessions.js';
 import { startRedisCluster } from '../support/redis-cluster.mjs';
 import { startRedisServer, type RedisServer } from '../support/redis-server.mjs';
@@ -248,10 +247,7 @@ describe('indexExistingSessions on a real Redis Cluster (three masters)', () => 
       adoptLegacySessions: { until: new Date(Date.now() + 86400_000) },
     });
     try {
-      // express-session's signed cookie: s:<sid>.<HMAC-SHA256, base64 without padding>
-      const signature = createHmac('sha256', TEST_SECRET).update(sid).digest('base64');
-      const cookie = `s:${sid}.${signature.replace(/=+$/, '')}`;
-      const visitor = new Visitor(nest.http, 'acme.test', 'jest', new Map([['sid', cookie]]));
+      const visitor = Visitor.holding(nest.http, 'acme.test', sid, TEST_SECRET);
 
       const listed = await visitor.get('/sessions');
 

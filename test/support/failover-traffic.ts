@@ -2,6 +2,7 @@
 // writing and reading their sessions, and a loop revoking other users' devices, all through HTTP
 // on the test app's routes (test-app.ts: /login, /increment, /me, /sessions/revoke-others).
 // Every answer is tallied; afterwards `audit` checks what was acknowledged against what is left.
+import type { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import type request from 'supertest';
 import { askRedis } from './redis-server.mjs';
@@ -229,28 +230,40 @@ export interface StoredSession {
   userId: string | undefined;
 }
 
-/** Sessions of `app` (tenant acme) on the servers at `ports`, a SCAN of each. */
-export async function storedSessions(ports: number[], app: string): Promise<StoredSession[]> {
-  const prefix = `sessions:acme:${app}:`;
-  const sessions: StoredSession[] = [];
+/** Each session key of `app` (tenant acme) on the servers at `ports`, a SCAN of each. */
+async function eachSessionKey(
+  ports: number[],
+  app: string,
+  visit: (client: Redis, key: string) => Promise<void> | void,
+): Promise<void> {
   for (const port of ports) {
     await askRedis(port, async (client) => {
       let cursor = '0';
       do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`);
+        const [next, keys] = await client.scan(cursor, 'MATCH', `sessions:acme:${app}:*`);
         cursor = next;
-        for (const key of keys) {
-          const value = await client.get(key);
-          const owner = value === null ? undefined : JSON.parse(value)._owner;
-          sessions.push({ sid: key.slice(prefix.length), userId: owner?.userId });
-        }
+        for (const key of keys) await visit(client, key);
       } while (cursor !== '0');
     });
   }
+}
+
+/** Sessions of `app` (tenant acme) on the servers at `ports`, with the user each belongs to. */
+export async function storedSessions(ports: number[], app: string): Promise<StoredSession[]> {
+  const sessions: StoredSession[] = [];
+  await eachSessionKey(ports, app, async (client, key) => {
+    const value = await client.get(key);
+    const owner = value === null ? undefined : JSON.parse(value)._owner;
+    sessions.push({ sid: key.slice(key.lastIndexOf(':') + 1), userId: owner?.userId });
+  });
   return sessions;
 }
 
 /** How many session keys of `app` (tenant acme) the servers at `ports` hold. */
 export async function storedSessionKeys(ports: number[], app: string): Promise<number> {
-  return (await storedSessions(ports, app)).length;
+  let count = 0;
+  await eachSessionKey(ports, app, () => {
+    count++;
+  });
+  return count;
 }

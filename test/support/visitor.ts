@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import request from 'supertest';
 
 type App = Parameters<typeof request>[0];
@@ -10,6 +11,16 @@ export class Visitor {
     private readonly userAgent = 'jest-visitor',
     readonly cookies = new Map<string, string>(),
   ) {}
+
+  /**
+   * A browser holding the session `sid` in the `sid` cookie, signed with `secret` as
+   * express-session signs it (cookie-signature: s:<sid>.<HMAC-SHA256, base64 without padding>),
+   * built here rather than by the library it tests.
+   */
+  static holding(http: App, host: string, sid: string, secret: string): Visitor {
+    const signature = createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '');
+    return new Visitor(http, host, 'jest-visitor', new Map([['sid', `s:${sid}.${signature}`]]));
+  }
 
   /** The same browser (cookies, user agent) talking to another app instance. */
   on(http: App): Visitor {
